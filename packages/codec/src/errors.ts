@@ -17,6 +17,8 @@ export type UsageErrorCode =
   | 'ERR_MESSAGE_INTERLEAVED'
   /** An option or argument outside its allowed range. */
   | 'ERR_INVALID_ARGUMENT'
+  /** A URL that is not an absolute ws:// or wss:// URL without a fragment. */
+  | 'ERR_INVALID_URL'
   /** A method called in a state that does not allow it (e.g. accepting twice). */
   | 'ERR_INVALID_STATE';
 

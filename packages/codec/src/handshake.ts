@@ -1,0 +1,2 @@
+// Public surface of the opening handshake (HTTP/1.1 Upgrade, RFC 6455 §4).
+export {};
