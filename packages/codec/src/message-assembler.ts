@@ -1,0 +1,152 @@
+/**
+ * Turns data-frame pieces into messages (RFC 6455 §5.4, §5.6): continuation
+ * rules, the message size limit (decided from each frame header before its
+ * payload is buffered), fail-fast UTF-8 validation, and delivery of whole
+ * messages or of parts as they arrive.
+ *
+ * A fragmented message is copied into one buffer that grows by doubling, so
+ * its memory follows its bytes, never its number of fragments.
+ */
+import { CloseCode } from './close-codes.js';
+import type { ConnectionEvent, ProtocolErrorEvent } from './events.js';
+import type { FrameDecoder } from './frame-decoder.js';
+import { maskInto, unmaskInPlace } from './mask.js';
+import { Opcode, opcodeName } from './opcode.js';
+import { decodeUtf8, Utf8Validator } from './utf8.js';
+
+export type MessageMode = 'whole' | 'parts';
+
+const EMPTY = new Uint8Array(0);
+// Buffers up to this size are kept for the next text message.
+const REUSE_LIMIT = 64 * 1024;
+const MIN_CAPACITY = 1024;
+
+export class MessageAssembler {
+  /** Opcode of the message being received (text or binary), 0 between messages. */
+  private kind = 0;
+  private size = 0;
+  private buf: Uint8Array = EMPTY;
+  private len = 0;
+  private readonly validator = new Utf8Validator();
+  private readonly partDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+  constructor(
+    private readonly maxMessageSize: number,
+    private readonly mode: MessageMode,
+  ) {}
+
+  /** True while a fragmented message is unfinished. */
+  get inMessage(): boolean {
+    return this.kind !== 0;
+  }
+
+  /** Handles the decoder's current piece of a data frame. */
+  accept(dec: FrameDecoder): ConnectionEvent | undefined {
+    if (dec.isStart) {
+      if (dec.isEnd && dec.fin && this.kind === 0 && dec.opcode !== Opcode.Continuation) {
+        return this.singlePieceMessage(dec);
+      }
+      const problem = this.startFrame(dec);
+      if (problem !== undefined) return problem;
+    }
+    return this.mode === 'whole' ? this.appendWhole(dec) : this.emitPart(dec);
+  }
+
+  /** The common case: a one-frame message whose payload arrived in one chunk. */
+  private singlePieceMessage(dec: FrameDecoder): ConnectionEvent {
+    const n = dec.payloadLength;
+    if (n > this.maxMessageSize) return tooBig(n, this.maxMessageSize);
+    const data = dec.piece;
+    if (dec.masked) unmaskInPlace(data, dec.maskKey, 0);
+    if (dec.opcode === Opcode.Binary) {
+      return this.mode === 'whole' ? { type: 'binary', data } : { type: 'binary-part', data, last: true };
+    }
+    const text = decodeUtf8(data);
+    if (text === undefined) return invalidUtf8();
+    return this.mode === 'whole' ? { type: 'text', data: text } : { type: 'text-part', data: text, last: true };
+  }
+
+  private startFrame(dec: FrameDecoder): ProtocolErrorEvent | undefined {
+    const op = dec.opcode;
+    if (op === Opcode.Continuation) {
+      if (this.kind === 0) return protocolError(CloseCode.ProtocolError, 'continuation frame without a message to continue');
+    } else {
+      if (this.kind !== 0) {
+        return protocolError(CloseCode.ProtocolError, `${opcodeName(op)} frame inside an unfinished fragmented message`);
+      }
+      this.kind = op;
+      this.size = 0;
+      this.len = 0;
+      this.validator.reset();
+    }
+    const size = this.size + dec.payloadLength;
+    if (size > this.maxMessageSize) return tooBig(size, this.maxMessageSize);
+    this.size = size;
+    if (this.mode === 'whole') this.ensureCapacity(size, dec.fin);
+    return undefined;
+  }
+
+  private ensureCapacity(needed: number, exact: boolean): void {
+    if (needed <= this.buf.length) return;
+    const grown = exact ? needed : Math.min(Math.max(needed, this.buf.length * 2, MIN_CAPACITY), this.maxMessageSize);
+    const next = new Uint8Array(Math.max(grown, needed));
+    if (this.len > 0) next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  private appendWhole(dec: FrameDecoder): ConnectionEvent | undefined {
+    const piece = dec.piece;
+    const at = this.len;
+    if (piece.length > 0) {
+      if (dec.masked) maskInto(piece, this.buf, at, dec.maskKey, dec.pieceOffset);
+      else this.buf.set(piece, at);
+      this.len = at + piece.length;
+      if (this.kind === Opcode.Text && !this.validator.update(this.buf.subarray(at, this.len))) return invalidUtf8();
+    }
+    if (!(dec.isEnd && dec.fin)) return undefined;
+    return this.finishWhole();
+  }
+
+  private finishWhole(): ConnectionEvent {
+    const kind = this.kind;
+    this.kind = 0;
+    const bytes = this.buf.subarray(0, this.len);
+    if (kind === Opcode.Binary) {
+      this.buf = EMPTY;
+      return { type: 'binary', data: bytes };
+    }
+    if (this.validator.incomplete) return invalidUtf8('a truncated UTF-8 sequence at the end of a text message');
+    const text = decodeUtf8(bytes);
+    if (this.buf.length > REUSE_LIMIT) this.buf = EMPTY;
+    if (text === undefined) return invalidUtf8();
+    return { type: 'text', data: text };
+  }
+
+  private emitPart(dec: FrameDecoder): ConnectionEvent | undefined {
+    const piece = dec.piece;
+    const last = dec.isEnd && dec.fin;
+    if (piece.length === 0 && !last) return undefined;
+    if (dec.masked) unmaskInPlace(piece, dec.maskKey, dec.pieceOffset);
+    const kind = this.kind;
+    if (last) this.kind = 0;
+    if (kind === Opcode.Binary) return { type: 'binary-part', data: piece, last };
+    try {
+      const text = this.partDecoder.decode(piece, { stream: !last });
+      return { type: 'text-part', data: text, last };
+    } catch {
+      return invalidUtf8(last ? 'invalid or truncated UTF-8 in a text message' : undefined);
+    }
+  }
+}
+
+function protocolError(code: number, reason: string): ProtocolErrorEvent {
+  return { type: 'protocol-error', code, reason };
+}
+
+function tooBig(size: number, max: number): ProtocolErrorEvent {
+  return protocolError(CloseCode.MessageTooBig, `message of at least ${size} bytes exceeds the limit of ${max}`);
+}
+
+function invalidUtf8(reason = 'invalid UTF-8 in a text message'): ProtocolErrorEvent {
+  return protocolError(CloseCode.InvalidPayload, reason);
+}

@@ -1,0 +1,111 @@
+import { concat } from 'uint8arrays/concat';
+import { Connection, type ConnectionEvent, type ConnectionOptions, type RandomSource } from '../src/index.js';
+
+/** A deterministic random source: xorshift32 from a seed, so a failing run replays. */
+export function seededRandom(seed: number): RandomSource {
+  let s = seed >>> 0 || 1;
+  return (bytes) => {
+    for (let i = 0; i < bytes.length; i++) {
+      s ^= s << 13;
+      s >>>= 0;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      s >>>= 0;
+      bytes[i] = s & 0xff;
+    }
+  };
+}
+
+/** A random source that always yields the same 4-byte key. */
+export function fixedKey(key: readonly number[]): RandomSource {
+  return (bytes) => {
+    for (let i = 0; i < bytes.length; i++) bytes[i] = key[i & 3] as number;
+  };
+}
+
+export function hex(s: string): Uint8Array {
+  const clean = s.replace(/[^0-9a-f]/gi, '');
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/** Cuts `bytes` at the given sorted positions (positions outside the range are ignored). */
+export function split(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => Math.min(Math.max(c, 0), bytes.length)))].sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const p of points) {
+    if (p > at) out.push(bytes.slice(at, p));
+    at = Math.max(at, p);
+  }
+  if (at < bytes.length) out.push(bytes.slice(at));
+  return out;
+}
+
+/** A plain, comparable copy of an event (byte views become arrays of numbers). */
+export type PlainEvent = Record<string, unknown>;
+export function plain(ev: ConnectionEvent): PlainEvent {
+  const out: PlainEvent = { ...ev };
+  if ('data' in ev && ev.data instanceof Uint8Array) out.data = Array.from(ev.data);
+  return out;
+}
+
+/** Feeds every chunk (copied, as a socket hands out fresh buffers) and collects plain events after each. */
+export function feed(conn: Connection, chunks: readonly Uint8Array[], eof = false): PlainEvent[] {
+  const events: PlainEvent[] = [];
+  for (const chunk of chunks) {
+    conn.receive(chunk.slice());
+    for (let ev = conn.nextEvent(); ev !== undefined; ev = conn.nextEvent()) events.push(plain(ev));
+  }
+  if (eof) {
+    conn.receiveEof();
+    for (let ev = conn.nextEvent(); ev !== undefined; ev = conn.nextEvent()) events.push(plain(ev));
+  }
+  return events;
+}
+
+export function outgoingBytes(conn: Connection): Uint8Array {
+  return concat(conn.takeOutgoing());
+}
+
+export function server(options: Partial<ConnectionOptions> = {}): Connection {
+  return new Connection({ role: 'server', ...options });
+}
+
+export function client(options: Partial<ConnectionOptions> = {}): Connection {
+  return new Connection({ role: 'client', random: seededRandom(7), ...options });
+}
+
+/** Builds a raw frame, for input the codec's own encoder would never produce. */
+export function rawFrame(opts: {
+  fin?: boolean;
+  rsv?: number;
+  opcode: number;
+  payload?: Uint8Array;
+  mask?: readonly number[] | null;
+  lengthBytes?: 0 | 2 | 8;
+  declaredLength?: number;
+}): Uint8Array {
+  const payload = opts.payload ?? new Uint8Array(0);
+  const n = opts.declaredLength ?? payload.length;
+  const lengthBytes = opts.lengthBytes ?? (n < 126 ? 0 : n < 65536 ? 2 : 8);
+  const mask = opts.mask === undefined ? [1, 2, 3, 4] : opts.mask;
+  const header: number[] = [((opts.fin ?? true) ? 0x80 : 0) | (opts.rsv ?? 0) | opts.opcode];
+  const maskBit = mask ? 0x80 : 0;
+  if (lengthBytes === 0) header.push(maskBit | n);
+  else if (lengthBytes === 2) header.push(maskBit | 126, n >>> 8, n & 0xff);
+  else {
+    header.push(maskBit | 127);
+    const high = Math.floor(n / 2 ** 32);
+    const low = n >>> 0;
+    header.push((high >>> 24) & 0xff, (high >>> 16) & 0xff, (high >>> 8) & 0xff, high & 0xff);
+    header.push((low >>> 24) & 0xff, (low >>> 16) & 0xff, (low >>> 8) & 0xff, low & 0xff);
+  }
+  const body = payload.slice();
+  if (mask) {
+    header.push(...mask);
+    for (let i = 0; i < body.length; i++) body[i] = (body[i] as number) ^ (mask[i & 3] as number);
+  }
+  return concat([new Uint8Array(header), body]);
+}
