@@ -1,0 +1,298 @@
+// Codec suite: frames decoded and encoded by @rfc6455/codec (the built
+// packages/codec/dist) side by side with ws's own Receiver and Sender.
+//
+// Decoding: a long stream of frames is built once and cut into 64 KiB chunks,
+// as a socket delivers it. Both receivers take ownership of their chunks and
+// unmask in place, so before every timed pass each one gets its chunks
+// refilled from the pristine stream (untimed, identical for both).
+import { Connection } from '../../packages/codec/dist/index.js';
+import { compare, formatRate, prng } from '../lib/harness.mjs';
+import { Receiver, Sender, wsMaskImplementation, wsVersion } from '../lib/ws.mjs';
+
+const CHUNK = 64 * 1024;
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+export const description = 'frame decode/encode throughput: this codec vs ws Receiver/Sender';
+
+// --- building input ---------------------------------------------------------
+
+function payloadBytes(size, text, rand) {
+  const p = new Uint8Array(size);
+  for (let i = 0; i < size; i++) p[i] = text ? 0x20 + (rand() % 95) : rand() & 0xff;
+  return p;
+}
+
+/** One frame (FIN set) with `payload`, masked with a key from `rand` when `masked`. */
+function frame(opcode, payload, masked, rand) {
+  const n = payload.length;
+  const lenBytes = n < 126 ? 0 : n < 0x10000 ? 2 : 8;
+  const head = 2 + lenBytes + (masked ? 4 : 0);
+  const f = new Uint8Array(head + n);
+  f[0] = 0x80 | opcode;
+  f[1] = (masked ? 0x80 : 0) | (n < 126 ? n : n < 0x10000 ? 126 : 127);
+  if (lenBytes === 2) {
+    f[2] = n >>> 8;
+    f[3] = n & 0xff;
+  } else if (lenBytes === 8) {
+    for (let i = 0; i < 4; i++) f[6 + i] = (n >>> (24 - 8 * i)) & 0xff;
+  }
+  if (!masked) {
+    f.set(payload, head);
+    return f;
+  }
+  const k = rand();
+  const key = [k & 0xff, (k >>> 8) & 0xff, (k >>> 16) & 0xff, k >>> 24];
+  f.set(key, head - 4);
+  for (let i = 0; i < n; i++) f[head + i] = payload[i] ^ key[i & 3];
+  return f;
+}
+
+/**
+ * A stream of `count` frames of `size` bytes (distinct payloads, cycling
+ * through a few), cut into 64 KiB chunks. Returns the chunks and a checksum
+ * of the payloads for verifying each receiver once.
+ */
+function buildStream({ size, text, masked, streamBytes }) {
+  const rand = prng(0x5eed + size + (masked ? 1 : 0) + (text ? 2 : 0));
+  const distinct = Array.from({ length: 4 }, () => payloadBytes(size, text, rand));
+  const perFrame = size + 2 + (masked ? 4 : 0) + (size < 126 ? 0 : size < 0x10000 ? 2 : 8);
+  const count = Math.max(1, Math.round(streamBytes / perFrame));
+  const stream = new Uint8Array(count * perFrame);
+  let expected = 0;
+  for (let i = 0; i < count; i++) {
+    const p = distinct[i % distinct.length];
+    stream.set(frame(text ? 1 : 2, p, masked, rand), i * perFrame);
+    expected = mix(expected, p);
+  }
+  const chunks = [];
+  for (let at = 0; at < stream.length; at += CHUNK) chunks.push(stream.subarray(at, at + CHUNK));
+  return { chunks, count, expected };
+}
+
+function mix(h, bytes) {
+  // Length plus a sparse sample of bytes: enough to catch a wrong key or offset.
+  h = (Math.imul(h, 31) + bytes.length) | 0;
+  const step = Math.max(1, bytes.length >>> 6);
+  for (let i = 0; i < bytes.length; i += step) h = (Math.imul(h, 31) + bytes[i]) | 0;
+  return (Math.imul(h, 31) + bytes[bytes.length - 1]) | 0;
+}
+const mixText = (h, s) => mix(h, Uint8Array.from(s, (c) => c.charCodeAt(0)));
+
+// --- decoders ---------------------------------------------------------------
+
+/** Receive buffers owned by one contender, refilled from the pristine chunks before each pass. */
+function receiveBuffers(chunks, alloc) {
+  const bufs = chunks.map((c) => alloc(c.length));
+  return {
+    bufs,
+    refill() {
+      for (let i = 0; i < bufs.length; i++) bufs[i].set(chunks[i]);
+    },
+  };
+}
+
+function thisDecoder(stream, masked, onMessage) {
+  const { bufs, refill } = receiveBuffers(stream.chunks, (n) => new Uint8Array(n));
+  const conn = new Connection({ role: masked ? 'server' : 'client', maxMessageSize: 64 * MiB });
+  const pass = () => {
+    let n = 0;
+    for (let i = 0; i < bufs.length; i++) {
+      conn.receive(bufs[i]);
+      for (let ev = conn.nextEvent(); ev !== undefined; ev = conn.nextEvent()) {
+        if (ev.type !== 'binary' && ev.type !== 'text') throw new Error(`unexpected ${ev.type} event: ${ev.reason}`);
+        onMessage(ev.data);
+        n++;
+      }
+    }
+    return n;
+  };
+  return { pass, refill };
+}
+
+function wsDecoder(stream, masked, onMessage) {
+  const { bufs, refill } = receiveBuffers(stream.chunks, (n) => Buffer.allocUnsafeSlow(n));
+  const receiver = new Receiver({ isServer: masked, binaryType: 'nodebuffer' });
+  let n = 0;
+  receiver.on('message', (data) => {
+    onMessage(data);
+    n++;
+  });
+  receiver.on('error', (err) => {
+    throw err;
+  });
+  const pass = () => {
+    n = 0;
+    // Receiver.write() is what ws's socket 'data' handler calls.
+    for (let i = 0; i < bufs.length; i++) receiver.write(bufs[i]);
+    return n;
+  };
+  return { pass, refill };
+}
+
+function verify(name, make, stream, text, toString) {
+  let h = 0;
+  const { pass, refill } = make((data) => {
+    if (typeof data === 'string') h = mixText(h, data);
+    else h = toString ? mixText(h, data.toString()) : mix(h, data);
+  });
+  refill();
+  const n = pass();
+  if (n !== stream.count || h !== stream.expected) {
+    throw new Error(`${name} decoded ${n}/${stream.count} messages, checksum ${h} vs ${stream.expected}${text ? ' (text)' : ''}`);
+  }
+}
+
+async function decodeCase({ size, masked, text }) {
+  const large = size >= 64 * KiB;
+  const stream = buildStream({ size, text, masked, streamBytes: large ? 8 * MiB : 2 * MiB });
+  let sink = 0;
+  const count = (data) => {
+    sink ^= data.length;
+  };
+  const toStr = (data) => {
+    sink ^= data.toString().length;
+  };
+  const makers = [
+    ['this', (cb) => thisDecoder(stream, masked, cb)],
+    ['ws', (cb) => wsDecoder(stream, masked, cb)],
+  ];
+  if (text) makers.push(['ws+toString', (cb) => wsDecoder(stream, masked, cb), true]);
+  const contenders = makers.map(([name, make, str]) => {
+    verify(name, make, stream, text, str);
+    return { name, ...make(str ? toStr : count) };
+  });
+  const result = await compare(contenders, large ? { sampleMs: 150, rounds: 7 } : {});
+  if (sink === 0.5) console.log(sink); // keep the sink alive
+  // Ops per pass are messages; a pass is the whole stream.
+  return result;
+}
+
+// --- encoders ---------------------------------------------------------------
+
+function thisEncoder(payload, masked, ops) {
+  const conn = new Connection({ role: masked ? 'client' : 'server' });
+  let bytes = 0;
+  const pass = () => {
+    for (let i = 0; i < ops; i++) {
+      conn.send({ type: 'binary', data: payload });
+      // What a transport adapter does after each send: take the buffers and write them.
+      const out = conn.takeOutgoing();
+      for (let j = 0; j < out.length; j++) bytes += out[j].length;
+    }
+    return ops;
+  };
+  return { pass, bytes: () => bytes };
+}
+
+function wsEncoder(payload, masked, ops) {
+  let bytes = 0;
+  const socket = {
+    destroyed: false,
+    cork() {},
+    uncork() {},
+    write(buf) {
+      bytes += buf.length;
+      return true;
+    },
+  };
+  const sender = new Sender(socket, {}, undefined);
+  const data = Buffer.from(payload);
+  const options = { binary: true, fin: true, mask: masked, compress: false };
+  const pass = () => {
+    for (let i = 0; i < ops; i++) sender.send(data, options, undefined);
+    return ops;
+  };
+  return { pass, bytes: () => bytes };
+}
+
+async function encodeCase({ size, masked }) {
+  const large = size >= 64 * KiB;
+  const payload = payloadBytes(size, false, prng(size));
+  const ops = Math.max(4, Math.floor((2 * MiB) / size));
+  const a = thisEncoder(payload, masked, 1);
+  const b = wsEncoder(payload, masked, 1);
+  a.pass();
+  b.pass();
+  if (a.bytes() !== b.bytes()) throw new Error(`encoded sizes differ: ${a.bytes()} vs ${b.bytes()}`);
+  return compare(
+    [
+      { name: 'this', pass: thisEncoder(payload, masked, ops).pass },
+      { name: 'ws', pass: wsEncoder(payload, masked, ops).pass },
+    ],
+    large ? { sampleMs: 150, rounds: 7 } : {},
+  );
+}
+
+// --- the suite --------------------------------------------------------------
+
+const sizeName = (n) => (n >= MiB ? `${n / MiB} MiB` : n >= KiB ? `${n / KiB} KiB` : `${n} B`);
+
+export function cases() {
+  const list = [];
+  for (const masked of [true, false]) {
+    for (const size of [16, 125, KiB]) {
+      list.push({
+        group: 'decode binary',
+        name: `decode binary ${sizeName(size)} ${masked ? 'masked (server)' : 'unmasked (client)'}`,
+        unit: 'frames/s',
+        size,
+        run: () => decodeCase({ size, masked, text: false }),
+      });
+    }
+  }
+  for (const masked of [true, false]) {
+    for (const size of [64 * KiB, MiB]) {
+      list.push({
+        group: 'decode large',
+        name: `decode binary ${sizeName(size)} ${masked ? 'masked (server)' : 'unmasked (client)'}`,
+        unit: 'GB/s',
+        size,
+        run: () => decodeCase({ size, masked, text: false }),
+      });
+    }
+  }
+  for (const masked of [true, false]) {
+    for (const size of [16, 125, KiB]) {
+      list.push({
+        group: 'decode text',
+        name: `decode text ${sizeName(size)} ${masked ? 'masked (server)' : 'unmasked (client)'}`,
+        unit: 'frames/s',
+        size,
+        run: () => decodeCase({ size, masked, text: true }),
+      });
+    }
+  }
+  for (const masked of [false, true]) {
+    for (const size of [16, 125, KiB]) {
+      list.push({
+        group: 'encode binary',
+        name: `encode binary ${sizeName(size)} ${masked ? 'masked (client)' : 'unmasked (server)'}`,
+        unit: 'frames/s',
+        size,
+        run: () => encodeCase({ size, masked }),
+      });
+    }
+  }
+  for (const size of [64 * KiB, MiB]) {
+    list.push({
+      group: 'encode large',
+      name: `encode binary ${sizeName(size)} masked (client)`,
+      unit: 'GB/s',
+      size,
+      run: () => encodeCase({ size, masked: true }),
+    });
+  }
+  return list;
+}
+
+export function environment() {
+  return { ws: wsVersion, wsMasking: wsMaskImplementation(), chunkSize: CHUNK };
+}
+
+export const notes = [
+  'Decode: a pre-built stream of frames cut into 64 KiB chunks; each receiver gets fresh copies of the chunks before every pass (copy not timed).',
+  'Binary is the like-for-like comparison. Text: "this" validates UTF-8 AND decodes to a JS string; ws validates and hands out bytes, "ws+toString" adds Buffer#toString() in the listener.',
+  'Encode: send() plus taking the buffers for writing (this) vs Sender#send() into a socket stub that counts bytes (ws). Client keys come from crypto randomness in both.',
+  'GB/s counts payload bytes (1 GB = 1e9 bytes).',
+];
