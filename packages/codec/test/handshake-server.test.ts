@@ -1,0 +1,539 @@
+import fc from 'fast-check';
+import { fromString } from 'uint8arrays/from-string';
+import { toString } from 'uint8arrays/to-string';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../src/errors.js';
+import {
+  computeAcceptKey,
+  ServerHandshake,
+  ServerHandshakeState,
+  type AcceptOptions,
+  type BadRequestEvent,
+  type ServerHandshakeEvent,
+  type UpgradeRequestEvent,
+} from '../src/handshake.js';
+import { createResponseHeadParser } from '../src/http-head.js';
+
+const text = (bytes: Uint8Array): string => toString(bytes, 'latin1');
+const bytes = (value: string): Uint8Array => fromString(value, 'latin1');
+
+const RFC_REQUEST = [
+  'GET /chat HTTP/1.1',
+  'Host: server.example.com',
+  'Upgrade: websocket',
+  'Connection: Upgrade',
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+  'Origin: http://example.com',
+  'Sec-WebSocket-Protocol: chat, superchat',
+  'Sec-WebSocket-Version: 13',
+  '',
+  '',
+].join('\r\n');
+
+/** A valid request with `edit` applied to its field lines. */
+function request(edit: (lines: string[]) => string[] = (lines) => lines, requestLine = 'GET /chat HTTP/1.1'): string {
+  const lines = [
+    'Host: server.example.com',
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    'Sec-WebSocket-Version: 13',
+  ];
+  return [requestLine, ...edit(lines), '', ''].join('\r\n');
+}
+
+function without(name: string): (lines: string[]) => string[] {
+  return (lines) => lines.filter((line) => !line.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+}
+
+function replacing(name: string, value: string): (lines: string[]) => string[] {
+  return (lines) => [...without(name)(lines), `${name}: ${value}`];
+}
+
+function events(handshake: ServerHandshake): ServerHandshakeEvent[] {
+  const out: ServerHandshakeEvent[] = [];
+  for (let ev = handshake.nextEvent(); ev !== undefined; ev = handshake.nextEvent()) out.push(ev);
+  return out;
+}
+
+function serve(raw: string | Uint8Array, options = {}): { handshake: ServerHandshake; events: ServerHandshakeEvent[] } {
+  const handshake = new ServerHandshake(options);
+  handshake.receive(typeof raw === 'string' ? bytes(raw) : raw);
+  return { handshake, events: events(handshake) };
+}
+
+function requestEvent(raw: string): { handshake: ServerHandshake; event: UpgradeRequestEvent } {
+  const { handshake, events: evs } = serve(raw);
+  const event = evs[0];
+  if (evs.length !== 1 || event?.type !== 'request') throw new Error(`expected one request event, got ${JSON.stringify(evs)}`);
+  return { handshake, event };
+}
+
+function badRequest(raw: string, options = {}): BadRequestEvent {
+  const { handshake, events: evs } = serve(raw, options);
+  const event = evs[0];
+  if (evs.length !== 1 || event?.type !== 'bad-request') throw new Error(`expected one bad-request event, got ${JSON.stringify(evs)}`);
+  expect(handshake.state).toBe(ServerHandshakeState.Failed);
+  return event;
+}
+
+function parseResponse(response: Uint8Array) {
+  const result = createResponseHeadParser().push(response);
+  if (result.type !== 'complete') throw new Error(`unparseable response: ${text(response)}`);
+  return result;
+}
+
+describe('Sec-WebSocket-Accept', () => {
+  it('matches the RFC 6455 and other known vectors', () => {
+    expect(computeAcceptKey('dGhlIHNhbXBsZSBub25jZQ==')).toBe('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+    expect(computeAcceptKey('bKdPyn3u98cTfZJSh4TNeQ==')).toBe('4EaeSCkuOGBy+rjOSJSMV+VMoC0=');
+  });
+});
+
+describe('ServerHandshake: the RFC 6455 §1.2/§1.3 example', () => {
+  it('parses the example request into a request event', () => {
+    const { event, handshake } = requestEvent(RFC_REQUEST);
+    expect(handshake.state).toBe(ServerHandshakeState.AwaitingDecision);
+    expect(event).toMatchObject({
+      type: 'request',
+      method: 'GET',
+      target: '/chat',
+      path: '/chat',
+      query: '',
+      httpVersion: '1.1',
+      host: 'server.example.com',
+      origin: 'http://example.com',
+      key: 'dGhlIHNhbXBsZSBub25jZQ==',
+      version: 13,
+      protocols: ['chat', 'superchat'],
+      extensions: [],
+    });
+    expect(event.headers.get('sec-websocket-protocol')).toBe('chat, superchat');
+  });
+
+  it('answers with the example response', () => {
+    const { handshake } = requestEvent(RFC_REQUEST);
+    const result = handshake.accept({ protocol: 'chat' });
+    expect(text(result.response)).toBe(
+      [
+        'HTTP/1.1 101 Switching Protocols',
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=',
+        'Sec-WebSocket-Protocol: chat',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    expect(result.protocol).toBe('chat');
+    expect(result.trailing.length).toBe(0);
+    expect(handshake.state).toBe(ServerHandshakeState.Accepted);
+  });
+});
+
+describe('ServerHandshake: request details', () => {
+  it('splits path and query, for origin-form and absolute-form targets', () => {
+    expect(requestEvent(request(undefined, 'GET /a/b?x=1&y HTTP/1.1')).event).toMatchObject({ path: '/a/b', query: 'x=1&y' });
+    expect(requestEvent(request(undefined, 'GET ws://h:1/p?q HTTP/1.1')).event).toMatchObject({ path: '/p', query: 'q' });
+    expect(requestEvent(request(undefined, 'GET http://h?q HTTP/1.1')).event).toMatchObject({ path: '/', query: 'q' });
+  });
+
+  it('accepts later HTTP versions and case-insensitive Upgrade/Connection lists', () => {
+    const raw = request(
+      (lines) => [...without('upgrade')(without('connection')(lines)), 'Upgrade: h2c, WebSocket', 'connection: keep-alive, UPGRADE'],
+      'GET / HTTP/1.2',
+    );
+    expect(requestEvent(raw).event.httpVersion).toBe('1.2');
+  });
+
+  it('parses extension offers with ordered, unescaped, duplicate parameters', () => {
+    const raw = request((lines) => [
+      ...lines,
+      'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits; server_max_window_bits="10"',
+      'Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; server_no_context_takeover',
+    ]);
+    expect(requestEvent(raw).event.extensions).toEqual([
+      {
+        name: 'permessage-deflate',
+        params: [
+          { name: 'client_max_window_bits', value: null },
+          { name: 'server_max_window_bits', value: '10' },
+        ],
+      },
+      {
+        name: 'permessage-deflate',
+        params: [
+          { name: 'server_no_context_takeover', value: null },
+          { name: 'server_no_context_takeover', value: null },
+        ],
+      },
+    ]);
+  });
+
+  it('gives null for a missing Origin and keeps repeated fields in order', () => {
+    const { event } = requestEvent(request((lines) => [...lines, 'Cookie: a=1', 'X-Any: v', 'cookie: b=2']));
+    expect(event.origin).toBeNull();
+    expect(event.headers.getAll('COOKIE')).toEqual(['a=1', 'b=2']);
+  });
+});
+
+describe('ServerHandshake: bad requests', () => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['a POST', request(undefined, 'POST /chat HTTP/1.1'), /GET/],
+    ['HTTP/1.0', request(undefined, 'GET /chat HTTP/1.0'), /HTTP\/1\.1/],
+    ['a missing Host', request(without('host')), /Host/],
+    ['an empty Host', request(replacing('host', '')), /Host/],
+    ['two Hosts', request((lines) => [...lines, 'Host: other']), /Host/],
+    ['a missing Upgrade', request(without('upgrade')), /Upgrade/],
+    ['Upgrade: h2c', request(replacing('upgrade', 'h2c')), /Upgrade/],
+    ['a missing Connection', request(without('connection')), /Connection/],
+    ['Connection: keep-alive', request(replacing('connection', 'keep-alive')), /Connection/],
+    ['a missing key', request(without('sec-websocket-key')), /Key/],
+    ['a 15-byte key', request(replacing('sec-websocket-key', 'AAAAAAAAAAAAAAAAAAAA')), /Key/],
+    ['a 17-byte key', request(replacing('sec-websocket-key', 'AAAAAAAAAAAAAAAAAAAAAAA=')), /Key/],
+    ['a key with bad characters', request(replacing('sec-websocket-key', 'AAAAAAAAAAAAAAAAAAAAA-==')), /Key/],
+    ['two keys', request((lines) => [...lines, 'Sec-WebSocket-Key: bKdPyn3u98cTfZJSh4TNeQ==']), /Key/],
+    ['two Origins', request((lines) => [...lines, 'Origin: https://a', 'Origin: https://b']), /Origin/],
+    ['duplicate subprotocols', request((lines) => [...lines, 'Sec-WebSocket-Protocol: chat, chat']), /subprotocol/],
+    ['an invalid subprotocol list', request((lines) => [...lines, 'Sec-WebSocket-Protocol: a b']), /Protocol/],
+    ['an invalid extension list', request((lines) => [...lines, 'Sec-WebSocket-Extensions: x; y="a b"']), /Extensions/],
+    ['an asterisk target', request(undefined, 'GET * HTTP/1.1'), /target/],
+    ['a header without a colon', request((lines) => [...lines, 'Broken']), /colon/],
+    ['obs-fold', request((lines) => [...lines, 'X: a', ' b']), /folding/],
+    ['a NUL in a value', request((lines) => [...lines, 'X: a\u0000']), /control/],
+    ['whitespace before a colon', request((lines) => [...lines, 'X : a']), /whitespace/],
+    ['bare LF', request().replaceAll('\r\n', '\n'), /LF/],
+  ];
+
+  it.each(cases)('answers %s with 400 and a reason', (_, raw, reason) => {
+    const event = badRequest(raw);
+    expect(event.status).toBe(400);
+    expect(event.reason).toMatch(reason);
+    const response = parseResponse(event.response);
+    expect(response.startLine).toMatchObject({ status: 400, reason: 'Bad Request' });
+    expect(response.headers.get('connection')).toBe('close');
+    expect(text(response.trailing)).toBe(`${event.reason}\n`);
+    expect(response.headers.get('content-length')).toBe(String(response.trailing.length));
+  });
+
+  it.each([
+    ['missing', request(without('sec-websocket-version'))],
+    ['8', request(replacing('sec-websocket-version', '8'))],
+    ['repeated', request((lines) => [...lines, 'Sec-WebSocket-Version: 13'])],
+    ['garbage', request(replacing('sec-websocket-version', '13x'))],
+  ])('answers a %s version with 426 and Sec-WebSocket-Version: 13', (_, raw) => {
+    const event = badRequest(raw);
+    expect(event.status).toBe(426);
+    const response = parseResponse(event.response);
+    expect(response.startLine).toMatchObject({ status: 426, reason: 'Upgrade Required' });
+    expect(response.headers.get('sec-websocket-version')).toBe('13');
+    expect(response.headers.get('upgrade')).toBe('websocket');
+  });
+
+  it('answers 426 even when a differently-versioned client sends no key', () => {
+    expect(badRequest(request((l) => without('sec-websocket-key')(replacing('sec-websocket-version', '8')(l)))).status).toBe(426);
+  });
+
+  it('answers 431 for too many fields or too large a head', () => {
+    expect(badRequest(request((lines) => [...lines, ...Array.from({ length: 5 }, (_, i) => `X-${i}: y`)]), { maxHeaderCount: 8 }).status).toBe(431);
+    expect(badRequest(request((lines) => [...lines, `X: ${'y'.repeat(300)}`]), { maxHeadSize: 256 }).status).toBe(431);
+    expect(badRequest(request(undefined, `GET /${'a'.repeat(100)} HTTP/1.1`), { maxRequestLineLength: 64 }).status).toBe(400);
+  });
+
+  it('ignores bytes after a bad request and refuses to accept', () => {
+    const { handshake } = serve('BAD\r\n\r\n');
+    handshake.receive(bytes('more'));
+    expect(handshake.nextEvent()).toBeUndefined();
+    expect(() => handshake.accept()).toThrow(UsageError);
+    expect(() => handshake.reject({ status: 403 })).toThrow(UsageError);
+  });
+});
+
+describe('ServerHandshake: accept and reject', () => {
+  it('refuses a subprotocol that was not offered', () => {
+    const { handshake } = requestEvent(RFC_REQUEST);
+    expect(() => handshake.accept({ protocol: 'other' })).toThrow(
+      expect.objectContaining({ name: 'UsageError', code: 'ERR_INVALID_ARGUMENT' }),
+    );
+    // A refused call changes nothing: the application can still decide.
+    expect(handshake.state).toBe(ServerHandshakeState.AwaitingDecision);
+    expect(handshake.accept({ protocol: null }).protocol).toBeNull();
+  });
+
+  it('throws when deciding twice or before a request', () => {
+    const { handshake } = requestEvent(RFC_REQUEST);
+    handshake.accept();
+    expect(() => handshake.accept()).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+    expect(() => handshake.reject({ status: 403 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+    const { handshake: rejected } = requestEvent(RFC_REQUEST);
+    rejected.reject({ status: 403 });
+    expect(() => rejected.accept()).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+    expect(() => new ServerHandshake().accept()).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+  });
+
+  it('throws on bytes received after accepting: they belong to the connection', () => {
+    const { handshake } = requestEvent(RFC_REQUEST);
+    handshake.accept();
+    expect(() => handshake.receive(bytes('x'))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+  });
+
+  it('refuses header names and values that could split the response', () => {
+    const attempts: AcceptOptions[] = [
+      { headers: [['Set-Cookie', 'a=1\r\nX-Evil: 1']] },
+      { headers: { 'X-Evil\r\n': 'x' } },
+      { headers: { 'Bad Name': 'x' } },
+      { headers: { 'X-Lf': 'a\nb' } },
+      { headers: { 'X-Nul': 'a\u0000' } },
+      { headers: { 'Sec-WebSocket-Accept': 'forged' } },
+      { headers: { connection: 'close' } },
+      { extensions: 'x; a="b c"' },
+      { extensions: [{ name: 'permessage-deflate\r\n', params: [] }] },
+    ];
+    for (const options of attempts) {
+      const { handshake } = requestEvent(
+        request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate']),
+      );
+      expect(() => handshake.accept(options), JSON.stringify(options)).toThrow(UsageError);
+    }
+  });
+
+  it('writes extra headers, an extension response and keeps Set-Cookie lines apart', () => {
+    const { handshake } = requestEvent(request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate, x-other']));
+    const result = handshake.accept({
+      extensions: [{ name: 'permessage-deflate', params: [{ name: 'server_no_context_takeover', value: null }] }],
+      headers: { 'Set-Cookie': ['a=1', 'b=2'], 'X-Server': 'test' },
+    });
+    const response = parseResponse(result.response);
+    expect(response.headers.get('sec-websocket-extensions')).toBe('permessage-deflate; server_no_context_takeover');
+    expect(response.headers.getAll('set-cookie')).toEqual(['a=1', 'b=2']);
+    expect(response.headers.get('x-server')).toBe('test');
+    expect(result.extensions).toEqual([{ name: 'permessage-deflate', params: [{ name: 'server_no_context_takeover', value: null }] }]);
+  });
+
+  it('accepts an extension response given as a header value, but only for offered names', () => {
+    const { handshake } = requestEvent(request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate']));
+    expect(() => handshake.accept({ extensions: 'x-unoffered' })).toThrow(UsageError);
+    const result = handshake.accept({ extensions: 'permessage-deflate; client_max_window_bits=10' });
+    expect(result.extensions).toEqual([{ name: 'permessage-deflate', params: [{ name: 'client_max_window_bits', value: '10' }] }]);
+  });
+
+  it('rejects with a status, headers and a body', () => {
+    const { handshake } = requestEvent(RFC_REQUEST);
+    const { response } = handshake.reject({ status: 403, headers: { 'X-Reason': 'origin' }, body: 'origin not allowed' });
+    const parsed = parseResponse(response);
+    expect(parsed.startLine).toMatchObject({ status: 403, reason: 'Forbidden' });
+    expect(parsed.headers.get('x-reason')).toBe('origin');
+    expect(parsed.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(parsed.headers.get('content-length')).toBe('18');
+    expect(text(parsed.trailing)).toBe('origin not allowed');
+    expect(handshake.state).toBe(ServerHandshakeState.Rejected);
+  });
+
+  it('validates reject arguments', () => {
+    for (const options of [{ status: 101 }, { status: 200 }, { status: 600 }, { status: 403.5 }, { status: 403, reason: 'a\r\nb' }, { status: 403, headers: { 'Content-Length': '1' } }]) {
+      const { handshake } = requestEvent(RFC_REQUEST);
+      expect(() => handshake.reject(options), JSON.stringify(options)).toThrow(UsageError);
+    }
+  });
+});
+
+describe('ServerHandshake: bytes after the request head', () => {
+  it('returns bytes from the same chunk and later chunks as trailing, in order', () => {
+    const handshake = new ServerHandshake();
+    handshake.receive(bytes(`${RFC_REQUEST}\u0081\u0085`));
+    handshake.receive(bytes('abc'));
+    expect(handshake.nextEvent()?.type).toBe('request');
+    handshake.receive(bytes('de'));
+    expect(text(handshake.accept().trailing)).toBe('\u0081\u0085abcde');
+  });
+
+  it('copies early bytes so the caller may reuse its buffer', () => {
+    const handshake = new ServerHandshake();
+    handshake.receive(bytes(RFC_REQUEST));
+    const buffer = bytes('xyz');
+    handshake.receive(buffer);
+    buffer.fill(0);
+    expect(text(handshake.accept().trailing)).toBe('xyz');
+  });
+
+  it('fails with 400 when the client sends too much before the response', () => {
+    const handshake = new ServerHandshake({ maxEarlyDataSize: 10 });
+    handshake.receive(bytes(`${RFC_REQUEST}12345`));
+    handshake.receive(bytes('678901'));
+    const evs = events(handshake);
+    expect(evs.map((e) => e.type)).toEqual(['request', 'bad-request']);
+    expect(handshake.state).toBe(ServerHandshakeState.Failed);
+  });
+});
+
+describe('ServerHandshake.fromParsedRequest', () => {
+  it('handles a Node-style request with flat rawHeaders and a head buffer', () => {
+    const handshake = ServerHandshake.fromParsedRequest({
+      method: 'GET',
+      target: '/chat?room=1',
+      httpVersion: '1.1',
+      headers: [
+        'Host', 'server.example.com',
+        'Upgrade', 'websocket',
+        'Connection', 'Upgrade',
+        'Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ==',
+        'Sec-WebSocket-Version', '13',
+        'Sec-WebSocket-Protocol', 'chat, superchat',
+      ],
+      trailing: bytes('early'),
+    });
+    const event = handshake.nextEvent();
+    expect(event).toMatchObject({ type: 'request', path: '/chat', query: 'room=1', protocols: ['chat', 'superchat'] });
+    const result = handshake.accept({ protocol: 'superchat' });
+    expect(text(result.trailing)).toBe('early');
+    expect(parseResponse(result.response).headers.get('sec-websocket-accept')).toBe('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+  });
+
+  it('applies the same validation to pairs, including character checks', () => {
+    const base: Array<[string, string]> = [
+      ['Host', 'h'],
+      ['Upgrade', 'websocket'],
+      ['Connection', 'Upgrade'],
+      ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
+    ];
+    const noVersion = ServerHandshake.fromParsedRequest({ method: 'GET', target: '/', httpVersion: 'HTTP/1.1', headers: base });
+    expect(noVersion.nextEvent()).toMatchObject({ type: 'bad-request', status: 426 });
+    const injected = ServerHandshake.fromParsedRequest({
+      method: 'GET',
+      target: '/',
+      httpVersion: '1.1',
+      headers: [...base, ['Sec-WebSocket-Version', '13'], ['X', 'a\r\nb']],
+    });
+    expect(injected.nextEvent()).toMatchObject({ type: 'bad-request', status: 400 });
+    const odd = ServerHandshake.fromParsedRequest({ method: 'GET', target: '/', httpVersion: '1.1', headers: ['Host'] });
+    expect(odd.nextEvent()).toMatchObject({ type: 'bad-request', status: 400 });
+  });
+});
+
+const VALID_FIELDS = [
+  'Host: h',
+  'Upgrade: websocket',
+  'Connection: Upgrade',
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+  'Sec-WebSocket-Version: 13',
+  'Sec-WebSocket-Protocol: a, b',
+  'Sec-WebSocket-Extensions: e; p="v"',
+  'Origin: https://o',
+];
+const JUNK = ['\n', '\r', ' ', ':', ',', '\u0000', '\u00ff', 'X: y', 'Sec-WebSocket-Version: 8', 'Host: h2', '"', ';'];
+
+/** Valid requests with fields dropped, reordered, repeated or damaged, and possibly truncated. */
+function mutatedRequest(): fc.Arbitrary<Uint8Array> {
+  return fc
+    .record({
+      requestLine: fc.constantFrom('GET / HTTP/1.1', 'GET /p?q HTTP/1.1', 'POST / HTTP/1.1', 'GET / HTTP/1.0', 'GET /  HTTP/1.1'),
+      fields: fc.shuffledSubarray(VALID_FIELDS, { minLength: 5 }),
+      junk: fc.oneof(
+        { weight: 2, arbitrary: fc.constant([]) },
+        { weight: 1, arbitrary: fc.array(fc.record({ at: fc.nat(), text: fc.constantFrom(...JUNK) }), { minLength: 1, maxLength: 2 }) },
+      ),
+      cut: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat() }),
+    })
+    .map(({ requestLine, fields, junk, cut }) => {
+      let raw = [requestLine, ...fields, '', ''].join('\r\n');
+      for (const { at, text: insert } of junk) {
+        const i = at % (raw.length + 1);
+        raw = raw.slice(0, i) + insert + raw.slice(i);
+      }
+      return bytes(cut === null ? raw : raw.slice(0, cut % (raw.length + 1)));
+    });
+}
+
+describe('ServerHandshake: hostile input', () => {
+  it('answers 10 000 header lines quickly with 431 and bounded buffering', () => {
+    const raw = request((lines) => [...lines, ...Array.from({ length: 10_000 }, (_, i) => `X-Header-${i}: value`)]);
+    const started = performance.now();
+    const event = badRequest(raw);
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(event.status).toBe(431);
+  });
+
+  it('answers 10 000 header lines with 431 even when the count limit is raised', () => {
+    const raw = request((lines) => [...lines, ...Array.from({ length: 10_000 }, (_, i) => `X-${i}: v`)]);
+    const started = performance.now();
+    expect(badRequest(raw, { maxHeaderCount: 20_000 }).status).toBe(431); // the 16 KiB head limit
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it.each([
+    ['Sec-WebSocket-Protocol', 'a,'.repeat(50_000), /duplicate subprotocol/],
+    ['Sec-WebSocket-Protocol', `"${'a'.repeat(99_999)}`, /Protocol/],
+    ['Sec-WebSocket-Extensions', `x; p="${'\\a'.repeat(50_000)}`, /quoted/],
+    ['Sec-WebSocket-Extensions', 'x;'.repeat(50_000), /parameter name/],
+  ])('answers a 100 000-character %s quickly and correctly', (name, value, reason) => {
+    const raw = request((lines) => [...lines, `${name}: ${value}`]);
+    let started = performance.now();
+    expect(badRequest(raw).status).toBe(431); // default 16 KiB limit
+    expect(performance.now() - started).toBeLessThan(500);
+    started = performance.now();
+    const event = badRequest(raw, { maxHeadSize: 256 * 1024 });
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(event.status).toBe(400);
+    expect(event.reason).toMatch(reason);
+    expect(event.reason.length).toBeLessThan(200);
+  });
+
+  it('parses a 100 000-character valid protocol list quickly with a raised limit', () => {
+    const protocols = Array.from({ length: 14_000 }, (_, i) => `p${i}`);
+    const raw = request((lines) => [...lines, `Sec-WebSocket-Protocol: ${protocols.join(',')}`]);
+    const started = performance.now();
+    const { events: evs } = serve(raw, { maxHeadSize: 256 * 1024 });
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(evs[0]?.type === 'request' && evs[0].protocols.length).toBe(14_000);
+  });
+
+  it('never throws on arbitrary bytes and ends in request, incomplete or 4xx', () => {
+    const input = fc.oneof(fc.uint8Array({ maxLength: 300 }), mutatedRequest());
+    fc.assert(
+      fc.property(input, (data) => {
+        const handshake = new ServerHandshake({ maxHeadSize: 512 });
+        handshake.receive(data);
+        const evs = events(handshake);
+        if (evs.length === 0) {
+          expect(handshake.state).toBe(ServerHandshakeState.ReadingRequest);
+          return;
+        }
+        const [event] = evs;
+        expect(evs.length).toBe(1);
+        if (event?.type === 'bad-request') {
+          expect(event.status).toBeGreaterThanOrEqual(400);
+          expect(event.status).toBeLessThan(500);
+          expect(parseResponse(event.response).startLine.status).toBe(event.status);
+        } else {
+          expect(event?.type).toBe('request');
+          expect(handshake.accept().response.length).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('gives the same outcome for every chunking, one byte at a time included', () => {
+    const raw = bytes(
+      request((lines) => [...lines, 'Sec-WebSocket-Protocol: chat', 'Sec-WebSocket-Extensions: permessage-deflate; a="1"']) + 'FRAMES',
+    );
+    const outcome = (chunks: Uint8Array[]) => {
+      const handshake = new ServerHandshake();
+      for (const chunk of chunks) handshake.receive(chunk);
+      const evs = events(handshake);
+      const result = handshake.accept({ protocol: 'chat' });
+      const summary = evs.map((ev) => (ev.type === 'request' ? { ...ev, headers: ev.headers.entries() } : ev));
+      return { summary, response: text(result.response), trailing: text(result.trailing) };
+    };
+    const whole = outcome([raw]);
+    expect(whole.trailing).toBe('FRAMES');
+    expect(outcome(Array.from(raw, (b) => Uint8Array.of(b)))).toEqual(whole);
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: raw.length - 1 }), { maxLength: 10 }), (cuts) => {
+        const points = [0, ...cuts.sort((a, b) => a - b), raw.length];
+        const chunks = points.slice(1).map((end, i) => raw.subarray(points[i], end));
+        expect(outcome(chunks)).toEqual(whole);
+      }),
+    );
+  });
+});
