@@ -1,6 +1,16 @@
 // Public surface of the opening handshake (HTTP/1.1 Upgrade, RFC 6455 §4).
 export { computeAcceptKey, WEBSOCKET_GUID } from './accept-key.js';
 export {
+  ClientHandshake,
+  ClientHandshakeState,
+  HandshakeFailure,
+  type ClientHandshakeEvent,
+  type ClientHandshakeOptions,
+  type HandshakeFailedEvent,
+  type HandshakeOpenEvent,
+  type UnexpectedResponseEvent,
+} from './handshake-client.js';
+export {
   ServerHandshake,
   ServerHandshakeState,
   type AcceptOptions,
