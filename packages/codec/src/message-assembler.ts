@@ -62,8 +62,15 @@ export class MessageAssembler {
       return this.mode === 'whole' ? { type: 'binary', data } : { type: 'binary-part', data, last: true };
     }
     const text = decodeUtf8(data);
-    if (text === undefined) return invalidUtf8();
+    if (text === undefined) return this.classifyUtf8Failure(data);
     return this.mode === 'whole' ? { type: 'text', data: text } : { type: 'text-part', data: text, last: true };
+  }
+
+  /** Same reason whichever path found the failure, so events never depend on how input was split. */
+  private classifyUtf8Failure(bytes: Uint8Array): ProtocolErrorEvent {
+    const v = this.validator;
+    v.reset();
+    return v.update(bytes) && v.incomplete ? truncatedUtf8() : invalidUtf8();
   }
 
   private startFrame(dec: FrameDecoder): ProtocolErrorEvent | undefined {
@@ -115,7 +122,7 @@ export class MessageAssembler {
       this.buf = EMPTY;
       return { type: 'binary', data: bytes };
     }
-    if (this.validator.incomplete) return invalidUtf8('a truncated UTF-8 sequence at the end of a text message');
+    if (this.validator.incomplete) return truncatedUtf8();
     const text = decodeUtf8(bytes);
     if (this.buf.length > REUSE_LIMIT) this.buf = EMPTY;
     if (text === undefined) return invalidUtf8();
@@ -145,6 +152,10 @@ function protocolError(code: number, reason: string): ProtocolErrorEvent {
 
 function tooBig(size: number, max: number): ProtocolErrorEvent {
   return protocolError(CloseCode.MessageTooBig, `message of at least ${size} bytes exceeds the limit of ${max}`);
+}
+
+function truncatedUtf8(): ProtocolErrorEvent {
+  return invalidUtf8('a truncated UTF-8 sequence at the end of a text message');
 }
 
 function invalidUtf8(reason = 'invalid UTF-8 in a text message'): ProtocolErrorEvent {
