@@ -31,7 +31,7 @@ export {
   serializeSubprotocols,
   type ExtensionElement,
   type ExtensionParam,
-  type ParseResult,
+  type HeaderParseResult,
 } from './header-grammar.js';
 export { HttpHeaders } from './http-head.js';
 export type { HeaderInit } from './http-write.js';

@@ -26,7 +26,7 @@ export interface ExtensionElement {
 }
 
 /** The outcome of parsing peer input: a value, or why it was rejected. */
-export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+export type HeaderParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
 const HTAB = 0x09;
 const SP = 0x20;
@@ -161,7 +161,7 @@ function expectElementEnd(cur: Cursor): boolean {
  * Parses `#token` (a comma list of tokens, empty elements allowed). An empty
  * list is a valid result; callers decide whether they need `1#`.
  */
-export function parseTokenList(value: string): ParseResult<string[]> {
+export function parseTokenList(value: string): HeaderParseResult<string[]> {
   const cur = new Cursor(value);
   const tokens: string[] = [];
   while (skipEmptyElements(cur)) {
@@ -207,7 +207,7 @@ function isOws(c: number): boolean {
  * Parses `Sec-WebSocket-Protocol` from a request: `1#token`, each subprotocol
  * at most once (as `ws` does: a repeated offer is ambiguous).
  */
-export function parseSubprotocols(value: string): ParseResult<string[]> {
+export function parseSubprotocols(value: string): HeaderParseResult<string[]> {
   const parsed = parseTokenList(value);
   if (!parsed.ok) return fail(`invalid Sec-WebSocket-Protocol: ${parsed.reason}`);
   if (parsed.value.length === 0) return fail('empty Sec-WebSocket-Protocol');
@@ -227,7 +227,7 @@ export function parseSubprotocols(value: string): ParseResult<string[]> {
  * A quoted value must be a token once unescaped (§9.1). Extension and
  * parameter names are kept as sent; their meaning belongs to each extension.
  */
-export function parseExtensions(value: string): ParseResult<ExtensionElement[]> {
+export function parseExtensions(value: string): HeaderParseResult<ExtensionElement[]> {
   const cur = new Cursor(value);
   const elements: ExtensionElement[] = [];
   while (skipEmptyElements(cur)) {
@@ -242,7 +242,7 @@ export function parseExtensions(value: string): ParseResult<ExtensionElement[]> 
   return { ok: true, value: elements };
 }
 
-function parseExtensionElement(cur: Cursor): ParseResult<ExtensionElement> {
+function parseExtensionElement(cur: Cursor): HeaderParseResult<ExtensionElement> {
   const name = cur.token();
   if (name === '') return fail(`expected an extension name at offset ${cur.pos}`);
   const params: ExtensionParam[] = [];
@@ -257,7 +257,7 @@ function parseExtensionElement(cur: Cursor): ParseResult<ExtensionElement> {
   }
 }
 
-function parseExtensionParam(cur: Cursor): ParseResult<ExtensionParam> {
+function parseExtensionParam(cur: Cursor): HeaderParseResult<ExtensionParam> {
   const name = cur.token();
   if (name === '') return fail(`expected a parameter name at offset ${cur.pos}`);
   const afterName = cur.pos;
