@@ -163,7 +163,9 @@ const RESERVED_REJECT_HEADERS: ReadonlySet<string> = new Set(['content-length', 
 
 const DEFAULT_MAX_EARLY_DATA = 64 * 1024;
 
-type Verdict = { readonly ok: true; readonly event: UpgradeRequestEvent } | { readonly ok: false; readonly status: 400 | 426; readonly reason: string };
+type Verdict =
+  | { readonly ok: true; readonly event: UpgradeRequestEvent }
+  | { readonly ok: false; readonly status: 400 | 426; readonly reason: string };
 
 export class ServerHandshake {
   private stateValue: ServerHandshakeState = ServerHandshakeState.ReadingRequest;
@@ -215,7 +217,7 @@ export class ServerHandshake {
         this.receiveHead(chunk);
         return;
       case ServerHandshakeState.AwaitingDecision:
-        this.keepEarlyData(chunk);
+        this.keepEarlyData(chunk, false);
         return;
       case ServerHandshakeState.Accepted:
         throw new UsageError('ERR_INVALID_STATE', 'the handshake is accepted: feed bytes to the connection');
@@ -232,7 +234,7 @@ export class ServerHandshake {
   /** Accepts the upgrade: returns the 101 response and the client's early bytes. */
   accept(options: AcceptOptions = {}): AcceptResult {
     const request = this.decidable('accept');
-    const protocol = this.chooseProtocol(request, options.protocol);
+    const protocol = chooseProtocol(request, options.protocol);
     const extensions = chooseExtensions(request, options.extensions);
     const fields: HeaderField[] = [
       ['Upgrade', 'websocket'],
@@ -265,14 +267,6 @@ export class ServerHandshake {
     return this.request;
   }
 
-  private chooseProtocol(request: UpgradeRequestEvent, protocol: string | null | undefined): string | null {
-    if (protocol === undefined || protocol === null) return null;
-    if (!request.protocols.includes(protocol)) {
-      throw new UsageError('ERR_INVALID_ARGUMENT', `subprotocol ${JSON.stringify(protocol)} was not offered`);
-    }
-    return protocol;
-  }
-
   private receiveHead(chunk: Uint8Array): void {
     const result = this.parser.push(chunk);
     if (result.type === 'incomplete') return;
@@ -280,7 +274,7 @@ export class ServerHandshake {
       this.fail(result.status, result.reason);
       return;
     }
-    this.decide(validateUpgrade(result.startLine, result.headers), result.trailing);
+    this.decide(validateUpgrade(result.startLine, result.headers), result.trailing, true);
   }
 
   private handleParsed(request: ParsedRequest): void {
@@ -289,10 +283,10 @@ export class ServerHandshake {
       this.fail(parsed.status, parsed.reason);
       return;
     }
-    this.decide(validateUpgrade(parsed.line, parsed.headers), request.trailing ?? new Uint8Array(0));
+    this.decide(validateUpgrade(parsed.line, parsed.headers), request.trailing ?? new Uint8Array(0), false);
   }
 
-  private decide(verdict: Verdict, trailing: Uint8Array): void {
+  private decide(verdict: Verdict, trailing: Uint8Array, owned: boolean): void {
     if (!verdict.ok) {
       this.fail(verdict.status, verdict.reason);
       return;
@@ -300,10 +294,11 @@ export class ServerHandshake {
     this.request = verdict.event;
     this.stateValue = ServerHandshakeState.AwaitingDecision;
     this.events.push(verdict.event);
-    this.keepEarlyData(trailing);
+    this.keepEarlyData(trailing, owned);
   }
 
-  private keepEarlyData(chunk: Uint8Array): void {
+  /** Keeps bytes for `accept`; `owned` bytes are ours already, others are copied (read buffers get reused). */
+  private keepEarlyData(chunk: Uint8Array, owned: boolean): void {
     if (chunk.length === 0) return;
     this.earlyDataSize += chunk.length;
     if (this.earlyDataSize > this.maxEarlyDataSize) {
@@ -311,8 +306,7 @@ export class ServerHandshake {
       this.fail(400, `more than ${this.maxEarlyDataSize} bytes sent before the handshake completed`);
       return;
     }
-    // Copied: the caller may reuse its read buffer.
-    this.earlyData.push(chunk.slice());
+    this.earlyData.push(owned ? chunk : chunk.slice());
   }
 
   private fail(status: 400 | 426 | 431, reason: string): void {
@@ -459,6 +453,14 @@ function isVisibleAscii(text: string): boolean {
     if (c <= 0x20 || c >= 0x7f) return false;
   }
   return true;
+}
+
+function chooseProtocol(request: UpgradeRequestEvent, protocol: string | null | undefined): string | null {
+  if (protocol === undefined || protocol === null) return null;
+  if (!request.protocols.includes(protocol)) {
+    throw new UsageError('ERR_INVALID_ARGUMENT', `subprotocol ${JSON.stringify(protocol)} was not offered`);
+  }
+  return protocol;
 }
 
 function chooseExtensions(
