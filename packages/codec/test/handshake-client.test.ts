@@ -338,6 +338,10 @@ describe('ClientHandshake: any split of the response', () => {
         const handshake = client({ maxHeadSize: 256 });
         handshake.receive(data);
         if (eof && handshake.state !== ClientHandshakeState.Open) handshake.receiveEof();
+        const event = handshake.nextEvent();
+        expect(handshake.nextEvent()).toBeUndefined();
+        const waiting = handshake.state === ClientHandshakeState.AwaitingResponse || handshake.state === ClientHandshakeState.ReadingBody;
+        expect(event === undefined).toBe(waiting && !eof);
       }),
     );
   });

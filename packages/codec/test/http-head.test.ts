@@ -130,6 +130,20 @@ describe('request heads', () => {
     expect(parser.push(bytes('more')).type).toBe('invalid');
   });
 
+  it('decides 431 as soon as the head limit is reached, not later', () => {
+    const parser = createRequestHeadParser();
+    let pushed = bytes('GET / HTTP/1.1\r\n').length;
+    let result = parser.push(bytes('GET / HTTP/1.1\r\n'));
+    const line = bytes(`X: ${'a'.repeat(1019)}\r\n`); // 1024 bytes
+    while (result.type === 'incomplete' && pushed < 1_000_000) {
+      result = parser.push(line);
+      pushed += line.length;
+    }
+    expect(result).toMatchObject({ type: 'invalid', status: 431 });
+    expect(pushed).toBeGreaterThanOrEqual(DEFAULT_HEAD_LIMITS.maxHeadSize);
+    expect(pushed).toBeLessThan(DEFAULT_HEAD_LIMITS.maxHeadSize + line.length);
+  });
+
   it('gives the same result for every split of the bytes', () => {
     const text = '\r\nGET /p?q HTTP/1.1\r\nHost: h\r\nA: 1\r\nA:2\r\n\r\nxyz';
     const whole = parseRequest(text);
