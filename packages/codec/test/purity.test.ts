@@ -1,0 +1,63 @@
+/**
+ * The codec runs unchanged in any runtime: its bundle imports nothing from
+ * Node, and it works in a bare JavaScript realm given only TextEncoder,
+ * TextDecoder, crypto.getRandomValues and URL.
+ */
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+let bundle = '';
+
+beforeAll(async () => {
+  // Bundle the built ESM entry as a browser bundler would; a Node built-in anywhere in the graph fails the build.
+  const result = await build({
+    entryPoints: [`${root}dist/index.js`],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    globalName: 'codec',
+    platform: 'browser',
+    logLevel: 'silent',
+  });
+  bundle = result.outputFiles[0]!.text;
+});
+
+describe('the codec bundle', () => {
+  it('has no Node imports in its own build output', () => {
+    for (const file of ['dist/index.js', 'dist/index.cjs']) {
+      const text = readFileSync(`${root}${file}`, 'utf8');
+      expect(text).not.toMatch(/from\s+['"]node:|require\(['"]node:|\bBuffer\b|\bprocess\./);
+    }
+  });
+
+  it('runs a client/server exchange in a bare realm with only the web-standard globals it is allowed', () => {
+    const sandbox = {
+      TextEncoder,
+      TextDecoder,
+      URL,
+      crypto: { getRandomValues: (b: Uint8Array) => globalThis.crypto.getRandomValues(b) },
+      result: undefined as unknown,
+    };
+    const context = vm.createContext(sandbox);
+    // No Node globals leak into the realm.
+    expect(vm.runInContext('typeof Buffer + typeof process + typeof require + typeof setTimeout', context)).toBe('undefinedundefinedundefinedundefined');
+    vm.runInContext(bundle, context);
+    vm.runInContext(
+      `
+      const { Connection } = codec;
+      const client = new Connection({ role: 'client' });
+      const server = new Connection({ role: 'server' });
+      client.send({ type: 'text', data: 'héllo from a bare realm' });
+      client.send({ type: 'binary', data: new Uint8Array([1, 2, 3]) });
+      for (const chunk of client.takeOutgoing()) server.receive(chunk);
+      result = server.events().map((e) => e.type + ':' + (typeof e.data === 'string' ? e.data : Array.from(e.data).join(',')));
+      `,
+      context,
+    );
+    expect(sandbox.result).toEqual(['text:héllo from a bare realm', 'binary:1,2,3']);
+  });
+});
