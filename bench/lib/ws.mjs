@@ -9,6 +9,8 @@ const wsRoot = dirname(require.resolve('ws/package.json'));
 const wsRequire = createRequire(join(wsRoot, 'index.js'));
 
 export const { Receiver, Sender } = require('ws');
+/** ws's masking functions (lib/buffer-util.js), as its Receiver and Sender call them. */
+export const wsBufferUtil = wsRequire('./lib/buffer-util.js');
 export const wsVersion = require('ws/package.json').version;
 
 /**

@@ -5,9 +5,17 @@
 // as a socket delivers it. Both receivers take ownership of their chunks and
 // unmask in place, so before every timed pass each one gets its chunks
 // refilled from the pristine stream (untimed, identical for both).
-import { Connection } from '../../packages/codec/dist/index.js';
-import { compare, formatRate, prng } from '../lib/harness.mjs';
-import { Receiver, Sender, wsMaskImplementation, wsVersion } from '../lib/ws.mjs';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { compare, prng } from '../lib/harness.mjs';
+import { Receiver, Sender, wsBufferUtil, wsMaskImplementation, wsVersion } from '../lib/ws.mjs';
+
+// BENCH_CODEC=path/to/index.js benches another build of the codec (e.g. a
+// patched copy) against the same ws.
+const codecPath = process.env.BENCH_CODEC
+  ? resolve(process.env.BENCH_CODEC)
+  : new URL('../../packages/codec/dist/index.js', import.meta.url).pathname;
+const { Connection, maskInto, unmaskInPlace } = await import(pathToFileURL(isAbsolute(codecPath) ? codecPath : resolve(codecPath)).href);
 
 const CHUNK = 64 * 1024;
 const KiB = 1024;
@@ -224,6 +232,62 @@ async function encodeCase({ size, masked }) {
   );
 }
 
+// --- masking alone ----------------------------------------------------------
+
+/**
+ * The masking kernels alone, on payloads at odd offsets (as inside a socket
+ * chunk): unmasking in place, and masking while copying into a buffer whose
+ * alignment differs from the source's. ws's functions are the ones its
+ * Receiver and Sender call (bufferutil's addon from 32/48 bytes up).
+ */
+async function maskCase({ size, copy }) {
+  const rand = prng(size);
+  const span = Math.max(4 * MiB, size * 4);
+  const mem = payloadBytes(span + 64, false, rand);
+  const out = new Uint8Array(span + 64);
+  const key = Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
+  const keyBuf = Buffer.from(key);
+  const ops = Math.max(4, Math.floor((2 * MiB) / size));
+  const slots = Math.max(1, Math.floor(span / (size + 5)));
+  const memBuf = Buffer.from(mem.buffer, mem.byteOffset, mem.length);
+  const outBuf = Buffer.from(out.buffer, out.byteOffset, out.length);
+  const at = (i) => ((i % slots) * (size + 5)) + 1;
+  const ours = copy
+    ? () => {
+        for (let i = 0; i < ops; i++) {
+          const a = at(i);
+          maskInto(mem.subarray(a, a + size), out, a + 1, key, 0);
+        }
+        return ops;
+      }
+    : () => {
+        for (let i = 0; i < ops; i++) {
+          const a = at(i);
+          unmaskInPlace(mem.subarray(a, a + size), key, 0);
+        }
+        return ops;
+      };
+  const theirs = copy
+    ? () => {
+        for (let i = 0; i < ops; i++) {
+          const a = at(i);
+          wsBufferUtil.mask(memBuf.subarray(a, a + size), keyBuf, outBuf, a + 1, size);
+        }
+        return ops;
+      }
+    : () => {
+        for (let i = 0; i < ops; i++) {
+          const a = at(i);
+          wsBufferUtil.unmask(memBuf.subarray(a, a + size), keyBuf);
+        }
+        return ops;
+      };
+  return compare([
+    { name: 'this', pass: ours },
+    { name: 'ws', pass: theirs },
+  ]);
+}
+
 // --- the suite --------------------------------------------------------------
 
 const sizeName = (n) => (n >= MiB ? `${n / MiB} MiB` : n >= KiB ? `${n / KiB} KiB` : `${n} B`);
@@ -283,11 +347,22 @@ export function cases() {
       run: () => encodeCase({ size, masked: true }),
     });
   }
+  for (const copy of [false, true]) {
+    for (const size of [125, KiB, 64 * KiB, MiB]) {
+      list.push({
+        group: 'mask kernel',
+        name: `mask only ${sizeName(size)} ${copy ? 'copying, misaligned' : 'in place'}`,
+        unit: 'GB/s',
+        size,
+        run: () => maskCase({ size, copy }),
+      });
+    }
+  }
   return list;
 }
 
 export function environment() {
-  return { ws: wsVersion, wsMasking: wsMaskImplementation(), chunkSize: CHUNK };
+  return { codec: codecPath, ws: wsVersion, wsMasking: wsMaskImplementation(), chunkSize: CHUNK };
 }
 
 export const notes = [
@@ -295,4 +370,5 @@ export const notes = [
   'Binary is the like-for-like comparison. Text: "this" validates UTF-8 AND decodes to a JS string; ws validates and hands out bytes, "ws+toString" adds Buffer#toString() in the listener.',
   'Encode: send() plus taking the buffers for writing (this) vs Sender#send() into a socket stub that counts bytes (ws). Client keys come from crypto randomness in both.',
   'GB/s counts payload bytes (1 GB = 1e9 bytes).',
+  'Mask only: maskInto/unmaskInPlace vs the mask/unmask functions ws itself uses, on payloads at odd offsets; copying into a destination of different alignment.',
 ];
