@@ -17,6 +17,7 @@
 import { CloseCode, isValidWireCloseCode } from './close-codes.js';
 import { UsageError } from './errors.js';
 import type { ConnectionEvent, SendCommand } from './events.js';
+import type { ExtensionSession, MessageDecoder, MessageEncoder, NegotiatedExtension } from './extension.js';
 import { FrameDecoder, Pull } from './frame-decoder.js';
 import { FrameEncoder } from './frame-encoder.js';
 import { unmaskInPlace } from './mask.js';
@@ -50,6 +51,12 @@ export interface ConnectionOptions {
   readonly fragmentSize?: number;
   /** Source of masking-key randomness (client role). Default `crypto.getRandomValues`. */
   readonly random?: RandomSource;
+  /**
+   * Extensions agreed in the opening handshake (e.g. permessage-deflate), from
+   * `negotiateExtensions()` on a server or `acceptExtensions()` on a client.
+   * They own their RSV bits; `maxMessageSize` then counts decoded bytes.
+   */
+  readonly extensions?: readonly NegotiatedExtension[];
 }
 
 export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
@@ -57,6 +64,7 @@ export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 const FIN = 0x80;
 const MAX_CLOSE_REASON = 123;
 const encoder = new TextEncoder();
+const NO_BYTES = new Uint8Array(0);
 
 export class Connection {
   readonly role: Role;
@@ -76,6 +84,15 @@ export class Connection {
   private sending = 0;
   private readonly control = new Uint8Array(MAX_CONTROL_PAYLOAD);
   private controlLen = 0;
+  /** Sessions of the negotiated extensions; undefined without any (the plain path stays as it was). */
+  private readonly sessions: readonly ExtensionSession[] | undefined;
+  /** Decoder of the inbound message being received, when an extension transforms it. */
+  private inflow: MessageDecoder | undefined;
+  private inflowLast = false;
+  /** True while decoded output of the current piece is still to be delivered (parts mode). */
+  private draining = false;
+  /** Encoder of the outbound message being streamed, when an extension transforms it. */
+  private outflow: MessageEncoder | undefined;
 
   constructor(options: ConnectionOptions) {
     const maxMessageSize = positive(options.maxMessageSize, DEFAULT_MAX_MESSAGE_SIZE, 'maxMessageSize');
@@ -89,6 +106,19 @@ export class Connection {
     this.encoder = new FrameEncoder(this.out, keys);
     this.autoPong = options.autoPong ?? true;
     this.fragmentSize = positive(options.fragmentSize, Infinity, 'fragmentSize');
+    this.sessions = undefined;
+    const extensions = options.extensions ?? [];
+    if (extensions.length > 0) {
+      let rsv = 0;
+      for (const ext of extensions) {
+        if ((ext.rsv & rsv) !== 0) {
+          throw new UsageError('ERR_INVALID_ARGUMENT', `extension "${ext.name}" claims an RSV bit another extension owns`);
+        }
+        rsv |= ext.rsv;
+      }
+      this.decoder.allowedRsv = rsv;
+      this.sessions = extensions.map((ext) => ext.createSession(options.role, { maxMessageSize }));
+    }
   }
 
   get state(): ConnectionState {
@@ -127,10 +157,21 @@ export class Connection {
   /** The next event, or undefined when more input is needed. */
   nextEvent(): ConnectionEvent | undefined {
     while (this.stateValue !== ConnectionState.Closed) {
+      if (this.draining) {
+        const ev = this.drainInflow();
+        if (ev === undefined) continue;
+        if (ev.type === 'protocol-error') return this.fail(ev.code, ev.reason);
+        return ev;
+      }
       const status = this.decoder.pull();
       if (status === Pull.NeedMore) break;
       if (status === Pull.Error) return this.fail(this.decoder.errorCode, this.decoder.errorReason);
-      const ev = this.decoder.opcode < 0x8 ? this.assembler.accept(this.decoder) : this.controlPiece();
+      const ev =
+        this.decoder.opcode < 0x8
+          ? this.sessions === undefined
+            ? this.assembler.accept(this.decoder)
+            : this.extensionPiece(this.sessions)
+          : this.controlPiece();
       if (ev === undefined) continue;
       if (ev.type === 'protocol-error') return this.fail(ev.code, ev.reason);
       return ev;
@@ -185,6 +226,7 @@ export class Connection {
       throw new UsageError('ERR_MESSAGE_INTERLEAVED', 'a data message was started before the streamed message was finished');
     }
     this.sending = fin ? 0 : opcode;
+    if (this.sessions !== undefined && this.sendEncoded(this.sessions, first, opcode, data, fin)) return;
     const op = first ? opcode : Opcode.Continuation;
     const size = this.fragmentSize;
     if (typeof data === 'string') {
@@ -196,6 +238,94 @@ export class Connection {
       return;
     }
     this.fragments(op, data, fin, false);
+  }
+
+  /**
+   * Sends a data chunk through an extension's encoder when one claims the
+   * message (decided on its first chunk); false to send it as is. RSV bits go
+   * on the message's first frame only.
+   */
+  private sendEncoded(sessions: readonly ExtensionSession[], first: boolean, opcode: number, data: string | Uint8Array, fin: boolean): boolean {
+    let enc = this.outflow;
+    if (first) {
+      enc = undefined;
+      for (const session of sessions) {
+        // A string's length in UTF-16 units stands in for its byte size: the threshold is a heuristic.
+        enc = session.encoderFor(data.length, !fin);
+        if (enc !== undefined) break;
+      }
+    }
+    this.outflow = fin ? undefined : enc;
+    if (enc === undefined) return false;
+    const bytes = typeof data === 'string' ? encoder.encode(data) : data;
+    const encoded = enc.encode(bytes, fin);
+    this.fragments(first ? opcode | enc.rsv : Opcode.Continuation, encoded, fin, true);
+    return true;
+  }
+
+  /**
+   * A data-frame piece when extensions were negotiated: routes the message to
+   * the extension that claims it by its RSV bits, or to the plain path.
+   * RSV bits are only meaningful on a message's first frame (RFC 7692 §6.1).
+   */
+  private extensionPiece(sessions: readonly ExtensionSession[]): ConnectionEvent | undefined {
+    const dec = this.decoder;
+    if (dec.isStart) {
+      if (dec.opcode === Opcode.Continuation) {
+        if (dec.rsv !== 0) return { type: 'protocol-error', code: CloseCode.ProtocolError, reason: 'RSV1 set on a continuation frame' };
+      } else {
+        let inflow: MessageDecoder | undefined;
+        if (dec.rsv !== 0) {
+          for (const session of sessions) {
+            inflow = session.decoderFor(dec.rsv & session.rsv);
+            if (inflow !== undefined) break;
+          }
+          if (inflow === undefined) {
+            return { type: 'protocol-error', code: CloseCode.ProtocolError, reason: 'RSV bits set that no extension claims' };
+          }
+        }
+        // A new message inside an unfinished one is reported by the assembler on either path.
+        if (!this.assembler.inMessage) this.inflow = inflow;
+        else if (inflow !== undefined || this.inflow !== undefined) return this.assembler.startDecodedFrame(dec);
+      }
+    }
+    const inflow = this.inflow;
+    if (inflow === undefined) return this.assembler.accept(dec);
+    if (dec.isStart) {
+      const problem = this.assembler.startDecodedFrame(dec);
+      if (problem !== undefined) return problem;
+    }
+    const piece = dec.piece;
+    const last = dec.isEnd && dec.fin;
+    if (piece.length === 0 && !last) return undefined;
+    if (dec.masked) unmaskInPlace(piece, dec.maskKey, dec.pieceOffset);
+    inflow.write(piece, last);
+    this.inflowLast = last;
+    return this.drainInflow();
+  }
+
+  /** Hands the decoder's output to the assembler until it needs input or an event is ready. */
+  private drainInflow(): ConnectionEvent | undefined {
+    const inflow = this.inflow as MessageDecoder;
+    for (;;) {
+      const out = inflow.read();
+      if (out === null) {
+        this.draining = false;
+        if (!this.inflowLast) return undefined;
+        this.inflow = undefined;
+        return this.assembler.pushDecoded(NO_BYTES, true);
+      }
+      if (!(out instanceof Uint8Array)) {
+        this.draining = false;
+        return { type: 'protocol-error', code: out.code, reason: out.reason };
+      }
+      const ev = this.assembler.pushDecoded(out, false);
+      if (ev !== undefined) {
+        // Parts mode: more output may follow this part; continue before reading new frames.
+        this.draining = true;
+        return ev;
+      }
+    }
   }
 
   private fragments(op: number, bytes: Uint8Array, fin: boolean, owned: boolean): void {

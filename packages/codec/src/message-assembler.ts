@@ -129,6 +129,59 @@ export class MessageAssembler {
     return { type: 'text', data: text };
   }
 
+  /**
+   * Starts a frame of a message whose payload an extension decodes (e.g.
+   * permessage-deflate): the continuation rules apply as usual, but the size
+   * limit counts decoded bytes, in {@link pushDecoded}, not the frame header.
+   */
+  startDecodedFrame(dec: FrameDecoder): ProtocolErrorEvent | undefined {
+    const op = dec.opcode;
+    if (op === Opcode.Continuation) {
+      if (this.kind === 0) return protocolError(CloseCode.ProtocolError, 'continuation frame without a message to continue');
+      return undefined;
+    }
+    if (this.kind !== 0) {
+      return protocolError(CloseCode.ProtocolError, `${opcodeName(op)} frame inside an unfinished fragmented message`);
+    }
+    this.kind = op;
+    this.size = 0;
+    this.len = 0;
+    this.validator.reset();
+    return undefined;
+  }
+
+  /**
+   * Adds decoded payload bytes (a view the caller reuses after this call) to
+   * the current message; `last` ends it. The limit is checked before the
+   * bytes are kept, so a message that decodes to too much fails as soon as it
+   * crosses the limit.
+   */
+  pushDecoded(bytes: Uint8Array, last: boolean): ConnectionEvent | undefined {
+    const n = bytes.length;
+    const size = this.size + n;
+    if (size > this.maxMessageSize) return tooBig(size, this.maxMessageSize);
+    this.size = size;
+    const kind = this.kind;
+    if (this.mode === 'whole') {
+      if (n > 0) {
+        const at = this.len;
+        this.ensureCapacity(size, false);
+        this.buf.set(bytes, at);
+        this.len = at + n;
+        if (kind === Opcode.Text && !this.validator.update(this.buf.subarray(at, this.len))) return invalidUtf8();
+      }
+      return last ? this.finishWhole() : undefined;
+    }
+    if (n === 0 && !last) return undefined;
+    if (last) this.kind = 0;
+    if (kind === Opcode.Binary) return { type: 'binary-part', data: bytes.slice(), last };
+    try {
+      return { type: 'text-part', data: this.partDecoder.decode(bytes, { stream: !last }), last };
+    } catch {
+      return invalidUtf8(last ? 'invalid or truncated UTF-8 in a text message' : undefined);
+    }
+  }
+
   private emitPart(dec: FrameDecoder): ConnectionEvent | undefined {
     const piece = dec.piece;
     const last = dec.isEnd && dec.fin;
