@@ -10,8 +10,19 @@ import { performance } from 'node:perf_hooks';
  * @typedef {{ name: string, pass: () => number, refill?: () => void }} Contender
  */
 
-/** Yields to the event loop so nextTick/immediate work queued by a pass runs outside the timed region. */
-export const idle = () => new Promise((resolve) => setImmediate(resolve));
+/**
+ * Between samples, untimed: yields to the event loop so nextTick/immediate
+ * work queued by a pass runs, and collects garbage when the process runs with
+ * --expose-gc (run.mjs starts its children so), so that one contender's
+ * garbage is not collected on the other's clock.
+ */
+export const idle = () =>
+  new Promise((resolve) =>
+    setImmediate(() => {
+      if (typeof globalThis.gc === 'function') globalThis.gc();
+      resolve();
+    }),
+  );
 
 /** Runs passes of `c` until `ms` of timed work has accumulated; returns operations per second. */
 export function sample(c, ms) {
