@@ -41,10 +41,7 @@ if (childCase >= 0) {
 
 function runInChild(index) {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), [suiteName, '--case', String(index)], {
-      stdio: 'inherit',
-      execArgv: [...process.execArgv, '--expose-gc'],
-    });
+    const child = fork(fileURLToPath(import.meta.url), [suiteName, '--case', String(index)], { stdio: 'inherit' });
     let result;
     child.on('message', (m) => {
       result = m.measured;

@@ -11,18 +11,12 @@ import { performance } from 'node:perf_hooks';
  */
 
 /**
- * Between samples, untimed: yields to the event loop so nextTick/immediate
- * work queued by a pass runs, and collects garbage when the process runs with
- * --expose-gc (run.mjs starts its children so), so that one contender's
- * garbage is not collected on the other's clock.
+ * Yields to the event loop so nextTick/immediate work queued by a pass runs
+ * outside the timed region. (No forced GC here: calling gc() between samples
+ * was tried and slowed ws's Sender ~8× for the rest of the run, presumably by
+ * leaving the young generation shrunk.)
  */
-export const idle = () =>
-  new Promise((resolve) =>
-    setImmediate(() => {
-      if (typeof globalThis.gc === 'function') globalThis.gc();
-      resolve();
-    }),
-  );
+export const idle = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Runs passes of `c` until `ms` of timed work has accumulated; returns operations per second. */
 export function sample(c, ms) {
