@@ -170,7 +170,13 @@ export class MessageAssembler {
         this.len = at + n;
         if (kind === Opcode.Text && !this.validator.update(this.buf.subarray(at, this.len))) return invalidUtf8();
       }
-      return last ? this.finishWhole() : undefined;
+      if (!last) return undefined;
+      const ev = this.finishWhole();
+      // A decoded message's buffer is not kept for the next one: an idle
+      // connection that negotiated compression should hold no more than its
+      // inflater's window.
+      this.buf = EMPTY;
+      return ev;
     }
     if (n === 0 && !last) return undefined;
     if (last) this.kind = 0;

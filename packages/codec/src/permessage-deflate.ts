@@ -446,8 +446,9 @@ class DeflateMessageDecoder implements MessageDecoder {
   }
 
   private endMessage(inf: Inflater): void {
-    if (!this.reusable) return;
+    // Drop the reference to the last input chunk so it is not kept alive between messages.
     inf.setInput(EMPTY);
+    if (!this.reusable) return;
     inf.reset();
     this.inflater = undefined;
     const idle = pool(inflaterPools, this.backend, this.bits);
