@@ -1,1 +1,23 @@
-export {};
+export {
+  WebSocketServer,
+  type AcceptDecision,
+  type CloseOptions,
+  type RejectDecision,
+  type ServerOptions,
+  type UpgradeDecision,
+  type UpgradeHook,
+  type UpgradeInfo,
+} from './server.js';
+export {
+  CLOSED,
+  CLOSING,
+  CONNECTING,
+  OPEN,
+  WebSocket,
+  WebSocketProtocolError,
+  type OverflowPolicy,
+  type SendData,
+  type StreamSource,
+  type WebSocketEvents,
+} from './websocket.js';
+export { CloseCode, UsageError } from '@rfc6455/codec';

@@ -1,0 +1,511 @@
+/**
+ * The WebSocket server: takes sockets either from an `http`/`https` server's
+ * `upgrade` event (the head already parsed by Node) or from its own `net`/`tls`
+ * listener (the head parsed by the codec's `ServerHandshake`), runs the
+ * authorization hook, writes the codec's 101 or error response and hands the
+ * socket to a `WebSocket`.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import {
+  Connection,
+  type ConnectionOptions,
+  type ExtensionElement,
+  type HeaderInit,
+  type MessageMode,
+  ServerHandshake,
+  type ServerHandshakeOptions,
+  type UpgradeRequestEvent,
+  serializeExtensions,
+} from '@rfc6455/codec';
+import { type ConnectionSettings, type OverflowPolicy, WebSocket } from './websocket.js';
+
+/** What the authorization hook sees about an upgrade request. */
+export interface UpgradeInfo {
+  /** The full URL, e.g. `ws://example.com/chat?room=1` (`wss:` over TLS). */
+  readonly url: URL;
+  /** The request target as sent, e.g. `/chat?room=1`. */
+  readonly target: string;
+  readonly path: string;
+  /** The query without `?`, or ''. */
+  readonly query: string;
+  /** Header values by lower-case name; repeated fields joined with ', ' (cookies with '; '). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Cookies from the `Cookie` header(s). */
+  readonly cookies: Readonly<Record<string, string>>;
+  /** The `Origin` header, or null (non-browser clients usually send none). */
+  readonly origin: string | null;
+  /** Offered subprotocols, in the client's order of preference. */
+  readonly protocols: readonly string[];
+  /** Offered extensions, in order (none is accepted yet; see README). */
+  readonly extensions: readonly ExtensionElement[];
+  readonly remoteAddress: string | undefined;
+  readonly secure: boolean;
+  /** Node's request object when attached to an `http`/`https` server. */
+  readonly request: IncomingMessage | undefined;
+}
+
+/** Accept the upgrade, optionally choosing a subprotocol, adding response headers and attaching data. */
+export interface AcceptDecision<Data> {
+  readonly accept: true;
+  /** One of `info.protocols`, or null/undefined for none. */
+  readonly protocol?: string | null;
+  readonly headers?: HeaderInit;
+  /** Available as `ws.data`. */
+  readonly data?: Data;
+}
+
+/** Refuse the upgrade with an HTTP error response (status 300–599; default 403). */
+export interface RejectDecision {
+  readonly accept: false;
+  readonly status?: number;
+  readonly headers?: HeaderInit;
+  readonly body?: string | Uint8Array;
+}
+
+/** `true`/`undefined` accept without a subprotocol, `false` rejects with 403. */
+export type UpgradeDecision<Data> = AcceptDecision<Data> | RejectDecision | boolean | undefined | void;
+
+export type UpgradeHook<Data> = (info: UpgradeInfo) => UpgradeDecision<Data> | Promise<UpgradeDecision<Data>>;
+
+export interface ServerOptions<Data = unknown> {
+  /** Attach to this server's `upgrade` event instead of listening. */
+  readonly server?: HttpServer | HttpsServer;
+  /** Listen on this port (0 for any) with a server of our own. */
+  readonly port?: number;
+  /** Interface to listen on. Default: Node's default (all interfaces). */
+  readonly host?: string;
+  /** TLS key and certificate (PEM): the standalone server speaks wss://. */
+  readonly key?: TlsOptions['key'];
+  readonly cert?: TlsOptions['cert'];
+  /** Further TLS options for the standalone server. */
+  readonly tls?: TlsOptions;
+  /** Authorization: sees URL, headers, cookies, Origin and offers; accepts or rejects. Throwing rejects with 500. */
+  readonly handleUpgrade?: UpgradeHook<Data>;
+  /** Alias of `handleUpgrade`. */
+  readonly verify?: UpgradeHook<Data>;
+  /** Origins allowed to connect (exact match, e.g. `https://example.com`). Requests without Origin pass. Others get 403. */
+  readonly allowedOrigins?: readonly string[];
+  /** Largest message accepted (default 16 MiB); larger ones close with 1009. */
+  readonly maxMessageSize?: number;
+  /** Largest frame accepted (default `maxMessageSize`). */
+  readonly maxFramePayload?: number;
+  /** `'parts'` emits `message-part` events as frames arrive instead of whole messages. */
+  readonly messageMode?: MessageMode;
+  /** Split sent messages into frames of at most this many bytes. */
+  readonly fragmentSize?: number;
+  /** Time from the connection (standalone) or the `upgrade` event (attached) to the decision. Default 10 000 ms. */
+  readonly handshakeTimeout?: number;
+  /** Time the peer has to answer a close frame and close TCP before the socket is destroyed. Default 5 000 ms. */
+  readonly closeTimeout?: number;
+  /** Ping every connection this often; a connection with no traffic since the last ping is terminated. Default 30 000 ms; 0 disables. */
+  readonly heartbeatInterval?: number;
+  /** Most bytes a connection may have waiting to be written. Default 16 MiB. */
+  readonly maxBufferedAmount?: number;
+  /** Over `maxBufferedAmount`: `'close'` (default) sends 1008 and destroys after `closeTimeout`; `'drop'` skips the message. */
+  readonly onBufferOverflow?: OverflowPolicy;
+  /** Stop reading from a socket while its write buffer is over this many bytes; resume on 'drain'. Default 1 MiB. */
+  readonly readPauseThreshold?: number;
+  /** Limits for the request head (standalone) and early data. */
+  readonly handshake?: ServerHandshakeOptions;
+}
+
+export interface CloseOptions {
+  /** Close code sent to every connection. Default 1001 (going away). */
+  readonly code?: number;
+  readonly reason?: string;
+  /** How long to wait for the closing handshakes before destroying what is left. Default 5 000 ms. */
+  readonly timeout?: number;
+}
+
+interface Pending {
+  readonly socket: Socket;
+  readonly handshake: ServerHandshake;
+  readonly request: IncomingMessage | undefined;
+  readonly secure: boolean;
+  timer: NodeJS.Timeout | undefined;
+  deciding: boolean;
+  done: boolean;
+  onData: (chunk: Buffer) => void;
+  onClose: () => void;
+}
+
+const NO_PENDING_DATA = (): void => {};
+
+/**
+ * Events: `connection` (ws, info), `listening`, `error` (listener errors of
+ * the standalone server, or a throwing upgrade hook when a listener exists),
+ * `close` (after `close()` finished).
+ */
+export class WebSocketServer<Data = unknown> extends EventEmitter {
+  /** Open connections. */
+  readonly clients = new Set<WebSocket<Data>>();
+  private readonly pending = new Set<Pending>();
+  private readonly attached: HttpServer | HttpsServer | undefined;
+  private readonly own: NetServer | undefined;
+  private readonly hook: UpgradeHook<Data> | undefined;
+  private readonly allowedOrigins: ReadonlySet<string> | undefined;
+  private readonly connectionOptions: ConnectionOptions;
+  private readonly settings: ConnectionSettings;
+  private readonly handshakeOptions: ServerHandshakeOptions;
+  private readonly handshakeTimeout: number;
+  private readonly secure: boolean;
+  private readonly heartbeat: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+  private encoder: Connection | undefined;
+
+  constructor(options: ServerOptions<Data> = {}) {
+    super();
+    this.hook = options.handleUpgrade ?? options.verify;
+    this.allowedOrigins = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
+    this.connectionOptions = {
+      role: 'server',
+      ...(options.maxMessageSize !== undefined && { maxMessageSize: options.maxMessageSize }),
+      ...(options.maxFramePayload !== undefined && { maxFramePayload: options.maxFramePayload }),
+      ...(options.messageMode !== undefined && { messageMode: options.messageMode }),
+      ...(options.fragmentSize !== undefined && { fragmentSize: options.fragmentSize }),
+    };
+    new Connection(this.connectionOptions); // validates the options now rather than per connection
+    this.settings = {
+      closeTimeout: options.closeTimeout ?? 5_000,
+      maxBufferedAmount: options.maxBufferedAmount ?? 16 * 1024 * 1024,
+      onBufferOverflow: options.onBufferOverflow ?? 'close',
+      readPauseThreshold: options.readPauseThreshold ?? 1024 * 1024,
+    };
+    this.handshakeOptions = options.handshake ?? {};
+    this.handshakeTimeout = options.handshakeTimeout ?? 10_000;
+    const interval = options.heartbeatInterval ?? 30_000;
+    if (interval > 0) {
+      this.heartbeat = setInterval(this.beat, interval);
+      this.heartbeat.unref();
+    }
+
+    if (options.server !== undefined) {
+      this.attached = options.server;
+      this.secure = 'setSecureContext' in options.server;
+      options.server.on('upgrade', this.onUpgrade);
+      return;
+    }
+    if (options.port === undefined) {
+      // "noServer" mode: the application calls handleUpgrade() itself.
+      this.secure = false;
+      return;
+    }
+    const tlsOptions = options.tls ?? (options.key !== undefined || options.cert !== undefined ? {} : undefined);
+    this.secure = tlsOptions !== undefined;
+    const server = this.secure
+      ? createTlsServer({ handshakeTimeout: this.handshakeTimeout, ...tlsOptions, key: options.key, cert: options.cert })
+      : createNetServer();
+    server.on(this.secure ? 'secureConnection' : 'connection', this.onRawConnection);
+    server.on('error', (error) => this.emit('error', error));
+    server.on('listening', () => this.emit('listening'));
+    if (this.secure) server.on('tlsClientError', NO_PENDING_DATA);
+    server.listen(options.port, options.host);
+    this.own = server;
+  }
+
+  /** The standalone listener's address (null when attached or not yet listening). */
+  address(): AddressInfo | null {
+    const address = this.own?.address();
+    return address !== null && typeof address === 'object' ? address : null;
+  }
+
+  /** Takes over an upgrade request routed by the application (`noServer` style). */
+  handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
+    this.onUpgrade(request, socket, head);
+  }
+
+  /**
+   * Sends one message to many connections, encoded once: server frames are
+   * not masked, so the same bytes go to every socket. Each connection's
+   * backpressure policy applies (a connection over `maxBufferedAmount` is
+   * closed with 1008 or skipped). Binary payloads of 2 KiB or more are written
+   * by reference: don't modify them afterwards. Returns how many connections
+   * the message was written to.
+   */
+  broadcast(data: string | Uint8Array, filter?: (ws: WebSocket<Data>) => boolean): number {
+    // The codec has no frame pre-encoder, so a dedicated server-role
+    // Connection that never receives anything serves as one.
+    const encoder = (this.encoder ??= new Connection({ role: 'server' }));
+    encoder.send(typeof data === 'string' ? { type: 'text', data } : { type: 'binary', data });
+    const frames = encoder.takeOutgoing();
+    let size = 0;
+    for (const f of frames) size += f.length;
+    let sent = 0;
+    for (const ws of this.clients) {
+      if (filter !== undefined && !filter(ws)) continue;
+      if (ws.writeFrames(frames, size)) sent++;
+    }
+    return sent;
+  }
+
+  /**
+   * Graceful shutdown: stops accepting, sends `code` (1001) to every
+   * connection, waits up to `timeout` for them to close, destroys the rest.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options);
+    return this.closing;
+  }
+
+  private async shutdown(options: CloseOptions): Promise<void> {
+    const code = options.code ?? 1001;
+    const reason = options.reason ?? 'server shutting down';
+    const timeout = options.timeout ?? 5_000;
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    this.attached?.off('upgrade', this.onUpgrade);
+    const listenerClosed = this.own
+      ? new Promise<void>((resolve) => this.own?.close(() => resolve()))
+      : Promise.resolve();
+    for (const p of this.pending) this.abort(p);
+    const all = [...this.clients].map((ws) =>
+      ws.readyState === WebSocket.CLOSED ? Promise.resolve() : new Promise<void>((resolve) => ws.once('close', () => resolve())),
+    );
+    for (const ws of this.clients) ws.close(code, reason);
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeout);
+    });
+    await Promise.race([Promise.all(all), expired]);
+    clearTimeout(timer);
+    for (const ws of this.clients) ws.terminate();
+    await Promise.all(all);
+    await listenerClosed;
+    this.emit('close');
+  }
+
+  // ---- handshakes ------------------------------------------------------------
+
+  private readonly onRawConnection = (socket: Socket): void => {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.begin(socket, new ServerHandshake(this.handshakeOptions), undefined, this.secure);
+  };
+
+  private readonly onUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const handshake = ServerHandshake.fromParsedRequest(
+      { method: request.method ?? 'GET', target: request.url ?? '/', httpVersion: request.httpVersion, headers: request.rawHeaders, trailing: head },
+      this.handshakeOptions,
+    );
+    this.begin(socket, handshake, request, this.secure || 'encrypted' in socket);
+  };
+
+  private begin(socket: Socket, handshake: ServerHandshake, request: IncomingMessage | undefined, secure: boolean): void {
+    socket.setNoDelay(true);
+    const p: Pending = {
+      socket,
+      handshake,
+      request,
+      secure,
+      timer: undefined,
+      deciding: false,
+      done: false,
+      onData: (chunk) => {
+        handshake.receive(chunk);
+        this.step(p);
+      },
+      onClose: () => this.settle(p),
+    };
+    p.timer = setTimeout(() => this.abort(p), this.handshakeTimeout);
+    this.pending.add(p);
+    socket.on('data', p.onData);
+    socket.on('error', NO_PENDING_DATA);
+    socket.on('close', p.onClose);
+    this.step(p);
+  }
+
+  private step(p: Pending): void {
+    const ev = p.handshake.nextEvent();
+    if (ev === undefined || p.done) return;
+    if (ev.type === 'bad-request') {
+      this.settle(p);
+      endWithin(p.socket, ev.response, this.settings.closeTimeout);
+      return;
+    }
+    p.deciding = true;
+    void this.decide(p, ev);
+  }
+
+  private async decide(p: Pending, ev: UpgradeRequestEvent): Promise<void> {
+    const info = this.info(p, ev);
+    let decision: UpgradeDecision<Data>;
+    if (this.allowedOrigins !== undefined && ev.origin !== null && !this.allowedOrigins.has(ev.origin)) {
+      decision = { accept: false, status: 403, body: 'origin not allowed\n' };
+    } else if (this.hook === undefined) {
+      decision = true;
+    } else {
+      try {
+        decision = await this.hook(info);
+      } catch (error) {
+        if (this.listenerCount('error') > 0) this.emit('error', error);
+        decision = { accept: false, status: 500, body: 'internal error\n' };
+      }
+    }
+    if (p.done) return; // timed out, closed by the peer or by shutdown meanwhile
+    if (this.closing) decision = { accept: false, status: 503, body: 'server shutting down\n' };
+    const normalized = normalize(decision);
+    if (!normalized.accept) {
+      let response: Uint8Array;
+      try {
+        response = p.handshake.reject({ status: normalized.status ?? 403, headers: normalized.headers, body: normalized.body }).response;
+      } catch (error) {
+        if (this.listenerCount('error') > 0) this.emit('error', error);
+        response = p.handshake.reject({ status: 500, body: 'internal error\n' }).response;
+      }
+      this.settle(p);
+      endWithin(p.socket, response, this.settings.closeTimeout);
+      return;
+    }
+    const negotiated = negotiateExtensions(ev.extensions);
+    let accepted: ReturnType<ServerHandshake['accept']>;
+    try {
+      accepted = p.handshake.accept({ protocol: normalized.protocol ?? null, extensions: negotiated.response, headers: normalized.headers });
+    } catch (error) {
+      // e.g. a subprotocol that was not offered: an application bug, answered with 500.
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+      this.settle(p);
+      endWithin(p.socket, rejector().reject({ status: 500, body: 'internal error\n' }).response, this.settings.closeTimeout);
+      return;
+    }
+    this.settle(p);
+    const socket = p.socket;
+    socket.write(accepted.response);
+    const conn = new Connection({ ...this.connectionOptions, ...negotiated.connectionOptions });
+    const ws = new WebSocket<Data>(
+      socket,
+      conn,
+      this.settings,
+      accepted.protocol ?? '',
+      accepted.extensions.length > 0 ? serializeExtensions(accepted.extensions) : '',
+      normalized.data as Data,
+    );
+    this.clients.add(ws);
+    ws.onFinish = (gone) => this.clients.delete(gone);
+    this.emit('connection', ws, info);
+    ws.receiveInitial(accepted.trailing);
+  }
+
+  /** The handshake is over (decided, failed or abandoned): drop its listeners and timer. */
+  private settle(p: Pending): void {
+    if (p.done) return;
+    p.done = true;
+    clearTimeout(p.timer);
+    p.timer = undefined;
+    this.pending.delete(p);
+    p.socket.off('data', p.onData);
+    p.socket.off('close', p.onClose);
+    p.socket.off('error', NO_PENDING_DATA);
+    p.socket.on('error', NO_PENDING_DATA); // re-added last: stays for the socket's life
+  }
+
+  private abort(p: Pending): void {
+    this.settle(p);
+    p.socket.destroy();
+  }
+
+  private info(p: Pending, ev: UpgradeRequestEvent): UpgradeInfo {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of ev.headers.entries()) {
+      const key = name.toLowerCase();
+      const previous = headers[key];
+      headers[key] = previous === undefined ? value : `${previous}${key === 'cookie' ? '; ' : ', '}${value}`;
+    }
+    const scheme = p.secure ? 'wss' : 'ws';
+    let url: URL;
+    try {
+      url = new URL(ev.target.startsWith('/') ? `${scheme}://${ev.host}${ev.target}` : ev.target);
+    } catch {
+      url = new URL(`${scheme}://localhost${ev.path}${ev.query ? `?${ev.query}` : ''}`);
+    }
+    return {
+      url,
+      target: ev.target,
+      path: ev.path,
+      query: ev.query,
+      headers,
+      cookies: parseCookies(headers.cookie),
+      origin: ev.origin,
+      protocols: ev.protocols,
+      extensions: ev.extensions,
+      remoteAddress: p.socket.remoteAddress,
+      secure: p.secure,
+      request: p.request,
+    };
+  }
+
+  private readonly beat = (): void => {
+    for (const ws of this.clients) {
+      if (!ws.isAlive) {
+        ws.terminate();
+        continue;
+      }
+      ws.isAlive = false;
+      ws.ping();
+    }
+  };
+}
+
+/**
+ * The seam for extensions: given the client's offers, which to accept and
+ * which codec options they need. No extension is implemented yet, so every
+ * offer (e.g. a browser's permessage-deflate) is declined by leaving it out of
+ * the response, which RFC 6455 §9.1 allows; the client then proceeds without.
+ */
+function negotiateExtensions(_offers: readonly ExtensionElement[]): {
+  response: ExtensionElement[];
+  connectionOptions: Partial<ConnectionOptions>;
+} {
+  return { response: [], connectionOptions: {} };
+}
+
+function normalize<Data>(decision: UpgradeDecision<Data>): AcceptDecision<Data> | RejectDecision {
+  if (decision === undefined || decision === true) return { accept: true };
+  if (decision === false) return { accept: false, status: 403 };
+  return decision as AcceptDecision<Data> | RejectDecision;
+}
+
+/** A handshake in the awaiting-decision state, only used to build a 500 response. */
+function rejector(): ServerHandshake {
+  return ServerHandshake.fromParsedRequest({
+    method: 'GET',
+    target: '/',
+    httpVersion: '1.1',
+    headers: ['Host', 'x', 'Upgrade', 'websocket', 'Connection', 'Upgrade', 'Sec-WebSocket-Version', '13', 'Sec-WebSocket-Key', 'AAAAAAAAAAAAAAAAAAAAAA=='],
+  });
+}
+
+/** Writes a final response, half-closes, and destroys if the peer doesn't close within `ms`. */
+function endWithin(socket: Socket, bytes: Uint8Array, ms: number): void {
+  if (socket.destroyed) return;
+  socket.end(bytes);
+  const timer = setTimeout(() => socket.destroy(), ms);
+  socket.once('close', () => clearTimeout(timer));
+}
+
+function parseCookies(header: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  if (header === undefined) return cookies;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    let value = part.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      // keep the raw value
+    }
+    if (name !== '' && !(name in cookies)) cookies[name] = value;
+  }
+  return cookies;
+}

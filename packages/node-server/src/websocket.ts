@@ -1,0 +1,457 @@
+/**
+ * One accepted WebSocket connection on a Node socket.
+ *
+ * The adapter is a loop around the codec's `Connection`: every `data` chunk
+ * goes to `receive()`, every event is dispatched, and everything the codec
+ * queued (replies, pongs, close frames, messages sent by listeners) leaves in
+ * one write (`cork`/`uncork`, i.e. a single `writev`). All protocol logic stays
+ * in the codec; this file only moves bytes, runs timers and applies the
+ * backpressure policy.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { type Connection, type ConnectionEvent, UsageError } from '@rfc6455/codec';
+
+export const CONNECTING = 0;
+export const OPEN = 1;
+export const CLOSING = 2;
+export const CLOSED = 3;
+
+/** What to do when a send would push `bufferedAmount` past `maxBufferedAmount`. */
+export type OverflowPolicy = 'close' | 'drop';
+
+/** Settings shared by every connection of a server (see `ServerOptions`). */
+export interface ConnectionSettings {
+  readonly closeTimeout: number;
+  readonly maxBufferedAmount: number;
+  readonly onBufferOverflow: OverflowPolicy;
+  readonly readPauseThreshold: number;
+}
+
+/** Data accepted by `send()`. */
+export type SendData = string | Uint8Array | ArrayBuffer;
+
+/** A source for `sendStream()`: chunks are sent as they come, never gathered. */
+export type StreamSource = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array> | ReadableStream<string | Uint8Array>;
+
+/** The events a `WebSocket` emits and their arguments. */
+export interface WebSocketEvents {
+  message: [data: string | Buffer, isBinary: boolean];
+  'message-part': [data: string | Buffer, isBinary: boolean, last: boolean];
+  close: [code: number, reason: string];
+  error: [error: Error];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  drain: [];
+}
+
+/** Raised (as an `error` event) when the peer broke the protocol; `code` is the close code sent. */
+export class WebSocketProtocolError extends Error {
+  constructor(
+    readonly closeCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WebSocketProtocolError';
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * A server-side WebSocket. Events: `message` (data, isBinary) — text arrives
+ * as a string, binary as a Buffer; `message-part` (data, isBinary, last) with
+ * `messageMode: 'parts'`; `close` (code, reason), emitted exactly once;
+ * `error` (only emitted when a listener is attached: a connection never throws
+ * into the process for what the peer did); `ping`, `pong`, `drain`.
+ */
+export class WebSocket<Data = unknown> extends EventEmitter {
+  static readonly CONNECTING = CONNECTING;
+  static readonly OPEN = OPEN;
+  static readonly CLOSING = CLOSING;
+  static readonly CLOSED = CLOSED;
+
+  /** The subprotocol chosen in the handshake, or '' for none. */
+  readonly protocol: string;
+  /** The `Sec-WebSocket-Extensions` value the server accepted ('' for none). */
+  readonly extensions: string;
+  /** Whatever the upgrade hook attached. */
+  data: Data;
+  /** For the heartbeat: set when anything arrives, cleared when a ping is sent. */
+  isAlive = true;
+
+  /** @internal */ readonly socket: Socket;
+  private readonly conn: Connection;
+  private readonly settings: ConnectionSettings;
+  private state: 0 | 1 | 2 | 3 = OPEN;
+  private dispatching = false;
+  private readPaused = false;
+  private streaming = false;
+  private deferred: Array<() => void> = [];
+  private closeTimer: NodeJS.Timeout | undefined;
+  private closeEmitted = false;
+  private transportEnded = false;
+  private onEnd: (() => void) | undefined;
+
+  /** @internal — created by `WebSocketServer` after the 101 response. */
+  constructor(socket: Socket, conn: Connection, settings: ConnectionSettings, protocol: string, extensions: string, data: Data) {
+    super();
+    this.socket = socket;
+    this.conn = conn;
+    this.settings = settings;
+    this.protocol = protocol;
+    this.extensions = extensions;
+    this.data = data;
+    socket.on('data', this.onData);
+    socket.on('drain', this.onDrain);
+    socket.on('close', this.onSocketClose);
+    socket.on('error', this.onSocketError);
+    socket.on('end', this.onSocketEnd);
+  }
+
+  /** 1 (OPEN), 2 (CLOSING) or 3 (CLOSED); never 0, since only accepted connections exist. */
+  get readyState(): 0 | 1 | 2 | 3 {
+    return this.state;
+  }
+
+  /** Bytes accepted by `send()` and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.socket.writableLength + this.conn.bufferedAmount;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
+  /**
+   * Sends a message: a string as text, bytes as binary. Binary payloads of
+   * 2 KiB or more are written by reference: don't modify them until 'drain'.
+   * Returns false when the caller should wait for 'drain' (the buffer is over
+   * the read-pause threshold), when the message was dropped by the
+   * backpressure policy, or when the connection is no longer open (the message
+   * is then silently discarded, as a closed socket would).
+   */
+  send(data: SendData): boolean {
+    if (this.state !== OPEN) return false;
+    if (this.streaming) {
+      this.deferred.push(() => this.send(data));
+      return false;
+    }
+    const bytes = typeof data === 'string' ? data : data instanceof Uint8Array ? data : new Uint8Array(data);
+    const size = typeof bytes === 'string' ? bytes.length : bytes.length;
+    if (!this.admit(size)) return false;
+    if (typeof bytes === 'string') this.conn.send({ type: 'text', data: bytes });
+    else this.conn.send({ type: 'binary', data: bytes });
+    return this.afterSend();
+  }
+
+  /**
+   * Streams one message from chunks (strings for text, bytes for binary) as
+   * fragments while they are produced, waiting for 'drain' whenever the socket
+   * buffer is over the read-pause threshold, so the message is never held in
+   * memory whole. Other sends made meanwhile are queued until it ends.
+   * Resolves when the last fragment is handed to the socket; rejects if the
+   * connection closes first.
+   */
+  async sendStream(source: StreamSource, options: { binary?: boolean } = {}): Promise<void> {
+    if (this.state !== OPEN) throw new UsageError('ERR_SEND_AFTER_CLOSE', 'the connection is not open');
+    if (this.streaming) throw new UsageError('ERR_MESSAGE_INTERLEAVED', 'another stream is being sent');
+    const binary = options.binary ?? true;
+    this.streaming = true;
+    try {
+      for await (const chunk of iterate(source)) {
+        if (this.state !== OPEN) throw new UsageError('ERR_SEND_AFTER_CLOSE', 'the connection closed during the stream');
+        this.sendFragment(binary, chunk, false);
+        if (this.socket.writableLength > this.settings.readPauseThreshold) await this.waitDrain();
+      }
+      if (this.state !== OPEN) throw new UsageError('ERR_SEND_AFTER_CLOSE', 'the connection closed during the stream');
+      this.sendFragment(binary, binary ? EMPTY : '', true);
+    } finally {
+      this.streaming = false;
+      const pending = this.deferred;
+      this.deferred = [];
+      for (const run of pending) run();
+    }
+  }
+
+  /** Sends a ping (payload ≤125 bytes). */
+  ping(data?: Uint8Array | string): void {
+    if (this.state !== OPEN) return;
+    this.conn.send({ type: 'ping', data: data ?? EMPTY });
+    this.flushIfIdle();
+  }
+
+  /** Sends an unsolicited pong. */
+  pong(data?: Uint8Array | string): void {
+    if (this.state !== OPEN) return;
+    this.conn.send({ type: 'pong', data: data ?? EMPTY });
+    this.flushIfIdle();
+  }
+
+  /**
+   * Starts the closing handshake. Throws `UsageError` for a code that may not
+   * be sent or a reason over 123 bytes. If the peer doesn't answer within
+   * `closeTimeout`, the socket is destroyed ('close' then reports 1006).
+   */
+  close(code?: number, reason?: string): void {
+    if (this.state !== OPEN) return;
+    this.conn.send(code === undefined ? { type: 'close' } : { type: 'close', code, reason: reason ?? '' });
+    this.state = CLOSING;
+    this.deferred = [];
+    this.armCloseTimer();
+    this.flushIfIdle();
+  }
+
+  /** Destroys the socket at once, without a closing handshake. */
+  terminate(): void {
+    if (this.transportEnded) return;
+    this.socket.destroy();
+  }
+
+  /**
+   * @internal — writes frames encoded once for many connections (broadcast).
+   * Honours the streaming state and the backpressure policy. Returns false
+   * when the message was not written (connection not open, or over the limit).
+   */
+  writeFrames(frames: readonly Uint8Array[], size: number): boolean {
+    if (this.state !== OPEN) return false;
+    if (this.streaming) {
+      this.deferred.push(() => this.writeFrames(frames, size));
+      return true;
+    }
+    if (!this.admit(size)) return false;
+    this.flush();
+    this.writeAll(frames);
+    return true;
+  }
+
+  // ---- hot loop ------------------------------------------------------------
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.isAlive = true;
+    this.conn.receive(chunk);
+    this.dispatchAll();
+  };
+
+  /** @internal — feeds bytes that came with the handshake. */
+  receiveInitial(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.conn.receive(bytes);
+    this.dispatchAll();
+  }
+
+  private dispatchAll(): void {
+    this.dispatching = true;
+    try {
+      for (let ev = this.conn.nextEvent(); ev !== undefined; ev = this.conn.nextEvent()) this.dispatch(ev);
+    } finally {
+      this.dispatching = false;
+      this.flush();
+    }
+  }
+
+  private dispatch(ev: ConnectionEvent): void {
+    switch (ev.type) {
+      case 'text':
+        this.emit('message', ev.data, false);
+        return;
+      case 'binary':
+        this.emit('message', toBuffer(ev.data), true);
+        return;
+      case 'text-part':
+        this.emit('message-part', ev.data, false, ev.last);
+        return;
+      case 'binary-part':
+        this.emit('message-part', toBuffer(ev.data), true, ev.last);
+        return;
+      case 'ping':
+        this.emit('ping', toBuffer(ev.data));
+        return;
+      case 'pong':
+        this.emit('pong', toBuffer(ev.data));
+        return;
+      case 'close':
+        // The reply (if this side had not closed) is queued; the flush ends the transport.
+        this.state = CLOSING;
+        this.deferred = [];
+        return;
+      case 'protocol-error':
+        this.state = CLOSING;
+        this.deferred = [];
+        this.emitError(new WebSocketProtocolError(ev.code, ev.reason));
+        return;
+      case 'closed':
+        this.finish(ev.code, ev.reason);
+        return;
+    }
+  }
+
+  /** Writes everything the codec queued, in one write, then applies read backpressure. */
+  private flush(): void {
+    if (this.transportEnded) {
+      this.conn.takeOutgoing();
+      return;
+    }
+    const out = this.conn.takeOutgoing();
+    if (out.length > 0) this.writeAll(out);
+    if (this.conn.shouldCloseTransport) {
+      this.endTransport();
+      return;
+    }
+    if (!this.readPaused && this.socket.writableLength > this.settings.readPauseThreshold) {
+      this.readPaused = true;
+      this.socket.pause();
+    }
+  }
+
+  private writeAll(out: readonly Uint8Array[]): void {
+    const socket = this.socket;
+    if (out.length === 1) {
+      socket.write(out[0] as Uint8Array);
+      return;
+    }
+    socket.cork();
+    for (const bytes of out) socket.write(bytes);
+    socket.uncork();
+  }
+
+  private flushIfIdle(): void {
+    if (!this.dispatching) this.flush();
+  }
+
+  private afterSend(): boolean {
+    this.flushIfIdle();
+    return this.bufferedAmount <= this.settings.readPauseThreshold;
+  }
+
+  private sendFragment(binary: boolean, chunk: string | Uint8Array, fin: boolean): void {
+    if (binary) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      this.conn.send({ type: 'binary', data: bytes, fin });
+    } else {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString();
+      this.conn.send({ type: 'text', data: text, fin });
+    }
+    this.flush();
+  }
+
+  /** The backpressure policy: may this many more bytes be buffered? */
+  private admit(size: number): boolean {
+    if (this.bufferedAmount + size <= this.settings.maxBufferedAmount) return true;
+    if (this.settings.onBufferOverflow === 'close') this.close(1008, 'send buffer overflow (slow reader)');
+    return false;
+  }
+
+  private waitDrain(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  // ---- transport end -------------------------------------------------------
+
+  private readonly onDrain = (): void => {
+    if (this.readPaused) {
+      this.readPaused = false;
+      if (!this.transportEnded) this.socket.resume();
+    }
+    if (this.listenerCount('drain') > 0) this.emit('drain');
+  };
+
+  private readonly onSocketError = (error: Error): void => {
+    // A reset or a write after the peer vanished: 'close' follows and reports 1006.
+    this.emitError(error);
+  };
+
+  private readonly onSocketEnd = (): void => {
+    // The peer half-closed; ending our side lets 'close' arrive.
+    if (!this.socket.writableEnded) this.socket.end();
+  };
+
+  private readonly onSocketClose = (): void => {
+    this.transportEnded = true;
+    this.clearCloseTimer();
+    this.conn.receiveEof();
+    try {
+      this.dispatchAll();
+    } finally {
+      this.finish(1006, '');
+    }
+  };
+
+  private endTransport(): void {
+    if (this.socket.writableEnded) return;
+    this.socket.end();
+    // The peer should now close its side; destroy if it lingers (half-open).
+    this.armCloseTimer();
+  }
+
+  private armCloseTimer(): void {
+    if (this.closeTimer !== undefined || this.transportEnded) return;
+    this.closeTimer = setTimeout(() => {
+      this.closeTimer = undefined;
+      this.socket.destroy();
+    }, this.settings.closeTimeout);
+  }
+
+  private clearCloseTimer(): void {
+    if (this.closeTimer === undefined) return;
+    clearTimeout(this.closeTimer);
+    this.closeTimer = undefined;
+  }
+
+  /** @internal — run once by the server when the connection is gone. */
+  onFinish: ((ws: WebSocket<Data>) => void) | undefined;
+
+  private finish(code: number, reason: string): void {
+    if (this.closeEmitted) return;
+    this.closeEmitted = true;
+    this.state = CLOSED;
+    this.deferred = [];
+    this.clearCloseTimer();
+    const socket = this.socket;
+    socket.off('data', this.onData);
+    socket.off('drain', this.onDrain);
+    socket.off('end', this.onSocketEnd);
+    socket.off('close', this.onSocketClose);
+    // Keep a no-op error listener: a late error on a dead socket must not crash the process.
+    socket.off('error', this.onSocketError);
+    socket.on('error', ignore);
+    if (!socket.destroyed) socket.destroy();
+    this.onFinish?.(this);
+    this.onFinish = undefined;
+    this.emit('close', code, reason);
+  }
+
+  private emitError(error: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
+
+function ignore(): void {}
+
+async function* iterate(source: StreamSource): AsyncIterable<string | Uint8Array> {
+  if (typeof (source as ReadableStream).getReader === 'function') {
+    const reader = (source as ReadableStream<string | Uint8Array>).getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  }
+  yield* source as AsyncIterable<string | Uint8Array>;
+}
