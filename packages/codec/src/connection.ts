@@ -330,6 +330,11 @@ export class Connection {
 
   private fragments(op: number, bytes: Uint8Array, fin: boolean, owned: boolean): void {
     const size = this.fragmentSize;
+    if (bytes.length <= size) {
+      // The common case: one frame, and no view to create.
+      this.encoder.frame((fin ? FIN : 0) | op, bytes, owned);
+      return;
+    }
     let at = 0;
     do {
       const end = Math.min(bytes.length, at + size);

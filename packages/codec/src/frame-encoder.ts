@@ -6,14 +6,20 @@ import { maskInto } from './mask.js';
 import type { OutgoingQueue } from './outgoing.js';
 import type { MaskKeyPool } from './random.js';
 
-// Payloads at least this large are queued by reference instead of copied.
-const REFERENCE_THRESHOLD = 2048;
+// Unmasked payloads at least this large are queued by reference instead of
+// copied: past this size a copy costs more than the extra buffer in a writev.
+const REFERENCE_THRESHOLD = 512;
+// Masked payloads up to this size are masked by an inline loop (no call).
+const INLINE_MASK = 64;
 // A string of at most this many UTF-16 units is at most 125 UTF-8 bytes.
 const SHORT_STRING = 41;
 
 const encoder = new TextEncoder();
 
 export class FrameEncoder {
+  /** The current frame's masking key (also written into its header). */
+  private readonly key = new Uint8Array(4);
+
   constructor(
     private readonly out: OutgoingQueue,
     /** Present on the client role, which must mask every frame. */
@@ -28,21 +34,28 @@ export class FrameEncoder {
   frame(byte0: number, payload: Uint8Array, owned: boolean): void {
     const n = payload.length;
     const out = this.out;
-    if (n >= REFERENCE_THRESHOLD && (owned || this.keys === undefined)) {
+    const masked = this.keys !== undefined;
+    if (n >= REFERENCE_THRESHOLD && (owned || !masked)) {
       out.reserve(14);
-      const keyAt = this.writeHeader(byte0, n);
-      if (this.keys !== undefined) maskInto(payload, payload, 0, out.buf.subarray(keyAt, keyAt + 4), 0);
+      this.writeHeader(byte0, n);
+      if (masked) maskInto(payload, payload, 0, this.key, 0);
       out.pushBuffer(payload as Uint8Array<ArrayBuffer>);
       return;
     }
     out.reserve(14 + n);
-    const keyAt = this.writeHeader(byte0, n);
-    if (this.keys !== undefined) {
-      maskInto(payload, out.buf, out.pos, out.buf.subarray(keyAt, keyAt + 4), 0);
+    this.writeHeader(byte0, n);
+    const buf = out.buf;
+    const at = out.pos;
+    if (n > INLINE_MASK) {
+      if (masked) maskInto(payload, buf, at, this.key, 0);
+      else buf.set(payload, at);
+    } else if (masked) {
+      const key = this.key;
+      for (let i = 0; i < n; i++) buf[at + i] = (payload[i] as number) ^ (key[i & 3] as number);
     } else {
-      out.buf.set(payload, out.pos);
+      for (let i = 0; i < n; i++) buf[at + i] = payload[i] as number;
     }
-    out.pos += n;
+    out.pos = at + n;
   }
 
   /** Queues one frame whose payload is `text` as UTF-8. */
@@ -73,15 +86,25 @@ export class FrameEncoder {
     buf[out.pos + 1] = n;
     if (this.keys !== undefined) {
       buf[out.pos + 1] = n | 0x80;
-      this.keys.writeKey(buf, out.pos + 2);
-      const payload = buf.subarray(at, at + n);
-      maskInto(payload, payload, 0, buf.subarray(out.pos + 2, out.pos + 6), 0);
+      const key = this.nextKey(buf, out.pos + 2);
+      for (let i = 0; i < n; i++) buf[at + i] = (buf[at + i] as number) ^ (key[i & 3] as number);
     }
     out.pos = at + n;
   }
 
-  /** Writes a header at the queue's position; returns where the mask key is (if any). */
-  private writeHeader(byte0: number, n: number): number {
+  /** Draws a fresh key into `this.key` and writes it into the header at `at`. */
+  private nextKey(buf: Uint8Array, at: number): Uint8Array {
+    const key = this.key;
+    (this.keys as MaskKeyPool).writeKey(key, 0);
+    buf[at] = key[0] as number;
+    buf[at + 1] = key[1] as number;
+    buf[at + 2] = key[2] as number;
+    buf[at + 3] = key[3] as number;
+    return key;
+  }
+
+  /** Writes a header (with a fresh mask key on the client role) at the queue's position. */
+  private writeHeader(byte0: number, n: number): void {
     const out = this.out;
     const buf = out.buf;
     let p = out.pos;
@@ -105,12 +128,10 @@ export class FrameEncoder {
       buf[p++] = (n >>> 8) & 0xff;
       buf[p++] = n & 0xff;
     }
-    const keyAt = p;
     if (this.keys !== undefined) {
-      this.keys.writeKey(buf, p);
+      this.nextKey(buf, p);
       p += 4;
     }
     out.pos = p;
-    return keyAt;
   }
 }
