@@ -1,0 +1,83 @@
+/**
+ * Echo client for a fuzzing server that speaks the Autobahn protocol:
+ *
+ *   GET /getCaseCount                    → one text message: the number of cases
+ *   GET /runCase?case=N&agent=NAME       → echo every message until closed
+ *   GET /updateReports?agent=NAME        → the server writes its reports
+ *
+ * Usage: node dist/echo-client.js --url ws://127.0.0.1:9001 --agent NAME [--no-deflate]
+ * `--no-deflate` is accepted and changes nothing yet: no extension is offered
+ * until the codec has permessage-deflate.
+ */
+import { WebSocket } from './node.js';
+
+interface Args {
+  url: string;
+  agent: string;
+  deflate: boolean;
+  cases: number[] | undefined;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { url: 'ws://127.0.0.1:9001', agent: 'rfc6455-browser-client', deflate: true, cases: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${name} needs a value`);
+      return v;
+    };
+    if (name === '--url') args.url = value().replace(/\/+$/, '');
+    else if (name === '--agent') args.agent = value();
+    else if (name === '--no-deflate') args.deflate = false;
+    else if (name === '--cases') args.cases = value().split(',').map(Number);
+    else if (name === '--') continue;
+    else throw new Error(`unknown argument ${arg}`);
+  }
+  return args;
+}
+
+/** Opens one connection and settles when it closes; `onMessage` sees every message. */
+function session(url: string, onMessage?: (ws: WebSocket, data: string | ArrayBuffer) => void): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, undefined, { maxMessageSize: 64 * 1024 * 1024, closeTimeout: 5_000 });
+    ws.binaryType = 'arraybuffer';
+    let error: unknown;
+    ws.onmessage = (ev) => onMessage?.(ws, (ev as MessageEvent).data as string | ArrayBuffer);
+    ws.onerror = (ev) => {
+      error = (ev as Event & { error?: unknown }).error;
+    };
+    ws.onclose = (ev) => {
+      const { code, reason } = ev as Event & { code: number; reason: string };
+      if (code === 1006 && error !== undefined && ws.protocol === '' && (error as { kind?: string }).kind !== undefined) {
+        reject(error);
+      } else resolve({ code, reason });
+    };
+  });
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const agent = encodeURIComponent(args.agent);
+  let count = 0;
+  await session(`${args.url}/getCaseCount`, (_ws, data) => {
+    count = Number(data);
+  });
+  if (!Number.isInteger(count) || count < 0) throw new Error(`bad case count from ${args.url}/getCaseCount`);
+  const cases = args.cases ?? Array.from({ length: count }, (_, i) => i + 1);
+  console.log(`${count} cases; agent ${args.agent}${args.deflate ? '' : ' (--no-deflate)'}`);
+  for (const n of cases) {
+    const closed = await session(`${args.url}/runCase?case=${n}&agent=${agent}`, (ws, data) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(data);
+    });
+    console.log(`case ${n}/${count}: closed ${closed.code}`);
+  }
+  await session(`${args.url}/updateReports?agent=${agent}`);
+  console.log('reports updated');
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,68 @@
+import type { HttpHeaders } from '@rfc6455/codec';
+
+export type HandshakeErrorKind =
+  /** The server answered with a status other than 101: see `status` and `body`. */
+  | 'rejected'
+  /** The response was not a valid WebSocket handshake: see `failure`. */
+  | 'failed'
+  /** No handshake response within `handshakeTimeout`. */
+  | 'timeout'
+  /** `close()` or the abort signal ended the attempt. */
+  | 'aborted'
+  /** The transport could not be opened or broke during the handshake. */
+  | 'transport';
+
+export interface HandshakeErrorInit {
+  readonly status?: number;
+  readonly statusText?: string;
+  readonly headers?: HttpHeaders;
+  readonly body?: Uint8Array<ArrayBuffer>;
+  readonly failure?: string;
+  readonly cause?: unknown;
+}
+
+/**
+ * The opening handshake did not succeed. Unlike the native WebSocket, the
+ * HTTP status, headers and body of a refusal are visible here.
+ */
+export class HandshakeError extends Error {
+  override readonly name = 'HandshakeError';
+  readonly kind: HandshakeErrorKind;
+  /** HTTP status of a refusal (kind 'rejected'). */
+  readonly status: number | undefined;
+  readonly statusText: string | undefined;
+  /** Response headers when a response head was read. */
+  readonly headers: HttpHeaders | undefined;
+  /** Body of a refusal, at most 64 KiB. */
+  readonly body: Uint8Array<ArrayBuffer> | undefined;
+  /** Codec failure code for kind 'failed', e.g. 'invalid-accept'. */
+  readonly failure: string | undefined;
+
+  constructor(kind: HandshakeErrorKind, message: string, init: HandshakeErrorInit = {}) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.kind = kind;
+    this.status = init.status;
+    this.statusText = init.statusText;
+    this.headers = init.headers;
+    this.body = init.body;
+    this.failure = init.failure;
+  }
+
+  /** The refusal body decoded as UTF-8 ('' when there is none). */
+  get bodyText(): string {
+    return this.body === undefined ? '' : new TextDecoder().decode(this.body);
+  }
+}
+
+/** An unclean close as WebSocketStream reports it (`closed` rejects with it). */
+export class WebSocketError extends Error {
+  override readonly name = 'WebSocketError';
+  readonly closeCode: number;
+  readonly reason: string;
+
+  constructor(message: string, init: { closeCode: number; reason: string; cause?: unknown }) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.closeCode = init.closeCode;
+    this.reason = init.reason;
+  }
+}

@@ -1,0 +1,124 @@
+// Client and server over an in-memory stream pair: no sockets at all. The
+// server end is the codec's ServerHandshake + Connection driven by hand.
+import { Connection, ServerHandshake } from '@rfc6455/codec';
+import { describe, expect, test } from 'vitest';
+import { type ByteStream, createByteStreamPair, WebSocket, WebSocketStream } from '../src/index.js';
+
+/** An echo server on one end of the pair; reports what it saw. */
+function serveEcho(stream: ByteStream, opts: { protocol?: string; reject?: boolean } = {}) {
+  const seen = { headers: new Map<string, string>(), closeCode: 0, messages: 0 };
+  const writer = stream.writable.getWriter();
+  const done = (async () => {
+    const reader = stream.readable.getReader();
+    const handshake = new ServerHandshake();
+    let conn: Connection | undefined;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) {
+        conn?.receiveEof();
+        for (let ev = conn?.nextEvent(); ev; ev = conn?.nextEvent());
+        break;
+      }
+      let chunk: Uint8Array = value;
+      if (conn === undefined) {
+        handshake.receive(chunk);
+        const ev = handshake.nextEvent();
+        if (ev === undefined) continue;
+        if (ev.type === 'bad-request') throw new Error(ev.reason);
+        for (const [k, v] of ev.headers.entries()) seen.headers.set(k.toLowerCase(), v);
+        if (opts.reject) {
+          await writer.write(handshake.reject({ status: 401, body: 'who are you?' }).response);
+          await writer.close();
+          return seen;
+        }
+        const accepted = handshake.accept({ protocol: opts.protocol && ev.protocols.includes(opts.protocol) ? opts.protocol : null });
+        await writer.write(accepted.response);
+        conn = new Connection({ role: 'server' });
+        chunk = accepted.trailing;
+      }
+      conn.receive(chunk);
+      for (let ev = conn.nextEvent(); ev; ev = conn.nextEvent()) {
+        if (ev.type === 'text') conn.send({ type: 'text', data: ev.data });
+        if (ev.type === 'binary') conn.send({ type: 'binary', data: ev.data.slice() });
+        if (ev.type === 'text' || ev.type === 'binary') seen.messages++;
+        if (ev.type === 'close') seen.closeCode = ev.code;
+      }
+      for (const bytes of conn.takeOutgoing()) await writer.write(bytes);
+      if (conn.shouldCloseTransport) {
+        await writer.close();
+        reader.releaseLock();
+        break;
+      }
+    }
+    return seen;
+  })();
+  return done;
+}
+
+describe('in-memory stream pair', () => {
+  test('WebSocket: handshake, text, binary, headers, clean close', async () => {
+    const [client, server] = createByteStreamPair();
+    const served = serveEcho(server, { protocol: 'p2' });
+    const ws = new WebSocket('ws://in-memory.test/room', ['p1', 'p2'], {
+      transport: () => client,
+      headers: [['X-Id', '42']],
+      origin: 'https://app.example',
+    });
+    ws.binaryType = 'arraybuffer';
+    const got: unknown[] = [];
+    const closed = new Promise<{ code: number; wasClean: boolean }>((resolve) => {
+      ws.onclose = (ev) => resolve(ev as never);
+    });
+    ws.onopen = () => {
+      ws.send('ping ✓');
+      ws.send(new Uint16Array([1, 2, 3]));
+    };
+    ws.onmessage = (ev) => {
+      got.push((ev as MessageEvent).data);
+      if (got.length === 2) ws.close(3001, 'bye');
+    };
+    const result = await closed;
+    expect(ws.protocol).toBe('p2');
+    expect(got[0]).toBe('ping ✓');
+    expect([...new Uint16Array(got[1] as ArrayBuffer)]).toEqual([1, 2, 3]);
+    expect(result).toMatchObject({ code: 3001, wasClean: true });
+    const seen = await served;
+    expect(seen.headers.get('x-id')).toBe('42');
+    expect(seen.headers.get('origin')).toBe('https://app.example');
+    expect(seen.closeCode).toBe(3001);
+  });
+
+  test('WebSocketStream over the pair', async () => {
+    const [client, server] = createByteStreamPair();
+    const served = serveEcho(server);
+    const wss = new WebSocketStream('ws://in-memory.test/', { transport: () => client });
+    const { readable, writable } = await wss.opened;
+    const writer = writable.getWriter();
+    const reader = readable.getReader();
+    for (let i = 0; i < 50; i++) {
+      await writer.write(`m${i}`);
+      expect((await reader.read()).value).toBe(`m${i}`);
+    }
+    await writer.close();
+    expect(await wss.closed).toEqual({ closeCode: 1005, reason: '' });
+    expect((await served).messages).toBe(50);
+  });
+
+  test('a refusal is visible with its status and body', async () => {
+    const [client, server] = createByteStreamPair();
+    void serveEcho(server, { reject: true });
+    const wss = new WebSocketStream('ws://in-memory.test/', { transport: () => client });
+    const error = await wss.opened.catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'HandshakeError', kind: 'rejected', status: 401 });
+    expect((error as { bodyText: string }).bodyText).toBe('who are you?');
+    await expect(wss.closed).rejects.toMatchObject({ name: 'WebSocketError', closeCode: 1006 });
+  });
+
+  test('without a transport the main entry fails with a clear error', async () => {
+    const ws = new WebSocket('ws://nowhere.test/');
+    const error = await new Promise((resolve) => {
+      ws.onerror = (ev) => resolve((ev as unknown as { error: Error }).error);
+    });
+    expect(String(error)).toMatch(/no transport/);
+  });
+});
