@@ -24,7 +24,7 @@ import { unmaskInPlace } from './mask.js';
 import { MessageAssembler, type MessageMode } from './message-assembler.js';
 import { MAX_CONTROL_PAYLOAD, Opcode } from './opcode.js';
 import { OutgoingQueue } from './outgoing.js';
-import { cryptoRandom, MaskKeyPool, type RandomSource } from './random.js';
+import { MaskKeyPool, type RandomSource } from './random.js';
 import { decodeUtf8 } from './utf8.js';
 
 export type Role = 'client' | 'server';
@@ -82,7 +82,8 @@ export class Connection {
   private finished = false;
   /** Opcode of the message being streamed out, 0 when none. */
   private sending = 0;
-  private readonly control = new Uint8Array(MAX_CONTROL_PAYLOAD);
+  /** Collects a control frame that arrives in pieces; allocated the first time one does. */
+  private control: Uint8Array | undefined;
   private controlLen = 0;
   /** Sessions of the negotiated extensions; undefined without any (the plain path stays as it was). */
   private readonly sessions: readonly ExtensionSession[] | undefined;
@@ -102,7 +103,7 @@ export class Connection {
       maxFramePayload: positive(options.maxFramePayload, maxMessageSize, 'maxFramePayload'),
     });
     this.assembler = new MessageAssembler(maxMessageSize, options.messageMode ?? 'whole');
-    const keys = options.role === 'client' ? new MaskKeyPool(options.random ?? cryptoRandom) : undefined;
+    const keys = options.role === 'client' ? MaskKeyPool.for(options.random) : undefined;
     this.encoder = new FrameEncoder(this.out, keys);
     this.autoPong = options.autoPong ?? true;
     this.fragmentSize = positive(options.fragmentSize, Infinity, 'fragmentSize');
@@ -370,11 +371,12 @@ export class Connection {
       if (dec.masked) unmaskInPlace(payload, dec.maskKey, 0);
     } else {
       if (dec.isStart) this.controlLen = 0;
-      this.control.set(dec.piece, this.controlLen);
-      if (dec.masked) unmaskInPlace(this.control.subarray(this.controlLen, this.controlLen + dec.piece.length), dec.maskKey, dec.pieceOffset);
+      const control = (this.control ??= new Uint8Array(MAX_CONTROL_PAYLOAD));
+      control.set(dec.piece, this.controlLen);
+      if (dec.masked) unmaskInPlace(control.subarray(this.controlLen, this.controlLen + dec.piece.length), dec.maskKey, dec.pieceOffset);
       this.controlLen += dec.piece.length;
       if (!dec.isEnd) return undefined;
-      payload = this.control.slice(0, this.controlLen);
+      payload = control.slice(0, this.controlLen);
     }
     switch (dec.opcode) {
       case Opcode.Ping:

@@ -55,7 +55,7 @@ export class FrameEncoder {
     } else {
       for (let i = 0; i < n; i++) buf[at + i] = payload[i] as number;
     }
-    out.pos = at + n;
+    out.commit(at + n);
   }
 
   /** Queues one frame whose payload is `text` as UTF-8. */
@@ -89,7 +89,7 @@ export class FrameEncoder {
       const key = this.nextKey(buf, out.pos + 2);
       for (let i = 0; i < n; i++) buf[at + i] = (buf[at + i] as number) ^ (key[i & 3] as number);
     }
-    out.pos = at + n;
+    out.commit(at + n);
   }
 
   /** Draws a fresh key into `this.key` and writes it into the header at `at`. */
@@ -132,6 +132,6 @@ export class FrameEncoder {
       this.nextKey(buf, p);
       p += 4;
     }
-    out.pos = p;
+    out.commit(p);
   }
 }

@@ -28,12 +28,17 @@ export class MessageAssembler {
   private buf: Uint8Array = EMPTY;
   private len = 0;
   private readonly validator = new Utf8Validator();
-  private readonly partDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  /** Streaming decoder for text parts; made on first use (parts mode only). */
+  private partDecoderValue: TextDecoder | undefined;
 
   constructor(
     private readonly maxMessageSize: number,
     private readonly mode: MessageMode,
   ) {}
+
+  private partDecoder(): TextDecoder {
+    return (this.partDecoderValue ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }));
+  }
 
   /** True while a fragmented message is unfinished. */
   get inMessage(): boolean {
@@ -182,7 +187,7 @@ export class MessageAssembler {
     if (last) this.kind = 0;
     if (kind === Opcode.Binary) return { type: 'binary-part', data: bytes.slice(), last };
     try {
-      return { type: 'text-part', data: this.partDecoder.decode(bytes, { stream: !last }), last };
+      return { type: 'text-part', data: this.partDecoder().decode(bytes, { stream: !last }), last };
     } catch {
       return invalidUtf8(last ? 'invalid or truncated UTF-8 in a text message' : undefined);
     }
@@ -197,7 +202,7 @@ export class MessageAssembler {
     if (last) this.kind = 0;
     if (kind === Opcode.Binary) return { type: 'binary-part', data: piece, last };
     try {
-      const text = this.partDecoder.decode(piece, { stream: !last });
+      const text = this.partDecoder().decode(piece, { stream: !last });
       return { type: 'text-part', data: text, last };
     } catch {
       return invalidUtf8(last ? 'invalid or truncated UTF-8 in a text message' : undefined);

@@ -3,15 +3,25 @@
  * into a slab, so everything produced while handling one read can leave in a
  * single write; large payloads are referenced, not copied.
  *
- * A region of the slab, once taken, is never written again: the transport may
- * still hold it until its write completes.
+ * The slab is shared by every connection in the realm (as Node pools small
+ * Buffers), so an idle connection holds no write buffer at all. A connection
+ * keeps appending to its run of the slab while no other connection wrote in
+ * between; otherwise it starts a new segment. A region, once written, is
+ * never written again: the transport may still hold it until its write
+ * completes.
  */
 
-const SLAB_SIZE = 16 * 1024;
+const SLAB_SIZE = 64 * 1024;
+// Frames larger than this get a buffer of their own instead of slab space.
+const PRIVATE_THRESHOLD = SLAB_SIZE / 4;
+const EMPTY = new Uint8Array(0);
+
+let slab = new Uint8Array(SLAB_SIZE);
+let slabPos = 0;
 
 export class OutgoingQueue {
-  /** The slab being written and the position of the next byte in it. */
-  buf: Uint8Array<ArrayBuffer> = new Uint8Array(SLAB_SIZE);
+  /** Where the next bytes go: `buf[pos]`. Write, then `commit()` the new position. */
+  buf: Uint8Array<ArrayBuffer> = EMPTY;
   pos = 0;
   private segStart = 0;
   private segments: Uint8Array<ArrayBuffer>[] = [];
@@ -24,11 +34,26 @@ export class OutgoingQueue {
 
   /** Makes room for `n` contiguous bytes at `this.buf[this.pos]`. */
   reserve(n: number): void {
-    if (this.buf.length - this.pos >= n) return;
+    if (this.buf === slab && this.pos === slabPos && SLAB_SIZE - slabPos >= n) return;
     this.closeSegment();
-    this.buf = new Uint8Array(Math.max(SLAB_SIZE, n));
-    this.pos = 0;
-    this.segStart = 0;
+    if (n > PRIVATE_THRESHOLD) {
+      this.buf = new Uint8Array(n);
+      this.pos = 0;
+    } else {
+      if (SLAB_SIZE - slabPos < n) {
+        slab = new Uint8Array(SLAB_SIZE);
+        slabPos = 0;
+      }
+      this.buf = slab;
+      this.pos = slabPos;
+    }
+    this.segStart = this.pos;
+  }
+
+  /** Records that bytes up to `end` (exclusive) of `buf` were written. */
+  commit(end: number): void {
+    this.pos = end;
+    if (this.buf === slab) slabPos = end;
   }
 
   /** Appends a buffer the queue may hand out as it is (no copy). */
@@ -43,13 +68,9 @@ export class OutgoingQueue {
   take(): Uint8Array<ArrayBuffer>[] {
     this.closeSegment();
     const out = this.segments;
-    this.segments = [];
-    this.queued = 0;
-    // Start the next write in a fresh slab when little of this one is left.
-    if (this.buf.length - this.pos < 256) {
-      this.buf = new Uint8Array(SLAB_SIZE);
-      this.pos = 0;
-      this.segStart = 0;
+    if (out.length > 0) {
+      this.segments = [];
+      this.queued = 0;
     }
     return out;
   }

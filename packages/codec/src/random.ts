@@ -11,21 +11,35 @@ export const cryptoRandom: RandomSource = (bytes) => {
   crypto.getRandomValues(bytes);
 };
 
-const POOL_SIZE = 4096;
-
 /**
  * Hands out 4-byte masking keys from a pool refilled in bulk, because one
  * `getRandomValues` call per frame would cost more than encoding the frame.
  */
 export class MaskKeyPool {
-  private readonly pool = new Uint8Array(POOL_SIZE);
-  private pos = POOL_SIZE;
+  private readonly pool: Uint8Array;
+  private pos: number;
 
-  constructor(private readonly random: RandomSource) {}
+  constructor(
+    private readonly random: RandomSource,
+    size = 256,
+  ) {
+    this.pool = new Uint8Array(size);
+    this.pos = size;
+  }
+
+  /**
+   * The pool for a connection: connections using the default source share
+   * one (so an idle client holds no key buffer); a custom source gets its own,
+   * so a seeded source replays the same keys for the same connection.
+   */
+  static for(random: RandomSource | undefined): MaskKeyPool {
+    if (random === undefined || random === cryptoRandom) return (sharedPool ??= new MaskKeyPool(cryptoRandom, 4096));
+    return new MaskKeyPool(random);
+  }
 
   /** Writes a fresh key into `dst` at `at`. */
   writeKey(dst: Uint8Array, at: number): void {
-    if (this.pos === POOL_SIZE) {
+    if (this.pos === this.pool.length) {
       this.random(this.pool);
       this.pos = 0;
     }
@@ -38,3 +52,5 @@ export class MaskKeyPool {
     this.pos = p + 4;
   }
 }
+
+let sharedPool: MaskKeyPool | undefined;
