@@ -178,16 +178,21 @@ async function decodeCase({ size, masked, text }) {
 
 // --- encoders ---------------------------------------------------------------
 
-function thisEncoder(payload, masked, ops) {
+function thisEncoder(payload, masked, ops, batch = 1) {
   const conn = new Connection({ role: masked ? 'client' : 'server' });
   let bytes = 0;
+  const take = () => {
+    const out = conn.takeOutgoing();
+    for (let j = 0; j < out.length; j++) bytes += out[j].length;
+  };
   const pass = () => {
     for (let i = 0; i < ops; i++) {
       conn.send({ type: 'binary', data: payload });
-      // What a transport adapter does after each send: take the buffers and write them.
-      const out = conn.takeOutgoing();
-      for (let j = 0; j < out.length; j++) bytes += out[j].length;
+      // What a transport adapter does: take the buffers and write them, after
+      // each send, or once for all the sends one read or tick produced.
+      if ((i + 1) % batch === 0) take();
     }
+    take();
     return ops;
   };
   return { pass, bytes: () => bytes };
@@ -214,7 +219,7 @@ function wsEncoder(payload, masked, ops) {
   return { pass, bytes: () => bytes };
 }
 
-async function encodeCase({ size, masked }) {
+async function encodeCase({ size, masked, batch = 1 }) {
   const large = size >= 64 * KiB;
   const payload = payloadBytes(size, false, prng(size));
   const ops = Math.max(4, Math.floor((2 * MiB) / size));
@@ -225,7 +230,7 @@ async function encodeCase({ size, masked }) {
   if (a.bytes() !== b.bytes()) throw new Error(`encoded sizes differ: ${a.bytes()} vs ${b.bytes()}`);
   return compare(
     [
-      { name: 'this', pass: thisEncoder(payload, masked, ops).pass },
+      { name: 'this', pass: thisEncoder(payload, masked, ops, batch).pass },
       { name: 'ws', pass: wsEncoder(payload, masked, ops).pass },
     ],
     large ? { sampleMs: 150, rounds: 7 } : {},
@@ -338,6 +343,17 @@ export function cases() {
       });
     }
   }
+  for (const masked of [false, true]) {
+    for (const size of [16, 125, KiB]) {
+      list.push({
+        group: 'encode binary, taken per 16 sends',
+        name: `encode binary ${sizeName(size)} ${masked ? 'masked (client)' : 'unmasked (server)'}, taken per 16`,
+        unit: 'frames/s',
+        size,
+        run: () => encodeCase({ size, masked, batch: 16 }),
+      });
+    }
+  }
   for (const size of [64 * KiB, MiB]) {
     list.push({
       group: 'encode large',
@@ -368,7 +384,7 @@ export function environment() {
 export const notes = [
   'Decode: a pre-built stream of frames cut into 64 KiB chunks; each receiver gets fresh copies of the chunks before every pass (copy not timed).',
   'Binary is the like-for-like comparison. Text: "this" validates UTF-8 AND decodes to a JS string; ws validates and hands out bytes, "ws+toString" adds Buffer#toString() in the listener.',
-  'Encode: send() plus taking the buffers for writing (this) vs Sender#send() into a socket stub that counts bytes (ws). Client keys come from crypto randomness in both.',
+  'Encode: send() plus taking the buffers for writing after every send, or once per 16 sends as an adapter does for the replies one read produced (this), vs Sender#send() into a socket stub that counts bytes (ws, which writes every frame as it is sent). Client keys come from crypto randomness in both.',
   'GB/s counts payload bytes (1 GB = 1e9 bytes).',
   'Mask only: maskInto/unmaskInPlace vs the mask/unmask functions ws itself uses, on payloads at odd offsets; copying into a destination of different alignment.',
 ];
