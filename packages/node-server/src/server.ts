@@ -222,7 +222,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
    * Sends one message to many connections, encoded once: server frames are
    * not masked, so the same bytes go to every socket. Each connection's
    * backpressure policy applies (a connection over `maxBufferedAmount` is
-   * closed with 1008 or skipped). Binary payloads of 2 KiB or more are written
+   * closed with 1008 or skipped). Binary payloads over the codec's copy threshold are written
    * by reference: don't modify them afterwards. Returns how many connections
    * the message was written to.
    */

@@ -128,8 +128,8 @@ export class WebSocket<Data = unknown> extends EventEmitter {
   }
 
   /**
-   * Sends a message: a string as text, bytes as binary. Binary payloads of
-   * 2 KiB or more are written by reference: don't modify them until 'drain'.
+   * Sends a message: a string as text, bytes as binary. Binary payloads over
+   * the codec's copy threshold are written by reference: don't modify them until 'drain'.
    * Returns false when the caller should wait for 'drain' (the buffer is over
    * the read-pause threshold), when the message was dropped by the
    * backpressure policy, or when the connection is no longer open (the message
