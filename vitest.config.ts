@@ -4,5 +4,14 @@ export default defineConfig({
   test: {
     projects: ['packages/*/vitest.config.ts'],
     reporters: ['default', './scripts/count-reporter.ts'],
+    coverage: {
+      provider: 'v8',
+      // The codec is the part every runtime shares: its coverage is a gate.
+      include: ['packages/codec/src/**/*.ts'],
+      exclude: ['packages/codec/src/index.ts', 'packages/codec/src/handshake.ts'],
+      reporter: ['text-summary', 'json-summary'],
+      reportsDirectory: 'coverage',
+      thresholds: { lines: 95, branches: 90 },
+    },
   },
 });
