@@ -2,6 +2,7 @@
  * Deno entry: the client with `Deno.connect` / `Deno.connectTls` as its
  * default transport. Needs `--allow-net` for the target host.
  */
+import type { MessageMode } from '@rfc6455/codec';
 import { ReconnectingWebSocket as BaseReconnecting, type ReconnectingWebSocketOptions } from './reconnecting.js';
 import { type ByteStream, type DialInit, hostAndPort, type Transport } from './transport.js';
 import { WebSocket as BaseWebSocket, type WebSocketOptions } from './websocket.js';
@@ -61,8 +62,8 @@ export class WebSocket extends BaseWebSocket {
   }
 }
 
-export class WebSocketStream extends BaseWebSocketStream {
-  constructor(url: string | URL, options: WebSocketStreamOptions = {}) {
+export class WebSocketStream<M extends MessageMode = 'whole'> extends BaseWebSocketStream<M> {
+  constructor(url: string | URL, options: WebSocketStreamOptions & { readonly messageMode?: M } = {}) {
     super(url, { ...options, transport: options.transport ?? defaultTransport });
   }
 }

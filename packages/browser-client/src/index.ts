@@ -20,7 +20,9 @@ export { type TunnelOptions, webSocketTunnel } from './tunnel.js';
 export { type BinaryType, WebSocket, type WebSocketData, type WebSocketOptions } from './websocket.js';
 export {
   type WebSocketCloseInfo,
+  type WebSocketMessagePart,
   WebSocketStream,
+  type WebSocketStreamChunk,
   type WebSocketStreamOpenInfo,
   type WebSocketStreamOptions,
 } from './websocket-stream.js';

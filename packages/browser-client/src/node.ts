@@ -4,6 +4,7 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import type { MessageMode } from '@rfc6455/codec';
 import { ReconnectingWebSocket as BaseReconnecting, type ReconnectingWebSocketOptions } from './reconnecting.js';
 import { socketToByteStream } from './node-stream.js';
 import { type ByteStream, type DialInit, hostAndPort, type Transport } from './transport.js';
@@ -68,8 +69,8 @@ export class WebSocket extends BaseWebSocket {
   }
 }
 
-export class WebSocketStream extends BaseWebSocketStream {
-  constructor(url: string | URL, options: WebSocketStreamOptions = {}) {
+export class WebSocketStream<M extends MessageMode = 'whole'> extends BaseWebSocketStream<M> {
+  constructor(url: string | URL, options: WebSocketStreamOptions & { readonly messageMode?: M } = {}) {
     super(url, { ...options, transport: options.transport ?? defaultTransport });
   }
 }

@@ -11,12 +11,18 @@
  * through TCP to the server.
  */
 import {
+  acceptExtensions,
   ClientHandshake,
   type ClientHandshakeEvent,
   Connection,
-  type ExtensionElement,
+  type Extension,
   type HeaderInit,
   type HttpHeaders,
+  HandshakeFailure,
+  type MessageMode,
+  offerExtensions,
+  type PerMessageDeflateOptions,
+  permessageDeflate,
   type SendCommand,
 } from '@rfc6455/codec';
 import { HandshakeError } from './errors.js';
@@ -31,12 +37,14 @@ export interface ClientOptions {
   /** `Origin` to send; browsers always send one, other clients need not. */
   readonly origin?: string;
   /**
-   * Extensions to offer, as a `Sec-WebSocket-Extensions` value or parsed
-   * elements. Default: none. Reserved for permessage-deflate: the codec does
-   * not yet run any extension, so offering one today fails the handshake if
-   * the server accepts it.
+   * permessage-deflate (RFC 7692). Default `true`: offer it as browsers do
+   * (`permessage-deflate; client_max_window_bits`). `false` offers nothing;
+   * an object tunes the offer and the compressor (the codec's
+   * `PerMessageDeflateOptions`: context takeover, window bits, threshold,
+   * level, fallback offers). A server response that does not match the offer
+   * fails the connection during the handshake (error, then close 1006).
    */
-  readonly extensions?: string | readonly ExtensionElement[];
+  readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Milliseconds from dialing to the 101 response. Default 30 000; 0 disables. */
   readonly handshakeTimeout?: number;
   /** Milliseconds to wait for the server to end the transport after the close frames. Default 10 000. */
@@ -49,6 +57,12 @@ export interface ClientOptions {
   readonly fragmentSize?: number;
   /** Source of randomness for the key and masks (default `crypto.getRandomValues`). */
   readonly random?: (bytes: Uint8Array) => void;
+}
+
+/** Options the client APIs set for themselves rather than take from the caller. */
+export interface SessionInternals {
+  /** The codec's message mode: 'parts' delivers messages piece by piece (`SessionSink.part`). */
+  readonly messageMode?: MessageMode;
 }
 
 export interface OpenInfo {
@@ -70,6 +84,8 @@ export interface CloseInfo {
 export interface SessionSink {
   open(info: OpenInfo): void;
   message(data: string | Uint8Array): void;
+  /** A piece of a message, with `messageMode: 'parts'` only; `last` on its final piece. */
+  part?(data: string | Uint8Array, binary: boolean, last: boolean): void;
   closed(info: CloseInfo): void;
   /** A promise while the sink is full: the session stops reading until it settles. */
   demand?(): Promise<void> | undefined;
@@ -91,6 +107,9 @@ export class Session {
   private readonly options: ClientOptions;
   private readonly protocols: readonly string[];
   private readonly sink: SessionSink;
+  private readonly internals: SessionInternals;
+  /** The extensions offered, to validate the response against (empty: none offered). */
+  private readonly offered: readonly Extension[];
   private readonly abortController = new AbortController();
   private abortReason: HandshakeError | undefined;
   private stream: ByteStream | undefined;
@@ -104,11 +123,15 @@ export class Session {
   private done = false;
   private lastWrite: Promise<void> = Promise.resolve();
 
-  constructor(url: URL, protocols: readonly string[], options: ClientOptions, sink: SessionSink) {
+  /** Throws the codec's UsageError for invalid `perMessageDeflate` options. */
+  constructor(url: URL, protocols: readonly string[], options: ClientOptions, sink: SessionSink, internals: SessionInternals = {}) {
     this.url = url;
     this.protocols = protocols;
     this.options = options;
     this.sink = sink;
+    this.internals = internals;
+    const deflate = options.perMessageDeflate ?? true;
+    this.offered = deflate === false ? [] : [permessageDeflate(deflate === true ? {} : deflate)];
   }
 
   /** Bytes handed to the transport writer and not yet accepted by it. */
@@ -165,7 +188,7 @@ export class Session {
     }
     const handshake = new ClientHandshake(this.url, {
       protocols: this.protocols,
-      ...(options.extensions !== undefined ? { extensions: options.extensions } : {}),
+      ...(this.offered.length > 0 ? { extensions: offerExtensions(this.offered) } : {}),
       ...(options.origin !== undefined ? { origin: options.origin } : {}),
       ...(options.headers !== undefined ? { headers: options.headers } : {}),
       ...(options.random !== undefined ? { random: options.random } : {}),
@@ -197,8 +220,22 @@ export class Session {
         ...(event.headers !== null ? { headers: event.headers } : {}),
       });
     }
+    // The codec's handshake already refused extensions that were not offered;
+    // this checks the parameters (RFC 7692 §7). Failing here is failing the
+    // handshake, as a browser does: no frame is sent, the transport is closed,
+    // and the application sees error then close with 1006.
+    const agreed = acceptExtensions(event.extensions, this.offered);
+    if (!agreed.ok) {
+      this.teardown();
+      throw new HandshakeError('failed', `invalid handshake response: ${agreed.reason}`, {
+        failure: HandshakeFailure.InvalidExtensions,
+        headers: event.headers,
+      });
+    }
     const conn = new Connection({
       role: 'client',
+      extensions: agreed.negotiated,
+      ...(this.internals.messageMode !== undefined ? { messageMode: this.internals.messageMode } : {}),
       ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
       ...(options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {}),
       ...(options.random !== undefined ? { random: options.random } : {}),
@@ -276,6 +313,10 @@ export class Session {
         case 'text':
         case 'binary':
           if (!this.done) this.sink.message(ev.data);
+          break;
+        case 'text-part':
+        case 'binary-part':
+          if (!this.done) this.sink.part?.(ev.data, ev.type === 'binary-part', ev.last);
           break;
         case 'close':
           this.armCloseTimer();

@@ -11,7 +11,7 @@
  *   accepted by the transport's writer (for the Node dialer: written into the
  *   socket without exceeding its buffer, or after 'drain').
  */
-import { CloseCode } from '@rfc6455/codec';
+import { CloseCode, type MessageMode } from '@rfc6455/codec';
 import { WebSocketError } from './errors.js';
 import { type ClientOptions, type CloseInfo, type OpenInfo, Session } from './session.js';
 import { parseWebSocketUrl, toBytes } from './websocket.js';
@@ -20,12 +20,32 @@ export interface WebSocketStreamOptions extends ClientOptions {
   readonly protocols?: readonly string[];
   /** Aborting it while connecting abandons the attempt (`opened` rejects). */
   readonly signal?: AbortSignal;
-  /** Messages buffered in `readable` before the client stops reading the transport. Default 16. */
+  /** Messages (or parts, with `messageMode: 'parts'`) buffered in `readable` before the client stops reading the transport. Default 16. */
   readonly highWaterMark?: number;
+  /**
+   * `'whole'` (default): `readable` yields each message whole. `'parts'`:
+   * it yields {@link WebSocketMessagePart}s as frames arrive (decompressed
+   * parts are at most 32 KiB), so a large message is never held in memory at
+   * once; `maxMessageSize` still bounds a message's total size.
+   */
+  readonly messageMode?: MessageMode;
 }
 
-export interface WebSocketStreamOpenInfo {
-  readonly readable: ReadableStream<string | Uint8Array<ArrayBuffer>>;
+/** A piece of a message read with `messageMode: 'parts'`. Text parts never split a code point. */
+export interface WebSocketMessagePart {
+  readonly data: string | Uint8Array<ArrayBuffer>;
+  readonly binary: boolean;
+  /** True on the message's final part (its data may be empty). */
+  readonly last: boolean;
+}
+
+/** What `readable` yields: whole messages, or parts with `messageMode: 'parts'`. */
+export type WebSocketStreamChunk<M extends MessageMode = 'whole'> = M extends 'parts'
+  ? WebSocketMessagePart
+  : string | Uint8Array<ArrayBuffer>;
+
+export interface WebSocketStreamOpenInfo<M extends MessageMode = 'whole'> {
+  readonly readable: ReadableStream<WebSocketStreamChunk<M>>;
   readonly writable: WritableStream<string | ArrayBuffer | ArrayBufferView>;
   readonly protocol: string;
   readonly extensions: string;
@@ -38,22 +58,22 @@ export interface WebSocketCloseInfo {
 
 const noop = (): void => {};
 
-export class WebSocketStream {
+export class WebSocketStream<M extends MessageMode = 'whole'> {
   readonly url: string;
   /** Resolves once the handshake succeeded; rejects with a HandshakeError otherwise. */
-  readonly opened: Promise<WebSocketStreamOpenInfo>;
+  readonly opened: Promise<WebSocketStreamOpenInfo<M>>;
   /** Resolves on a clean close; rejects with a WebSocketError (closeCode, reason) otherwise. */
   readonly closed: Promise<WebSocketCloseInfo>;
 
   private readonly session: Session;
-  private readableController: ReadableStreamDefaultController<string | Uint8Array<ArrayBuffer>> | undefined;
+  private readableController: ReadableStreamDefaultController<unknown> | undefined;
   private writableController: WritableStreamDefaultController | undefined;
   private room: { promise: Promise<void>; resolve: () => void } | undefined;
 
-  constructor(url: string | URL, options: WebSocketStreamOptions = {}) {
+  constructor(url: string | URL, options: WebSocketStreamOptions & { readonly messageMode?: M } = {}) {
     const parsed = parseWebSocketUrl(url);
     this.url = parsed.href;
-    let resolveOpened!: (info: WebSocketStreamOpenInfo) => void;
+    let resolveOpened!: (info: WebSocketStreamOpenInfo<M>) => void;
     let rejectOpened!: (error: unknown) => void;
     let resolveClosed!: (info: WebSocketCloseInfo) => void;
     let rejectClosed!: (error: unknown) => void;
@@ -73,7 +93,11 @@ export class WebSocketStream {
     this.session = new Session(parsed, options.protocols ?? [], options, {
       open: (info: OpenInfo) => resolveOpened(this.makeStreams(info, highWaterMark)),
       message: (data) => {
-        this.readableController?.enqueue(data as Uint8Array<ArrayBuffer> | string);
+        this.readableController?.enqueue(data);
+      },
+      part: (data, binary, last) => {
+        const chunk: WebSocketMessagePart = { data: data as string | Uint8Array<ArrayBuffer>, binary, last };
+        this.readableController?.enqueue(chunk);
       },
       demand: () => {
         const controller = this.readableController;
@@ -107,7 +131,7 @@ export class WebSocketStream {
           rejectClosed(error);
         }
       },
-    });
+    }, options.messageMode === undefined ? {} : { messageMode: options.messageMode });
     const signal = options.signal;
     if (signal !== undefined) {
       if (signal.aborted) queueMicrotask(() => this.session.close());
@@ -128,12 +152,12 @@ export class WebSocketStream {
     this.session.close(closeCode ?? (reason ? 1000 : undefined), reason);
   }
 
-  private makeStreams(info: OpenInfo, highWaterMark: number): WebSocketStreamOpenInfo {
+  private makeStreams(info: OpenInfo, highWaterMark: number): WebSocketStreamOpenInfo<M> {
     const session = this.session;
-    const readable = new ReadableStream<string | Uint8Array<ArrayBuffer>>(
+    const readable = new ReadableStream<WebSocketStreamChunk<M>>(
       {
         start: (controller) => {
-          this.readableController = controller;
+          this.readableController = controller as ReadableStreamDefaultController<unknown>;
         },
         pull: () => {
           const room = this.room;
