@@ -84,12 +84,22 @@ async function startPageServer(allowedPort: number) {
   };
 }
 
+/** Responses the client must refuse (the same list as the deflateBadResponse scenario, default options). */
+const BAD_EXTENSIONS = [
+  'x-unknown',
+  'permessage-deflate; server_max_window_bits=7',
+  'permessage-deflate; client_max_window_bits',
+  'permessage-deflate; mystery',
+  'permessage-deflate, permessage-deflate',
+];
+
 describe('Chromium', () => {
   let server: TestServer;
   let page: Awaited<ReturnType<typeof startPageServer>>;
   let context: BrowserContext;
   let profile: string;
   let results: Record<string, { ok: boolean; error?: string }>;
+  let native: { offer: string; extensions: string; bad: Record<string, string> };
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -107,6 +117,28 @@ describe('Chromium', () => {
       const { runScenarios } = await import('/scenarios.js');
       return runScenarios(lib, ${JSON.stringify(server.url)}, { transport: lib.webSocketTunnel(${JSON.stringify(page.bridge)}) });
     })()`);
+    // The reference: Chromium's own WebSocket against the same server.
+    native = await tab.evaluate(`(async () => {
+      const base = ${JSON.stringify(server.url)};
+      const run = (path, onMessage) => new Promise((resolve) => {
+        const ws = new WebSocket(base + path);
+        const order = [];
+        ws.onopen = () => order.push('open');
+        ws.onerror = () => order.push('error');
+        ws.onmessage = (ev) => onMessage?.(ws, ev.data);
+        ws.onclose = (ev) => resolve({ order: [...order, 'close'].join(), code: ev.code, clean: ev.wasClean, extensions: ws.extensions });
+      });
+      let offer = '';
+      await run('/headers', (ws, data) => { offer = JSON.parse(data)['sec-websocket-extensions']; ws.close(); });
+      let extensions = '';
+      await run('/deflate/headers', (ws) => { extensions = ws.extensions; ws.close(); });
+      const bad = {};
+      for (const ext of ${JSON.stringify(BAD_EXTENSIONS)}) {
+        const r = await run('/bad-ext?ext=' + encodeURIComponent(ext));
+        bad[ext] = r.order + ' ' + r.code + ' ' + r.clean;
+      }
+      return { offer, extensions, bad };
+    })()`);
   }, 120_000);
 
   afterAll(async () => {
@@ -118,6 +150,12 @@ describe('Chromium', () => {
 
   test('the page really tunnelled through the bridge', () => {
     expect(page.tunnels()).toBeGreaterThan(10);
+  });
+
+  test("Chromium's native WebSocket: the same offer, extensions value and failures as this client", () => {
+    expect(native.offer).toBe('permessage-deflate; client_max_window_bits');
+    expect(native.extensions).toBe('permessage-deflate');
+    for (const ext of BAD_EXTENSIONS) expect(native.bad[ext], ext).toBe('error,close 1006 false');
   });
 
   for (const name of scenarioNames) {

@@ -1,12 +1,15 @@
 // Client and server over an in-memory stream pair: no sockets at all. The
 // server end is the codec's ServerHandshake + Connection driven by hand.
-import { Connection, ServerHandshake } from '@rfc6455/codec';
+import { Connection, type ExtensionElement, negotiateExtensions, permessageDeflate, ServerHandshake, UsageError } from '@rfc6455/codec';
 import { describe, expect, test } from 'vitest';
 import { type ByteStream, createByteStreamPair, WebSocket, WebSocketStream } from '../src/index.js';
 
 /** An echo server on one end of the pair; reports what it saw. */
-function serveEcho(stream: ByteStream, opts: { protocol?: string; reject?: boolean } = {}) {
-  const seen = { headers: new Map<string, string>(), closeCode: 0, messages: 0 };
+function serveEcho(
+  stream: ByteStream,
+  opts: { protocol?: string; reject?: boolean; deflate?: boolean; answerExtensions?: ExtensionElement[] } = {},
+) {
+  const seen = { headers: new Map<string, string>(), closeCode: 0, messages: 0, compressed: 0, bytesAfterHead: 0 };
   const writer = stream.writable.getWriter();
   const done = (async () => {
     const reader = stream.readable.getReader();
@@ -15,7 +18,8 @@ function serveEcho(stream: ByteStream, opts: { protocol?: string; reject?: boole
     for (;;) {
       const { value, done } = await reader.read();
       if (done) {
-        conn?.receiveEof();
+        if (conn === undefined) break;
+        conn.receiveEof();
         for (let ev = conn?.nextEvent(); ev; ev = conn?.nextEvent());
         break;
       }
@@ -31,11 +35,25 @@ function serveEcho(stream: ByteStream, opts: { protocol?: string; reject?: boole
           await writer.close();
           return seen;
         }
-        const accepted = handshake.accept({ protocol: opts.protocol && ev.protocols.includes(opts.protocol) ? opts.protocol : null });
+        const agreed = negotiateExtensions(ev.extensions, opts.deflate ? [permessageDeflate({ threshold: 0 })] : []);
+        const accepted = handshake.accept({
+          protocol: opts.protocol && ev.protocols.includes(opts.protocol) ? opts.protocol : null,
+          extensions: opts.answerExtensions ?? agreed.response,
+        });
         await writer.write(accepted.response);
-        conn = new Connection({ role: 'server' });
+        if (opts.answerExtensions !== undefined) {
+          // A response the client must refuse: count whatever it still sends.
+          seen.bytesAfterHead += accepted.trailing.length;
+          // The client tears its transport down, which errors this end (the pair's abort).
+          try {
+            for (let r = await reader.read(); !r.done; r = await reader.read()) seen.bytesAfterHead += r.value.length;
+          } catch {}
+          return seen;
+        }
+        conn = new Connection({ role: 'server', extensions: agreed.negotiated });
         chunk = accepted.trailing;
       }
+      if ((chunk[0] ?? 0) & 0x40) seen.compressed++; // RSV1 on a frame that starts this read
       conn.receive(chunk);
       for (let ev = conn.nextEvent(); ev; ev = conn.nextEvent()) {
         if (ev.type === 'text') conn.send({ type: 'text', data: ev.data });
@@ -112,6 +130,56 @@ describe('in-memory stream pair', () => {
     expect(error).toMatchObject({ name: 'HandshakeError', kind: 'rejected', status: 401 });
     expect((error as { bodyText: string }).bodyText).toBe('who are you?');
     await expect(wss.closed).rejects.toMatchObject({ name: 'WebSocketError', closeCode: 1006 });
+  });
+
+  test('permessage-deflate against the codec as server: compressed both ways, reported in extensions', async () => {
+    const [client, server] = createByteStreamPair();
+    const served = serveEcho(server, { deflate: true });
+    const wss = new WebSocketStream('ws://in-memory.test/', { transport: () => client, perMessageDeflate: { threshold: 0 } });
+    const { readable, writable, extensions } = await wss.opened;
+    expect(extensions).toBe('permessage-deflate');
+    const writer = writable.getWriter();
+    const reader = readable.getReader();
+    for (let i = 0; i < 20; i++) {
+      await writer.write(`message ${i} ✓`.repeat(i * 10));
+      expect((await reader.read()).value).toBe(`message ${i} ✓`.repeat(i * 10));
+    }
+    await writer.close();
+    await wss.closed;
+    const seen = await served;
+    expect(seen.headers.get('sec-websocket-extensions')).toBe('permessage-deflate; client_max_window_bits');
+    expect(seen.compressed).toBeGreaterThan(0);
+  });
+
+  test('a refused extension response: error then close 1006, and not one frame sent', async () => {
+    const [client, server] = createByteStreamPair();
+    const served = serveEcho(server, { answerExtensions: [{ name: 'permessage-deflate', params: [{ name: 'server_max_window_bits', value: '16' }] }] });
+    const ws = new WebSocket('ws://in-memory.test/', undefined, { transport: () => client });
+    const order: string[] = [];
+    let error: unknown;
+    ws.onopen = () => order.push('open');
+    ws.onerror = (ev) => {
+      order.push('error');
+      error = (ev as unknown as { error: Error }).error;
+    };
+    const closed = new Promise<{ code: number; wasClean: boolean }>((resolve) => {
+      ws.onclose = (ev) => {
+        order.push('close');
+        resolve(ev as never);
+      };
+    });
+    expect(await closed).toMatchObject({ code: 1006, wasClean: false });
+    expect(order).toEqual(['error', 'close']);
+    expect(error).toMatchObject({ name: 'HandshakeError', kind: 'failed', failure: 'invalid-extensions' });
+    expect(String(error)).toMatch(/server_max_window_bits/);
+    expect(ws.extensions).toBe('');
+    expect((await served).bytesAfterHead).toBe(0);
+  });
+
+  test('invalid perMessageDeflate options throw from the constructor', () => {
+    const transport = () => createByteStreamPair()[0];
+    expect(() => new WebSocket('ws://x.test/', undefined, { transport, perMessageDeflate: { serverMaxWindowBits: 16 } })).toThrow(UsageError);
+    expect(() => new WebSocketStream('ws://x.test/', { transport, perMessageDeflate: { clientMaxWindowBits: 8 } })).toThrow(/clientMaxWindowBits/);
   });
 
   test('without a transport the main entry fails with a clear error', async () => {
