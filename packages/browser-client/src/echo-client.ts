@@ -5,9 +5,9 @@
  *   GET /runCase?case=N&agent=NAME       → echo every message until closed
  *   GET /updateReports?agent=NAME        → the server writes its reports
  *
- * Usage: node dist/echo-client.js --url ws://127.0.0.1:9001 --agent NAME [--no-deflate]
- * `--no-deflate` is accepted and changes nothing yet: no extension is offered
- * until the codec has permessage-deflate.
+ * Usage: node dist/echo-client.js --url ws://127.0.0.1:9001 --agent NAME [--no-deflate] [--cases 1,2,5]
+ * permessage-deflate is offered on every case connection (as browsers offer
+ * it); `--no-deflate` offers no extension at all.
  */
 import { WebSocket } from './node.js';
 
@@ -39,9 +39,13 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 /** Opens one connection and settles when it closes; `onMessage` sees every message. */
-function session(url: string, onMessage?: (ws: WebSocket, data: string | ArrayBuffer) => void): Promise<{ code: number; reason: string }> {
+function session(
+  url: string,
+  deflate: boolean,
+  onMessage?: (ws: WebSocket, data: string | ArrayBuffer) => void,
+): Promise<{ code: number; reason: string; extensions: string }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, undefined, { maxMessageSize: 64 * 1024 * 1024, closeTimeout: 5_000 });
+    const ws = new WebSocket(url, undefined, { maxMessageSize: 64 * 1024 * 1024, closeTimeout: 5_000, perMessageDeflate: deflate });
     ws.binaryType = 'arraybuffer';
     let error: unknown;
     ws.onmessage = (ev) => onMessage?.(ws, (ev as MessageEvent).data as string | ArrayBuffer);
@@ -52,7 +56,7 @@ function session(url: string, onMessage?: (ws: WebSocket, data: string | ArrayBu
       const { code, reason } = ev as Event & { code: number; reason: string };
       if (code === 1006 && error !== undefined && ws.protocol === '' && (error as { kind?: string }).kind !== undefined) {
         reject(error);
-      } else resolve({ code, reason });
+      } else resolve({ code, reason, extensions: ws.extensions });
     };
   });
 }
@@ -61,19 +65,19 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const agent = encodeURIComponent(args.agent);
   let count = 0;
-  await session(`${args.url}/getCaseCount`, (_ws, data) => {
+  await session(`${args.url}/getCaseCount`, args.deflate, (_ws, data) => {
     count = Number(data);
   });
   if (!Number.isInteger(count) || count < 0) throw new Error(`bad case count from ${args.url}/getCaseCount`);
   const cases = args.cases ?? Array.from({ length: count }, (_, i) => i + 1);
   console.log(`${count} cases; agent ${args.agent}${args.deflate ? '' : ' (--no-deflate)'}`);
   for (const n of cases) {
-    const closed = await session(`${args.url}/runCase?case=${n}&agent=${agent}`, (ws, data) => {
+    const closed = await session(`${args.url}/runCase?case=${n}&agent=${agent}`, args.deflate, (ws, data) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(data);
     });
-    console.log(`case ${n}/${count}: closed ${closed.code}`);
+    console.log(`case ${n}/${count}: closed ${closed.code}${closed.extensions ? ` (${closed.extensions})` : ''}`);
   }
-  await session(`${args.url}/updateReports?agent=${agent}`);
+  await session(`${args.url}/updateReports?agent=${agent}`, args.deflate);
   console.log('reports updated');
 }
 

@@ -24,12 +24,15 @@ const CASES: Array<Array<{ data: string | Buffer; binary: boolean; fragments?: n
 
 async function fakeFuzzingServer() {
   const server = http.createServer();
-  const wss = new WebSocketServer({ server });
+  const wss = new WebSocketServer({ server, perMessageDeflate: { threshold: 0 } });
   const log: string[] = [];
+  /** Each connection's Sec-WebSocket-Extensions offer (null when there was none). */
+  const offers: Array<string | null> = [];
   const echoes = new Map<number, Array<{ data: string; binary: boolean }>>();
   wss.on('connection', (ws, req) => {
     const url = new URL(req.url ?? '/', 'http://x');
     log.push(`${url.pathname}${url.search}`);
+    offers.push(req.headers['sec-websocket-extensions'] ?? null);
     if (url.pathname === '/getCaseCount') {
       ws.send(String(CASES.length), () => ws.close(1000));
     } else if (url.pathname === '/runCase') {
@@ -56,6 +59,7 @@ async function fakeFuzzingServer() {
   return {
     url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
     log,
+    offers,
     echoes,
     close: () => {
       wss.close();
@@ -64,10 +68,14 @@ async function fakeFuzzingServer() {
   };
 }
 
-test('runs every case, echoes each message as it came, then asks for the reports', async () => {
+test.each([
+  ['offering permessage-deflate (the default)', []],
+  ['with --no-deflate', ['--no-deflate']],
+])('runs every case, echoes each message as it came, then asks for the reports, %s', async (_name, flags) => {
+  const deflate = flags.length === 0;
   const fake = await fakeFuzzingServer();
   const out = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, [cli, '--url', fake.url, '--agent', 'test agent', '--no-deflate'], { timeout: 30_000 }, (error, stdout, stderr) =>
+    execFile(process.execPath, [cli, '--url', fake.url, '--agent', 'test agent', ...flags], { timeout: 30_000 }, (error, stdout, stderr) =>
       error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
     );
   });
@@ -86,7 +94,10 @@ test('runs every case, echoes each message as it came, then asks for the reports
     }));
     expect(fake.echoes.get(i + 1)).toEqual(expected);
   });
-  expect(out).toMatch(/3 cases/);
+  expect(fake.offers).toEqual(Array(5).fill(deflate ? 'permessage-deflate; client_max_window_bits' : null));
+  // The fake server accepts deflate whenever it is offered: each case line says what was negotiated.
+  expect(out.match(/closed 1000 \(permessage-deflate\)/g)?.length ?? 0).toBe(deflate ? 3 : 0);
+  expect(out).toMatch(deflate ? /3 cases; agent test agent\n/ : /3 cases; agent test agent \(--no-deflate\)/);
   expect(out).toMatch(/reports updated/);
 });
 
