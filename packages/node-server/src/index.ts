@@ -21,3 +21,4 @@ export {
   type WebSocketEvents,
 } from './websocket.js';
 export { CloseCode, UsageError } from '@rfc6455/codec';
+export { zlibBackend, zlibBackendAvailable } from './zlib-backend.js';

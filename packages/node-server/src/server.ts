@@ -18,10 +18,18 @@ import {
   type MessageMode,
   ServerHandshake,
   type ServerHandshakeOptions,
+  type Extension,
+  type PerMessageDeflateAgreement,
+  type PerMessageDeflateOptions,
   type UpgradeRequestEvent,
+  negotiateExtensions,
+  pakoBackend,
+  perMessageDeflateAgreement,
+  permessageDeflate,
   serializeExtensions,
 } from '@rfc6455/codec';
 import { type ConnectionSettings, type OverflowPolicy, WebSocket } from './websocket.js';
+import { zlibBackend, zlibBackendAvailable } from './zlib-backend.js';
 
 /** What the authorization hook sees about an upgrade request. */
 export interface UpgradeInfo {
@@ -40,7 +48,7 @@ export interface UpgradeInfo {
   readonly origin: string | null;
   /** Offered subprotocols, in the client's order of preference. */
   readonly protocols: readonly string[];
-  /** Offered extensions, in order (none is accepted yet; see README). */
+  /** Offered extensions, in order (the server accepts permessage-deflate when `perMessageDeflate` is on). */
   readonly extensions: readonly ExtensionElement[];
   readonly remoteAddress: string | undefined;
   readonly secure: boolean;
@@ -111,6 +119,15 @@ export interface ServerOptions<Data = unknown> {
   readonly readPauseThreshold?: number;
   /** Limits for the request head (standalone) and early data. */
   readonly handshake?: ServerHandshakeOptions;
+  /**
+   * permessage-deflate (RFC 7692): `false` (default) declines every offer;
+   * `true` accepts a client's offer with the codec's defaults (context kept on
+   * both sides, window 15, level 6, messages from 1 KiB) on Node's zlib;
+   * an object sets the codec's options (`serverNoContextTakeover`,
+   * `clientNoContextTakeover`, `serverMaxWindowBits`, `clientMaxWindowBits`,
+   * `threshold`, `level`, `memLevel`, `backend`).
+   */
+  readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
 }
 
 export interface CloseOptions {
@@ -155,7 +172,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
   private readonly secure: boolean;
   private readonly heartbeat: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
-  private encoder: Connection | undefined;
+  /** Broadcast encoders: index 0 plain, 9–15 permessage-deflate without context takeover at that window. */
+  private readonly encoders: Array<Connection | undefined> = [];
+  private readonly extensions: readonly Extension[];
+  private readonly deflateTuning: Pick<PerMessageDeflateOptions, 'threshold' | 'level' | 'memLevel' | 'backend'>;
 
   constructor(options: ServerOptions<Data> = {}) {
     super();
@@ -169,6 +189,18 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
       ...(options.fragmentSize !== undefined && { fragmentSize: options.fragmentSize }),
     };
     new Connection(this.connectionOptions); // validates the options now rather than per connection
+    const pmd = options.perMessageDeflate ?? false;
+    if (pmd === false) {
+      this.extensions = [];
+      this.deflateTuning = {};
+    } else {
+      const pmdOptions: PerMessageDeflateOptions = {
+        ...(pmd === true ? {} : pmd),
+        backend: (pmd === true ? undefined : pmd.backend) ?? defaultBackend(),
+      };
+      this.extensions = [permessageDeflate(pmdOptions)]; // throws on a bad configuration now
+      this.deflateTuning = { threshold: pmdOptions.threshold, level: pmdOptions.level, memLevel: pmdOptions.memLevel, backend: pmdOptions.backend };
+    }
     this.settings = {
       closeTimeout: options.closeTimeout ?? 5_000,
       maxBufferedAmount: options.maxBufferedAmount ?? 16 * 1024 * 1024,
@@ -219,27 +251,57 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
   }
 
   /**
-   * Sends one message to many connections, encoded once: server frames are
-   * not masked, so the same bytes go to every socket. Each connection's
+   * Sends one message to many connections, encoded once per kind of
+   * connection: server frames are not masked, so the same bytes go to every
+   * socket. Connections that negotiated permessage-deflate without server
+   * context takeover get one compressed encoding per window size; every
+   * other connection (no deflate, or a deflater that keeps context, whose
+   * output depends on that connection's history) gets the plain frame, which
+   * RFC 7692 allows at any time (RSV1 is per message). Each connection's
    * backpressure policy applies (a connection over `maxBufferedAmount` is
-   * closed with 1008 or skipped). Binary payloads over the codec's copy threshold are written
-   * by reference: don't modify them afterwards. Returns how many connections
-   * the message was written to.
+   * closed with 1008 or skipped). Binary payloads over the codec's copy
+   * threshold are written by reference: don't modify them afterwards. Returns
+   * how many connections the message was written to.
    */
   broadcast(data: string | Uint8Array, filter?: (ws: WebSocket<Data>) => boolean): number {
-    // The codec has no frame pre-encoder, so a dedicated server-role
-    // Connection that never receives anything serves as one.
-    const encoder = (this.encoder ??= new Connection({ role: 'server' }));
-    encoder.send(typeof data === 'string' ? { type: 'text', data } : { type: 'binary', data });
-    const frames = encoder.takeOutgoing();
-    let size = 0;
-    for (const f of frames) size += f.length;
+    const command = typeof data === 'string' ? ({ type: 'text', data } as const) : ({ type: 'binary', data } as const);
+    // Encoded lazily: a kind no selected connection has costs nothing.
+    const encoded: Array<{ frames: Uint8Array[]; size: number } | undefined> = [];
     let sent = 0;
     for (const ws of this.clients) {
       if (filter !== undefined && !filter(ws)) continue;
-      if (ws.writeFrames(frames, size)) sent++;
+      const kind = ws.sharedDeflate;
+      let e = encoded[kind];
+      if (e === undefined) {
+        const encoder = this.encoderFor(kind);
+        encoder.send(command);
+        const frames = encoder.takeOutgoing();
+        let size = 0;
+        for (const f of frames) size += f.length;
+        e = encoded[kind] = { frames, size };
+      }
+      if (ws.writeFrames(e.frames, e.size)) sent++;
     }
     return sent;
+  }
+
+  /**
+   * The codec has no frame pre-encoder, so a server-role Connection that
+   * never receives anything serves as one, per kind of connection.
+   */
+  private encoderFor(kind: number): Connection {
+    let encoder = this.encoders[kind];
+    if (encoder === undefined) {
+      encoder =
+        kind === 0
+          ? new Connection({ role: 'server' })
+          : new Connection({
+              role: 'server',
+              extensions: [perMessageDeflateAgreement({ serverNoContextTakeover: true, serverMaxWindowBits: kind }, this.deflateTuning)],
+            });
+      this.encoders[kind] = encoder;
+    }
+    return encoder;
   }
 
   /**
@@ -365,7 +427,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
       endWithin(p.socket, response, this.settings.closeTimeout);
       return;
     }
-    const negotiated = negotiateExtensions(ev.extensions);
+    const negotiated =
+      this.extensions.length === 0 || ev.extensions.length === 0 ? NONE : negotiateExtensions(ev.extensions, this.extensions);
     let accepted: ReturnType<ServerHandshake['accept']>;
     try {
       accepted = p.handshake.accept({ protocol: normalized.protocol ?? null, extensions: negotiated.response, headers: normalized.headers });
@@ -379,7 +442,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
     this.settle(p);
     const socket = p.socket;
     socket.write(accepted.response);
-    const conn = new Connection({ ...this.connectionOptions, ...negotiated.connectionOptions });
+    const conn =
+      negotiated.negotiated.length === 0
+        ? new Connection(this.connectionOptions)
+        : new Connection({ ...this.connectionOptions, extensions: negotiated.negotiated });
     const ws = new WebSocket<Data>(
       socket,
       conn,
@@ -388,6 +454,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
       accepted.extensions.length > 0 ? serializeExtensions(accepted.extensions) : '',
       normalized.data as Data,
     );
+    const deflate = negotiated.negotiated[0] as PerMessageDeflateAgreement | undefined;
+    if (deflate?.params.serverNoContextTakeover) ws.sharedDeflate = Math.max(9, deflate.params.serverMaxWindowBits);
     this.clients.add(ws);
     ws.onFinish = (gone) => this.clients.delete(gone);
     this.emit('connection', ws, info);
@@ -454,17 +522,11 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
   };
 }
 
-/**
- * The seam for extensions: given the client's offers, which to accept and
- * which codec options they need. No extension is implemented yet, so every
- * offer (e.g. a browser's permessage-deflate) is declined by leaving it out of
- * the response, which RFC 6455 §9.1 allows; the client then proceeds without.
- */
-function negotiateExtensions(_offers: readonly ExtensionElement[]): {
-  response: ExtensionElement[];
-  connectionOptions: Partial<ConnectionOptions>;
-} {
-  return { response: [], connectionOptions: {} };
+const NONE = { response: [], negotiated: [] } as const;
+
+/** Node's native zlib when its internals are reachable (about 2× pako; see README), else pako. */
+function defaultBackend() {
+  return zlibBackendAvailable ? zlibBackend : pakoBackend;
 }
 
 function normalize<Data>(decision: UpgradeDecision<Data>): AcceptDecision<Data> | RejectDecision {

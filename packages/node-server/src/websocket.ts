@@ -83,6 +83,8 @@ export class WebSocket<Data = unknown> extends EventEmitter {
   data: Data;
   /** For the heartbeat: set when anything arrives, cleared when a ping is sent. */
   isAlive = true;
+  /** @internal — broadcast kind: 0 plain frames, 9–15 shared deflate encoding at that window (no server context takeover). */
+  sharedDeflate = 0;
 
   /** @internal */ readonly socket: Socket;
   private readonly conn: Connection;

@@ -36,15 +36,18 @@ afterAll(async () => {
 });
 
 describe('Chromium', () => {
-  it('runs the scenarios with its native WebSocket; its permessage-deflate offer is declined', async () => {
+  it('runs the scenarios with its native WebSocket; negotiating permessage-deflate', async () => {
     const page = await context.newPage();
     await page.goto(`http://127.0.0.1:${server.port}/`);
     const closesBefore = server.closes.length;
     const offersBefore = server.offers.length;
+    const acceptedBefore = server.accepted.length;
     // A string, so vitest's transform leaves the dynamic import alone.
     const result = await page.evaluate(`import('/web-scenarios.mjs').then((m) => m.run('ws://127.0.0.1:${server.port}'))`);
     expect(result).toEqual(expected);
-    expect(server.offers.slice(offersBefore).every((offer) => offer.includes('permessage-deflate'))).toBe(true);
+    // result.extensions is the page's ws.extensions: 'permessage-deflate' (in `expected`).
+    expect(server.offers.slice(offersBefore)).toEqual(Array(3).fill('permessage-deflate; client_max_window_bits'));
+    expect(server.accepted.slice(acceptedBefore)).toEqual(['permessage-deflate', 'permessage-deflate']);
     expect(server.closes.slice(closesBefore)).toEqual([
       [4000, 'client bye'],
       [4001, 'server reason ✓'],

@@ -28,16 +28,24 @@ afterAll(async () => {
 describe('web-standard clients in other runtimes', () => {
   it("Node's global WebSocket (undici)", async () => {
     const closesBefore = server.closes.length;
+    const offersBefore = server.offers.length;
+    const acceptedBefore = server.accepted.length;
     const result = await runClient(process.execPath, ['--experimental-websocket', '--no-warnings', client, `ws://127.0.0.1:${server.port}`]);
     expect(result).toEqual({ ...expected, rejected: { errored: true, code: null } });
+    // Node 20's undici offers permessage-deflate (and inflates and deflates both ways).
+    expect(server.offers.slice(offersBefore)).toEqual(Array(3).fill('permessage-deflate; client_max_window_bits'));
+    expect(server.accepted.slice(acceptedBefore)).toEqual(['permessage-deflate', 'permessage-deflate']);
     expect(server.closes.slice(closesBefore).map(([code]) => code)).toEqual([4000, 4001]);
     expect(server.closes[closesBefore]).toEqual([4000, 'client bye']);
   });
 
   it("Deno's WebSocket", async () => {
     const closesBefore = server.closes.length;
+    const offersBefore = server.offers.length;
     const result = await runClient(deno, ['run', '--allow-net=127.0.0.1', '--no-prompt', client, `ws://127.0.0.1:${server.port}`]);
-    expect(result).toEqual({ ...expected, rejected: { errored: true, code: 0 } });
+    // Deno 2.9's WebSocket offers no extension at all, so it runs uncompressed.
+    expect(result).toEqual({ ...expected, extensions: '', rejected: { errored: true, code: 0 } });
+    expect(server.offers.slice(offersBefore)).toEqual(['', '', '']);
     expect(server.closes.slice(closesBefore).map(([code]) => code)).toEqual([4000, 4001]);
   });
 });

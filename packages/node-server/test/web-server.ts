@@ -19,8 +19,11 @@ export async function startWebServer() {
   const port = (http.address() as AddressInfo).port;
   const offers: string[] = [];
   const closes: Array<[number, string]> = [];
+  /** The Sec-WebSocket-Extensions value the server accepted, per connection. */
+  const accepted: string[] = [];
   const wss = new WebSocketServer({
     server: http,
+    perMessageDeflate: true,
     handleUpgrade: (info) => {
       offers.push(info.headers['sec-websocket-extensions'] ?? '');
       if (info.path === '/forbidden') return { accept: false, status: 403, body: 'forbidden' };
@@ -28,6 +31,7 @@ export async function startWebServer() {
     },
   });
   wss.on('connection', (ws) => {
+    accepted.push(ws.extensions);
     ws.on('close', (code, reason) => closes.push([code, reason]));
     ws.on('message', (data) => {
       if (data === 'stream') {
@@ -48,6 +52,7 @@ export async function startWebServer() {
     http,
     port,
     offers,
+    accepted,
     closes,
     async stop() {
       await wss.close({ timeout: 500 });
@@ -59,7 +64,8 @@ export async function startWebServer() {
 /** What every web-standard client must report for the scenarios. */
 export const expected = {
   protocol: 'chat',
-  extensions: '',
+  // The server accepts permessage-deflate; Chromium and undici offer it (Deno offers nothing).
+  extensions: 'permessage-deflate',
   text: 'héllo ✓',
   binary: [0, 1, 2, 255],
   binaryIsArrayBuffer: true,
