@@ -174,6 +174,8 @@ export class Connection {
             : this.extensionPiece(this.sessions)
           : this.controlPiece();
       if (ev === undefined) continue;
+      // An idle connection must not pin the last chunk it read.
+      this.decoder.release();
       if (ev.type === 'protocol-error') return this.fail(ev.code, ev.reason);
       return ev;
     }

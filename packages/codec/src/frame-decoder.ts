@@ -94,7 +94,13 @@ export class FrameDecoder {
     return !this.inPayload && this.available === 0;
   }
 
+  /** Forgets the current piece, which would otherwise keep its whole chunk alive. */
+  release(): void {
+    this.piece = EMPTY;
+  }
+
   pull(): Pull {
+    this.piece = EMPTY;
     if (this.inPayload) return this.nextPiece(false);
     return this.readHeader();
   }

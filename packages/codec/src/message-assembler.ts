@@ -17,8 +17,6 @@ import { decodeUtf8, Utf8Validator } from './utf8.js';
 export type MessageMode = 'whole' | 'parts';
 
 const EMPTY = new Uint8Array(0);
-// Buffers up to this size are kept for the next text message.
-const REUSE_LIMIT = 64 * 1024;
 const MIN_CAPACITY = 1024;
 
 export class MessageAssembler {
@@ -123,13 +121,12 @@ export class MessageAssembler {
     const kind = this.kind;
     this.kind = 0;
     const bytes = this.buf.subarray(0, this.len);
-    if (kind === Opcode.Binary) {
-      this.buf = EMPTY;
-      return { type: 'binary', data: bytes };
-    }
+    // The buffer is never kept for the next message: an idle connection holds
+    // no message memory (a binary message's bytes now belong to the app).
+    this.buf = EMPTY;
+    if (kind === Opcode.Binary) return { type: 'binary', data: bytes };
     if (this.validator.incomplete) return truncatedUtf8();
     const text = decodeUtf8(bytes);
-    if (this.buf.length > REUSE_LIMIT) this.buf = EMPTY;
     if (text === undefined) return invalidUtf8();
     return { type: 'text', data: text };
   }
