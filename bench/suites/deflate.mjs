@@ -329,6 +329,6 @@ export const notes = [
   'GB/s counts uncompressed payload bytes (1 GB = 1e9 bytes). The compression ratio (uncompressed over compressed bytes) is printed by the compress case.',
   'thisLevel1: the codec with level 1 instead of 6 (faster, larger output).',
   'this: pako (pure JS) synchronously on the main thread. ws: node:zlib (C) on the libuv thread pool, awaited per message as one socket does.',
-  'Memory rows are KiB per connection, lower is better (the table prints them with a "/s" suffix): heapUsed + external after GC. "this" is a whole Connection (its 16 KiB outgoing slab included); ws is its PerMessageDeflate alone, whose zlib memory is native (counted in external). thisWithoutDeflate: the same Connection without the extension.',
+  'Memory rows are KiB per connection, lower is better (the table prints them with a "/s" suffix): heapUsed + external after GC. "this" is a whole Connection (its write slab is shared by all connections); ws is its PerMessageDeflate alone, whose zlib memory is native (counted in external). thisWithoutDeflate: the same Connection without the extension.',
   'With client_no_context_takeover negotiated the codec lends inflaters from a pool between messages, so nothing is held per connection after a message.',
 ];
