@@ -1,5 +1,10 @@
 // Echo server for the load generator, in its own process so its CPU can be measured.
-// argv: 'rfc6455' | 'ws'. Replies to IPC 'cpu' with process.cpuUsage() and memory.
+// argv: 'rfc6455' | 'ws'. Runs under Node; bun-server.mjs and deno-server.mjs are the
+// same for Bun's and Deno's built-in servers. Protocol on stdio: prints `{"port":N}`
+// once listening; for each line "stats" on stdin, prints one JSON line with
+// CPU (µs, user+system), RSS and heap after a GC.
+import { createInterface } from 'node:readline';
+
 const kind = process.argv[2];
 let port;
 if (kind === 'ws') {
@@ -15,10 +20,12 @@ if (kind === 'ws') {
   await new Promise((r) => wss.on('listening', r));
   port = wss.address().port;
 }
-process.on('message', (msg) => {
-  if (msg === 'cpu') {
-    globalThis.gc?.();
-    process.send({ cpu: process.cpuUsage(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed });
-  }
+createInterface({ input: process.stdin })
+  .on('close', () => process.exit(0)) // stdin closed: exit normally (so --cpu-prof writes its profile)
+  .on('line', () => {
+  globalThis.gc?.();
+  const cpu = process.cpuUsage();
+  const mem = process.memoryUsage();
+  process.stdout.write(`${JSON.stringify({ cpu: cpu.user + cpu.system, rss: mem.rss, heap: mem.heapUsed })}\n`);
 });
-process.send({ port });
+process.stdout.write(`${JSON.stringify({ port })}\n`);
