@@ -457,7 +457,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
     const deflate = negotiated.negotiated[0] as PerMessageDeflateAgreement | undefined;
     if (deflate?.params.serverNoContextTakeover) ws.sharedDeflate = Math.max(9, deflate.params.serverMaxWindowBits);
     this.clients.add(ws);
-    ws.onFinish = (gone) => this.clients.delete(gone);
+    ws.onFinish = this.forget;
     this.emit('connection', ws, info);
     ws.receiveInitial(accepted.trailing);
   }
@@ -509,6 +509,11 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
       request: p.request,
     };
   }
+
+  /** One function for every connection (no closure per connection). */
+  private readonly forget = (ws: WebSocket<Data>): void => {
+    this.clients.delete(ws);
+  };
 
   private readonly beat = (): void => {
     for (const ws of this.clients) {

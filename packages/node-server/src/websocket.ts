@@ -93,7 +93,8 @@ export class WebSocket<Data = unknown> extends EventEmitter {
   private dispatching = false;
   private readPaused = false;
   private streaming = false;
-  private deferred: Array<() => void> = [];
+  /** Sends made while a stream is being sent; created on first use (most connections never stream). */
+  private deferred: Array<() => void> | undefined;
   private closeTimer: NodeJS.Timeout | undefined;
   private closeEmitted = false;
   private transportEnded = false;
@@ -108,11 +109,14 @@ export class WebSocket<Data = unknown> extends EventEmitter {
     this.protocol = protocol;
     this.extensions = extensions;
     this.data = data;
-    socket.on('data', this.onData);
-    socket.on('drain', this.onDrain);
-    socket.on('close', this.onSocketClose);
-    socket.on('error', this.onSocketError);
-    socket.on('end', this.onSocketEnd);
+    // Shared listener functions that find this object on the socket: no
+    // closures per connection (see "Memory" in the README).
+    (socket as OwnedSocket)[OWNER] = this as WebSocket<any>;
+    socket.on('data', socketData);
+    socket.on('drain', socketDrain);
+    socket.on('close', socketClose);
+    socket.on('error', socketError);
+    socket.on('end', socketEnd);
   }
 
   /** 1 (OPEN), 2 (CLOSING) or 3 (CLOSED); never 0, since only accepted connections exist. */
@@ -140,7 +144,7 @@ export class WebSocket<Data = unknown> extends EventEmitter {
   send(data: SendData): boolean {
     if (this.state !== OPEN) return false;
     if (this.streaming) {
-      this.deferred.push(() => this.send(data));
+      (this.deferred ??= []).push(() => this.send(data));
       return false;
     }
     const bytes = typeof data === 'string' ? data : data instanceof Uint8Array ? data : new Uint8Array(data);
@@ -175,8 +179,8 @@ export class WebSocket<Data = unknown> extends EventEmitter {
     } finally {
       this.streaming = false;
       const pending = this.deferred;
-      this.deferred = [];
-      for (const run of pending) run();
+      this.deferred = undefined;
+      if (pending !== undefined) for (const run of pending) run();
     }
   }
 
@@ -203,7 +207,7 @@ export class WebSocket<Data = unknown> extends EventEmitter {
     if (this.state !== OPEN) return;
     this.conn.send(code === undefined ? { type: 'close' } : { type: 'close', code, reason: reason ?? '' });
     this.state = CLOSING;
-    this.deferred = [];
+    this.deferred = undefined;
     this.armCloseTimer();
     this.flushIfIdle();
   }
@@ -222,7 +226,7 @@ export class WebSocket<Data = unknown> extends EventEmitter {
   writeFrames(frames: readonly Uint8Array[], size: number): boolean {
     if (this.state !== OPEN) return false;
     if (this.streaming) {
-      this.deferred.push(() => this.writeFrames(frames, size));
+      (this.deferred ??= []).push(() => this.writeFrames(frames, size));
       return true;
     }
     if (!this.admit(size)) return false;
@@ -233,11 +237,12 @@ export class WebSocket<Data = unknown> extends EventEmitter {
 
   // ---- hot loop ------------------------------------------------------------
 
-  private readonly onData = (chunk: Buffer): void => {
+  /** @internal */
+  onData(chunk: Buffer): void {
     this.isAlive = true;
     this.conn.receive(chunk);
     this.dispatchAll();
-  };
+  }
 
   /** @internal — feeds bytes that came with the handshake. */
   receiveInitial(bytes: Uint8Array): void {
@@ -279,11 +284,11 @@ export class WebSocket<Data = unknown> extends EventEmitter {
       case 'close':
         // The reply (if this side had not closed) is queued; the flush ends the transport.
         this.state = CLOSING;
-        this.deferred = [];
+        this.deferred = undefined;
         return;
       case 'protocol-error':
         this.state = CLOSING;
-        this.deferred = [];
+        this.deferred = undefined;
         this.emitError(new WebSocketProtocolError(ev.code, ev.reason));
         return;
       case 'closed':
@@ -362,25 +367,29 @@ export class WebSocket<Data = unknown> extends EventEmitter {
 
   // ---- transport end -------------------------------------------------------
 
-  private readonly onDrain = (): void => {
+  /** @internal */
+  onDrain(): void {
     if (this.readPaused) {
       this.readPaused = false;
       if (!this.transportEnded) this.socket.resume();
     }
     if (this.listenerCount('drain') > 0) this.emit('drain');
-  };
+  }
 
-  private readonly onSocketError = (error: Error): void => {
+  /** @internal */
+  onSocketError(error: Error): void {
     // A reset or a write after the peer vanished: 'close' follows and reports 1006.
     this.emitError(error);
-  };
+  }
 
-  private readonly onSocketEnd = (): void => {
+  /** @internal */
+  onSocketEnd(): void {
     // The peer half-closed; ending our side lets 'close' arrive.
     if (!this.socket.writableEnded) this.socket.end();
-  };
+  }
 
-  private readonly onSocketClose = (): void => {
+  /** @internal */
+  onSocketClose(): void {
     this.transportEnded = true;
     this.clearCloseTimer();
     this.conn.receiveEof();
@@ -389,7 +398,7 @@ export class WebSocket<Data = unknown> extends EventEmitter {
     } finally {
       this.finish(1006, '');
     }
-  };
+  }
 
   private endTransport(): void {
     if (this.socket.writableEnded) return;
@@ -419,15 +428,15 @@ export class WebSocket<Data = unknown> extends EventEmitter {
     if (this.closeEmitted) return;
     this.closeEmitted = true;
     this.state = CLOSED;
-    this.deferred = [];
+    this.deferred = undefined;
     this.clearCloseTimer();
     const socket = this.socket;
-    socket.off('data', this.onData);
-    socket.off('drain', this.onDrain);
-    socket.off('end', this.onSocketEnd);
-    socket.off('close', this.onSocketClose);
+    socket.off('data', socketData);
+    socket.off('drain', socketDrain);
+    socket.off('end', socketEnd);
+    socket.off('close', socketClose);
     // Keep a no-op error listener: a late error on a dead socket must not crash the process.
-    socket.off('error', this.onSocketError);
+    socket.off('error', socketError);
     socket.on('error', ignore);
     if (!socket.destroyed) socket.destroy();
     this.onFinish?.(this);
@@ -441,6 +450,24 @@ export class WebSocket<Data = unknown> extends EventEmitter {
 }
 
 function ignore(): void {}
+
+const OWNER = Symbol('rfc6455.websocket');
+type OwnedSocket = Socket & { [OWNER]: WebSocket<any> };
+function socketData(this: OwnedSocket, chunk: Buffer): void {
+  this[OWNER].onData(chunk);
+}
+function socketDrain(this: OwnedSocket): void {
+  this[OWNER].onDrain();
+}
+function socketClose(this: OwnedSocket): void {
+  this[OWNER].onSocketClose();
+}
+function socketError(this: OwnedSocket, error: Error): void {
+  this[OWNER].onSocketError(error);
+}
+function socketEnd(this: OwnedSocket): void {
+  this[OWNER].onSocketEnd();
+}
 
 async function* iterate(source: StreamSource): AsyncIterable<string | Uint8Array> {
   if (typeof (source as ReadableStream).getReader === 'function') {
