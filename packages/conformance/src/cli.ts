@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * pnpm run conformance --url ws://127.0.0.1:9001 [--runs N] [--seed S] [--path P]
+ *   [--family F[,F]] [--skip VARIANT[,…]] [--max-message-size N] [--deflate] [--strict]
+ *   [--max-delay MS] [--json report.json]
+ * Exit code: 0 when no family failed, 1 otherwise, 2 for bad arguments.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { FAMILIES, type Family } from './case.js';
+import { formatServerReport } from './report.js';
+import { runServerSuite } from './server-suite.js';
+
+function families(value: string | undefined): Family[] | undefined {
+  if (value === undefined) return undefined;
+  const out = value.split(',').map((f) => f.trim());
+  for (const f of out) if (!(FAMILIES as readonly string[]).includes(f)) throw new Error(`unknown family ${f}; families: ${FAMILIES.join(', ')}`);
+  return out as Family[];
+}
+
+function int(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
+  return n;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    args: process.argv.slice(2).filter((a) => a !== '--'),
+    options: {
+      url: { type: 'string', default: 'ws://127.0.0.1:9001' },
+      runs: { type: 'string' },
+      seed: { type: 'string' },
+      path: { type: 'string' },
+      family: { type: 'string' },
+      skip: { type: 'string' },
+      'max-message-size': { type: 'string' },
+      'max-delay': { type: 'string' },
+      deflate: { type: 'boolean', default: false },
+      strict: { type: 'boolean', default: false },
+      json: { type: 'string' },
+    },
+  });
+  const report = await runServerSuite({
+    url: values.url,
+    runs: int(values.runs, '--runs'),
+    seed: values.seed === undefined ? undefined : Number(values.seed),
+    path: values.path,
+    families: families(values.family),
+    skip: values.skip?.split(','),
+    maxMessageSize: int(values['max-message-size'], '--max-message-size'),
+    maxDelay: int(values['max-delay'], '--max-delay'),
+    deflate: values.deflate,
+    strict: values.strict,
+    onFamily: (f) => console.log(`${f.family}: ${f.status}${f.status === 'not applicable' ? ` (${f.reason})` : ` ${f.passed}/${f.runs}`}`),
+  });
+  console.log(`\n${formatServerReport(report)}`);
+  if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+  return report.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 2;
+  },
+);

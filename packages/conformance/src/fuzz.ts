@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * Long runs for nights and users, within a budget of time (--minutes) and/or
+ * runs (--runs, per family and per round):
+ *
+ *   pnpm fuzz [--minutes M] [--runs N]               the codec's own properties, FC_RUNS=N, round after round
+ *   pnpm fuzz --url ws://… [--minutes M] [--runs N]  the conformance suite against a server, a fresh seed each round
+ *
+ * Other flags after --url go to the suite (--deflate, --strict, --max-message-size, --family, --skip).
+ * Stops at the first failing round and exits 1; its output has the seed and replay line.
+ */
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { FAMILIES, type Family } from './case.js';
+import { formatServerReport } from './report.js';
+import { runServerSuite } from './server-suite.js';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  options: {
+    minutes: { type: 'string' },
+    runs: { type: 'string' },
+    url: { type: 'string' },
+    deflate: { type: 'boolean', default: false },
+    strict: { type: 'boolean', default: false },
+    'max-message-size': { type: 'string' },
+    family: { type: 'string' },
+    skip: { type: 'string' },
+  },
+});
+const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
+const runs = Number(values.runs ?? (values.url ? 1000 : 20_000));
+// With neither budget given, one round.
+const deadline = minutes === undefined ? 0 : Date.now() + minutes * 60_000;
+const more = (round: number) => round === 0 || Date.now() < deadline;
+
+let failed = false;
+for (let round = 0; more(round) && !failed; round++) {
+  if (values.url !== undefined) {
+    const report = await runServerSuite({
+      url: values.url,
+      runs,
+      deflate: values.deflate,
+      strict: values.strict,
+      maxMessageSize: values['max-message-size'] === undefined ? undefined : Number(values['max-message-size']),
+      families: values.family?.split(',').filter((f): f is Family => (FAMILIES as readonly string[]).includes(f)),
+      skip: values.skip?.split(','),
+      command: 'pnpm run conformance',
+    });
+    console.log(`round ${round + 1}\n${formatServerReport(report)}\n`);
+    failed = !report.ok;
+  } else {
+    // The codec's properties read FC_RUNS; vitest is the root's.
+    const res = spawnSync('npx', ['vitest', 'run', '--project', 'codec'], { stdio: 'inherit', env: { ...process.env, FC_RUNS: String(runs) } });
+    console.log(`round ${round + 1}: codec properties with FC_RUNS=${runs}: ${res.status === 0 ? 'passed' : 'FAILED'}`);
+    failed = res.status !== 0;
+  }
+}
+process.exitCode = failed ? 1 : 0;

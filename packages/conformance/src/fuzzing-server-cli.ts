@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * pnpm run fuzzing-server --port 9001 [--host H] [--cases N] [--seed S] [--family F,…]
+ *   [--skip VARIANT,…] [--strict] [--report-dir DIR]
+ * Serves until SIGINT/SIGTERM; each /updateReports prints that agent's summary
+ * (and writes DIR/<agent>.json with --report-dir).
+ */
+import { parseArgs } from 'node:util';
+import { FAMILIES, type Family } from './case.js';
+import { FuzzingServer } from './fuzzing-server.js';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  options: {
+    port: { type: 'string', default: '9001' },
+    host: { type: 'string', default: '127.0.0.1' },
+    cases: { type: 'string' },
+    seed: { type: 'string' },
+    family: { type: 'string' },
+    skip: { type: 'string' },
+    strict: { type: 'boolean', default: false },
+    'report-dir': { type: 'string', default: '.' },
+  },
+});
+const families = values.family?.split(',') as Family[] | undefined;
+for (const f of families ?? []) {
+  if (!FAMILIES.includes(f)) {
+    console.error(`unknown family ${f}`);
+    process.exit(2);
+  }
+}
+const server = new FuzzingServer({
+  port: Number(values.port),
+  host: values.host,
+  cases: values.cases === undefined ? undefined : Number(values.cases),
+  seed: values.seed === undefined ? undefined : Number(values.seed),
+  families,
+  skip: values.skip?.split(','),
+  strict: values.strict,
+  reportDir: values['report-dir'],
+});
+const addr = await server.listen();
+console.log(`fuzzing server on ws://${addr.address}:${addr.port}: ${server.caseCount} cases, seed ${server.seed}`);
+const timer = setInterval(() => {
+  for (const agent of server.agents()) {
+    const r = server.report(agent);
+    console.log(`${agent}: ${r.passed} passed, ${r.failed} failed of ${r.cases.length} run`);
+  }
+}, 10_000);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    clearInterval(timer);
+    for (const agent of server.agents()) {
+      const r = server.report(agent);
+      console.log(`${agent}: ${r.passed} passed, ${r.failed} failed`);
+      for (const c of r.cases) if (c.verdict.status === 'fail') console.log(`  case ${c.case} ${c.variant}: ${c.description}: ${c.verdict.reason}`);
+    }
+    void server.close().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,177 @@
+/**
+ * The server suite: for each family, a fast-check async property that runs a
+ * generated case against the server and judges it. fast-check shrinks a
+ * failure to a minimal case, and its seed and path replay exactly that case.
+ */
+import { chunking } from '@rfc6455/codec/testing';
+import fc from 'fast-check';
+import { type Case, FAMILIES, type Family } from './case.js';
+import { familyCases } from './cases.js';
+import { judge, readFrames, type Verdict } from './judge.js';
+import type { FamilyResult, Failure, ServerReport } from './report.js';
+import { parseTarget, runAgainstServer, type Timing } from './session.js';
+import { hex } from './wire.js';
+
+export interface ServerSuiteOptions {
+  /** A ws:// URL of an echo server: text back as text, binary as binary. */
+  readonly url: string;
+  /** Cases per family (default 100). */
+  readonly runs?: number;
+  /** Seed; default random. Each family runs with this seed. */
+  readonly seed?: number;
+  /** fast-check path of a failure, to replay one shrunk case (with `seed` and one family). */
+  readonly path?: string;
+  readonly families?: readonly Family[];
+  /** Variants (e.g. `utf8/fail-fast`) not to generate. */
+  readonly skip?: readonly string[];
+  /** The server's message size limit: enables the limits family. */
+  readonly maxMessageSize?: number;
+  /** Offer permessage-deflate in the deflate family (it is n/a without). */
+  readonly deflate?: boolean;
+  /** Strict mode: close frames on every failure, exact close echoes, every ping answered, TCP closed by the server. */
+  readonly strict?: boolean;
+  /** Longest pause between two chunks, in ms (default 3). */
+  readonly maxDelay?: number;
+  readonly timing?: Partial<Timing>;
+  /** How this suite is invoked, for the replay line (default `pnpm run conformance`). */
+  readonly command?: string;
+  /** Called after each family. */
+  readonly onFamily?: (result: FamilyResult) => void;
+}
+
+const defaultTiming: Timing = { replyTimeout: 5_000, failTimeout: 1_000, tcpCloseTimeout: 2_000 };
+
+interface Outcome {
+  readonly verdict: Verdict;
+  readonly variant: string;
+}
+
+class CaseFailure extends Error {
+  constructor(readonly verdict: Verdict & { status: 'fail' }) {
+    super(verdict.reason);
+  }
+}
+
+function describeCase(c: Case, bytes: Uint8Array | undefined, split: unknown, delays: readonly number[]): string {
+  return `${c.variant}: ${c.description}; bytes ${bytes ? hex(bytes, 96) : '(built after the handshake)'}; split ${String(split)}; pauses [${delays.join(',')}] ms`;
+}
+
+export async function runServerSuite(options: ServerSuiteOptions): Promise<ServerReport> {
+  const target = parseTarget(options.url);
+  const timing: Timing = { ...defaultTiming, ...options.timing };
+  const seed = options.seed ?? ((Date.now() ^ (Math.random() * 0x1_0000_0000)) >>> 0);
+  const runs = options.runs ?? 100;
+  const strict = options.strict ?? false;
+  const skip = new Set(options.skip ?? []);
+  const results: FamilyResult[] = [];
+
+  for (const family of options.families ?? FAMILIES) {
+    const started = Date.now();
+    const base = familyCases(family, { receiver: 'server', maxMessageSize: options.maxMessageSize });
+    const na = (reason: string): FamilyResult => ({ family, status: 'not applicable', runs: 0, passed: 0, reason, policies: {}, droppedWithoutClose: 0, ms: 0 });
+    if (base === undefined) {
+      results.push(na(family === 'limits' ? 'no --max-message-size given' : 'not defined for this role'));
+      options.onFamily?.(results.at(-1) as FamilyResult);
+      continue;
+    }
+    if (family === 'deflate' && !options.deflate) {
+      results.push(na('--deflate not given'));
+      options.onFamily?.(results.at(-1) as FamilyResult);
+      continue;
+    }
+    const arb = skip.size > 0 ? base.filter((c) => !skip.has(c.variant)) : base;
+    const policies: Record<string, number> = {};
+    let dropped = 0;
+    let passed = 0;
+    let declined = 0;
+    let last: { c: Case; bytes: Uint8Array | undefined; outcome: Outcome } | undefined;
+    const property = fc.asyncProperty(arb, chunking({ maxCuts: 12 }), fc.array(fc.integer({ min: 0, max: options.maxDelay ?? 3 }), { maxLength: 6 }), async (c, split, delays) => {
+      const obs = await runAgainstServer(target, c, split, delays, timing, strict);
+      if (obs.handshake.type === 'declined') {
+        declined++;
+        return; // judged as not applicable below
+      }
+      const verdict: Verdict =
+        obs.handshake.type === 'failed'
+          ? { status: 'fail', reason: `handshake: ${obs.handshake.reason}` }
+          : judge({
+              expect: c.expect,
+              received: readFrames(obs.frames, 'server', obs.handshake.deflate),
+              tcpClosed: obs.tcpClosed,
+              tcpClosedAfterClose: obs.tcpClosedAfterClose,
+              framingError: obs.framingError,
+              strict,
+              waited: c.expect.kind === 'echo' ? timing.replyTimeout : timing.failTimeout,
+            });
+      last = { c, bytes: obs.wire?.send, outcome: { verdict, variant: c.variant } };
+      if (verdict.status === 'fail') throw new CaseFailure(verdict);
+      passed++;
+      if (verdict.status === 'pass' && verdict.note !== undefined) {
+        if (verdict.note === 'closed TCP without a close frame') dropped++;
+        else policies[`${c.variant}: ${verdict.note}`] = (policies[`${c.variant}: ${verdict.note}`] ?? 0) + 1;
+      }
+    });
+    const details = await fc.check(property, {
+      numRuns: runs,
+      seed,
+      ...(options.path !== undefined ? { path: options.path } : {}),
+      // Each run is a real connection: shrinking is bounded so one failure cannot stall the suite.
+      interruptAfterTimeLimit: 120_000,
+      markInterruptAsFailure: false,
+    });
+    const ms = Date.now() - started;
+    if (declined > 0 && passed === 0 && !details.failed) {
+      results.push({ ...na('the server declined permessage-deflate'), ms });
+      options.onFamily?.(results.at(-1) as FamilyResult);
+      continue;
+    }
+    let failure: Failure | undefined;
+    if (details.failed) {
+      const [c, split, delays] = details.counterexample ?? [];
+      const err = details.errorInstance;
+      const reason = err instanceof CaseFailure ? err.verdict.reason : err instanceof Error ? `the suite threw: ${err.stack ?? err.message}` : String(err);
+      const path = details.counterexamplePath ?? '';
+      const flags = [
+        `--url ${options.url}`,
+        `--family ${family}`,
+        `--seed ${details.seed}`,
+        `--path ${path}`,
+        ...(strict ? ['--strict'] : []),
+        ...(options.maxMessageSize !== undefined ? [`--max-message-size ${options.maxMessageSize}`] : []),
+        ...(options.deflate ? ['--deflate'] : []),
+        ...(skip.size > 0 ? [`--skip ${[...skip].join(',')}`] : []),
+      ];
+      failure = {
+        family,
+        variant: c?.variant ?? last?.outcome.variant ?? '?',
+        description: c?.description ?? '?',
+        reason,
+        seed: details.seed,
+        path,
+        shrunk: c ? describeCase(c, c.deflate === undefined ? safeBuild(c) : undefined, split, delays ?? []) : '?',
+        reproduce: `${options.command ?? 'pnpm run conformance'} ${flags.join(' ')}`,
+      };
+    }
+    const result: FamilyResult = {
+      family,
+      status: details.failed ? 'failed' : 'passed',
+      runs: details.numRuns,
+      passed: details.failed ? details.numRuns - 1 : details.numRuns,
+      ...(failure ? { failure } : {}),
+      policies,
+      droppedWithoutClose: dropped,
+      ms,
+    };
+    results.push(result);
+    options.onFamily?.(result);
+  }
+  return { url: options.url, seed, strict, families: results, ok: results.every((r) => r.status !== 'failed') };
+}
+
+function safeBuild(c: Case): Uint8Array | undefined {
+  try {
+    return c.build({ deflate: undefined }).send;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * One case against a server over real TCP: handshake, the case's bytes in the
+ * generated chunks with small pauses between them, then everything the server
+ * sends until it closes, fails, or the time allowed runs out.
+ */
+import { connect, type Socket } from 'node:net';
+import { acceptExtensions, ClientHandshake, offerExtensions, type PerMessageDeflateAgreement, type PerMessageDeflateParams, permessageDeflate } from '@rfc6455/codec';
+import type { Case, Wire } from './case.js';
+import { closeBody, closeCodeOf, concat, FrameReader, Op, type WireFrame } from './wire.js';
+
+export interface Target {
+  readonly host: string;
+  readonly port: number;
+  /** Path and query of the request target. */
+  readonly path: string;
+}
+
+export function parseTarget(url: string): Target {
+  const u = new URL(url);
+  if (u.protocol !== 'ws:') throw new Error(`only ws:// URLs are supported, got ${u.protocol}`);
+  return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 80), path: `${u.pathname}${u.search}` };
+}
+
+export interface Timing {
+  /** How long a valid case may take to be echoed and closed. */
+  readonly replyTimeout: number;
+  /** How long after the last byte an invalid case has to be failed (also the fail-fast wait). */
+  readonly failTimeout: number;
+  /** Strict mode: how long after its close frame the server has to close TCP. */
+  readonly tcpCloseTimeout: number;
+}
+
+export type HandshakeOutcome =
+  | { readonly type: 'open'; readonly deflate: PerMessageDeflateParams | undefined }
+  | { readonly type: 'declined' }
+  | { readonly type: 'failed'; readonly reason: string };
+
+export interface Observation {
+  readonly handshake: HandshakeOutcome;
+  readonly wire: Wire | undefined;
+  /** Frames received after the handshake, in order. */
+  readonly frames: readonly WireFrame[];
+  readonly framingError: string | undefined;
+  /** The server ended or reset TCP. */
+  readonly tcpClosed: boolean;
+  /** TCP closed after the close frame arrived (meaningful when one did). */
+  readonly tcpClosedAfterClose: boolean;
+  readonly timedOut: boolean;
+  /** Trailing bytes that did not form a frame when the connection ended. */
+  readonly partial: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Runs one case; never rejects: every way a server can misbehave ends up in the observation. */
+export async function runAgainstServer(
+  target: Target,
+  c: Case,
+  split: (bytes: Uint8Array) => Uint8Array[],
+  delays: readonly number[],
+  timing: Timing,
+  strict: boolean,
+): Promise<Observation> {
+  const socket: Socket = connect({ host: target.host, port: target.port, noDelay: true });
+  const reader = new FrameReader();
+  const frames: WireFrame[] = [];
+  let tcpClosed = false;
+  let closeFrameSeen = false;
+  let tcpClosedAfterClose = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const waitFor = async (cond: () => boolean, ms: number): Promise<boolean> => {
+    const until = Date.now() + ms;
+    while (!cond()) {
+      const left = until - Date.now();
+      if (left <= 0) return false;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, left);
+      });
+    }
+    return true;
+  };
+
+  const extension = c.deflate ? permessageDeflate({ ...c.deflate.offer, clientMaxWindowBits: c.deflate.offer.clientMaxWindowBits ?? false }) : undefined;
+  const hs = new ClientHandshake(`ws://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}${target.path}`, {
+    extensions: extension ? offerExtensions([extension]) : undefined,
+  });
+  let handshake: HandshakeOutcome | undefined;
+  let early: Uint8Array | undefined;
+  socket.on('data', (chunk: Buffer) => {
+    if (handshake === undefined) {
+      hs.receive(new Uint8Array(chunk));
+      const ev = hs.nextEvent();
+      if (ev === undefined) return;
+      if (ev.type === 'open') {
+        if (!extension || ev.extensions.length === 0) handshake = extension ? { type: 'declined' } : { type: 'open', deflate: undefined };
+        else {
+          const agreed = acceptExtensions(ev.extensions, [extension]);
+          handshake = agreed.ok
+            ? { type: 'open', deflate: (agreed.negotiated[0] as PerMessageDeflateAgreement).params }
+            : { type: 'failed', reason: `invalid permessage-deflate response: ${agreed.reason}` };
+        }
+        early = ev.trailing;
+      } else if (ev.type === 'unexpected-response') handshake = { type: 'failed', reason: `status ${ev.status} instead of 101` };
+      else handshake = { type: 'failed', reason: ev.reason };
+      if (early && early.length > 0) onFrames(reader.push(early));
+      notify();
+      return;
+    }
+    onFrames(reader.push(new Uint8Array(chunk)));
+  });
+  const onFrames = (got: WireFrame[]) => {
+    for (const f of got) {
+      frames.push(f);
+      if (f.opcode === Op.Close) closeFrameSeen = true;
+    }
+    if (got.length > 0 || reader.error !== undefined) notify();
+  };
+  const onGone = () => {
+    if (!tcpClosed) {
+      tcpClosed = true;
+      if (closeFrameSeen) tcpClosedAfterClose = true;
+    }
+    notify();
+  };
+  socket.on('end', onGone);
+  socket.on('close', onGone);
+  // Resets and writes after the server dropped us are outcomes, not crashes.
+  let socketError: string | undefined;
+  socket.on('error', (e) => {
+    socketError = e.message;
+    onGone();
+  });
+
+  const finish = (wire: Wire | undefined, timedOut: boolean): Observation => {
+    socket.destroy();
+    return {
+      handshake: handshake ?? { type: 'failed', reason: socketError ?? (tcpClosed ? 'the connection closed during the handshake' : 'no handshake response') },
+      wire,
+      frames,
+      framingError: reader.error,
+      tcpClosed,
+      tcpClosedAfterClose,
+      timedOut,
+      partial: reader.pending,
+    };
+  };
+
+  socket.write(hs.request);
+  await waitFor(() => handshake !== undefined || tcpClosed, timing.replyTimeout);
+  if (handshake?.type !== 'open') return finish(undefined, false);
+
+  const wire = c.build({ deflate: handshake.deflate });
+  const chunks = boundChunks(split(wire.send));
+  for (let i = 0; i < chunks.length; i++) {
+    if (tcpClosed || closeFrameSeen) break;
+    socket.write(chunks[i] as Uint8Array);
+    // Pauses only between the first few chunks: a bytewise split of a 64 KiB frame would otherwise take minutes.
+    const pause = delays.length > 0 && i < MAX_PAUSES ? (delays[i % delays.length] as number) : 0;
+    if (pause > 0 && i < chunks.length - 1) await sleep(pause);
+  }
+  const patience = c.expect.kind === 'echo' ? timing.replyTimeout : timing.failTimeout;
+  const settled = await waitFor(() => closeFrameSeen || tcpClosed || reader.error !== undefined, patience);
+  if (closeFrameSeen && !tcpClosed) {
+    // Answer the server's close as a client does, so servers that wait for it close TCP (§7.1.1).
+    const theirs = frames.find((f) => f.opcode === Op.Close);
+    const code = theirs ? closeCodeOf(theirs.payload) : undefined;
+    const echo = code === undefined || Number.isNaN(code) || code === 1005 ? undefined : code;
+    if (c.expect.kind !== 'echo') socket.write(maskedClose(echo));
+    if (strict) await waitFor(() => tcpClosed, timing.tcpCloseTimeout);
+  }
+  return finish(wire, !settled);
+}
+
+const MAX_PAUSES = 16;
+const MAX_CHUNKS = 256;
+
+/** Keeps the first MAX_CHUNKS - 1 chunks as generated and writes the rest at once. */
+function boundChunks(chunks: Uint8Array[]): Uint8Array[] {
+  if (chunks.length <= MAX_CHUNKS) return chunks;
+  return [...chunks.slice(0, MAX_CHUNKS - 1), concat(chunks.slice(MAX_CHUNKS - 1))];
+}
+
+function maskedClose(code: number | undefined): Uint8Array {
+  const body = closeBody(code);
+  const key = crypto.getRandomValues(new Uint8Array(4));
+  const out = new Uint8Array(6 + body.length);
+  out[0] = 0x80 | Op.Close;
+  out[1] = 0x80 | body.length;
+  out.set(key, 2);
+  for (let i = 0; i < body.length; i++) out[6 + i] = (body[i] as number) ^ (key[i & 3] as number);
+  return out;
+}

@@ -1,0 +1,118 @@
+/**
+ * A deliberately small, independent reader for the frames a peer sends back.
+ * The suite judges implementations (the codec included), so it must not judge
+ * them with the codec's own decoder: this reader only splits frames and
+ * reports what it saw, including anything a conforming peer must not send.
+ */
+
+/** One frame as it came off the wire, payload unmasked. */
+export interface WireFrame {
+  readonly fin: boolean;
+  readonly rsv: number;
+  readonly opcode: number;
+  readonly masked: boolean;
+  readonly payload: Uint8Array;
+}
+
+export const Op = {
+  Continuation: 0x0,
+  Text: 0x1,
+  Binary: 0x2,
+  Close: 0x8,
+  Ping: 0x9,
+  Pong: 0xa,
+} as const;
+
+/** Accumulates bytes and yields whole frames; `error` is set when the stream cannot be framed. */
+export class FrameReader {
+  private buffer: Uint8Array = new Uint8Array(0);
+  error: string | undefined;
+
+  push(chunk: Uint8Array): WireFrame[] {
+    if (this.error !== undefined) return [];
+    const joined = new Uint8Array(this.buffer.length + chunk.length);
+    joined.set(this.buffer);
+    joined.set(chunk, this.buffer.length);
+    this.buffer = joined;
+    const out: WireFrame[] = [];
+    for (;;) {
+      const frame = this.next();
+      if (frame === undefined) return out;
+      out.push(frame);
+    }
+  }
+
+  /** Bytes received that do not form a whole frame yet. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  private next(): WireFrame | undefined {
+    const b = this.buffer;
+    if (b.length < 2) return undefined;
+    const b0 = b[0] as number;
+    const b1 = b[1] as number;
+    let len = b1 & 0x7f;
+    let at = 2;
+    if (len === 126) {
+      if (b.length < 4) return undefined;
+      len = ((b[2] as number) << 8) | (b[3] as number);
+      at = 4;
+    } else if (len === 127) {
+      if (b.length < 10) return undefined;
+      const high = ((b[2] as number) << 24) | ((b[3] as number) << 16) | ((b[4] as number) << 8) | (b[5] as number);
+      const low = (((b[6] as number) << 24) | ((b[7] as number) << 16) | ((b[8] as number) << 8) | (b[9] as number)) >>> 0;
+      // Anything past 2^32 is far beyond what the suite ever asks a peer to send back.
+      if (high !== 0) {
+        this.error = `a frame declares a payload of ${high * 2 ** 32 + low} bytes`;
+        return undefined;
+      }
+      len = low;
+      at = 10;
+    }
+    const masked = (b1 & 0x80) !== 0;
+    const keyAt = at;
+    if (masked) at += 4;
+    if (b.length < at + len) return undefined;
+    const payload = b.slice(at, at + len);
+    if (masked) for (let i = 0; i < len; i++) payload[i] = (payload[i] as number) ^ (b[keyAt + (i & 3)] as number);
+    this.buffer = b.subarray(at + len);
+    return { fin: (b0 & 0x80) !== 0, rsv: b0 & 0x70, opcode: b0 & 0x0f, masked, payload };
+  }
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** A close frame's body: the code (if any) and the reason bytes. */
+export function closeBody(code: number | undefined, reason: Uint8Array = new Uint8Array(0)): Uint8Array<ArrayBuffer> {
+  if (code === undefined) return new Uint8Array(0);
+  return concat([Uint8Array.of(code >> 8, code & 0xff), reason]);
+}
+
+/** Reads a close frame's code: undefined for an empty body, NaN for a malformed 1-byte body. */
+export function closeCodeOf(payload: Uint8Array): number | undefined {
+  if (payload.length === 0) return undefined;
+  if (payload.length === 1) return Number.NaN;
+  return ((payload[0] as number) << 8) | (payload[1] as number);
+}
+
+export function hex(bytes: Uint8Array, max = 64): string {
+  const shown = Array.from(bytes.subarray(0, max), (b) => b.toString(16).padStart(2, '0')).join('');
+  return bytes.length > max ? `${shown}…(${bytes.length} B)` : shown;
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
