@@ -1,0 +1,87 @@
+/**
+ * `rfc6455 decode`: dissects raw bytes (hex on the command line or stdin)
+ * into an HTTP head, if one leads, and WebSocket frames, and says where and
+ * why decoding stopped.
+ */
+import { StreamDissector } from '../dissector.js';
+import { formatRecord } from '../format.js';
+import { parseHex } from '../hex.js';
+import { detectSide, type SideGuess } from '../detect-side.js';
+import { styleFor } from '../style.js';
+import { CliUsageError, defineCommand, Exit } from '../command.js';
+
+export const decodeCommand = defineCommand({
+  name: 'decode',
+  summary: 'dissect raw bytes into frames (and an HTTP upgrade head)',
+  help: `Usage: rfc6455 decode <hex...|-> [options]
+
+Dissects the bytes one side of a WebSocket connection sent: an HTTP upgrade
+request or response head if the bytes start with one, then every frame (FIN,
+RSV1-3, opcode, MASK, payload length and its encoding, masking key, payload
+as text and hex), and the messages the codec assembles. Decoding stops at the
+first byte that breaks RFC 6455, with the close code a peer would send.
+
+  <hex...>        bytes in hex; spaces, newlines, colons and 0x prefixes are ignored
+  -               read stdin: hex text, or raw bytes if it is not hex
+
+Options:
+  --from <side>   client or server: who sent the bytes (default: auto, from an
+                  HTTP head or the first frame's mask bit: masked = client)
+  --deflate       permessage-deflate was negotiated (window 15): inflate RSV1
+                  messages (on by itself when a 101 response in the input agrees it)
+  --max-bytes <n> longest payload shown in hex (default 64)
+  -h, --help      show this help
+
+Exit status: 0 when every byte was decoded, 1 when decoding stopped, 2 for bad input.
+
+Examples:
+  rfc6455 decode 81 85 37 fa 21 3d 7f 9f 4d 51 58
+  rfc6455 decode 88 02 03 e8
+  xxd -p capture.bin | rfc6455 decode -`,
+  options: {
+    from: { type: 'string' },
+    deflate: { type: 'boolean' },
+    'max-bytes': { type: 'string' },
+  },
+  async run(values, positionals) {
+    const bytes = await readInput(positionals);
+    const from = values.from === undefined ? detectSide(bytes) : checkSide(values.from);
+    const maxBytes = values['max-bytes'] === undefined ? 64 : Number(values['max-bytes']);
+    if (!Number.isInteger(maxBytes) || maxBytes < 0) throw new CliUsageError(`--max-bytes must be a whole number, got "${values['max-bytes']}"`);
+    const style = styleFor(process.stdout);
+    const dissector = new StreamDissector({ from: from.side, deflate: values.deflate === true ? {} : null });
+    const records = [...dissector.push(bytes), ...dissector.end()];
+    const out: string[] = [style.dim(`${bytes.length} bytes from the ${from.side} (${from.why})`)];
+    for (const record of records) out.push(...formatRecord(record, { style, maxBytes }));
+    const failed = records.some((r) => r.kind === 'error');
+    if (!failed) out.push(style.green(`✓ all ${bytes.length} bytes decoded`));
+    process.stdout.write(`${out.join('\n')}\n`);
+    return failed ? Exit.Failure : Exit.Ok;
+  },
+});
+
+async function readInput(positionals: string[]): Promise<Uint8Array> {
+  if (positionals.length === 0) throw new CliUsageError('give the bytes in hex, or - to read stdin');
+  if (positionals.length === 1 && positionals[0] === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    const text = raw.toString('latin1');
+    // Hex text (xxd -p, a paste) is the common case; anything else is taken as the bytes themselves.
+    if (/^[\s0-9a-fA-FxX,:;]*$/.test(text)) return hexOrThrow(text);
+    return new Uint8Array(raw.buffer, raw.byteOffset, raw.length);
+  }
+  return hexOrThrow(positionals.join(' '));
+}
+
+function hexOrThrow(text: string): Uint8Array {
+  const parsed = parseHex(text);
+  if (!parsed.ok) throw new CliUsageError(`invalid hex at character ${parsed.position + 1}: ${parsed.reason}`);
+  if (parsed.bytes.length === 0) throw new CliUsageError('no bytes to decode');
+  return parsed.bytes;
+}
+
+function checkSide(text: string): SideGuess {
+  if (text !== 'client' && text !== 'server') throw new CliUsageError(`--from must be client or server, got "${text}"`);
+  return { side: text, why: '--from' };
+}
