@@ -134,7 +134,7 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
       const flags = [
         `--url ${options.url}`,
         `--family ${family}`,
-        `--seed ${details.seed}`,
+        `--seed=${details.seed}`,
         `--path ${path}`,
         ...(strict ? ['--strict'] : []),
         ...(options.maxMessageSize !== undefined ? [`--max-message-size ${options.maxMessageSize}`] : []),
