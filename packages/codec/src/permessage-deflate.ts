@@ -391,6 +391,8 @@ class DeflateMessageDecoder implements MessageDecoder {
   private inflater: Inflater | undefined;
   private last = false;
   private tailGiven = false;
+  /** The peer's stream ended with a BFINAL block and no data followed: the message needs no tail. */
+  private streamEnded = false;
   private stalls = 0;
 
   constructor(
@@ -409,6 +411,7 @@ class DeflateMessageDecoder implements MessageDecoder {
     inf.setInput(piece);
     this.last = last;
     this.tailGiven = false;
+    if (piece.length > 0) this.streamEnded = false;
     this.stalls = 0;
   }
 
@@ -424,15 +427,19 @@ class DeflateMessageDecoder implements MessageDecoder {
         this.inflater = undefined;
         return { type: 'failure', code: CloseCode.InvalidPayload, reason };
       }
-      // The peer ended its stream with BFINAL (§7.2.3.4): what follows starts a new one.
-      if (status === InflateStatus.StreamEnd) inf.reset();
+      // The peer ended its stream with BFINAL (§7.2.3.4): what follows starts a
+      // new one, and the fresh inflater must not read our 00 00 ff ff as data.
+      if (status === InflateStatus.StreamEnd) {
+        inf.reset();
+        this.streamEnded = inf.pendingInput === 0;
+      }
       if (n > 0) {
         this.stalls = 0;
         return scratch.subarray(0, n);
       }
       if (status === InflateStatus.NeedInput || inf.pendingInput === 0) {
         if (!this.last) return null;
-        if (!this.tailGiven) {
+        if (!this.tailGiven && !this.streamEnded) {
           this.tailGiven = true;
           inf.setInput(TAIL);
           continue;
@@ -446,6 +453,7 @@ class DeflateMessageDecoder implements MessageDecoder {
   }
 
   private endMessage(inf: Inflater): void {
+    this.streamEnded = false;
     // Drop the reference to the last input chunk so it is not kept alive between messages.
     inf.setInput(EMPTY);
     if (!this.reusable) return;

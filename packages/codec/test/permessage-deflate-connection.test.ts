@@ -76,6 +76,25 @@ describe('permessage-deflate framing', () => {
     expect(feed(client, frames).map((e) => e.data)).toEqual(['Hello', 'Hello', 'Hello', 'Hello', 'Hello']);
   });
 
+  it('reads on after a message a peer ended with a BFINAL block (a whole deflateRaw stream), in both whole and parts mode', () => {
+    for (const messageMode of ['whole', 'parts'] as const) {
+      const { client } = pair({}, { messageMode });
+      // zlib's one-shot raw deflate ends with BFINAL and needs no 00 00 ff ff tail.
+      const final = new Uint8Array(deflateRawSync(enc.encode('first message')));
+      const frames = [final, compressed(enc.encode('Hello')), final, final].map((p) => rawFrame({ rsv: 0x40, opcode: Opcode.Text, payload: p, mask: null }));
+      const messages: string[] = [];
+      let pending = '';
+      for (const ev of feed(client, frames)) {
+        pending += ev.data as string;
+        if (ev.type === 'text' || ev.last === true) {
+          messages.push(pending);
+          pending = '';
+        }
+      }
+      expect(messages).toEqual(['first message', 'Hello', 'first message', 'first message']);
+    }
+  });
+
   it('still accepts uncompressed messages', () => {
     const { server } = pair();
     expect(feed(server, [rawFrame({ opcode: Opcode.Text, payload: enc.encode('plain') })])).toEqual([{ type: 'text', data: 'plain' }]);
