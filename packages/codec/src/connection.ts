@@ -410,8 +410,9 @@ export class Connection {
     }
     this.receivedClose = { code, reason };
     if (!this.closeSent) {
-      // Echo the peer's code (§5.5.1); an empty close is answered with an empty one.
-      this.encoder.frame(FIN | Opcode.Close, code === CloseCode.NoStatus ? new Uint8Array(0) : payload.subarray(0, 2), false);
+      // Echo the peer's close frame, code and reason (§5.5.1 asks for the code;
+      // `ws` echoes the reason too, and a WebSocketStream peer reports it).
+      this.encoder.frame(FIN | Opcode.Close, payload, false);
       this.closeSent = true;
     }
     this.enterClosed();

@@ -18,15 +18,15 @@ describe('the closing handshake (RFC 6455 §7)', () => {
     expect(pipe(c, s)).toEqual([{ type: 'close', code: 1000, reason: 'done' }]);
     expect(s.state).toBe('closed');
     expect(s.shouldCloseTransport).toBe(true);
-    // The server's reply (echoing 1000) comes after the message it had already queued.
+    // The server's reply (echoing code and reason) comes after the message it had already queued.
     expect(pipe(s, c)).toEqual([
       { type: 'text', data: 'in flight' },
-      { type: 'close', code: 1000, reason: '' },
+      { type: 'close', code: 1000, reason: 'done' },
     ]);
     expect(c.state).toBe('closed');
     expect(c.shouldCloseTransport).toBe(false); // the client waits for the server's TCP close
     c.receiveEof();
-    expect(c.nextEvent()).toEqual({ type: 'closed', code: 1000, reason: '', wasClean: true });
+    expect(c.nextEvent()).toEqual({ type: 'closed', code: 1000, reason: 'done', wasClean: true });
     expect(c.shouldCloseTransport).toBe(true);
   });
 
@@ -35,10 +35,10 @@ describe('the closing handshake (RFC 6455 §7)', () => {
     const s = server();
     s.send({ type: 'close', code: 4001, reason: 'kicked' });
     expect(pipe(s, c)).toEqual([{ type: 'close', code: 4001, reason: 'kicked' }]);
-    expect(pipe(c, s)).toEqual([{ type: 'close', code: 4001, reason: '' }]);
+    expect(pipe(c, s)).toEqual([{ type: 'close', code: 4001, reason: 'kicked' }]);
     expect(s.shouldCloseTransport).toBe(true);
     s.receiveEof();
-    expect(s.nextEvent()).toEqual({ type: 'closed', code: 4001, reason: '', wasClean: true });
+    expect(s.nextEvent()).toEqual({ type: 'closed', code: 4001, reason: 'kicked', wasClean: true });
   });
 
   it('a transport that ends without a close frame is abnormal (1006)', () => {

@@ -92,10 +92,10 @@ describe('close frames', () => {
     expect(r.reason).toBe(`invalid close code ${code}`);
   });
 
-  it.each([1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999])('code %i is accepted and echoed', (code) => {
+  it.each([1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999])('code %i is accepted and echoed with its reason', (code) => {
     const conn = server();
     expect(feed(conn, [closeWith(code, 'bye')])).toEqual([{ type: 'close', code, reason: 'bye' }]);
-    expect(outgoingBytes(conn)).toEqual(new Uint8Array([0x88, 2, code >> 8, code & 0xff]));
+    expect(outgoingBytes(conn)).toEqual(new Uint8Array([0x88, 5, code >> 8, code & 0xff, 0x62, 0x79, 0x65]));
   });
 
   it('an empty close is reported as 1005 and answered with an empty close', () => {

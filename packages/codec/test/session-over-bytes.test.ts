@@ -72,6 +72,6 @@ describe('a session over bytes, handshake included', () => {
     expect(out).toContain('HTTP/1.1 101 Switching Protocols');
     expect(out).toContain('server event: text "hello, server"');
     expect(out).toContain('client event: text "HELLO, SERVER"');
-    expect(out).toContain('{"type":"closed","code":1000,"reason":"","wasClean":true}');
+    expect(out).toContain('{"type":"closed","code":1000,"reason":"bye","wasClean":true}');
   });
 });

@@ -78,7 +78,8 @@ describe('faults', () => {
     await a.closed;
     await until(() => closes.length === 1);
     expect(closes).toEqual([[1000, 'ok']]);
-    expect(a.received().subarray(0, 4)).toEqual(Buffer.from([0x88, 2, 0x03, 0xe8]));
+    // The reply echoes the code and the reason.
+    expect(a.received().subarray(0, 6)).toEqual(Buffer.from([0x88, 4, 0x03, 0xe8, 0x6f, 0x6b]));
   });
 
   it('drops slowloris handshakes and undecided upgrades after handshakeTimeout', async () => {

@@ -72,8 +72,8 @@ export const expected = {
   bigEchoOk: true,
   streamedLength: 16 * 65536,
   streamedLast: 16,
-  // The server's reply echoes the code only, and that reply is what the client reports.
-  clientClose: { code: 4000, reason: '', wasClean: true },
+  // The server's close reply echoes the code and the reason.
+  clientClose: { code: 4000, reason: 'client bye', wasClean: true },
   noProtocol: '',
   serverClose: { code: 4001, reason: 'server reason ✓', wasClean: true },
   // A 403 fails the handshake: 1006 in browsers; Deno reports 0, Node 20's undici no close event.
