@@ -2,13 +2,24 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import * as lib from '../src/node.js';
 import { scenarioNames, scenarios } from './fixtures/scenarios.mjs';
+import { startProjectServer } from './fixtures/project-server.js';
 import { startTestServer, type TestServer } from './fixtures/server.js';
 
 let server: TestServer;
+let projectServer: TestServer;
 beforeAll(async () => {
   server = await startTestServer();
+  projectServer = await startProjectServer();
 });
-afterAll(() => server.close());
+afterAll(() => Promise.all([server.close(), projectServer.close()]));
+
+describe("Node client against this project's node-server", () => {
+  for (const name of scenarioNames) {
+    test(name, async () => {
+      await scenarios[name as keyof typeof scenarios](lib, projectServer.url, {});
+    });
+  }
+});
 
 describe('Node client against ws', () => {
   for (const name of scenarioNames) {

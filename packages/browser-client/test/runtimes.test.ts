@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { scenarioNames } from './fixtures/scenarios.mjs';
+import { startProjectServer } from './fixtures/project-server.js';
 import { startTestServer, type TestServer } from './fixtures/server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,15 +39,22 @@ function run(command: string, args: string[]): Promise<Report> {
 }
 
 let server: TestServer;
+let projectServer: TestServer;
 beforeAll(async () => {
   server = await startTestServer();
+  projectServer = await startProjectServer();
 });
-afterAll(() => server.close());
+afterAll(() => Promise.all([server.close(), projectServer.close()]));
+
+const deno = (url: () => string) => () => run(binary('deno'), ['run', '--allow-net=127.0.0.1', '--allow-read', '--no-prompt', runner, 'deno', url()]);
+const bun = (url: () => string) => () => run(binary('bun'), [runner, 'bun', url()]);
 
 describe.each([
-  ['deno', () => run(binary('deno'), ['run', '--allow-net=127.0.0.1', '--allow-read', '--no-prompt', runner, 'deno', server.url])],
-  ['bun', () => run(binary('bun'), [runner, 'bun', server.url])],
-] as const)('%s', (name, start) => {
+  ['deno', 'ws', deno(() => server.url)],
+  ['bun', 'ws', bun(() => server.url)],
+  ['deno', "this project's node-server", deno(() => projectServer.url)],
+  ['bun', "this project's node-server", bun(() => projectServer.url)],
+] as const)('%s against %s', (name, _against, start) => {
   let report: Promise<Report>;
   beforeAll(() => {
     report = start();
