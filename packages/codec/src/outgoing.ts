@@ -24,7 +24,8 @@ export class OutgoingQueue {
   buf: Uint8Array<ArrayBuffer> = EMPTY;
   pos = 0;
   private segStart = 0;
-  private segments: Uint8Array<ArrayBuffer>[] = [];
+  /** Made on the first segment, so a take() with one segment allocates one small array. */
+  private segments: Uint8Array<ArrayBuffer>[] | undefined;
   private queued = 0;
 
   /** Bytes queued and not yet taken. */
@@ -60,26 +61,28 @@ export class OutgoingQueue {
   pushBuffer(bytes: Uint8Array<ArrayBuffer>): void {
     if (bytes.length === 0) return;
     this.closeSegment();
-    this.segments.push(bytes);
-    this.queued += bytes.length;
+    this.add(bytes);
   }
 
   /** Everything queued so far, in order; the queue is empty afterwards. */
   take(): Uint8Array<ArrayBuffer>[] {
     this.closeSegment();
     const out = this.segments;
-    if (out.length > 0) {
-      this.segments = [];
-      this.queued = 0;
-    }
+    if (out === undefined) return [];
+    this.segments = undefined;
+    this.queued = 0;
     return out;
   }
 
   private closeSegment(): void {
     if (this.pos === this.segStart) return;
-    const seg = this.buf.subarray(this.segStart, this.pos);
-    this.segments.push(seg);
-    this.queued += seg.length;
+    this.add(this.buf.subarray(this.segStart, this.pos));
     this.segStart = this.pos;
+  }
+
+  private add(seg: Uint8Array<ArrayBuffer>): void {
+    if (this.segments === undefined) this.segments = [seg];
+    else this.segments.push(seg);
+    this.queued += seg.length;
   }
 }
