@@ -439,7 +439,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
       endWithin(p.socket, rejector().reject({ status: 500, body: 'internal error\n' }).response, this.settings.closeTimeout);
       return;
     }
-    this.settle(p);
+    this.settle(p, true);
     const socket = p.socket;
     socket.write(accepted.response);
     const conn =
@@ -462,8 +462,12 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
     ws.receiveInitial(accepted.trailing);
   }
 
-  /** The handshake is over (decided, failed or abandoned): drop its listeners and timer. */
-  private settle(p: Pending): void {
+  /**
+   * The handshake is over (decided, failed or abandoned): drop its listeners
+   * and timer. A socket handed to a `WebSocket` gets that object's error
+   * listener instead of a no-op one (one listener, not an array of two).
+   */
+  private settle(p: Pending, handedOver = false): void {
     if (p.done) return;
     p.done = true;
     clearTimeout(p.timer);
@@ -472,7 +476,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
     p.socket.off('data', p.onData);
     p.socket.off('close', p.onClose);
     p.socket.off('error', NO_PENDING_DATA);
-    p.socket.on('error', NO_PENDING_DATA); // re-added last: stays for the socket's life
+    if (!handedOver) p.socket.on('error', NO_PENDING_DATA); // re-added last: stays for the socket's life
   }
 
   private abort(p: Pending): void {
@@ -494,6 +498,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
     } catch {
       url = new URL(`${scheme}://localhost${ev.path}${ev.query ? `?${ev.query}` : ''}`);
     }
+    const socket = p.socket;
     return {
       url,
       target: ev.target,
@@ -504,7 +509,10 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
       origin: ev.origin,
       protocols: ev.protocols,
       extensions: ev.extensions,
-      remoteAddress: p.socket.remoteAddress,
+      // A getter: reading it makes Node cache the peer's address object on the socket for its lifetime.
+      get remoteAddress() {
+        return socket.remoteAddress;
+      },
       secure: p.secure,
       request: p.request,
     };

@@ -116,7 +116,9 @@ export class WebSocket<Data = unknown> extends EventEmitter {
     socket.on('drain', socketDrain);
     socket.on('close', socketClose);
     socket.on('error', socketError);
-    socket.on('end', socketEnd);
+    // Without allowHalfOpen (our own listener) Node ends our side when the
+    // peer's FIN arrives; only half-open sockets (http's) need to be told.
+    if (socket.allowHalfOpen) socket.on('end', socketEnd);
   }
 
   /** 1 (OPEN), 2 (CLOSING) or 3 (CLOSED); never 0, since only accepted connections exist. */
