@@ -55,7 +55,11 @@ export interface Case {
   /** A stable sub-kind, e.g. `utf8/fail-fast`, that `skip` options refer to. */
   readonly variant: string;
   readonly description: string;
-  /** permessage-deflate must be offered, and the case is not applicable when the peer declines. */
+  /**
+   * permessage-deflate must be agreed, and the case is not applicable when it is not. For a
+   * server `offer` is what the suite offers; for a client (the fuzzing server) it holds the
+   * server's preferences (`permessageDeflate()` options) applied to the client's offer.
+   */
   readonly deflate?: { readonly offer: DeflateOffer };
   readonly build: (ctx: BuildContext) => Wire;
   readonly expect: Expectation;

@@ -264,6 +264,6 @@ export function familyCases(family: Family, o: CaseOptions): fc.Arbitrary<Case> 
     case 'close':
       return closeFamily(o);
     case 'deflate':
-      return o.receiver === 'server' ? deflateCases() : undefined;
+      return deflateCases(o.receiver);
   }
 }

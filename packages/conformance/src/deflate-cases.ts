@@ -1,9 +1,11 @@
 /**
- * permessage-deflate (RFC 7692) cases for a server. The offer varies; the
- * bytes are built after the handshake because they depend on what the server
- * agreed (its window for our deflater, whether we must reset per message).
+ * permessage-deflate (RFC 7692) cases for either receiver. Against a server
+ * the suite's offer varies; against a client (the fuzzing server) the
+ * server's preferences vary (`case.deflate.offer` holds them). The bytes are
+ * built after the handshake because they depend on what was agreed (the
+ * window our deflater may use, whether we must reset it per message).
  */
-import { type DeflateOffer, deflateOfferElement, pakoBackend, type PerMessageDeflateParams, serializeExtensions } from '@rfc6455/codec';
+import { type DeflateOffer, deflateOfferElement, pakoBackend, type PerMessageDeflateParams, type Role, serializeExtensions } from '@rfc6455/codec';
 import { encodeFrame, text } from '@rfc6455/codec/testing';
 import fc from 'fast-check';
 import type { BuildContext, Case, Reply } from './case.js';
@@ -22,8 +24,33 @@ const offers: readonly DeflateOffer[] = [
   { serverMaxWindowBits: 15, clientMaxWindowBits: 15 },
 ];
 
+/**
+ * What the fuzzing server prefers when it accepts a client's offer: context
+ * takeover or not on either side, smaller windows (the client's only when it
+ * offered `client_max_window_bits`).
+ */
+const serverPreferences: readonly DeflateOffer[] = [
+  {},
+  { serverNoContextTakeover: true },
+  { clientNoContextTakeover: true },
+  { serverMaxWindowBits: 10 },
+  { clientMaxWindowBits: 9 },
+  { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 9 },
+];
+
+/** The preferences of a server in the server's own terms, for descriptions. */
+function preferenceText(o: DeflateOffer): string {
+  const parts = [
+    ...(o.serverNoContextTakeover ? ['server_no_context_takeover'] : []),
+    ...(o.clientNoContextTakeover ? ['client_no_context_takeover'] : []),
+    ...(o.serverMaxWindowBits !== undefined ? [`server window ${o.serverMaxWindowBits}`] : []),
+    ...(typeof o.clientMaxWindowBits === 'number' ? [`client window ${o.clientMaxWindowBits} if offered`] : []),
+  ];
+  return parts.length === 0 ? 'defaults' : parts.join(', ');
+}
+
 /** The offer as it goes on the wire, for descriptions. */
-export function offerText(o: DeflateOffer): string {
+export function wireOffer(o: DeflateOffer): string {
   return serializeExtensions([deflateOfferElement(o)]);
 }
 
@@ -34,15 +61,18 @@ interface PlannedMessage {
   readonly cuts: readonly number[];
 }
 
-/** Compresses messages as a client would under the agreement, keeping context unless it must not. */
-function compressor(params: PerMessageDeflateParams): (bytes: Uint8Array) => Uint8Array {
+/** Compresses messages as the sender (the receiver's peer) may under the agreement, keeping context unless it must not. */
+function compressor(params: PerMessageDeflateParams, receiver: Role): (bytes: Uint8Array) => Uint8Array {
+  const senderIsClient = receiver === 'server';
+  const bits = senderIsClient ? params.clientMaxWindowBits : params.serverMaxWindowBits;
+  const reset = senderIsClient ? params.clientNoContextTakeover : params.serverNoContextTakeover;
   // zlib cannot deflate with an 8-bit window; 9 is what every zlib-based peer really uses.
-  const deflater = pakoBackend.createDeflater({ windowBits: Math.max(9, params.clientMaxWindowBits), level: 6, memLevel: 8 });
+  const deflater = pakoBackend.createDeflater({ windowBits: Math.max(9, bits), level: 6, memLevel: 8 });
   return (bytes) => {
     const out = deflater.compress(bytes);
     // Strip the sync flush's 00 00 ff ff (RFC 7692 §7.2.1); copy, the view is reused.
     const body = out.slice(0, out.length - 4);
-    if (params.clientNoContextTakeover) deflater.reset();
+    if (reset) deflater.reset();
     return body.length === 0 ? Uint8Array.of(0) : body;
   };
 }
@@ -64,10 +94,10 @@ function mustAgree(ctx: BuildContext): PerMessageDeflateParams {
   return ctx.deflate;
 }
 
-/** A key per frame, drawn from a generated pool so cases replay from the seed. */
-function keyring(pool: readonly Uint8Array[]): () => Uint8Array {
+/** A key per frame, drawn from a generated pool so cases replay from the seed; no key when a server sends. */
+function keyring(pool: readonly Uint8Array[], receiver: Role): () => Uint8Array | null {
   let i = 0;
-  return () => pool[i++ % pool.length] as Uint8Array;
+  return () => (receiver === 'client' ? null : (pool[i++ % pool.length] as Uint8Array));
 }
 
 const message = fc
@@ -75,7 +105,8 @@ const message = fc
     fc.oneof(
       text({ maxLength: 200 }).map((s) => ({ type: 'text' as const, data: s })),
       // Repetitive text compresses, so back-references across messages exercise context takeover.
-      fc.tuple(fc.constantFrom('hello ', '{"k":1}', 'abcabc'), fc.integer({ min: 1, max: 300 })).map(([s, n]) => ({ type: 'text' as const, data: s.repeat(n) })),
+      // Up to ~2 KB, so echoes cross a peer's compression threshold (1 KiB by default here and in ws).
+      fc.tuple(fc.constantFrom('hello ', '{"k":1}', 'abcabc'), fc.integer({ min: 1, max: 350 })).map(([s, n]) => ({ type: 'text' as const, data: s.repeat(n) })),
       fc.uint8Array({ maxLength: 400 }).map((data) => ({ type: 'binary' as const, data })),
     ),
     fc.boolean(),
@@ -83,19 +114,20 @@ const message = fc
   )
   .map(([reply, uncompressed, cuts]): PlannedMessage => ({ reply, compressed: !uncompressed || reply.type === 'text', cuts }));
 
-export function deflateCases(): fc.Arbitrary<Case> {
+export function deflateCases(receiver: Role = 'server'): fc.Arbitrary<Case> {
   const keys = fc.array(fc.uint8Array({ minLength: 4, maxLength: 4 }), { minLength: 8, maxLength: 8 });
-  const offer = fc.constantFrom(...offers);
+  const offer = fc.constantFrom(...(receiver === 'server' ? offers : serverPreferences));
+  const offerText = receiver === 'server' ? (o: DeflateOffer) => `offer "${wireOffer(o)}"` : (o: DeflateOffer) => `server prefers ${preferenceText(o)}`;
   const messages: fc.Arbitrary<Case> = fc.tuple(offer, fc.array(message, { minLength: 1, maxLength: 5 }), fc.option(fc.integer({ min: 0, max: 125 }), { nil: undefined }), keys).map(
     ([o, plan, pingAt, pool]) => ({
       family: 'deflate',
       variant: 'deflate/messages',
-      description: `offer "${offerText(o)}"; ${plan.map((m) => `${m.compressed ? 'compressed' : 'plain'} ${m.reply.type} in ${m.cuts.length + 1} piece(s)`).join(', ')}`,
+      description: `${offerText(o)}; ${plan.map((m) => `${m.compressed ? 'compressed' : 'plain'} ${m.reply.type} in ${m.cuts.length + 1} piece(s)`).join(', ')}`,
       deflate: { offer: o },
       build: (ctx) => {
         const params = mustAgree(ctx);
-        const compress = compressor(params);
-        const key = keyring(pool);
+        const compress = compressor(params, receiver);
+        const key = keyring(pool, receiver);
         const frames: Uint8Array[] = [];
         plan.forEach((m, mi) => {
           const raw = m.reply.type === 'text' ? utf8.encode(m.reply.data) : m.reply.data;
@@ -122,21 +154,21 @@ export function deflateCases(): fc.Arbitrary<Case> {
   const broken: fc.Arbitrary<Case> = fc.tuple(offer, fc.constantFrom(0x06, 0x07), fc.uint8Array({ maxLength: 20 }), fc.constantFrom(Op.Text, Op.Binary), keys).map(([o, head, tail, opcode, pool]) => ({
     family: 'deflate',
     variant: 'deflate/broken',
-    description: `offer "${offerText(o)}"; a compressed ${opcode === Op.Text ? 'text' : 'binary'} message whose DEFLATE data has the reserved block type 11`,
+    description: `${offerText(o)}; a compressed ${opcode === Op.Text ? 'text' : 'binary'} message whose DEFLATE data has the reserved block type 11`,
     deflate: { offer: o },
-    build: () => ({ send: encodeFrame({ fin: true, rsv: 0x40, opcode, payload: concat([Uint8Array.of(head), tail]), maskKey: keyring(pool)() }) }),
+    build: () => ({ send: encodeFrame({ fin: true, rsv: 0x40, opcode, payload: concat([Uint8Array.of(head), tail]), maskKey: keyring(pool, receiver)() }) }),
     expect: { kind: 'fail', before: [], code: 1007 },
   }));
-  const misplacedRsv1: fc.Arbitrary<Case> = fc.tuple(offer, fc.constantFrom('continuation', 'ping'), keys).map(([o, where, pool]) => ({
+  const misplacedRsv1: fc.Arbitrary<Case> = fc.tuple(offer, fc.constantFrom('continuation', 'ping', 'pong'), keys).map(([o, where, pool]) => ({
     family: 'deflate',
     variant: `deflate/rsv1-${where}`,
-    description: `offer "${offerText(o)}"; RSV1 set on a ${where === 'ping' ? 'ping' : 'continuation'} frame`,
+    description: `${offerText(o)}; RSV1 set on a ${where} frame`,
     deflate: { offer: o },
     build: () => {
-      const key = keyring(pool);
+      const key = keyring(pool, receiver);
       const frames =
-        where === 'ping'
-          ? [encodeFrame({ fin: true, rsv: 0x40, opcode: Op.Ping, payload: Uint8Array.of(0), maskKey: key() })]
+        where !== 'continuation'
+          ? [encodeFrame({ fin: true, rsv: 0x40, opcode: where === 'ping' ? Op.Ping : Op.Pong, payload: Uint8Array.of(0), maskKey: key() })]
           : [
               encodeFrame({ fin: false, rsv: 0, opcode: Op.Binary, payload: Uint8Array.of(1, 2), maskKey: key() }),
               encodeFrame({ fin: true, rsv: 0x40, opcode: Op.Continuation, payload: Uint8Array.of(0), maskKey: key() }),

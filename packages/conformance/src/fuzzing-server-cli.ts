@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * pnpm run fuzzing-server --port 9001 [--host H] [--cases N] [--seed S] [--family F,…]
- *   [--skip VARIANT,…] [--strict] [--report-dir DIR]
+ *   [--skip VARIANT,…] [--strict] [--report-dir DIR] [--case-timeout MS]
  * Serves until SIGINT/SIGTERM; each /updateReports prints that agent's summary
  * (and writes DIR/<agent>.json with --report-dir).
  */
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     skip: { type: 'string' },
     strict: { type: 'boolean', default: false },
     'report-dir': { type: 'string', default: '.' },
+    'case-timeout': { type: 'string' },
   },
 });
 const families = values.family?.split(',') as Family[] | undefined;
@@ -38,13 +39,14 @@ const server = new FuzzingServer({
   skip: values.skip?.split(','),
   strict: values.strict,
   reportDir: values['report-dir'],
+  caseTimeout: values['case-timeout'] === undefined ? undefined : Number(values['case-timeout']),
 });
 const addr = await server.listen();
 console.log(`fuzzing server on ws://${addr.address}:${addr.port}: ${server.caseCount} cases, seed ${server.seed}`);
 const timer = setInterval(() => {
   for (const agent of server.agents()) {
     const r = server.report(agent);
-    console.log(`${agent}: ${r.passed} passed, ${r.failed} failed of ${r.cases.length} run`);
+    console.log(`${agent}: ${r.passed} passed, ${r.failed} failed, ${r.notApplicable} n/a of ${r.cases.length} run`);
   }
 }, 10_000);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -52,8 +54,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     clearInterval(timer);
     for (const agent of server.agents()) {
       const r = server.report(agent);
-      console.log(`${agent}: ${r.passed} passed, ${r.failed} failed`);
-      for (const c of r.cases) if (c.verdict.status === 'fail') console.log(`  case ${c.case} ${c.variant}: ${c.description}: ${c.verdict.reason}`);
+      console.log(`${agent}: ${r.passed} passed, ${r.failed} failed, ${r.notApplicable} n/a`);
+      for (const c of r.cases) if (c.verdict.status === 'fail') console.log(`  case ${c.case} ${c.variant}: ${c.description}: ${c.verdict.reason}\n    replay: ${c.replay}`);
     }
     void server.close().then(() => process.exit(0));
   });

@@ -16,16 +16,26 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { encodeFrame } from '@rfc6455/codec/testing';
-import { chunking } from '@rfc6455/codec/testing';
+import {
+  type ExtensionElement,
+  negotiateExtensions,
+  parseDeflateParams,
+  parseExtensions,
+  type PerMessageDeflateAgreement,
+  type PerMessageDeflateParams,
+  permessageDeflate,
+  type PerMessageDeflateOptions,
+  serializeExtensions,
+} from '@rfc6455/codec';
+import { chunking, encodeFrame } from '@rfc6455/codec/testing';
 import fc from 'fast-check';
 import type { Case, Family } from './case.js';
 import { familyCases } from './cases.js';
 import { judge, readFrames, type Verdict } from './judge.js';
 import { closeBody, FrameReader, Op, type WireFrame } from './wire.js';
 
-/** The families that apply to a client without knowing its limits or extensions. */
-export const CLIENT_FAMILIES: readonly Family[] = ['framing', 'ping-pong', 'reserved', 'fragmentation', 'utf8', 'close'];
+/** The families that apply to a client without knowing its limits. */
+export const CLIENT_FAMILIES: readonly Family[] = ['framing', 'ping-pong', 'reserved', 'fragmentation', 'utf8', 'close', 'deflate'];
 
 export interface FuzzingServerOptions {
   readonly port?: number;
@@ -41,6 +51,24 @@ export interface FuzzingServerOptions {
   /** How long a client has to echo and close (ms, default 5000), or to fail an invalid case (default 1000). */
   readonly replyTimeout?: number;
   readonly failTimeout?: number;
+  /**
+   * A hard deadline for one case, from the upgrade to the verdict (ms, default
+   * `replyTimeout` + 2000): a client that never answers, never closes, or
+   * stops reading is judged and disconnected when it passes.
+   */
+  readonly caseTimeout?: number;
+  /** Called with every verdict as it is recorded. */
+  readonly onVerdict?: (agent: string, verdict: CaseVerdict) => void;
+}
+
+/** What the client offered in `Sec-WebSocket-Extensions` and what the server answered. */
+export interface ExtensionNegotiation {
+  /** The header as received; undefined when there was none. */
+  readonly offered: string | undefined;
+  /** The accepted element as sent back; undefined when nothing was accepted. */
+  readonly response: string | undefined;
+  /** Why an offer was declined as malformed (RFC 7692 §7: the server must decline it). */
+  readonly invalidOffer?: string;
 }
 
 export interface CaseVerdict {
@@ -49,6 +77,12 @@ export interface CaseVerdict {
   readonly variant: string;
   readonly description: string;
   readonly verdict: Verdict;
+  /** The server's seed: with the case number it regenerates exactly this case. */
+  readonly seed: number;
+  /** How to run this case alone again. */
+  readonly replay: string;
+  readonly extensions: ExtensionNegotiation;
+  readonly ms: number;
 }
 
 export interface AgentReport {
@@ -57,6 +91,8 @@ export interface AgentReport {
   readonly cases: readonly CaseVerdict[];
   readonly passed: number;
   readonly failed: number;
+  /** Cases that could not apply, e.g. deflate cases when the client offered no permessage-deflate. */
+  readonly notApplicable: number;
 }
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -98,13 +134,15 @@ export class FuzzingServer {
 
   close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
   report(agent: string): AgentReport {
     const cases = [...(this.results.get(agent)?.values() ?? [])].sort((a, b) => a.case - b.case);
     const failed = cases.filter((c) => c.verdict.status === 'fail').length;
-    return { agent, seed: this.seed, cases, passed: cases.length - failed, failed };
+    const notApplicable = cases.filter((c) => c.verdict.status === 'n/a').length;
+    return { agent, seed: this.seed, cases, passed: cases.length - failed - notApplicable, failed, notApplicable };
   }
 
   agents(): string[] {
@@ -112,50 +150,87 @@ export class FuzzingServer {
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex): void {
-    const key = req.headers['sec-websocket-key'];
-    if (typeof key !== 'string' || req.headers['sec-websocket-version'] !== '13') {
-      socket.end('HTTP/1.1 400 Bad Request\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
+    // Tracked from the start: a socket we only half-close would otherwise keep close() waiting forever.
     this.sockets.add(socket);
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    const accept = createHash('sha1').update(key + GUID).digest('base64');
-    // No extension is accepted: the cases assume plain RFC 6455 framing.
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    const key = req.headers['sec-websocket-key'];
+    if (typeof key !== 'string' || req.headers['sec-websocket-version'] !== '13') {
+      socket.end('HTTP/1.1 400 Bad Request\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n');
+      setTimeout(() => socket.destroy(), 1_000).unref();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://fuzzing-server');
     const agent = url.searchParams.get('agent') ?? 'unknown';
+    const n = Number(url.searchParams.get('case'));
+    const entry = url.pathname === '/runCase' ? this.plan[n - 1] : undefined;
+    const offered = req.headers['sec-websocket-extensions'];
+    // Only a deflate case accepts an extension: every other case assumes plain RFC 6455 framing.
+    const negotiation = negotiate(typeof offered === 'string' ? offered : undefined, entry?.c.deflate?.offer);
+    const accept = createHash('sha1').update(key + GUID).digest('base64');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${
+        negotiation.info.response === undefined ? '' : `Sec-WebSocket-Extensions: ${negotiation.info.response}\r\n`
+      }\r\n`,
+    );
     if (url.pathname === '/getCaseCount') this.sendAndClose(socket, utf8(String(this.plan.length)));
     else if (url.pathname === '/updateReports') {
       this.writeReports(agent);
       this.sendAndClose(socket, undefined);
-    } else if (url.pathname === '/runCase') void this.runCase(socket, Number(url.searchParams.get('case')), agent);
+    } else if (entry !== undefined) void this.runCase(socket, n, entry, agent, negotiation);
     else this.sendAndClose(socket, undefined, 1008);
   }
 
-  /** Optionally one text message, then a close frame; TCP ends when the client answers or after a second. */
+  /** Optionally one text message, then a close frame; TCP ends when the client answers or after `failTimeout`. */
   private sendAndClose(socket: Duplex, text: Uint8Array | undefined, code = 1000): void {
     if (text) socket.write(encodeFrame({ fin: true, rsv: 0, opcode: Op.Text, payload: text, maskKey: null }));
     socket.write(encodeFrame({ fin: true, rsv: 0, opcode: Op.Close, payload: closeBody(code), maskKey: null }));
     const reader = new FrameReader();
-    const timer = setTimeout(() => socket.destroy(), 1_000);
+    const timer = setTimeout(() => socket.destroy(), this.options.failTimeout ?? 1_000);
     socket.on('data', (chunk: Buffer) => {
       if (reader.push(new Uint8Array(chunk)).some((f) => f.opcode === Op.Close)) {
         clearTimeout(timer);
         socket.end();
+        setTimeout(() => socket.destroy(), 1_000).unref();
       }
     });
     socket.on('close', () => clearTimeout(timer));
   }
 
-  private async runCase(socket: Duplex, n: number, agent: string): Promise<void> {
-    const entry = this.plan[n - 1];
-    if (entry === undefined) {
-      this.sendAndClose(socket, undefined, 1008);
+  private async runCase(socket: Duplex, n: number, entry: { c: Case; split: (b: Uint8Array) => Uint8Array[] }, agent: string, negotiation: Negotiation): Promise<void> {
+    const started = Date.now();
+    const { c, split } = entry;
+    const replyTimeout = this.options.replyTimeout ?? 5_000;
+    const waited = c.expect.kind === 'echo' ? replyTimeout : (this.options.failTimeout ?? 1_000);
+    // The hard deadline: whatever the client does, the case ends and is judged by then.
+    const deadline = started + Math.min(waited, this.options.caseTimeout ?? replyTimeout + 2_000);
+    const record = (verdict: Verdict) => {
+      const invalid = negotiation.info.invalidOffer;
+      // A malformed offer is the client's fault whatever the case (RFC 7692 §7); it was declined.
+      const final: Verdict = invalid !== undefined ? { status: 'fail', reason: `the client offered ${invalid} (declined, RFC 7692 §7)` } : verdict;
+      let byCase = this.results.get(agent);
+      if (!byCase) this.results.set(agent, (byCase = new Map()));
+      const v: CaseVerdict = {
+        case: n,
+        family: c.family,
+        variant: c.variant,
+        description: c.description,
+        verdict: final,
+        seed: this.seed,
+        replay: this.replayLine(n, agent),
+        extensions: negotiation.info,
+        ms: Date.now() - started,
+      };
+      byCase.set(n, v);
+      this.options.onVerdict?.(agent, v);
+    };
+    if (c.deflate !== undefined && negotiation.params === undefined) {
+      this.sendAndClose(socket, undefined);
+      const why = negotiation.info.offered === undefined ? 'the client offered no extension' : `no acceptable permessage-deflate offer in "${negotiation.info.offered}"`;
+      record({ status: 'n/a', reason: `permessage-deflate not agreed: ${why}` });
       return;
     }
-    const { c, split } = entry;
-    const wire = c.build({ deflate: undefined });
+    const wire = c.build({ deflate: negotiation.params });
     const reader = new FrameReader();
     const frames: WireFrame[] = [];
     let closeSeen = false;
@@ -168,44 +243,74 @@ export class FuzzingServer {
       }
       wake?.();
     });
-    socket.on('end', () => {
+    const gone = () => {
       tcpClosed = true;
       wake?.();
-    });
-    socket.on('close', () => {
-      tcpClosed = true;
-      wake?.();
-    });
+    };
+    socket.on('end', gone);
+    socket.on('close', gone);
     for (const chunk of split(wire.send)) socket.write(chunk);
-    const waited = c.expect.kind === 'echo' ? (this.options.replyTimeout ?? 5_000) : (this.options.failTimeout ?? 1_000);
-    const until = Date.now() + waited;
-    while (!closeSeen && !tcpClosed && reader.error === undefined && Date.now() < until) {
+    while (!closeSeen && !tcpClosed && reader.error === undefined && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
         wake = resolve;
-        setTimeout(resolve, Math.max(1, until - Date.now()));
+        setTimeout(resolve, Math.max(1, deadline - Date.now()));
       });
     }
-    // The server closes TCP first once the close frames are exchanged (RFC 6455 §7.1.1).
+    wake = undefined;
+    // The server closes TCP first once the close frames are exchanged (RFC 6455 §7.1.1); a client that
+    // never closed gets the same treatment once the deadline passed.
     socket.end();
     setTimeout(() => socket.destroy(), 200).unref();
-    const verdict = judge({
-      expect: c.expect,
-      received: readFrames(frames, 'client', undefined),
-      tcpClosed,
-      tcpClosedAfterClose: true,
-      framingError: reader.error,
-      strict: this.options.strict ?? false,
-      waited,
-    });
-    let byCase = this.results.get(agent);
-    if (!byCase) this.results.set(agent, (byCase = new Map()));
-    byCase.set(n, { case: n, family: c.family, variant: c.variant, description: c.description, verdict });
+    record(
+      judge({
+        expect: c.expect,
+        received: readFrames(frames, 'client', negotiation.params),
+        tcpClosed,
+        tcpClosedAfterClose: true,
+        framingError: reader.error,
+        strict: this.options.strict ?? false,
+        waited: deadline - started,
+      }),
+    );
+  }
+
+  private replayLine(n: number, agent: string): string {
+    const o = this.options;
+    const flags = [`--seed=${this.seed}`, `--cases ${n}`, ...(o.families ? [`--family ${o.families.join(',')}`] : []), ...(o.skip?.length ? [`--skip ${o.skip.join(',')}`] : [])];
+    return `pnpm run fuzzing-server ${flags.join(' ')}  # then run case ${n} with the client (agent ${agent}), e.g. echo-client --cases ${n}`;
   }
 
   private writeReports(agent: string): void {
     if (this.options.reportDir === undefined) return;
     writeFileSync(`${this.options.reportDir}/${agent.replace(/[^A-Za-z0-9._-]/g, '_')}.json`, `${JSON.stringify(this.report(agent), replacer, 2)}\n`);
   }
+}
+
+interface Negotiation {
+  readonly info: ExtensionNegotiation;
+  readonly params: PerMessageDeflateParams | undefined;
+}
+
+/**
+ * Reads the client's offer. Every permessage-deflate element must be valid
+ * (RFC 7692 §7: defined parameters, each once, valid values); a malformed one
+ * is declined and reported. With `prefer` (a deflate case) the first offer the
+ * server can serve is accepted with those preferences.
+ */
+function negotiate(offered: string | undefined, prefer: PerMessageDeflateOptions | undefined): Negotiation {
+  if (offered === undefined) return { info: { offered, response: undefined }, params: undefined };
+  const parsed = parseExtensions(offered);
+  if (!parsed.ok) return { info: { offered, response: undefined, invalidOffer: `a malformed Sec-WebSocket-Extensions header (${parsed.reason})` }, params: undefined };
+  const deflateOffers = parsed.value.filter((e: ExtensionElement) => e.name.toLowerCase() === 'permessage-deflate');
+  for (const e of deflateOffers) {
+    const checked = parseDeflateParams(e.params, false);
+    if (!checked.ok) return { info: { offered, response: undefined, invalidOffer: `an invalid permessage-deflate offer (${checked.reason})` }, params: undefined };
+  }
+  if (prefer === undefined) return { info: { offered, response: undefined }, params: undefined };
+  const chosen = negotiateExtensions(parsed.value, [permessageDeflate(prefer)]);
+  const agreement = chosen.negotiated[0] as PerMessageDeflateAgreement | undefined;
+  if (agreement === undefined) return { info: { offered, response: undefined }, params: undefined };
+  return { info: { offered, response: serializeExtensions(chosen.response) }, params: agreement.params };
 }
 
 function utf8(s: string): Uint8Array {

@@ -4,4 +4,4 @@ export { judge, readFrames, type JudgeInput, type Received, type Verdict } from 
 export { formatServerReport, type FamilyResult, type Failure, type ServerReport } from './report.js';
 export { runServerSuite, type ServerSuiteOptions } from './server-suite.js';
 export { parseTarget, runAgainstServer, type Observation, type Target, type Timing } from './session.js';
-export { CLIENT_FAMILIES, FuzzingServer, type AgentReport, type CaseVerdict, type FuzzingServerOptions } from './fuzzing-server.js';
+export { CLIENT_FAMILIES, FuzzingServer, type AgentReport, type CaseVerdict, type ExtensionNegotiation, type FuzzingServerOptions } from './fuzzing-server.js';
