@@ -6,6 +6,7 @@
 import type { DeflateOffer, PerMessageDeflateParams } from '@rfc6455/codec';
 
 export const Family = {
+  Handshake: 'handshake',
   Framing: 'framing',
   PingPong: 'ping-pong',
   Reserved: 'reserved',

@@ -5,3 +5,4 @@ export { formatServerReport, type FamilyResult, type Failure, type ServerReport 
 export { runServerSuite, type ServerSuiteOptions } from './server-suite.js';
 export { parseTarget, runAgainstServer, type Observation, type Target, type Timing } from './session.js';
 export { CLIENT_FAMILIES, FuzzingServer, type AgentReport, type CaseVerdict, type ExtensionNegotiation, type FuzzingServerOptions } from './fuzzing-server.js';
+export { defectSlug, HANDSHAKE_VARIANTS, handshakeCases, runHandshakeCase, type HandshakeCase, type HandshakeExpectation, type ResponseHead } from './handshake-cases.js';

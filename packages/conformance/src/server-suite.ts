@@ -9,7 +9,8 @@ import { type Case, FAMILIES, type Family } from './case.js';
 import { familyCases } from './cases.js';
 import { judge, readFrames, type Verdict } from './judge.js';
 import type { FamilyResult, Failure, ServerReport } from './report.js';
-import { parseTarget, runAgainstServer, type Timing } from './session.js';
+import { handshakeCases, runHandshakeCase } from './handshake-cases.js';
+import { parseTarget, runAgainstServer, type Target, type Timing } from './session.js';
 import { hex } from './wire.js';
 
 export interface ServerSuiteOptions {
@@ -67,6 +68,11 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
 
   for (const family of options.families ?? FAMILIES) {
     const started = Date.now();
+    if (family === 'handshake') {
+      results.push(await runHandshakeFamily(options, target, seed, runs, skip, timing));
+      options.onFamily?.(results.at(-1) as FamilyResult);
+      continue;
+    }
     const base = familyCases(family, { receiver: 'server', maxMessageSize: options.maxMessageSize });
     const na = (reason: string): FamilyResult => ({ family, status: 'not applicable', runs: 0, passed: 0, reason, policies: {}, droppedWithoutClose: 0, ms: 0 });
     if (base === undefined) {
@@ -131,16 +137,7 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
       const err = details.errorInstance;
       const reason = err instanceof CaseFailure ? err.verdict.reason : err instanceof Error ? `the suite threw: ${err.stack ?? err.message}` : String(err);
       const path = details.counterexamplePath ?? '';
-      const flags = [
-        `--url ${options.url}`,
-        `--family ${family}`,
-        `--seed=${details.seed}`,
-        `--path ${path}`,
-        ...(strict ? ['--strict'] : []),
-        ...(options.maxMessageSize !== undefined ? [`--max-message-size ${options.maxMessageSize}`] : []),
-        ...(options.deflate ? ['--deflate'] : []),
-        ...(skip.size > 0 ? [`--skip ${[...skip].join(',')}`] : []),
-      ];
+      const flags = replayFlags(options, family, details.seed, path, skip);
       failure = {
         family,
         variant: c?.variant ?? last?.outcome.variant ?? '?',
@@ -166,6 +163,70 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
     options.onFamily?.(result);
   }
   return { url: options.url, seed, strict, families: results, ok: results.every((r) => r.status !== 'failed') };
+}
+
+function replayFlags(options: ServerSuiteOptions, family: Family, seed: number, path: string, skip: ReadonlySet<string>): string[] {
+  return [
+    `--url ${options.url}`,
+    `--family ${family}`,
+    `--seed=${seed}`,
+    `--path ${path}`,
+    ...(options.strict ? ['--strict'] : []),
+    ...(options.maxMessageSize !== undefined && family !== 'handshake' ? [`--max-message-size ${options.maxMessageSize}`] : []),
+    ...(options.deflate && family !== 'handshake' ? ['--deflate'] : []),
+    ...(skip.size > 0 ? [`--skip ${[...skip].join(',')}`] : []),
+  ];
+}
+
+/** The handshake family: one TCP connection per generated request, judged on the response (handshake-cases.ts). */
+async function runHandshakeFamily(options: ServerSuiteOptions, target: Target, seed: number, runs: number, skip: ReadonlySet<string>, timing: Timing): Promise<FamilyResult> {
+  const started = Date.now();
+  const arb = skip.size > 0 ? handshakeCases().filter((c) => !skip.has(c.variant)) : handshakeCases();
+  const policies: Record<string, number> = {};
+  let dropped = 0;
+  const property = fc.asyncProperty(arb, chunking({ maxCuts: 12 }), async (c, split) => {
+    const verdict = await runHandshakeCase(target, c, split, timing.replyTimeout, options.strict ?? false);
+    if (verdict.status === 'fail') throw new CaseFailure(verdict);
+    if (verdict.status === 'pass' && verdict.note !== undefined) {
+      if (verdict.note === 'closed without a response') dropped++;
+      const key = `${c.variant}: ${verdict.note}`;
+      policies[key] = (policies[key] ?? 0) + 1;
+    }
+  });
+  const details = await fc.check(property, {
+    numRuns: runs,
+    seed,
+    ...(options.path !== undefined ? { path: options.path } : {}),
+    interruptAfterTimeLimit: 120_000,
+    markInterruptAsFailure: false,
+  });
+  let failure: Failure | undefined;
+  if (details.failed) {
+    const [c, split] = details.counterexample ?? [];
+    const err = details.errorInstance;
+    const path = details.counterexamplePath ?? '';
+    const request = c ? c.request(target) : undefined;
+    failure = {
+      family: 'handshake',
+      variant: c?.variant ?? '?',
+      description: c?.description ?? '?',
+      reason: err instanceof CaseFailure ? err.verdict.reason : err instanceof Error ? `the suite threw: ${err.stack ?? err.message}` : String(err),
+      seed: details.seed,
+      path,
+      shrunk: request ? `${c?.variant}: ${c?.description}; request ${JSON.stringify(new TextDecoder('latin1').decode(request.subarray(0, 600)))}${request.length > 600 ? `…(${request.length} B)` : ''}; split ${String(split)}` : '?',
+      reproduce: `${options.command ?? 'pnpm run conformance'} ${replayFlags(options, 'handshake', details.seed, path, skip).join(' ')}`,
+    };
+  }
+  return {
+    family: 'handshake',
+    status: details.failed ? 'failed' : 'passed',
+    runs: details.numRuns,
+    passed: details.failed ? details.numRuns - 1 : details.numRuns,
+    ...(failure ? { failure } : {}),
+    policies,
+    droppedWithoutClose: dropped,
+    ms: Date.now() - started,
+  };
 }
 
 function safeBuild(c: Case): Uint8Array | undefined {
