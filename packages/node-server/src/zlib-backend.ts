@@ -102,19 +102,123 @@ class ZlibInflater implements Inflater {
 // and its result is valid until the next call (the codec copies it).
 let scratch = new Uint8Array(64 * 1024);
 
-class ZlibDeflater implements Deflater {
-  private readonly handle: NativeHandle;
-  private readonly state: Uint32Array;
+/** A deflater unused for one to two of these is parked. */
+const PARK_AFTER_MS = 1000;
+/** Deflaters holding a native zlib stream; swept every PARK_AFTER_MS while not empty. */
+const awake = new Set<ZlibDeflater>();
+let sweeper: NodeJS.Timeout | undefined;
 
-  constructor(options: DeflaterOptions) {
-    const z = native(createDeflateRaw({ windowBits: options.windowBits, level: options.level, memLevel: options.memLevel }));
+function sweep(): void {
+  for (const d of awake) {
+    if (d.used) d.used = false;
+    else {
+      d.park();
+      awake.delete(d);
+    }
+  }
+  if (awake.size === 0) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+/**
+ * A deflater on a native zlib stream that is parked when idle.
+ *
+ * zlib's deflate state is ~256 KiB at window 15 / memLevel 8 (window, hash
+ * chains, pending buffer), and with context takeover a connection must keep it
+ * for as long as it lives. But every `compress()` ends with a sync flush, so
+ * between calls all that state is equivalent to the last 2^windowBits bytes of
+ * input: a fresh stream primed with them (`deflateSetDictionary`, Node's
+ * `dictionary` option) may refer to exactly the bytes the peer's inflater
+ * still holds. So the deflater keeps those bytes in a ring while awake, and a
+ * server-wide sweep parks deflaters unused for ~1–2 s: the native stream is
+ * closed and only the bytes are kept (at most 2^windowBits, fewer if fewer were
+ * ever sent). The next `compress()` resumes from them.
+ */
+class ZlibDeflater implements Deflater {
+  private handle: NativeHandle | undefined;
+  private state: Uint32Array | undefined;
+  /** Whether the live stream was primed with a dictionary (its reset() would restore it). */
+  private primed = false;
+  /** The last input bytes, as a ring of 2^windowBits while awake. */
+  private ring: Uint8Array | undefined;
+  private ringPos = 0;
+  private ringLen = 0;
+  /** While parked: the last input bytes in order (undefined: none). */
+  private parked: Uint8Array | undefined;
+  /** Set by compress(), cleared by the sweep. */
+  used = false;
+
+  constructor(private readonly options: DeflaterOptions) {
+    this.wake();
+  }
+
+  private wake(): void {
+    const dictionary = this.parked;
+    const z = native(
+      createDeflateRaw({
+        windowBits: this.options.windowBits,
+        level: this.options.level,
+        memLevel: this.options.memLevel,
+        ...(dictionary !== undefined && { dictionary }),
+      }),
+    );
     this.handle = z.handle;
     this.state = z.state;
     // Compressing valid input cannot fail; a failure would show as output that does not inflate.
     this.handle.onerror = () => {};
+    this.primed = dictionary !== undefined;
+    this.parked = undefined;
+    this.ringPos = 0;
+    this.ringLen = 0;
+    if (dictionary !== undefined) this.remember(dictionary);
+  }
+
+  /** @internal — run by the sweep: closes the native stream, keeping only the window's bytes. */
+  park(): void {
+    const handle = this.handle;
+    if (handle === undefined) return;
+    const ring = this.ring;
+    let last: Uint8Array | undefined;
+    if (ring !== undefined && this.ringLen > 0) {
+      last = new Uint8Array(this.ringLen);
+      const start = (this.ringPos - this.ringLen + ring.length) % ring.length;
+      const first = Math.min(this.ringLen, ring.length - start);
+      last.set(ring.subarray(start, start + first));
+      last.set(ring.subarray(0, this.ringLen - first), first);
+    }
+    this.parked = last;
+    this.ring = undefined;
+    this.handle = undefined;
+    this.state = undefined;
+    handle.close();
+  }
+
+  private remember(bytes: Uint8Array): void {
+    const size = 1 << this.options.windowBits;
+    const ring = (this.ring ??= new Uint8Array(size));
+    let input = bytes;
+    if (input.length >= size) input = input.subarray(input.length - size);
+    const first = Math.min(input.length, size - this.ringPos);
+    ring.set(input.subarray(0, first), this.ringPos);
+    ring.set(input.subarray(first), 0);
+    this.ringPos = (this.ringPos + input.length) % size;
+    this.ringLen = Math.min(size, this.ringLen + input.length);
   }
 
   compress(bytes: Uint8Array): Uint8Array {
+    if (this.handle === undefined) this.wake();
+    const handle = this.handle as NativeHandle;
+    const state = this.state as Uint32Array;
+    if (!this.used) {
+      this.used = true;
+      awake.add(this);
+      if (sweeper === undefined) {
+        sweeper = setInterval(sweep, PARK_AFTER_MS);
+        sweeper.unref();
+      }
+    }
     const bound = bytes.length + (bytes.length >>> 10) * 5 + 64;
     if (scratch.length < bound) scratch = new Uint8Array(bound + (bound >>> 2));
     let out = scratch;
@@ -123,9 +227,9 @@ class ZlibDeflater implements Deflater {
     let inLen = bytes.length;
     for (;;) {
       const room = out.length - used;
-      this.handle.writeSync(Z_SYNC_FLUSH, bytes, inOff, inLen, out, used, room);
-      const availOut = this.state[0] as number;
-      const availIn = this.state[1] as number;
+      handle.writeSync(Z_SYNC_FLUSH, bytes, inOff, inLen, out, used, room);
+      const availOut = state[0] as number;
+      const availIn = state[1] as number;
       used += room - availOut;
       inOff += inLen - availIn;
       inLen = availIn;
@@ -136,12 +240,24 @@ class ZlibDeflater implements Deflater {
       out = bigger;
       scratch = out;
     }
+    this.remember(bytes);
     return out.subarray(0, used);
   }
 
   reset(): void {
-    this.handle.reset();
+    this.ringPos = 0;
+    this.ringLen = 0;
+    this.parked = undefined;
+    // A primed stream's reset() would restore its dictionary: start a fresh one instead.
+    if (this.primed) this.park();
+    else this.handle?.reset();
   }
+}
+
+/** @internal — parks every idle deflater now, as the sweep would (for tests). */
+export function parkIdleDeflaters(): void {
+  for (const d of awake) d.used = false;
+  sweep();
 }
 
 /** permessage-deflate on Node's native zlib. */

@@ -9,6 +9,7 @@ import { Connection, pakoBackend, perMessageDeflateAgreement } from '@rfc6455/co
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocketClient from 'ws';
 import { type ServerOptions, type WebSocket, type WebSocketServer, zlibBackend, zlibBackendAvailable } from '../src/index.js';
+import { parkIdleDeflaters } from '../src/zlib-backend.js';
 import { rawClient, startServer, until } from './helpers.js';
 
 const servers: WebSocketServer<any>[] = [];
@@ -199,6 +200,37 @@ describe('the node:zlib backend', () => {
           for (const b of s.takeOutgoing()) c.receive(b);
           expect(c.nextEvent()).toEqual({ type: 'text', data: m });
         }
+      }
+    }
+  });
+
+  it('parks an idle deflater as its last window of input and resumes from it, with and without context, in every window size', () => {
+    // Repeats far back (doc 1 after 40 000 other bytes) and near (the same doc twice), across parks.
+    const messages = [doc(1, 40_000), doc(1, 40_000), 'a', doc(2, 300), doc(2, 300), doc(3, 70_000), '', doc(3, 5_000)];
+    const run = (bits: number, receiver: typeof zlibBackend, serverNoContextTakeover: boolean, park: boolean): number => {
+      const params = { serverNoContextTakeover, serverMaxWindowBits: bits };
+      const s = new Connection({ role: 'server', extensions: [perMessageDeflateAgreement(params, { threshold: 0, backend: zlibBackend })] });
+      const c = new Connection({ role: 'client', extensions: [perMessageDeflateAgreement(params, { threshold: 0, backend: receiver })] });
+      let wire = 0;
+      messages.forEach((m, i) => {
+        s.send({ type: 'text', data: m });
+        for (const b of s.takeOutgoing()) {
+          wire += b.length;
+          c.receive(b);
+        }
+        expect(c.nextEvent()).toEqual({ type: 'text', data: m });
+        if (park && i % 2 === 0) parkIdleDeflaters();
+      });
+      return wire;
+    };
+    for (const bits of [9, 12, 15]) {
+      for (const [receiver, noContext] of [
+        [pakoBackend, false],
+        [zlibBackend, false],
+        [pakoBackend, true],
+      ] as const) {
+        // Context survives parking: about as many bytes on the wire as without it.
+        expect(run(bits, receiver, noContext, true)).toBeLessThan(run(bits, receiver, noContext, false) * 1.1);
       }
     }
   });
