@@ -1,6 +1,9 @@
 // Bun's built-in WebSocket server (Bun.serve), for the load generator: the ceiling.
-// Same stdio protocol as server.mjs.
+// Same stdio protocol as server.mjs; argv 'deflate' accepts permessage-deflate with
+// per-connection ("dedicated") compressor and decompressor, i.e. context takeover.
 import { createInterface } from 'node:readline';
+
+const deflate = process.argv[2] === 'deflate';
 
 const server = Bun.serve({
   port: 0,
@@ -11,10 +14,10 @@ const server = Bun.serve({
   },
   websocket: {
     maxPayloadLength: 64 * 1024 * 1024,
-    perMessageDeflate: false,
+    perMessageDeflate: deflate ? { compress: 'dedicated', decompress: 'dedicated' } : false,
     idleTimeout: 0,
     message(ws, data) {
-      ws.send(data);
+      ws.send(data, deflate);
     },
   },
 });
@@ -24,6 +27,6 @@ createInterface({ input: process.stdin })
   Bun.gc(true);
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
-  process.stdout.write(`${JSON.stringify({ cpu: cpu.user + cpu.system, rss: mem.rss, heap: mem.heapUsed })}\n`);
+  process.stdout.write(`${JSON.stringify({ cpu: cpu.user + cpu.system, rss: mem.rss, heap: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external })}\n`);
 });
 process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);

@@ -6,8 +6,15 @@
 //                            CASES=0,2 to pick cases; NODE_ARGS='--cpu-prof' for the Node servers)
 // Rounds are interleaved (every server runs a case before any runs it again,
 // in alternating order) and each figure is the median over rounds.
+// Compressed cases (permessage-deflate, context takeover, window 15, level 6,
+// threshold 1 KiB on every server) run against servers started with deflate on:
+// this package on node:zlib and on pako, ws, and Bun. Memory is always measured
+// in a fresh server process of its own (never the one that carried load), as the
+// change in that process's heap (after a GC) and RSS; the load generator's own
+// memory is never counted.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { deflateRawSync, constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -16,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 const DURATION = Number(process.env.DURATION ?? 3000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const IDLE = Number(process.env.IDLE ?? 5000);
+const DEFLATE_CONNS = Number(process.env.DEFLATE_CONNS ?? 2000);
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const NODE_ARGS = (process.env.NODE_ARGS ?? '').split(' ').filter(Boolean);
 
@@ -28,21 +36,24 @@ function findBin(name) {
   return undefined;
 }
 
+const nodeServer = (kind, mode) => [process.execPath, ['--expose-gc', ...NODE_ARGS, here('./server.mjs'), kind, mode]];
 const launchers = {
-  rfc6455: () => [process.execPath, ['--expose-gc', ...NODE_ARGS, here('./server.mjs'), 'rfc6455']],
-  ws: () => [process.execPath, ['--expose-gc', ...NODE_ARGS, here('./server.mjs'), 'ws']],
-  bun: () => {
+  rfc6455: (mode) => nodeServer('rfc6455', mode),
+  'rfc6455-pako': (mode) => nodeServer('rfc6455-pako', mode),
+  ws: (mode) => nodeServer('ws', mode),
+  bun: (mode) => {
     const bun = findBin('bun');
-    return bun && [bun, [here('./bun-server.mjs')]];
+    return bun && [bun, [here('./bun-server.mjs'), mode]];
   },
-  deno: () => {
+  deno: (mode) => {
     const deno = findBin('deno');
-    return deno && [deno, ['run', '--allow-net=127.0.0.1', '--v8-flags=--expose-gc', here('./deno-server.mjs')]];
+    return mode === 'plain' && deno && [deno, ['run', '--allow-net=127.0.0.1', '--v8-flags=--expose-gc', here('./deno-server.mjs')]];
   },
 };
 
-function startServer(kind) {
-  const launch = launchers[kind]();
+/** Starts a server in a child process; `mode` is 'plain' or 'deflate' (permessage-deflate accepted). */
+function startServer(kind, mode = 'plain') {
+  const launch = launchers[kind]?.(mode);
   if (!launch) return undefined;
   const child = spawn(launch[0], launch[1], {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -54,6 +65,7 @@ function startServer(kind) {
   const next = () => new Promise((resolve) => waiting.push(resolve));
   return next().then(({ port }) => ({
     kind,
+    mode,
     child,
     port,
     stats() {
@@ -61,11 +73,16 @@ function startServer(kind) {
       child.stdin.write('stats\n');
       return p;
     },
+    async stop() {
+      child.stdin.end();
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill();
+    },
   }));
 }
 
-function maskedFrame(size) {
-  const payload = randomBytes(size);
+function maskedFrame(size, data = randomBytes(size)) {
+  const payload = Buffer.from(data);
   let header;
   if (size < 126) header = Buffer.from([0x82, 0x80 | size]);
   else if (size < 65536) header = Buffer.from([0x82, 0x80 | 126, size >> 8, size & 0xff]);
@@ -81,20 +98,22 @@ function maskedFrame(size) {
 }
 const replySize = (size) => size + (size < 126 ? 2 : size < 65536 ? 4 : 10);
 
-async function open(port) {
+async function open(port, deflate = false) {
   const socket = connect(port, '127.0.0.1');
   socket.setNoDelay(true);
   await new Promise((r) => socket.once('connect', r));
+  const offer = deflate ? 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n' : '';
   socket.write(
-    `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${offer}\r\n`,
   );
-  await new Promise((resolve) => {
+  await new Promise((resolve, reject) => {
     let head = '';
     const onData = (d) => {
       head += d.toString('latin1');
       if (head.includes('\r\n\r\n')) {
         socket.off('data', onData);
-        resolve();
+        if (deflate && !/^sec-websocket-extensions:\s*permessage-deflate/im.test(head)) reject(new Error(`permessage-deflate not agreed:\n${head}`));
+        else resolve();
       }
     };
     socket.on('data', onData);
@@ -102,8 +121,162 @@ async function open(port) {
   return socket;
 }
 
+/** Deterministic 16 KiB JSON-like documents, all different, so context takeover helps but never trivially. */
+function jsonDocuments(count, size) {
+  let seed = 0x5eed1234;
+  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) >>> 8);
+  const names = ['amber', 'basalt', 'cedar', 'dune', 'ember', 'fjord', 'garnet', 'harbor', 'iris', 'juniper', 'kestrel', 'lagoon'];
+  const docs = [];
+  for (let d = 0; d < count; d++) {
+    const rows = [];
+    let text = '';
+    while (text.length < size) {
+      rows.push({
+        sku: `${names[rand() % 12]}-${rand() % 100000}`,
+        qty: rand() % 500,
+        price: (rand() % 1000000) / 100,
+        labels: [names[rand() % 12], names[rand() % 12]],
+        inStock: (rand() & 1) === 1,
+        seen: new Date(1.7e12 + (rand() % 1e10)).toISOString(),
+      });
+      text = JSON.stringify({ batch: d, rows });
+    }
+    docs.push(text.slice(0, size));
+  }
+  return docs;
+}
+
+/** A masked client text frame carrying `text` compressed on its own (valid under any inflater context). */
+function compressedFrame(text) {
+  const deflated = deflateRawSync(Buffer.from(text), { level: 6, windowBits: 15, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  const payload = deflated.subarray(0, deflated.length - 4); // without 00 00 ff ff (RFC 7692 §7.2.1)
+  const frame = maskedFrame(payload.length, payload);
+  frame[0] = 0xc1; // FIN, RSV1, text
+  return frame;
+}
+
+/**
+ * Counts the server's frames on a socket without inflating them (the load
+ * generator must not spend the CPU both share): calls `onMessage(payload?)`
+ * per final frame, with the payload of the first one (to check it).
+ */
+function frameCounter(onMessage) {
+  let need = 2; // bytes still needed for the header or payload
+  let header = Buffer.alloc(0);
+  let inPayload = false;
+  let first = true;
+  let firstPayload = [];
+  let fin = false;
+  return (chunk) => {
+    let at = 0;
+    while (at < chunk.length) {
+      if (!inPayload) {
+        const take = Math.min(need, chunk.length - at);
+        header = Buffer.concat([header, chunk.subarray(at, at + take)]);
+        at += take;
+        need -= take;
+        if (need > 0) return;
+        const len7 = header[1] & 0x7f;
+        const full = len7 === 126 ? 4 : len7 === 127 ? 10 : 2;
+        if (header.length < full) {
+          need = full - header.length;
+          continue;
+        }
+        fin = (header[0] & 0x80) !== 0;
+        need = len7 === 126 ? header.readUInt16BE(2) : len7 === 127 ? Number(header.readBigUInt64BE(2)) : len7;
+        header = Buffer.alloc(0);
+        inPayload = true;
+      }
+      const take = Math.min(need, chunk.length - at);
+      if (first) firstPayload.push(chunk.subarray(at, at + take));
+      at += take;
+      need -= take;
+      if (need > 0) return;
+      inPayload = false;
+      need = 2;
+      if (fin) {
+        if (first) {
+          first = false;
+          onMessage(Buffer.concat(firstPayload));
+          firstPayload = undefined;
+        } else onMessage(undefined);
+      }
+    }
+  };
+}
+
+const DOC_SIZE = 16 * 1024;
+let docs; // made on first use
+let docFrames;
+function compressedLoad() {
+  docs ??= jsonDocuments(16, DOC_SIZE);
+  docFrames ??= docs.map(compressedFrame);
+  return { docs, docFrames };
+}
+
+/**
+ * Compressed echo: each connection keeps `inflight` compressed 16 KiB JSON-like
+ * text messages outstanding (cycling through 16 distinct documents) and counts
+ * the replies by parsing frame headers. The first reply of each connection is
+ * inflated and checked. Returns the rate and the bytes on the wire per payload byte.
+ */
+async function compressedEcho(port, { conns, inflight }) {
+  const { docs, docFrames } = compressedLoad();
+  const sockets = await Promise.all(Array.from({ length: conns }, () => open(port, true)));
+  let done = 0;
+  let wireIn = 0; // bytes the server wrote
+  let wireOut = 0; // bytes the clients wrote
+  let running = true;
+  let bad = 0;
+  sockets.forEach((s, c) => {
+    let next = c % docs.length;
+    const firstDoc = next;
+    const send = (n) => {
+      const frames = [];
+      for (let i = 0; i < n; i++) {
+        frames.push(docFrames[next]);
+        next = (next + 1) % docs.length;
+      }
+      const bytes = frames.length === 1 ? frames[0] : Buffer.concat(frames);
+      wireOut += bytes.length;
+      s.write(bytes);
+    };
+    let replies = 0;
+    const count = frameCounter((payload) => {
+      if (payload !== undefined) {
+        // The server's first compressed message needs no earlier context.
+        const text = inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString();
+        if (text !== docs[firstDoc]) bad++;
+      }
+      replies++;
+    });
+    s.on('data', (d) => {
+      wireIn += d.length;
+      replies = 0;
+      count(d);
+      done += replies;
+      if (running && replies > 0) send(replies);
+    });
+    send(inflight);
+  });
+  const start = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, DURATION));
+  running = false;
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => setTimeout(r, 200));
+  if (bad > 0) throw new Error(`${bad} first replies did not inflate to the message sent`);
+  return {
+    messages: done,
+    perSecond: done / seconds,
+    mibPerSecond: (done * DOC_SIZE) / seconds / 1048576,
+    wireRatio: wireIn / (done * DOC_SIZE), // what the server sent per payload byte (replies in flight at the end count a little extra)
+  };
+}
+
 /** Echo round trips: `conns` connections, each keeping `inflight` messages of `size` bytes outstanding. */
-async function echo(port, { size, conns, inflight }) {
+async function echo(port, { size, conns, inflight, deflate }) {
+  if (deflate) return compressedEcho(port, { conns, inflight });
   const frame = maskedFrame(size);
   const reply = replySize(size);
   const sockets = await Promise.all(Array.from({ length: conns }, () => open(port)));
@@ -133,15 +306,69 @@ async function echo(port, { size, conns, inflight }) {
   return { messages: done, perSecond: done / seconds, mibPerSecond: (done * size) / seconds / 1048576 };
 }
 
-async function idleMemory(server) {
-  const before = await server.stats();
+/** Opens `n` connections, 250 at a time; with `message`, each sends it and waits for one reply. */
+async function openMany(port, n, deflate, message) {
   const sockets = [];
-  for (let i = 0; i < IDLE; i += 250) sockets.push(...(await Promise.all(Array.from({ length: Math.min(250, IDLE - i) }, () => open(server.port)))));
-  await new Promise((r) => setTimeout(r, 500));
-  const after = await server.stats();
-  for (const s of sockets) s.destroy();
-  await new Promise((r) => setTimeout(r, 500));
-  return { heapPerConn: (after.heap - before.heap) / IDLE, rssPerConn: (after.rss - before.rss) / IDLE };
+  for (let i = 0; i < n; i += 250) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(250, n - i) }, async () => {
+        const s = await open(port, deflate);
+        if (message !== undefined) {
+          await new Promise((resolve) => {
+            const count = frameCounter(() => {
+              s.removeAllListeners('data');
+              resolve();
+            });
+            s.on('data', count);
+            s.write(message);
+          });
+        }
+        return s;
+      }),
+    );
+    sockets.push(...batch);
+  }
+  return sockets;
+}
+
+/**
+ * Memory per connection in a fresh server process: after 3 × 250 connections
+ * opened and closed (so lazily made, server-wide things exist), the change in
+ * the server's heap (after a GC) and RSS with `n` connections open, and the
+ * change in RSS from `n` to 2·`n` (the steady cost, once V8's young generation
+ * has grown to its working size). With `message`, each connection first sends
+ * that frame and reads the echo, and the figures are taken after the
+ * connections have been idle for 2.5 s (this package parks deflaters idle for
+ * 1–2 s; the other servers' memory does not change with time).
+ */
+async function memory(kind, mode, n, message) {
+  const server = await startServer(kind, mode);
+  if (!server) return undefined;
+  try {
+    const deflate = mode === 'deflate';
+    for (let i = 0; i < 3; i++) for (const s of await openMany(server.port, 250, deflate, message)) s.destroy();
+    await new Promise((r) => setTimeout(r, 300));
+    await server.stats();
+    const before = await server.stats();
+    const settle = () => new Promise((r) => setTimeout(r, message === undefined ? 500 : 2500));
+    const first = await openMany(server.port, n, deflate, message);
+    await settle();
+    await server.stats();
+    const after = await server.stats();
+    const second = await openMany(server.port, n, deflate, message);
+    await settle();
+    await server.stats();
+    const after2 = await server.stats();
+    for (const s of [...first, ...second]) s.destroy();
+    return {
+      heapPerConn: (after.heap - before.heap) / n,
+      externalPerConn: after.external === undefined ? undefined : (after.external - before.external) / n,
+      rssPerConn: (after.rss - before.rss) / n,
+      rssMarginal: (after2.rss - after.rss) / n,
+    };
+  } finally {
+    await server.stop();
+  }
 }
 
 const allCases = [
@@ -149,29 +376,42 @@ const allCases = [
   { name: '64 B, 50 conns × 16 in flight', size: 64, conns: 50, inflight: 16 },
   { name: '16 KiB, 50 conns × 1 in flight', size: 16 * 1024, conns: 50, inflight: 1 },
   { name: '1 MiB, 1 conn × 2 in flight', size: 1024 * 1024, conns: 1, inflight: 2 },
+  { name: '16 KiB JSON deflate, 50 conns × 4 in flight', size: 16 * 1024, conns: 50, inflight: 4, deflate: true },
+  { name: `${IDLE} idle conns`, memory: 'idle' },
+  { name: `${DEFLATE_CONNS} conns after 1 deflate msg`, memory: 'deflate' },
 ];
 const cases = process.env.CASES ? process.env.CASES.split(',').map((i) => allCases[Number(i)]) : allCases;
-const kinds = (process.env.SERVERS ?? 'rfc6455,ws,bun,deno').split(',');
+const kinds = (process.env.SERVERS ?? 'rfc6455,rfc6455-pako,ws,bun,deno').split(',');
+const loadCases = cases.filter((c) => !c.memory);
+// rfc6455-pako differs from rfc6455 only when compressing.
+const wanted = (kind, mode) => kind !== 'rfc6455-pako' || mode === 'deflate';
 
 const servers = [];
-for (const kind of kinds) {
-  const server = await startServer(kind);
-  if (server) servers.push(server);
-  else console.log(`${kind}: binary not found, skipped`);
+for (const mode of ['plain', 'deflate']) {
+  if (!loadCases.some((c) => (c.deflate ? 'deflate' : 'plain') === mode)) continue;
+  for (const kind of kinds) {
+    if (!wanted(kind, mode)) continue;
+    const server = await startServer(kind, mode);
+    if (server) servers.push(server);
+    else if (launchers[kind]) console.log(`${kind} (${mode}): not available, skipped`);
+  }
 }
-for (const server of servers) await echo(server.port, allCases[1]); // JIT warm-up, not recorded
+// JIT warm-up, not recorded.
+for (const server of servers) await echo(server.port, server.mode === 'deflate' ? { ...allCases[4], conns: 10 } : allCases[1]);
 
 const samples = new Map(); // `${kind}|${case}` → [{ perSecond, mib, cpuPerMsg }]
 for (let round = 0; round < ROUNDS; round++) {
-  for (const c of cases) {
-    const order = round % 2 === 0 ? servers : [...servers].reverse();
+  for (const c of loadCases) {
+    const mode = c.deflate ? 'deflate' : 'plain';
+    const forCase = servers.filter((s) => s.mode === mode);
+    const order = round % 2 === 0 ? forCase : [...forCase].reverse();
     for (const server of order) {
       const cpu0 = (await server.stats()).cpu;
       const r = await echo(server.port, c);
       const cpu1 = (await server.stats()).cpu;
       const key = `${server.kind}|${c.name}`;
       if (!samples.has(key)) samples.set(key, []);
-      samples.get(key).push({ perSecond: r.perSecond, mib: r.mibPerSecond, cpuPerMsg: (cpu1 - cpu0) / r.messages });
+      samples.get(key).push({ perSecond: r.perSecond, mib: r.mibPerSecond, cpuPerMsg: (cpu1 - cpu0) / r.messages, wireRatio: r.wireRatio });
     }
   }
 }
@@ -181,10 +421,11 @@ const median = (xs) => {
 };
 
 const rows = [];
-for (const c of cases) {
+for (const c of loadCases) {
   const wsRate = samples.has(`ws|${c.name}`) ? median(samples.get(`ws|${c.name}`).map((x) => x.perSecond)) : undefined;
   for (const server of servers) {
     const xs = samples.get(`${server.kind}|${c.name}`);
+    if (xs === undefined) continue;
     const rate = median(xs.map((x) => x.perSecond));
     rows.push({
       case: c.name,
@@ -194,17 +435,32 @@ for (const c of cases) {
       '× ws': wsRate ? (rate / wsRate).toFixed(2) : '',
       'server µs CPU/msg': median(xs.map((x) => x.cpuPerMsg)).toFixed(2),
       'msg/s per round': xs.map((x) => Math.round(x.perSecond)).join(' '),
+      ...(c.deflate && { 'wire/payload': median(xs.map((x) => x.wireRatio)).toFixed(3) }),
     });
   }
 }
-if (IDLE > 0) {
-  for (const server of servers) {
-    const m = await idleMemory(server);
-    rows.push({ case: `${IDLE} idle conns`, server: server.kind, 'heap B/conn': Math.round(m.heapPerConn), 'rss B/conn': Math.round(m.rssPerConn) });
+for (const server of servers) await server.stop();
+
+// Memory: a fresh server process per measurement.
+const kb = (x) => (x === undefined ? '' : (x / 1024).toFixed(2));
+for (const c of cases.filter((x) => x.memory)) {
+  const mode = c.memory === 'idle' ? 'plain' : 'deflate';
+  const n = c.memory === 'idle' ? IDLE : DEFLATE_CONNS;
+  if (n <= 0) continue;
+  const message = c.memory === 'deflate' ? compressedLoad().docFrames[0] : undefined;
+  for (const kind of kinds) {
+    if (!wanted(kind, mode)) continue;
+    const m = await memory(kind, mode, n, message);
+    if (!m) continue;
+    rows.push({
+      case: c.name,
+      server: kind,
+      'heap KiB/conn': kb(m.heapPerConn),
+      'ext KiB/conn': kb(m.externalPerConn),
+      'rss KiB/conn': kb(m.rssPerConn),
+      [`rss KiB/conn ${n}→${2 * n}`]: kb(m.rssMarginal),
+    });
   }
 }
-for (const server of servers) server.child.stdin.end();
-await new Promise((r) => setTimeout(r, 300));
-for (const server of servers) server.child.kill();
-console.log(`node ${process.version}, ${DURATION} ms per case, ${ROUNDS} interleaved rounds, medians`);
+console.log(`node ${process.version}, ${DURATION} ms per case, ${ROUNDS} interleaved rounds, medians; memory in fresh server processes`);
 console.table(rows);
