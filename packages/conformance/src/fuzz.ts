@@ -8,11 +8,13 @@
  *
  * Other flags after --url go to the suite (--deflate, --strict, --max-message-size, --family, --skip).
  * Stops at the first failing round and exits 1; its output has the seed and replay line.
+ * The last line is a summary; --json FILE writes every round's report (per-family counts).
  */
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FAMILIES, type Family } from './case.js';
-import { formatServerReport } from './report.js';
+import { formatServerReport, type ServerReport } from './report.js';
 import { runServerSuite } from './server-suite.js';
 
 const { values } = parseArgs({
@@ -26,6 +28,7 @@ const { values } = parseArgs({
     'max-message-size': { type: 'string' },
     family: { type: 'string' },
     skip: { type: 'string' },
+    json: { type: 'string' },
   },
 });
 const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
@@ -35,7 +38,11 @@ const deadline = minutes === undefined ? 0 : Date.now() + minutes * 60_000;
 const more = (round: number) => round === 0 || Date.now() < deadline;
 
 let failed = false;
+let rounds = 0;
+const started = Date.now();
+const reports: ServerReport[] = [];
 for (let round = 0; more(round) && !failed; round++) {
+  rounds++;
   if (values.url !== undefined) {
     const report = await runServerSuite({
       url: values.url,
@@ -48,6 +55,7 @@ for (let round = 0; more(round) && !failed; round++) {
       command: 'pnpm run conformance',
     });
     console.log(`round ${round + 1}\n${formatServerReport(report)}\n`);
+    reports.push(report);
     failed = !report.ok;
   } else {
     // The codec's properties read FC_RUNS; vitest is the root's.
@@ -56,4 +64,12 @@ for (let round = 0; more(round) && !failed; round++) {
     failed = res.status !== 0;
   }
 }
+const cases = reports.reduce((n, r) => n + r.families.reduce((m, f) => m + f.runs, 0), 0);
+const seconds = ((Date.now() - started) / 1000).toFixed(1);
+console.log(
+  values.url === undefined
+    ? `fuzz: ${rounds} round(s) of the codec's properties in ${seconds} s: ${failed ? 'FAILED' : 'all passed'}`
+    : `fuzz: ${rounds} round(s), ${cases} cases against ${values.url} in ${seconds} s: ${failed ? 'FAILED' : 'all passed'}`,
+);
+if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ url: values.url ?? null, rounds, ok: !failed, seconds: Number(seconds), reports }, null, 2)}\n`);
 process.exitCode = failed ? 1 : 0;

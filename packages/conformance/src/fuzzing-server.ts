@@ -251,10 +251,12 @@ export class FuzzingServer {
     socket.on('close', gone);
     for (const chunk of split(wire.send)) socket.write(chunk);
     while (!closeSeen && !tcpClosed && reader.error === undefined && Date.now() < deadline) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
       });
+      clearTimeout(timer);
     }
     wake = undefined;
     // The server closes TCP first once the close frames are exchanged (RFC 6455 §7.1.1); a client that

@@ -203,7 +203,11 @@ export async function runHandshakeCase(target: Target, c: HandshakeCase, split: 
   socket.on('error', gone);
   const waitFor = async (cond: () => boolean, ms: number) => {
     const until = Date.now() + ms;
-    while (!cond() && Date.now() < until) await new Promise<void>((resolve) => ((wake = resolve), setTimeout(resolve, Math.max(1, until - Date.now()))));
+    while (!cond() && Date.now() < until) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => ((wake = resolve), (timer = setTimeout(resolve, Math.max(1, until - Date.now())))));
+      clearTimeout(timer);
+    }
     return cond();
   };
   try {

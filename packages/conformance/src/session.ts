@@ -78,10 +78,13 @@ export async function runAgainstServer(
     while (!cond()) {
       const left = until - Date.now();
       if (left <= 0) return false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        setTimeout(resolve, left);
+        timer = setTimeout(resolve, left);
       });
+      // Cleared, so a finished run leaves no timer keeping the process alive for the whole timeout.
+      clearTimeout(timer);
     }
     return true;
   };

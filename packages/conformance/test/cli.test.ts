@@ -1,0 +1,74 @@
+/**
+ * The commands as users run them (built `dist/`): `pnpm fuzz` with a short
+ * budget against a server, and the `--json` reports of `pnpm fuzz` and `pnpm run conformance`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocketServer } from '@rfc6455/node-server';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FAMILIES } from '../src/index.js';
+
+const dist = join(import.meta.dirname, '..', 'dist');
+const dir = mkdtempSync(join(tmpdir(), 'conformance-cli-'));
+let wss: WebSocketServer;
+let url: string;
+
+beforeAll(async () => {
+  wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxMessageSize: 70_000, perMessageDeflate: true });
+  wss.on('connection', (ws) => ws.on('message', (data: string | Buffer) => ws.send(data)));
+  await new Promise<void>((resolve) => wss.on('listening', () => resolve()));
+  url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+});
+afterAll(() => wss.close({ timeout: 1000 }));
+
+/** Runs a built command asynchronously (the server under test lives in this process). */
+function run(script: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [join(dist, script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (out += d));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out })));
+}
+
+interface FamilyJson {
+  family: string;
+  status: string;
+  runs: number;
+  passed: number;
+}
+
+it('pnpm fuzz --url with a short budget exits 0, prints each round and a summary, and writes --json', async () => {
+  const json = join(dir, 'fuzz.json');
+  const { code, out } = await run('fuzz.js', ['--url', url, '--runs', '20', '--minutes', '0.05', '--deflate', '--max-message-size', '70000', '--json', json]);
+  expect(code, out.slice(-3000)).toBe(0);
+  expect(out).toContain('round 1\nconformance of ');
+  expect(out).toMatch(/fuzz: (\d+) round\(s\), (\d+) cases against ws:\/\/127\.0\.0\.1:\d+ in [\d.]+ s: all passed\n$/);
+  const report = JSON.parse(readFileSync(json, 'utf8')) as { rounds: number; ok: boolean; reports: { families: FamilyJson[] }[] };
+  expect(report.ok).toBe(true);
+  expect(report.reports.length).toBe(report.rounds);
+  for (const r of report.reports) {
+    expect(r.families.map((f) => f.family)).toEqual([...FAMILIES]);
+    for (const f of r.families) expect(f).toMatchObject({ status: 'passed', runs: 20, passed: 20 });
+  }
+  // The budget (3 s) is checked between rounds: at most one round past it.
+  expect(Number(/in ([\d.]+) s/.exec(out)?.[1])).toBeLessThan(20);
+});
+
+it('pnpm run conformance --json writes the report with per-family counts', async () => {
+  const json = join(dir, 'report.json');
+  const { code, out } = await run('cli.js', ['--url', url, '--runs', '8', '--seed', '5', '--family', 'handshake,framing,close,limits', '--json', json]);
+  expect(code, out.slice(-3000)).toBe(0);
+  expect(out).toContain('3 families passed, 0 failed, 1 not applicable');
+  const report = JSON.parse(readFileSync(json, 'utf8')) as { url: string; seed: number; ok: boolean; families: (FamilyJson & { reason?: string; policies: Record<string, number> })[] };
+  expect(report).toMatchObject({ url, seed: 5, ok: true });
+  expect(report.families.map((f) => [f.family, f.status, f.runs, f.passed])).toEqual([
+    ['handshake', 'passed', 8, 8],
+    ['framing', 'passed', 8, 8],
+    ['close', 'passed', 8, 8],
+    ['limits', 'not applicable', 0, 0],
+  ]);
+  expect(report.families[3]?.reason).toBe('no --max-message-size given');
+});
