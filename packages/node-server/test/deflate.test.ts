@@ -9,7 +9,7 @@ import { Connection, pakoBackend, perMessageDeflateAgreement } from '@rfc6455/co
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocketClient from 'ws';
 import { type ServerOptions, type WebSocket, type WebSocketServer, zlibBackend, zlibBackendAvailable } from '../src/index.js';
-import { parkIdleDeflaters } from '../src/zlib-backend.js';
+import { parkIdleEngines } from '../src/zlib-backend.js';
 import { rawClient, startServer, until } from './helpers.js';
 
 const servers: WebSocketServer<any>[] = [];
@@ -219,8 +219,17 @@ describe('the node:zlib backend', () => {
           c.receive(b);
         }
         expect(c.nextEvent()).toEqual({ type: 'text', data: m });
-        if (park && i % 2 === 0) parkIdleDeflaters();
+        if (park && i % 2 === 0) parkIdleEngines();
       });
+      // A message streamed in parts, with sweeps between them: the receiving
+      // inflater is mid-message and must stay awake; the deflater may park.
+      const parts = [doc(4, 3_000), doc(1, 2_000), doc(4, 3_000)];
+      parts.forEach((part, i) => {
+        s.send({ type: 'text', data: part, fin: i === parts.length - 1 });
+        for (const b of s.takeOutgoing()) c.receive(b);
+        if (park) parkIdleEngines();
+      });
+      expect(c.nextEvent()).toEqual({ type: 'text', data: parts.join('') });
       return wire;
     };
     for (const bits of [9, 12, 15]) {
@@ -233,6 +242,29 @@ describe('the node:zlib backend', () => {
         expect(run(bits, receiver, noContext, true)).toBeLessThan(run(bits, receiver, noContext, false) * 1.1);
       }
     }
+  });
+
+  it('parks an idle inflater only between messages, and it resumes with the same window', () => {
+    const params = { clientMaxWindowBits: 15 };
+    const client = new Connection({ role: 'client', extensions: [perMessageDeflateAgreement(params, { threshold: 0, backend: pakoBackend })] });
+    const server = new Connection({ role: 'server', extensions: [perMessageDeflateAgreement(params, { threshold: 0, backend: zlibBackend })] });
+    const stuck = parkIdleEngines(); // engines of earlier tests left mid-message, if any
+    const a = doc(5, 20_000);
+    client.send({ type: 'text', data: a });
+    const frames = Buffer.concat(client.takeOutgoing());
+    // Half a message, a sweep (mid-message: stays awake), the rest.
+    server.receive(frames.subarray(0, frames.length >> 1));
+    expect(server.nextEvent()).toBeUndefined();
+    expect(parkIdleEngines()).toBe(stuck + 1);
+    server.receive(frames.subarray(frames.length >> 1));
+    expect(server.nextEvent()).toEqual({ type: 'text', data: a });
+    expect(parkIdleEngines()).toBe(stuck); // between messages: parked
+    // The same text again is mostly a back-reference into the parked window.
+    client.send({ type: 'text', data: a });
+    const again = client.takeOutgoing();
+    expect(again.reduce((n, b) => n + b.length, 0)).toBeLessThan(1000);
+    for (const b of again) server.receive(b);
+    expect(server.nextEvent()).toEqual({ type: 'text', data: a });
   });
 
   // What follows a BFINAL message is not tested: the codec appends 00 00 ff ff to
