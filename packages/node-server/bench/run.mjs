@@ -423,7 +423,7 @@ const median = (xs) => {
 const rows = [];
 for (const c of loadCases) {
   const wsRate = samples.has(`ws|${c.name}`) ? median(samples.get(`ws|${c.name}`).map((x) => x.perSecond)) : undefined;
-  for (const server of servers) {
+  for (const server of servers.filter((x) => x.mode === (c.deflate ? 'deflate' : 'plain'))) {
     const xs = samples.get(`${server.kind}|${c.name}`);
     if (xs === undefined) continue;
     const rate = median(xs.map((x) => x.perSecond));
@@ -442,6 +442,7 @@ for (const c of loadCases) {
 for (const server of servers) await server.stop();
 
 // Memory: a fresh server process per measurement.
+const memoryRows = [];
 const kb = (x) => (x === undefined ? '' : (x / 1024).toFixed(2));
 for (const c of cases.filter((x) => x.memory)) {
   const mode = c.memory === 'idle' ? 'plain' : 'deflate';
@@ -452,15 +453,19 @@ for (const c of cases.filter((x) => x.memory)) {
     if (!wanted(kind, mode)) continue;
     const m = await memory(kind, mode, n, message);
     if (!m) continue;
-    rows.push({
+    memoryRows.push({
       case: c.name,
       server: kind,
       'heap KiB/conn': kb(m.heapPerConn),
       'ext KiB/conn': kb(m.externalPerConn),
       'rss KiB/conn': kb(m.rssPerConn),
-      [`rss KiB/conn ${n}→${2 * n}`]: kb(m.rssMarginal),
+      'rss KiB/conn, n→2n': kb(m.rssMarginal),
     });
   }
 }
-console.log(`node ${process.version}, ${DURATION} ms per case, ${ROUNDS} interleaved rounds, medians; memory in fresh server processes`);
-console.table(rows);
+console.log(`node ${process.version}, ${DURATION} ms per case, ${ROUNDS} interleaved rounds, medians`);
+if (rows.length > 0) console.table(rows);
+if (memoryRows.length > 0) {
+  console.log('memory per connection, each server in a fresh process (n connections, then n more)');
+  console.table(memoryRows);
+}
