@@ -31,6 +31,10 @@ const EMPTY = new Uint8Array(0);
 // 2 fixed bytes + 8 for a 64-bit length + 4 for the mask key.
 const MAX_HEADER = 14;
 const TWO_POW_32 = 0x1_0000_0000;
+const NO_KEY = new Uint8Array(4);
+// A header that straddles chunks is gathered here and parsed at once, so one
+// buffer serves every connection (an idle connection holds none).
+const scratch = new Uint8Array(MAX_HEADER);
 
 export class FrameDecoder {
   /** RSV bits (as in header byte 0) owned by negotiated extensions. */
@@ -42,7 +46,8 @@ export class FrameDecoder {
   opcode = 0;
   masked = false;
   payloadLength = 0;
-  readonly maskKey = new Uint8Array(4);
+  /** The current frame's key; made on the first masked frame (a client never needs one). */
+  maskKey: Uint8Array = NO_KEY;
 
   /** The current piece: still masked when `masked` is true. */
   piece: Uint8Array = EMPTY;
@@ -62,7 +67,6 @@ export class FrameDecoder {
   private available = 0;
   private inPayload = false;
   private remaining = 0;
-  private readonly scratch = new Uint8Array(MAX_HEADER);
 
   constructor(options: FrameDecoderOptions) {
     this.expectMasked = options.expectMasked;
@@ -115,8 +119,8 @@ export class FrameDecoder {
     if (this.available < size) return Pull.NeedMore;
     if (chunk.length - p < size) {
       // The header straddles chunks: gather it into the scratch buffer.
-      this.copyOut(this.scratch, size);
-      chunk = this.scratch;
+      this.copyOut(scratch, size);
+      chunk = scratch;
       p = 0;
     } else {
       this.consume(size);
@@ -145,6 +149,7 @@ export class FrameDecoder {
       q += 8;
     }
     if (this.masked) {
+      if (this.maskKey === NO_KEY) this.maskKey = new Uint8Array(4);
       const k = this.maskKey;
       k[0] = h[q] as number;
       k[1] = h[q + 1] as number;

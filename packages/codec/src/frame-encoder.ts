@@ -15,16 +15,19 @@ const INLINE_MASK = 64;
 const SHORT_STRING = 41;
 
 const encoder = new TextEncoder();
+const NO_KEY = new Uint8Array(0);
 
 export class FrameEncoder {
-  /** The current frame's masking key (also written into its header). */
-  private readonly key = new Uint8Array(4);
+  /** The current frame's masking key (also written into its header); only the client role has one. */
+  private readonly key: Uint8Array;
 
   constructor(
     private readonly out: OutgoingQueue,
     /** Present on the client role, which must mask every frame. */
     private readonly keys: MaskKeyPool | undefined,
-  ) {}
+  ) {
+    this.key = keys === undefined ? NO_KEY : new Uint8Array(4);
+  }
 
   /**
    * Queues one frame. `byte0` holds FIN, RSV and the opcode. When `owned` is
