@@ -77,18 +77,8 @@ export class MessageAssembler {
   }
 
   private startFrame(dec: FrameDecoder): ProtocolErrorEvent | undefined {
-    const op = dec.opcode;
-    if (op === Opcode.Continuation) {
-      if (this.kind === 0) return protocolError(CloseCode.ProtocolError, 'continuation frame without a message to continue');
-    } else {
-      if (this.kind !== 0) {
-        return protocolError(CloseCode.ProtocolError, `${opcodeName(op)} frame inside an unfinished fragmented message`);
-      }
-      this.kind = op;
-      this.size = 0;
-      this.len = 0;
-      this.validator.reset();
-    }
+    const problem = this.continuationRules(dec.opcode);
+    if (problem !== undefined) return problem;
     const size = this.size + dec.payloadLength;
     if (size > this.maxMessageSize) return tooBig(size, this.maxMessageSize);
     this.size = size;
@@ -137,10 +127,13 @@ export class MessageAssembler {
    * limit counts decoded bytes, in {@link pushDecoded}, not the frame header.
    */
   startDecodedFrame(dec: FrameDecoder): ProtocolErrorEvent | undefined {
-    const op = dec.opcode;
+    return this.continuationRules(dec.opcode);
+  }
+
+  /** RFC 6455 §5.4: a continuation needs a message to continue; a new message needs none unfinished. Starts it. */
+  private continuationRules(op: number): ProtocolErrorEvent | undefined {
     if (op === Opcode.Continuation) {
-      if (this.kind === 0) return protocolError(CloseCode.ProtocolError, 'continuation frame without a message to continue');
-      return undefined;
+      return this.kind === 0 ? protocolError(CloseCode.ProtocolError, 'continuation frame without a message to continue') : undefined;
     }
     if (this.kind !== 0) {
       return protocolError(CloseCode.ProtocolError, `${opcodeName(op)} frame inside an unfinished fragmented message`);
