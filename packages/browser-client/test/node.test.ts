@@ -16,7 +16,7 @@ afterAll(() => Promise.all([server.close(), projectServer.close()]));
 describe("Node client against this project's node-server", () => {
   for (const name of scenarioNames) {
     test(name, async () => {
-      await scenarios[name as keyof typeof scenarios](lib, projectServer.url, {});
+      await scenarios[name as keyof typeof scenarios]!(lib, projectServer.url, {});
     });
   }
 });
@@ -24,7 +24,7 @@ describe("Node client against this project's node-server", () => {
 describe('Node client against ws', () => {
   for (const name of scenarioNames) {
     test(name, async () => {
-      await scenarios[name as keyof typeof scenarios](lib, server.url, {});
+      await scenarios[name as keyof typeof scenarios]!(lib, server.url, {});
     });
   }
 

@@ -7,6 +7,7 @@ export {
   type UpgradeDecision,
   type UpgradeHook,
   type UpgradeInfo,
+  type WebSocketServerEvents,
 } from './server.js';
 export {
   CLOSED,

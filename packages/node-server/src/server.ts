@@ -152,12 +152,20 @@ interface Pending {
 
 const NO_PENDING_DATA = (): void => {};
 
+/** The events a `WebSocketServer` emits and their arguments. */
+export interface WebSocketServerEvents<Data = unknown> {
+  connection: [ws: WebSocket<Data>, info: UpgradeInfo];
+  listening: [];
+  error: [error: Error];
+  close: [];
+}
+
 /**
  * Events: `connection` (ws, info), `listening`, `error` (listener errors of
  * the standalone server, or a throwing upgrade hook when a listener exists),
  * `close` (after `close()` finished).
  */
-export class WebSocketServer<Data = unknown> extends EventEmitter {
+export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServerEvents<Data>> {
   /** Open connections. */
   readonly clients = new Set<WebSocket<Data>>();
   private readonly pending = new Set<Pending>();
@@ -408,7 +416,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
       try {
         decision = await this.hook(info);
       } catch (error) {
-        if (this.listenerCount('error') > 0) this.emit('error', error);
+        if (this.listenerCount('error') > 0) this.emit('error', asError(error));
         decision = { accept: false, status: 500, body: 'internal error\n' };
       }
     }
@@ -420,7 +428,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
       try {
         response = p.handshake.reject({ status: normalized.status ?? 403, headers: normalized.headers, body: normalized.body }).response;
       } catch (error) {
-        if (this.listenerCount('error') > 0) this.emit('error', error);
+        if (this.listenerCount('error') > 0) this.emit('error', asError(error));
         response = p.handshake.reject({ status: 500, body: 'internal error\n' }).response;
       }
       this.settle(p);
@@ -434,7 +442,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter {
       accepted = p.handshake.accept({ protocol: normalized.protocol ?? null, extensions: negotiated.response, headers: normalized.headers });
     } catch (error) {
       // e.g. a subprotocol that was not offered: an application bug, answered with 500.
-      if (this.listenerCount('error') > 0) this.emit('error', error);
+      if (this.listenerCount('error') > 0) this.emit('error', asError(error));
       this.settle(p);
       endWithin(p.socket, rejector().reject({ status: 500, body: 'internal error\n' }).response, this.settings.closeTimeout);
       return;
@@ -583,4 +591,9 @@ function parseCookies(header: string | undefined): Record<string, string> {
     if (name !== '' && !(name in cookies)) cookies[name] = value;
   }
   return cookies;
+}
+
+/** What a hook threw, as an Error for the `error` event (a hook may throw anything). */
+function asError(thrown: unknown): Error {
+  return thrown instanceof Error ? thrown : new Error(String(thrown));
 }

@@ -69,7 +69,7 @@ function toBuffer(bytes: Uint8Array): Buffer {
  * `error` (only emitted when a listener is attached: a connection never throws
  * into the process for what the peer did); `ping`, `pong`, `drain`.
  */
-export class WebSocket<Data = unknown> extends EventEmitter {
+export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
