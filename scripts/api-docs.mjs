@@ -69,6 +69,8 @@ function memberLines(symbol, decl, isStatic) {
   for (const member of props) {
     const d = member.declarations?.[0];
     if (!d || !isPublic(d) || member.name === 'prototype' || member.name.startsWith('__')) continue;
+    // Inherited from outside the workspace (e.g. Node's EventEmitter), or marked @internal: not this project's API.
+    if (!ownerOf(d) || ts.getJSDocTags(d).some((t) => t.tagName.text === 'internal')) continue;
     const type = checker.getTypeOfSymbolAtLocation(member, d);
     const prefix = isStatic ? 'static ' : '';
     const readonly = ts.getCombinedModifierFlags(d) & ts.ModifierFlags.Readonly ? 'readonly ' : '';
