@@ -8,6 +8,7 @@
  * `fast-check` is an optional peer dependency, needed only by this entry.
  */
 import fc from 'fast-check';
+import { concat as concatBytes } from 'uint8arrays/concat';
 import { toString as bytesToString } from 'uint8arrays/to-string';
 import { isValidWireCloseCode } from './close-codes.js';
 import type { Role } from './connection.js';
@@ -99,17 +100,6 @@ export function encodeFrame(f: FrameSpec): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** A masking key for frames sent by `sender` (clients mask, servers do not). */
 function keyFor(sender: Role): fc.Arbitrary<Uint8Array | null> {

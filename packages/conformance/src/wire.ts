@@ -5,6 +5,9 @@
  * reports what it saw, including anything a conforming peer must not send.
  */
 
+import { concat as concatBytes } from 'uint8arrays/concat';
+import { toString as bytesToString } from 'uint8arrays/to-string';
+
 /** One frame as it came off the wire, payload unmasked. */
 export interface WireFrame {
   readonly fin: boolean;
@@ -14,14 +17,8 @@ export interface WireFrame {
   readonly payload: Uint8Array;
 }
 
-export const Op = {
-  Continuation: 0x0,
-  Text: 0x1,
-  Binary: 0x2,
-  Close: 0x8,
-  Ping: 0x9,
-  Pong: 0xa,
-} as const;
+// The opcode numbers are RFC 6455's, not an implementation detail worth keeping apart.
+export { Opcode as Op } from '@rfc6455/codec';
 
 /** Accumulates bytes and yields whole frames; `error` is set when the stream cannot be framed. */
 export class FrameReader {
@@ -82,15 +79,7 @@ export class FrameReader {
 }
 
 export function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes([...parts]);
 }
 
 /** A close frame's body: the code (if any) and the reason bytes. */
@@ -107,12 +96,8 @@ export function closeCodeOf(payload: Uint8Array): number | undefined {
 }
 
 export function hex(bytes: Uint8Array, max = 64): string {
-  const shown = Array.from(bytes.subarray(0, max), (b) => b.toString(16).padStart(2, '0')).join('');
+  const shown = bytesToString(bytes.subarray(0, max), 'base16');
   return bytes.length > max ? `${shown}…(${bytes.length} B)` : shown;
 }
 
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
+export { equals as sameBytes } from 'uint8arrays/equals';
