@@ -15,9 +15,17 @@
  *   permessage-deflate claims RSV1 on a first data frame, no reserved opcode,
  *   control frames ≤125 bytes and unfragmented, text valid UTF-8, a close
  *   code that may be on the wire, nothing after the close frame).
+ *
+ * The judge shares no policy with the codec it also judges: close codes come
+ * from its own table (close-code-table.ts, RFC 6455 §7.4 and the IANA
+ * registry) and compressed messages are inflated with node:zlib (inflate.ts),
+ * so a bug in the codec's close-code policy or inflater cannot pass against
+ * this project's own peers.
  */
-import { isValidWireCloseCode, pakoBackend, InflateStatus, type PerMessageDeflateParams, type Role } from '@rfc6455/codec';
+import type { PerMessageDeflateParams, Role } from '@rfc6455/codec';
 import type { Expectation, Reply } from './case.js';
+import { mayBeOnTheWire } from './close-code-table.js';
+import { messageInflater } from './inflate.js';
 import { closeCodeOf, concat, hex, Op, sameBytes, type WireFrame } from './wire.js';
 
 export type Verdict =
@@ -44,25 +52,13 @@ export function readFrames(frames: readonly WireFrame[], peer: Role, deflate: Pe
   let parts: Uint8Array[] | undefined;
   let opcode = 0;
   let compressed = false;
-  const inflater = deflate ? pakoBackend.createInflater(peer === 'server' ? deflate.serverMaxWindowBits : deflate.clientMaxWindowBits) : undefined;
-  const keepsContext = deflate ? !(peer === 'server' ? deflate.serverNoContextTakeover : deflate.clientNoContextTakeover) : true;
-
-  const inflate = (data: Uint8Array): Uint8Array | string => {
-    if (!inflater) return 'unreachable';
-    inflater.setInput(concat([data, Uint8Array.of(0, 0, 0xff, 0xff)]));
-    const out: Uint8Array[] = [];
-    for (;;) {
-      const buf = new Uint8Array(64 * 1024);
-      const status = inflater.inflate(buf, 0, buf.length);
-      out.push(buf.subarray(0, inflater.produced));
-      if (status === InflateStatus.Error) return `compressed data that does not inflate: ${inflater.error}`;
-      if (status === InflateStatus.StreamEnd) inflater.reset();
-      if (status === InflateStatus.NeedInput || (status === InflateStatus.StreamEnd && inflater.pendingInput === 0)) break;
-    }
-    // Without context takeover the peer promised not to refer back; resetting checks that promise.
-    if (!keepsContext) inflater.reset();
-    return concat(out);
-  };
+  // The judge's own inflater and close-code table (inflate.ts, close-code-table.ts), never the codec's.
+  const inflate = deflate
+    ? messageInflater({
+        windowBits: peer === 'server' ? deflate.serverMaxWindowBits : deflate.clientMaxWindowBits,
+        takeover: !(peer === 'server' ? deflate.serverNoContextTakeover : deflate.clientNoContextTakeover),
+      })
+    : () => 'compressed data without an agreement';
 
   for (const f of frames) {
     if (violation !== undefined) break;
@@ -89,7 +85,7 @@ export function readFrames(frames: readonly WireFrame[], peer: Role, deflate: Pe
         const code = closeCodeOf(f.payload);
         if (code === undefined) close = { code: null, reason: '' };
         else if (Number.isNaN(code)) violation = 'a close frame with a 1-byte body';
-        else if (!isValidWireCloseCode(code)) violation = `close code ${code}, which may not be on the wire`;
+        else if (!mayBeOnTheWire(code)) violation = `close code ${code}, which may not be on the wire`;
         else {
           try {
             close = { code, reason: fatal.decode(f.payload.subarray(2)) };
