@@ -169,15 +169,21 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     if (this.state !== OPEN) throw new UsageError('ERR_SEND_AFTER_CLOSE', 'the connection is not open');
     if (this.streaming) throw new UsageError('ERR_MESSAGE_INTERLEAVED', 'another stream is being sent');
     const binary = options.binary ?? true;
+    // Byte chunks of text may end inside a code point: the decoder keeps the
+    // partial sequence for the next chunk instead of sending U+FFFD for it. A
+    // leading U+FEFF is the application's text, not a byte order mark to drop.
+    const decoder = binary ? undefined : new TextDecoder('utf-8', { ignoreBOM: true });
     this.streaming = true;
     try {
       for await (const chunk of iterate(source)) {
         if (this.state !== OPEN) throw new UsageError('ERR_SEND_AFTER_CLOSE', 'the connection closed during the stream');
-        this.sendFragment(binary, chunk, false);
+        if (decoder === undefined) this.sendBinaryFragment(chunk, false);
+        else this.sendTextFragment(decodeChunk(decoder, chunk), false);
         if (this.socket.writableLength > this.settings.readPauseThreshold) await this.waitDrain();
       }
       if (this.state !== OPEN) throw new UsageError('ERR_SEND_AFTER_CLOSE', 'the connection closed during the stream');
-      this.sendFragment(binary, binary ? EMPTY : '', true);
+      if (decoder === undefined) this.sendBinaryFragment(EMPTY, true);
+      else this.sendTextFragment(decoder.decode(), true);
     } finally {
       this.streaming = false;
       const pending = this.deferred;
@@ -337,14 +343,15 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     return this.bufferedAmount <= this.settings.readPauseThreshold;
   }
 
-  private sendFragment(binary: boolean, chunk: string | Uint8Array, fin: boolean): void {
-    if (binary) {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      this.conn.send({ type: 'binary', data: bytes, fin });
-    } else {
-      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString();
-      this.conn.send({ type: 'text', data: text, fin });
-    }
+  private sendBinaryFragment(chunk: string | Uint8Array, fin: boolean): void {
+    this.conn.send({ type: 'binary', data: typeof chunk === 'string' ? Buffer.from(chunk) : chunk, fin });
+    this.flush();
+  }
+
+  private sendTextFragment(text: string, fin: boolean): void {
+    // A chunk that only began a code point has nothing to send yet.
+    if (text === '' && !fin) return;
+    this.conn.send({ type: 'text', data: text, fin });
     this.flush();
   }
 
@@ -469,6 +476,15 @@ function socketError(this: OwnedSocket, error: Error): void {
 }
 function socketEnd(this: OwnedSocket): void {
   this[OWNER].onSocketEnd();
+}
+
+/**
+ * The text of one chunk of a text stream. A string chunk first ends any
+ * partial code point the bytes before it left (as U+FFFD, which is what those
+ * bytes are without their continuation).
+ */
+function decodeChunk(decoder: TextDecoder, chunk: string | Uint8Array): string {
+  return typeof chunk === 'string' ? decoder.decode() + chunk : decoder.decode(chunk, { stream: true });
 }
 
 async function* iterate(source: StreamSource): AsyncIterable<string | Uint8Array> {
