@@ -17,6 +17,21 @@ export interface WebSocketCloseEvent extends Event {
   readonly wasClean: boolean;
 }
 
+/** What a WebSocket's `message` event carries: text as a string, binary as `binaryType` says. */
+export type WebSocketMessageData = string | ArrayBuffer | Blob;
+
+export interface MessageEventInit<T = WebSocketMessageData> extends EventInit {
+  data?: T;
+  origin?: string;
+}
+
+/** The members of the standard MessageEvent a WebSocket fills in: `data`, `origin`. */
+export interface WebSocketMessageEvent<T = WebSocketMessageData> extends Event {
+  readonly data: T;
+  readonly origin: string;
+  readonly lastEventId: string;
+}
+
 class CloseEventShim extends Event implements WebSocketCloseEvent {
   readonly code: number;
   readonly reason: string;
@@ -29,28 +44,32 @@ class CloseEventShim extends Event implements WebSocketCloseEvent {
   }
 }
 
-class MessageEventShim<T = unknown> extends Event {
-  readonly data: T;
+class MessageEventShim<T> extends Event implements WebSocketMessageEvent<T | undefined> {
+  readonly data: T | undefined;
   readonly origin: string;
   readonly lastEventId = '';
   readonly source = null;
   readonly ports: readonly unknown[] = [];
-  constructor(type: string, init: { data?: T; origin?: string } = {}) {
-    super(type);
-    this.data = init.data as T;
+  constructor(type: string, init: MessageEventInit<T> = {}) {
+    super(type, init);
+    this.data = init.data;
     this.origin = init.origin ?? '';
   }
 }
 
 type CloseEventCtor = new (type: string, init?: CloseEventInit) => WebSocketCloseEvent;
-type MessageEventCtor = new (type: string, init?: { data?: unknown; origin?: string }) => MessageEvent;
+type MessageEventCtor = new <T = WebSocketMessageData>(type: string, init?: MessageEventInit<T>) => WebSocketMessageEvent<T>;
 
 const g = globalThis as { CloseEvent?: CloseEventCtor; MessageEvent?: MessageEventCtor };
 
 /** The runtime's CloseEvent, or a compatible class where there is none. */
 export const CloseEvent: CloseEventCtor = g.CloseEvent ?? CloseEventShim;
+/** A close event as this package's classes dispatch it. */
+export type CloseEvent = WebSocketCloseEvent;
 /** The runtime's MessageEvent, or a compatible class where there is none. */
-export const MessageEvent: MessageEventCtor = g.MessageEvent ?? (MessageEventShim as unknown as MessageEventCtor);
+export const MessageEvent: MessageEventCtor = g.MessageEvent ?? (MessageEventShim as MessageEventCtor);
+/** A message event as this package's classes dispatch it. */
+export type MessageEvent<T = WebSocketMessageData> = WebSocketMessageEvent<T>;
 
 /** An error event with the cause attached: `event.error` is a HandshakeError, a transport error or a ProtocolError. */
 export class WebSocketErrorEvent extends Event {
@@ -61,4 +80,12 @@ export class WebSocketErrorEvent extends Event {
     this.error = error;
     this.message = error?.message ?? '';
   }
+}
+
+/** The events of the WebSocket class, by type: what `addEventListener` and the `on…` handlers receive. */
+export interface WebSocketEventMap {
+  open: Event;
+  message: MessageEvent;
+  error: WebSocketErrorEvent;
+  close: CloseEvent;
 }

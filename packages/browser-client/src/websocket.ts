@@ -6,7 +6,7 @@
  * unclean end), bufferedAmount, binaryType.
  */
 import { isToken } from '@rfc6455/codec';
-import { CloseEvent, MessageEvent, WebSocketErrorEvent } from './events.js';
+import { CloseEvent, MessageEvent, WebSocketErrorEvent, type WebSocketEventMap } from './events.js';
 import { type ClientOptions, type CloseInfo, type OpenInfo, Session } from './session.js';
 
 export type BinaryType = 'blob' | 'arraybuffer';
@@ -14,8 +14,10 @@ export type WebSocketData = string | ArrayBuffer | ArrayBufferView | Blob;
 
 export interface WebSocketOptions extends ClientOptions {}
 
-type Handler = ((this: WebSocket, ev: Event) => unknown) | null;
-type HandlerName = 'open' | 'message' | 'error' | 'close';
+/** An `on…` property: the listener for one event type, called with the WebSocket as `this`. */
+type Handler<K extends keyof WebSocketEventMap> = ((this: WebSocket, ev: WebSocketEventMap[K]) => unknown) | null;
+type Listener<K extends keyof WebSocketEventMap> = (this: WebSocket, ev: WebSocketEventMap[K]) => unknown;
+type HandlerSlots = { [K in keyof WebSocketEventMap]: { handler: Listener<K>; listener: EventListener } | undefined };
 
 const encoder = new TextEncoder();
 
@@ -41,7 +43,13 @@ export class WebSocket extends EventTarget {
   private pending: { data: WebSocketData; size: number }[] = [];
   private pendingBytes = 0;
   private draining = false;
-  private readonly handlers = new Map<HandlerName, { handler: Handler; listener: EventListener }>();
+  /** The `on…` handlers, each with the listener that calls it. */
+  private readonly handlers: HandlerSlots = {
+    open: undefined,
+    message: undefined,
+    error: undefined,
+    close: undefined,
+  };
   /** The handshake response headers, once open (not in the standard interface). */
   responseHeaders: OpenInfo['headers'] | undefined;
 
@@ -87,29 +95,66 @@ export class WebSocket extends EventTarget {
     if (value === 'blob' || value === 'arraybuffer') this.binaryTypeValue = value;
   }
 
-  get onopen(): Handler {
+  get onopen(): Handler<'open'> {
     return this.getHandler('open');
   }
-  set onopen(fn: Handler) {
+  set onopen(fn: Handler<'open'>) {
     this.setHandler('open', fn);
   }
-  get onmessage(): Handler {
+  get onmessage(): Handler<'message'> {
     return this.getHandler('message');
   }
-  set onmessage(fn: Handler) {
+  set onmessage(fn: Handler<'message'>) {
     this.setHandler('message', fn);
   }
-  get onerror(): Handler {
+  get onerror(): Handler<'error'> {
     return this.getHandler('error');
   }
-  set onerror(fn: Handler) {
+  set onerror(fn: Handler<'error'>) {
     this.setHandler('error', fn);
   }
-  get onclose(): Handler {
+  get onclose(): Handler<'close'> {
     return this.getHandler('close');
   }
-  set onclose(fn: Handler) {
+  set onclose(fn: Handler<'close'>) {
     this.setHandler('close', fn);
+  }
+
+  // Typed like the DOM's WebSocket: the event type names the event class the listener gets.
+  override addEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: Listener<K> | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener, options);
+  }
+
+  override removeEventListener<K extends keyof WebSocketEventMap>(
+    type: K,
+    listener: Listener<K> | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener, options);
   }
 
   send(data: WebSocketData): void {
@@ -192,19 +237,21 @@ export class WebSocket extends EventTarget {
     this.dispatchEvent(new CloseEvent('close', { code: info.code, reason: info.reason, wasClean: info.wasClean }));
   }
 
-  private getHandler(name: HandlerName): Handler {
-    return this.handlers.get(name)?.handler ?? null;
+  private getHandler<K extends keyof WebSocketEventMap>(name: K): Handler<K> {
+    return this.handlers[name]?.handler ?? null;
   }
 
-  private setHandler(name: HandlerName, fn: Handler): void {
-    const old = this.handlers.get(name);
+  private setHandler<K extends keyof WebSocketEventMap>(name: K, fn: Handler<K>): void {
+    const old = this.handlers[name];
     if (old !== undefined) this.removeEventListener(name, old.listener);
-    this.handlers.delete(name);
+    this.handlers[name] = undefined;
     if (typeof fn !== 'function') return;
+    // Only this class dispatches these types, with the classes WebSocketEventMap names.
     const listener: EventListener = (ev) => {
-      fn.call(this, ev);
+      fn.call(this, ev as WebSocketEventMap[K]);
     };
-    this.handlers.set(name, { handler: fn, listener });
+    // TypeScript cannot relate a generic key's slot to HandlerSlots[K] for writing.
+    this.handlers[name] = { handler: fn, listener } as HandlerSlots[K];
     this.addEventListener(name, listener);
   }
 }
