@@ -67,7 +67,14 @@ describe.each<Role>(['server', 'client'])('arbitrary bytes fed to the %s role', 
         expect(pieces).toEqual(whole);
         expect(bytewise).toEqual(whole);
       }),
-      { numRuns: RUNS },
+      {
+        numRuns: RUNS,
+        examples: [
+          // Found earlier: a masked one-byte text frame holding a lone 0xC2 lead byte, cut after its mask key,
+          // was failed with a different reason than when it arrived whole.
+          [Uint8Array.of(0x81, 0x81, 9, 8, 7, 6, 0xcb), [6]],
+        ],
+      },
     );
   });
 
