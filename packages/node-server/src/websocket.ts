@@ -149,11 +149,14 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       (this.deferred ??= []).push(() => this.send(data));
       return false;
     }
-    const bytes = typeof data === 'string' ? data : data instanceof Uint8Array ? data : new Uint8Array(data);
-    const size = typeof bytes === 'string' ? bytes.length : bytes.length;
-    if (!this.admit(size)) return false;
-    if (typeof bytes === 'string') this.conn.send({ type: 'text', data: bytes });
-    else this.conn.send({ type: 'binary', data: bytes });
+    if (typeof data === 'string') {
+      if (!this.admit(this.textFrameBytes(data))) return false;
+      this.conn.send({ type: 'text', data });
+    } else {
+      const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+      if (!this.admit(frameBytes(bytes.length))) return false;
+      this.conn.send({ type: 'binary', data: bytes });
+    }
     return this.afterSend();
   }
 
@@ -355,7 +358,22 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     this.flush();
   }
 
-  /** The backpressure policy: may this many more bytes be buffered? */
+  /**
+   * The bytes a text message adds to the queue, as far as the cap needs to
+   * know: UTF-8 takes at most 3 bytes per UTF-16 unit, so the exact count is
+   * only taken when that bound would not fit.
+   */
+  private textFrameBytes(text: string): number {
+    const bound = frameBytes(text.length * 3);
+    if (this.bufferedAmount + bound <= this.settings.maxBufferedAmount) return bound;
+    return frameBytes(Buffer.byteLength(text, 'utf8'));
+  }
+
+  /**
+   * The backpressure policy: may a message of `size` more bytes be queued?
+   * What waits is counted as it will be written (compressed frames as
+   * compressed).
+   */
   private admit(size: number): boolean {
     if (this.bufferedAmount + size <= this.settings.maxBufferedAmount) return true;
     if (this.settings.onBufferOverflow === 'close') this.close(1008, 'send buffer overflow (slow reader)');
@@ -459,6 +477,11 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
 }
 
 function ignore(): void {}
+
+/** Bytes of an unmasked frame carrying `payload` bytes (RFC 6455 §5.2); a fragmented message has a header per fragment. */
+function frameBytes(payload: number): number {
+  return payload + (payload < 126 ? 2 : payload < 65536 ? 4 : 10);
+}
 
 const OWNER = Symbol('rfc6455.websocket');
 type OwnedSocket = Socket & { [OWNER]: WebSocket<any> };
