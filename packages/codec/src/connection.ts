@@ -27,7 +27,8 @@ import { OutgoingQueue } from './outgoing.js';
 import { MaskKeyPool, type RandomSource } from './random.js';
 import { decodeUtf8 } from './utf8.js';
 
-export type Role = 'client' | 'server';
+export type { Role } from './role.js';
+import type { Role } from './role.js';
 
 export const ConnectionState = {
   Open: 'open',
@@ -59,7 +60,7 @@ export interface ConnectionOptions {
   readonly extensions?: readonly NegotiatedExtension[];
 }
 
-export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
+import { DEFAULT_MAX_MESSAGE_SIZE } from './limits.js';
 
 const FIN = 0x80;
 const MAX_CLOSE_REASON = 123;
@@ -275,7 +276,7 @@ export class Connection {
     const dec = this.decoder;
     if (dec.isStart) {
       if (dec.opcode === Opcode.Continuation) {
-        if (dec.rsv !== 0) return { type: 'protocol-error', code: CloseCode.ProtocolError, reason: 'RSV1 set on a continuation frame' };
+        if (dec.rsv !== 0) return { type: 'protocol-error', phase: 'frames', code: CloseCode.ProtocolError, reason: 'RSV1 set on a continuation frame' };
       } else {
         let inflow: MessageDecoder | undefined;
         if (dec.rsv !== 0) {
@@ -284,7 +285,7 @@ export class Connection {
             if (inflow !== undefined) break;
           }
           if (inflow === undefined) {
-            return { type: 'protocol-error', code: CloseCode.ProtocolError, reason: 'RSV bits set that no extension claims' };
+            return { type: 'protocol-error', phase: 'frames', code: CloseCode.ProtocolError, reason: 'RSV bits set that no extension claims' };
           }
         }
         // A new message inside an unfinished one is reported by the assembler on either path.
@@ -320,7 +321,7 @@ export class Connection {
       }
       if (!(out instanceof Uint8Array)) {
         this.draining = false;
-        return { type: 'protocol-error', code: out.code, reason: out.reason };
+        return { type: 'protocol-error', phase: 'frames', code: out.code, reason: out.reason };
       }
       const ev = this.assembler.pushDecoded(out, false);
       if (ev !== undefined) {
@@ -365,7 +366,7 @@ export class Connection {
   private controlPiece(): ConnectionEvent | undefined {
     const dec = this.decoder;
     if (dec.rsv !== 0 && dec.isStart) {
-      return { type: 'protocol-error', code: CloseCode.ProtocolError, reason: 'RSV bit set on a control frame' };
+      return { type: 'protocol-error', phase: 'frames', code: CloseCode.ProtocolError, reason: 'RSV bit set on a control frame' };
     }
     let payload: Uint8Array;
     if (dec.isStart && dec.isEnd) {
@@ -393,18 +394,18 @@ export class Connection {
 
   private peerClose(payload: Uint8Array): ConnectionEvent {
     if (payload.length === 1) {
-      return { type: 'protocol-error', code: CloseCode.ProtocolError, reason: 'close frame with a 1-byte payload' };
+      return { type: 'protocol-error', phase: 'frames', code: CloseCode.ProtocolError, reason: 'close frame with a 1-byte payload' };
     }
     let code: number = CloseCode.NoStatus;
     let reason = '';
     if (payload.length >= 2) {
       code = ((payload[0] as number) << 8) | (payload[1] as number);
       if (!isValidWireCloseCode(code)) {
-        return { type: 'protocol-error', code: CloseCode.ProtocolError, reason: `invalid close code ${code}` };
+        return { type: 'protocol-error', phase: 'frames', code: CloseCode.ProtocolError, reason: `invalid close code ${code}` };
       }
       const text = decodeUtf8(payload.subarray(2));
       if (text === undefined) {
-        return { type: 'protocol-error', code: CloseCode.InvalidPayload, reason: 'invalid UTF-8 in the close reason' };
+        return { type: 'protocol-error', phase: 'frames', code: CloseCode.InvalidPayload, reason: 'invalid UTF-8 in the close reason' };
       }
       reason = text;
     }
@@ -427,7 +428,7 @@ export class Connection {
     }
     this.failed = true;
     this.enterClosed();
-    return { type: 'protocol-error', code, reason };
+    return { type: 'protocol-error', phase: 'frames', code, reason };
   }
 
   private enterClosed(): void {

@@ -1,7 +1,13 @@
 /**
- * What a connection reports. Every event is a small plain record tagged by
- * `type`; the application reads them with `Connection.nextEvent()`.
+ * What an endpoint reports, and what it can be asked to do. Every event and
+ * command is a small plain record tagged by `type`.
  */
+import type { HttpHeaders } from './http-head.js';
+import type { HeaderInit } from './http-write.js';
+import type { PreEncodedMessage } from './pre-encoder.js';
+import type { UpgradeRequestEvent } from './upgrade-request.js';
+import type { ErrorResponseOptions } from './upgrade-response.js';
+import type { HandshakeFailure } from './upgrade-response.js';
 
 /** A whole text message (the default `messageMode: 'whole'`). */
 export interface TextEvent {
@@ -58,14 +64,62 @@ export interface CloseEvent {
 }
 
 /**
- * The peer broke the protocol. A close frame with `code` and `reason` is
- * queued (unless one was already sent), all further input is ignored, and the
- * transport should be closed once the outgoing bytes are written.
+ * The peer broke the protocol after the handshake. A close frame with `code`
+ * and `reason` is queued (unless one was already sent), all further input is
+ * ignored, and the transport should be closed once the outgoing bytes are
+ * written (`shouldCloseTransport`).
  */
-export interface ProtocolErrorEvent {
+export interface FrameErrorEvent {
   readonly type: 'protocol-error';
+  readonly phase: 'frames';
   readonly code: number;
   readonly reason: string;
+}
+
+/**
+ * The peer broke the opening handshake, or sent too much of it. A server has
+ * queued the error response (`status`: 400, 426 or 431); a client reports the
+ * status it received (null when no valid status line was read) and queues
+ * nothing. Either way the transport should be closed.
+ */
+export interface HandshakeErrorEvent {
+  readonly type: 'protocol-error';
+  readonly phase: 'handshake';
+  readonly status: number | null;
+  readonly failure: HandshakeFailure;
+  readonly reason: string;
+  /** The peer's header fields when its head was parsed. */
+  readonly headers: HttpHeaders | null;
+}
+
+/** The peer's mistakes, in one shape for both phases: tell them apart by `phase`. */
+export type ProtocolErrorEvent = HandshakeErrorEvent | FrameErrorEvent;
+
+/**
+ * The opening handshake completed: frames may flow. `headers` are the peer's
+ * (the request's on a server, the 101 response's on a client).
+ */
+export interface OpenEvent {
+  readonly type: 'open';
+  /** The agreed subprotocol, or null. */
+  readonly protocol: string | null;
+  /** The agreed extensions as the `Sec-WebSocket-Extensions` value, or ''. */
+  readonly extensions: string;
+  readonly headers: HttpHeaders;
+}
+
+/** Client: the server answered with something other than 101, e.g. 401, 403 or 503. */
+export interface RejectedEvent {
+  readonly type: 'rejected';
+  readonly status: number;
+  /** The reason phrase, e.g. "Forbidden". */
+  readonly reason: string;
+  readonly httpVersion: string;
+  readonly headers: HttpHeaders;
+  /** The body, at most `maxBodySize` bytes. */
+  readonly body: Uint8Array<ArrayBuffer>;
+  /** False when the body was capped, malformed, or cut off by the transport. */
+  readonly bodyComplete: boolean;
 }
 
 /**
@@ -82,7 +136,8 @@ export interface ClosedEvent {
   readonly wasClean: boolean;
 }
 
-export type ConnectionEvent =
+/** What the frame phase reports. */
+export type FrameEvent =
   | TextEvent
   | BinaryEvent
   | TextPartEvent
@@ -90,11 +145,46 @@ export type ConnectionEvent =
   | PingEvent
   | PongEvent
   | CloseEvent
-  | ProtocolErrorEvent
-  | ClosedEvent;
+  | FrameErrorEvent;
 
-/** What the application can ask a connection to send. */
-export type SendCommand =
+/** Everything an endpoint reports; `closed` is always the last. */
+export type EndpointEvent = UpgradeRequestEvent | OpenEvent | RejectedEvent | HandshakeErrorEvent | FrameEvent | ClosedEvent;
+
+/** Server: accept the upgrade request (the configured extensions are negotiated inside). */
+export interface AcceptCommand {
+  readonly type: 'accept';
+  /** One of the offered subprotocols, or null/undefined for none. */
+  readonly protocol?: string | null;
+  /** Extra response fields, e.g. `Set-Cookie`. */
+  readonly headers?: HeaderInit;
+}
+
+/** Server: refuse the upgrade request with an HTTP error response (status 300–599). */
+export interface RejectCommand extends ErrorResponseOptions {
+  readonly type: 'reject';
+}
+
+/**
+ * Server: send a message encoded once for many endpoints (a broadcast), by
+ * reference. It must come from a `MessagePreEncoder` and suit this endpoint's
+ * `sharedEncoding`.
+ */
+export interface PreEncodedCommand {
+  readonly type: 'pre-encoded';
+  readonly message: PreEncodedMessage;
+}
+
+/** What the application can ask an endpoint to do. */
+export type Command = AcceptCommand | RejectCommand | PreEncodedCommand | FrameCommand;
+
+/** @deprecated The events of the former `Connection`: use {@link EndpointEvent}. */
+export type ConnectionEvent = FrameEvent | ClosedEvent;
+
+/** @deprecated The commands of the former `Connection`: use {@link Command}. */
+export type SendCommand = FrameCommand;
+
+/** The commands of the frame phase: messages and control frames. */
+export type FrameCommand =
   | {
       readonly type: 'text';
       readonly data: string;

@@ -15,7 +15,7 @@
  * session that claims it. Two extensions claiming the same RSV bit are never
  * both accepted (§9: their meanings would collide).
  */
-import type { Role } from './connection.js';
+import type { Role } from './role.js';
 import type { ExtensionElement } from './header-grammar.js';
 
 /** A reason to fail the connection, raised while transforming a message. */
@@ -74,6 +74,12 @@ export interface NegotiatedExtension {
   readonly rsv: number;
   /** The agreed parameters, as the server's response element carries them. */
   readonly response: ExtensionElement;
+  /**
+   * Present when a server's encoding of a message depends on nothing but the
+   * agreement (no per-connection history): a key naming that encoding, so a
+   * broadcast is encoded once for every connection with the same key.
+   */
+  readonly sharedEncoding?: string;
   createSession(role: Role, limits: SessionLimits): ExtensionSession;
 }
 

@@ -8,7 +8,7 @@
  * single payload byte is looked at.
  */
 import { CloseCode } from './close-codes.js';
-import { MAX_CONTROL_PAYLOAD, opcodeName } from './opcode.js';
+import { frameHeaderLength, frameHeaderProblem, LENGTH_MSB_REASON, readPayloadLength } from './frame-header.js';
 
 export const Pull = {
   /** No complete header or payload byte is available; feed more input. */
@@ -30,7 +30,6 @@ export interface FrameDecoderOptions {
 const EMPTY = new Uint8Array(0);
 // 2 fixed bytes + 8 for a 64-bit length + 4 for the mask key.
 const MAX_HEADER = 14;
-const TWO_POW_32 = 0x1_0000_0000;
 const NO_KEY = new Uint8Array(4);
 // A header that straddles chunks is gathered here and parsed at once, so one
 // buffer serves every connection (an idle connection holds none).
@@ -59,8 +58,9 @@ export class FrameDecoder {
   errorCode = 0;
   errorReason = '';
 
-  private readonly expectMasked: boolean;
-  private readonly maxFramePayload: number;
+  /** Read by the header rules (`FrameHeaderRules`). */
+  readonly expectMasked: boolean;
+  readonly maxFramePayload: number;
   private chunks: Uint8Array[] = [];
   private head = 0;
   private pos = 0;
@@ -73,7 +73,7 @@ export class FrameDecoder {
     this.maxFramePayload = options.maxFramePayload;
   }
 
-  /** Bytes received but not yet handed out. */
+  /** Bytes received but not yet handed out (a server's early data is held here while it decides). */
   get bufferedAmount(): number {
     return this.available;
   }
@@ -93,11 +93,6 @@ export class FrameDecoder {
     this.available = 0;
   }
 
-  /** True when the decoder is between frames (no partial header or payload). */
-  get atFrameBoundary(): boolean {
-    return !this.inPayload && this.available === 0;
-  }
-
   /** Forgets the current piece, which would otherwise keep its whole chunk alive. */
   release(): void {
     this.piece = EMPTY;
@@ -115,7 +110,7 @@ export class FrameDecoder {
     let p = this.pos;
     const b1 = chunk.length - p >= 2 ? (chunk[p + 1] as number) : this.peekSecondByte();
     const len7 = b1 & 0x7f;
-    const size = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+    const size = frameHeaderLength(b1);
     if (this.available < size) return Pull.NeedMore;
     if (chunk.length - p < size) {
       // The header straddles chunks: gather it into the scratch buffer.
@@ -130,66 +125,27 @@ export class FrameDecoder {
 
   private parseHeader(h: Uint8Array, p: number, len7: number): Pull {
     const b0 = h[p] as number;
-    const b1 = h[p + 1] as number;
     this.fin = (b0 & 0x80) !== 0;
     this.rsv = b0 & 0x70;
     this.opcode = b0 & 0x0f;
-    this.masked = (b1 & 0x80) !== 0;
-    let q = p + 2;
-    let length = len7;
-    if (len7 === 126) {
-      length = ((h[q] as number) << 8) | (h[q + 1] as number);
-      q += 2;
-    } else if (len7 === 127) {
-      const high = ((h[q] as number) * 0x100_0000) + (((h[q + 1] as number) << 16) | ((h[q + 2] as number) << 8) | (h[q + 3] as number));
-      const low = ((h[q + 4] as number) * 0x100_0000) + (((h[q + 5] as number) << 16) | ((h[q + 6] as number) << 8) | (h[q + 7] as number));
-      if (high >= 0x8000_0000) return this.error(CloseCode.ProtocolError, 'the most significant bit of a 64-bit payload length is set');
-      // Lengths beyond 2^53 lose precision but are far over any limit anyway.
-      length = high * TWO_POW_32 + low;
-      q += 8;
-    }
+    this.masked = ((h[p + 1] as number) & 0x80) !== 0;
+    const length = readPayloadLength(h, p);
+    if (length < 0) return this.error(CloseCode.ProtocolError, LENGTH_MSB_REASON);
     if (this.masked) {
       if (this.maskKey === NO_KEY) this.maskKey = new Uint8Array(4);
       const k = this.maskKey;
+      const q = p + 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0);
       k[0] = h[q] as number;
       k[1] = h[q + 1] as number;
       k[2] = h[q + 2] as number;
       k[3] = h[q + 3] as number;
     }
     this.payloadLength = length;
-    const problem = this.checkHeader();
-    if (problem !== Pull.Piece) return problem;
+    const problem = frameHeaderProblem(this.fin, this.rsv, this.opcode, this.masked, length, this);
+    if (problem !== null) return this.error(problem.code, problem.reason);
     this.inPayload = true;
     this.remaining = length;
     return this.nextPiece(true);
-  }
-
-  private checkHeader(): Pull {
-    const opcode = this.opcode;
-    if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xa) {
-      return this.error(CloseCode.ProtocolError, `reserved opcode 0x${opcode.toString(16)}`);
-    }
-    if (this.rsv & ~this.allowedRsv) {
-      return this.error(CloseCode.ProtocolError, `${rsvNames(this.rsv & ~this.allowedRsv)} set without a negotiated extension`);
-    }
-    if (this.masked !== this.expectMasked) {
-      return this.error(
-        CloseCode.ProtocolError,
-        this.expectMasked ? 'a client frame was not masked' : 'a server frame was masked',
-      );
-    }
-    if (opcode >= 0x8) {
-      if (!this.fin) return this.error(CloseCode.ProtocolError, `fragmented ${opcodeName(opcode)} frame`);
-      if (this.payloadLength > MAX_CONTROL_PAYLOAD) {
-        return this.error(CloseCode.ProtocolError, `${opcodeName(opcode)} frame payload over 125 bytes`);
-      }
-    } else if (this.payloadLength > this.maxFramePayload) {
-      return this.error(
-        CloseCode.MessageTooBig,
-        `frame payload of ${this.payloadLength} bytes exceeds the limit of ${this.maxFramePayload}`,
-      );
-    }
-    return Pull.Piece;
   }
 
   private nextPiece(isStart: boolean): Pull {
@@ -266,12 +222,4 @@ export class FrameDecoder {
       if (this.pos === chunk.length) this.nextChunk();
     }
   }
-}
-
-function rsvNames(bits: number): string {
-  const names: string[] = [];
-  if (bits & 0x40) names.push('RSV1');
-  if (bits & 0x20) names.push('RSV2');
-  if (bits & 0x10) names.push('RSV3');
-  return names.join(' and ');
 }

@@ -12,6 +12,7 @@
  */
 
 import { UsageError } from './errors.js';
+import { HandshakeFailure } from './upgrade-response.js';
 import { computeAcceptKey, generateClientKey } from './accept-key.js';
 import {
   type ExtensionElement,
@@ -54,26 +55,7 @@ export const ClientHandshakeState = {
 } as const;
 export type ClientHandshakeState = (typeof ClientHandshakeState)[keyof typeof ClientHandshakeState];
 
-/** Why a client handshake failed; stable strings for programs, `reason` for people. */
-export const HandshakeFailure = {
-  /** The response head broke HTTP/1.1 syntax. */
-  MalformedResponse: 'malformed-response',
-  /** The response head exceeded a size or header-count limit. */
-  ResponseTooLarge: 'response-too-large',
-  /** The transport ended before the response head was complete. */
-  ConnectionClosed: 'connection-closed',
-  /** 101 without `Upgrade: websocket`. */
-  InvalidUpgrade: 'invalid-upgrade',
-  /** 101 without the `upgrade` token in `Connection`. */
-  InvalidConnection: 'invalid-connection',
-  /** `Sec-WebSocket-Accept` missing, repeated, or not derived from our key. */
-  InvalidAccept: 'invalid-accept',
-  /** A subprotocol that was not offered, or several. */
-  InvalidProtocol: 'invalid-protocol',
-  /** Malformed `Sec-WebSocket-Extensions`, or an extension that was not offered. */
-  InvalidExtensions: 'invalid-extensions',
-} as const;
-export type HandshakeFailure = (typeof HandshakeFailure)[keyof typeof HandshakeFailure];
+export { HandshakeFailure };
 
 export interface ClientHandshakeOptions {
   /** Subprotocols to offer, most preferred first: distinct tokens. */

@@ -1,9 +1,8 @@
 // Public surface of the opening handshake (HTTP/1.1 Upgrade, RFC 6455 §4).
-export { computeAcceptKey, WEBSOCKET_GUID } from './accept-key.js';
+
 export {
   ClientHandshake,
   ClientHandshakeState,
-  HandshakeFailure,
   type ClientHandshakeEvent,
   type ClientHandshakeOptions,
   type HandshakeFailedEvent,
@@ -16,22 +15,15 @@ export {
   type AcceptOptions,
   type AcceptResult,
   type BadRequestEvent,
-  type ParsedRequest,
   type RejectOptions,
   type RejectResult,
   type ServerHandshakeEvent,
   type ServerHandshakeOptions,
-  type UpgradeRequestEvent,
 } from './handshake-server.js';
-export {
-  isToken,
-  parseExtensions,
-  parseSubprotocols,
-  serializeExtensions,
-  serializeSubprotocols,
-  type ExtensionElement,
-  type ExtensionParam,
-  type HeaderParseResult,
-} from './header-grammar.js';
-export { HttpHeaders } from './http-head.js';
-export type { HeaderInit } from './http-write.js';
+
+
+
+export { computeAcceptKey } from './accept-key.js';
+export { HandshakeFailure } from './upgrade-response.js';
+export type { ParsedRequest, UpgradeRequestEvent } from './upgrade-request.js';
+export type { ExtensionElement } from './header-grammar.js';

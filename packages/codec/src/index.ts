@@ -1,31 +1,51 @@
 export { CloseCode, closeCodeName, isValidWireCloseCode } from './close-codes.js';
-export {
-  Connection,
-  ConnectionState,
-  DEFAULT_MAX_MESSAGE_SIZE,
-  type ConnectionOptions,
-  type Role,
-} from './connection.js';
+export { Endpoint, type EndpointState, type FrameOptions } from './endpoint.js';
+export { ServerEndpoint, type HeadOptions, type ServerEndpointOptions } from './server-endpoint.js';
+export { ClientEndpoint, type ClientEndpointOptions } from './client-endpoint.js';
+export { DEFAULT_MAX_MESSAGE_SIZE } from './limits.js';
+export type { Role } from './role.js';
 export { UsageError, type UsageErrorCode } from './errors.js';
 export type {
+  AcceptCommand,
   BinaryEvent,
   BinaryPartEvent,
   CloseEvent,
   ClosedEvent,
-  ConnectionEvent,
+  Command,
+  EndpointEvent,
+  FrameCommand,
+  FrameErrorEvent,
+  FrameEvent,
+  HandshakeErrorEvent,
+  OpenEvent,
   PingEvent,
   PongEvent,
+  PreEncodedCommand,
   ProtocolErrorEvent,
-  SendCommand,
+  RejectCommand,
+  RejectedEvent,
   TextEvent,
   TextPartEvent,
 } from './events.js';
-export { maskInto, unmaskInPlace } from './mask.js';
+export type { UpgradeRequestEvent, ParsedRequest } from './upgrade-request.js';
+export { HandshakeFailure } from './upgrade-response.js';
 export type { MessageMode } from './message-assembler.js';
 export { Opcode, opcodeName } from './opcode.js';
 export { cryptoRandom, type RandomSource } from './random.js';
 export { isValidUtf8, Utf8Validator } from './utf8.js';
-export * from './handshake.js';
+export { computeAcceptKey } from './accept-key.js';
+export {
+  isToken,
+  parseExtensions,
+  parseSubprotocols,
+  serializeExtensions,
+  serializeSubprotocols,
+  type ExtensionElement,
+  type ExtensionParam,
+  type HeaderParseResult,
+} from './header-grammar.js';
+export { HttpHeaders } from './http-head.js';
+export type { HeaderInit } from './http-write.js';
 export {
   acceptExtensions,
   negotiateExtensions,
@@ -61,3 +81,8 @@ export {
   type DeflaterOptions,
   type Inflater,
 } from './deflate-backend.js';
+// The pieces the endpoints replace; kept while the adapters move over.
+export { Connection, ConnectionState, type ConnectionOptions } from './connection.js';
+export type { ConnectionEvent, SendCommand } from './events.js';
+export { maskInto, unmaskInPlace } from './mask.js';
+export * from './handshake.js';

@@ -8,7 +8,7 @@
  * its memory follows its bytes, never its number of fragments.
  */
 import { CloseCode } from './close-codes.js';
-import type { ConnectionEvent, ProtocolErrorEvent } from './events.js';
+import type { FrameErrorEvent, FrameEvent } from './events.js';
 import type { FrameDecoder } from './frame-decoder.js';
 import { maskInto, unmaskInPlace } from './mask.js';
 import { Opcode, opcodeName } from './opcode.js';
@@ -44,7 +44,7 @@ export class MessageAssembler {
   }
 
   /** Handles the decoder's current piece of a data frame. */
-  accept(dec: FrameDecoder): ConnectionEvent | undefined {
+  accept(dec: FrameDecoder): FrameEvent | undefined {
     if (dec.isStart) {
       if (dec.isEnd && dec.fin && this.kind === 0 && dec.opcode !== Opcode.Continuation) {
         return this.singlePieceMessage(dec);
@@ -56,7 +56,7 @@ export class MessageAssembler {
   }
 
   /** The common case: a one-frame message whose payload arrived in one chunk. */
-  private singlePieceMessage(dec: FrameDecoder): ConnectionEvent {
+  private singlePieceMessage(dec: FrameDecoder): FrameEvent {
     const n = dec.payloadLength;
     if (n > this.maxMessageSize) return tooBig(n, this.maxMessageSize);
     const data = dec.piece;
@@ -70,13 +70,13 @@ export class MessageAssembler {
   }
 
   /** Same reason whichever path found the failure, so events never depend on how input was split. */
-  private classifyUtf8Failure(bytes: Uint8Array): ProtocolErrorEvent {
+  private classifyUtf8Failure(bytes: Uint8Array): FrameErrorEvent {
     const v = this.validator;
     v.reset();
     return v.update(bytes) && v.incomplete ? truncatedUtf8() : invalidUtf8();
   }
 
-  private startFrame(dec: FrameDecoder): ProtocolErrorEvent | undefined {
+  private startFrame(dec: FrameDecoder): FrameErrorEvent | undefined {
     const problem = this.continuationRules(dec.opcode);
     if (problem !== undefined) return problem;
     const size = this.size + dec.payloadLength;
@@ -94,7 +94,7 @@ export class MessageAssembler {
     this.buf = next;
   }
 
-  private appendWhole(dec: FrameDecoder): ConnectionEvent | undefined {
+  private appendWhole(dec: FrameDecoder): FrameEvent | undefined {
     const piece = dec.piece;
     const at = this.len;
     if (piece.length > 0) {
@@ -107,7 +107,7 @@ export class MessageAssembler {
     return this.finishWhole();
   }
 
-  private finishWhole(): ConnectionEvent {
+  private finishWhole(): FrameEvent {
     const kind = this.kind;
     this.kind = 0;
     const bytes = this.buf.subarray(0, this.len);
@@ -126,12 +126,12 @@ export class MessageAssembler {
    * permessage-deflate): the continuation rules apply as usual, but the size
    * limit counts decoded bytes, in {@link pushDecoded}, not the frame header.
    */
-  startDecodedFrame(dec: FrameDecoder): ProtocolErrorEvent | undefined {
+  startDecodedFrame(dec: FrameDecoder): FrameErrorEvent | undefined {
     return this.continuationRules(dec.opcode);
   }
 
   /** RFC 6455 §5.4: a continuation needs a message to continue; a new message needs none unfinished. Starts it. */
-  private continuationRules(op: number): ProtocolErrorEvent | undefined {
+  private continuationRules(op: number): FrameErrorEvent | undefined {
     if (op === Opcode.Continuation) {
       return this.kind === 0 ? protocolError(CloseCode.ProtocolError, 'continuation frame without a message to continue') : undefined;
     }
@@ -151,7 +151,7 @@ export class MessageAssembler {
    * bytes are kept, so a message that decodes to too much fails as soon as it
    * crosses the limit.
    */
-  pushDecoded(bytes: Uint8Array, last: boolean): ConnectionEvent | undefined {
+  pushDecoded(bytes: Uint8Array, last: boolean): FrameEvent | undefined {
     const n = bytes.length;
     const size = this.size + n;
     if (size > this.maxMessageSize) return tooBig(size, this.maxMessageSize);
@@ -183,7 +183,7 @@ export class MessageAssembler {
     }
   }
 
-  private emitPart(dec: FrameDecoder): ConnectionEvent | undefined {
+  private emitPart(dec: FrameDecoder): FrameEvent | undefined {
     const piece = dec.piece;
     const last = dec.isEnd && dec.fin;
     if (piece.length === 0 && !last) return undefined;
@@ -200,18 +200,18 @@ export class MessageAssembler {
   }
 }
 
-function protocolError(code: number, reason: string): ProtocolErrorEvent {
-  return { type: 'protocol-error', code, reason };
+function protocolError(code: number, reason: string): FrameErrorEvent {
+  return { type: 'protocol-error', phase: 'frames', code, reason };
 }
 
-function tooBig(size: number, max: number): ProtocolErrorEvent {
+function tooBig(size: number, max: number): FrameErrorEvent {
   return protocolError(CloseCode.MessageTooBig, `message of at least ${size} bytes exceeds the limit of ${max}`);
 }
 
-function truncatedUtf8(): ProtocolErrorEvent {
+function truncatedUtf8(): FrameErrorEvent {
   return invalidUtf8('a truncated UTF-8 sequence at the end of a text message');
 }
 
-function invalidUtf8(reason = 'invalid UTF-8 in a text message'): ProtocolErrorEvent {
+function invalidUtf8(reason = 'invalid UTF-8 in a text message'): FrameErrorEvent {
   return protocolError(CloseCode.InvalidPayload, reason);
 }

@@ -33,5 +33,4 @@ export function opcodeName(opcode: number): string {
 /** The largest control-frame payload (§5.5). */
 export const MAX_CONTROL_PAYLOAD = 125;
 
-/** RSV bits as they sit in the first header byte. */
-export const Rsv = { Rsv1: 0x40, Rsv2: 0x20, Rsv3: 0x10 } as const;
+

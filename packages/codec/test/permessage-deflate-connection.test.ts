@@ -122,10 +122,10 @@ describe('permessage-deflate framing', () => {
     const a = pair().server;
     const first = rawFrame({ fin: false, rsv: 0x40, opcode: Opcode.Text, payload: compressed(enc.encode('ab')).subarray(0, 1) });
     const cont = rawFrame({ rsv: 0x40, opcode: Opcode.Continuation, payload: new Uint8Array([0]) });
-    expect(feed(a, [first, cont]).at(-1)).toEqual({ type: 'protocol-error', code: 1002, reason: 'RSV1 set on a continuation frame' });
+    expect(feed(a, [first, cont]).at(-1)).toEqual({ type: 'protocol-error', phase: 'frames', code: 1002, reason: 'RSV1 set on a continuation frame' });
     const b = pair().server;
     expect(feed(b, [rawFrame({ rsv: 0x40, opcode: Opcode.Ping })])).toEqual([
-      { type: 'protocol-error', code: 1002, reason: 'RSV bit set on a control frame' },
+      { type: 'protocol-error', phase: 'frames', code: 1002, reason: 'RSV bit set on a control frame' },
     ]);
     // Without the extension RSV1 stays a protocol error.
     const c = new Connection({ role: 'server' });
@@ -138,7 +138,7 @@ describe('permessage-deflate framing', () => {
   it('fails invalid compressed data with 1007 and a reason', () => {
     const { server } = pair();
     const evs = feed(server, [rawFrame({ rsv: 0x40, opcode: Opcode.Binary, payload: new Uint8Array([0xff, 0xff, 0xff, 0xff]) })]);
-    expect(evs[0]).toMatchObject({ type: 'protocol-error', code: 1007 });
+    expect(evs[0]).toMatchObject({ type: 'protocol-error', phase: 'frames', code: 1007 });
     expect(evs[0]!.reason).toMatch(/^invalid compressed data: /);
     expect(server.shouldCloseTransport).toBe(true);
   });
@@ -149,7 +149,7 @@ describe('permessage-deflate framing', () => {
     const payload = compressed(bad);
     const frame = rawFrame({ fin: false, rsv: 0x40, opcode: Opcode.Text, payload });
     // Fail-fast: the error comes with the first frame, before the message ends.
-    expect(feed(server, [frame])).toEqual([{ type: 'protocol-error', code: 1007, reason: 'invalid UTF-8 in a text message' }]);
+    expect(feed(server, [frame])).toEqual([{ type: 'protocol-error', phase: 'frames', code: 1007, reason: 'invalid UTF-8 in a text message' }]);
   });
 
   it('keeps context across messages unless no_context_takeover applies', () => {
@@ -203,7 +203,7 @@ describe('permessage-deflate framing', () => {
     client.send({ type: 'binary', data: new Uint8Array(10_001) });
     const evs = feed(server, [outgoingBytes(client)]);
     expect(evs[0]).toMatchObject({ type: 'binary' });
-    expect(evs[1]).toEqual({ type: 'protocol-error', code: 1009, reason: 'message of at least 10001 bytes exceeds the limit of 10000' });
+    expect(evs[1]).toEqual({ type: 'protocol-error', phase: 'frames', code: 1009, reason: 'message of at least 10001 bytes exceeds the limit of 10000' });
   });
 
   it('fails a 1 GiB bomb with 1009 after inflating little more than the limit, and with bounded memory', () => {
@@ -217,7 +217,7 @@ describe('permessage-deflate framing', () => {
     server.receive(frame);
     const ev = server.nextEvent();
     const after = process.memoryUsage();
-    expect(ev).toMatchObject({ type: 'protocol-error', code: 1009 });
+    expect(ev).toMatchObject({ type: 'protocol-error', phase: 'frames', code: 1009 });
     // The work done is the bytes inflated: up to the limit and one step past it, never the whole 1 GiB.
     expect(inflation.produced).toBeGreaterThan(DEFAULT_MAX_MESSAGE_SIZE);
     expect(inflation.produced).toBeLessThanOrEqual(DEFAULT_MAX_MESSAGE_SIZE + inflation.largestStep);
@@ -231,7 +231,7 @@ describe('permessage-deflate framing', () => {
     const bomb = zeroBomb(1); // 1 MiB of zeros in about 1 KiB
     expect(bomb.length).toBeLessThan(1100);
     const evs = feed(server, [rawFrame({ rsv: 0x40, opcode: Opcode.Text, payload: bomb })]);
-    expect(evs).toEqual([{ type: 'protocol-error', code: 1009, reason: expect.stringMatching(/exceeds the limit of 1024$/) }]);
+    expect(evs).toEqual([{ type: 'protocol-error', phase: 'frames', code: 1009, reason: expect.stringMatching(/exceeds the limit of 1024$/) }]);
   });
 });
 

@@ -29,7 +29,7 @@ describe.each<Role>(['server', 'client'])('streams sent to the %s role', (receiv
         const conn = new Connection({ role: receiver, maxMessageSize: c.maxMessageSize });
         const events = feed(conn, split(c.bytes));
         const error = events.at(-1);
-        expect(error, c.description).toMatchObject({ type: 'protocol-error', code: c.expectedCode });
+        expect(error, c.description).toMatchObject({ type: 'protocol-error', phase: 'frames', code: c.expectedCode });
         // Fail-fast UTF-8 may stop before a control frame inside the bad message; everything before it matches.
         const before = events.slice(0, -1);
         expect(before).toEqual(c.expectedBefore.slice(0, before.length).map((e) => plain(e)));

@@ -1,0 +1,210 @@
+/**
+ * One frame header (RFC 6455 §5.2) as a plain record: parsing it from bytes,
+ * the header rules that need no message context, and encoding a header or a
+ * whole frame. The connection's decoder applies the same rules; tools
+ * (dissectors, fuzzers, proxies) use these functions directly.
+ */
+import { CloseCode } from './close-codes.js';
+import { UsageError } from './errors.js';
+import { maskInto } from './mask.js';
+import { MAX_CONTROL_PAYLOAD, opcodeName } from './opcode.js';
+
+/** How a payload length was written: in the 7-bit field, or in 16 or 64 extra bits. */
+export type LengthEncoding = 7 | 16 | 64;
+
+export interface FrameHeader {
+  readonly fin: boolean;
+  /** RSV1–3 as they sit in the first byte (0x40, 0x20, 0x10). */
+  readonly rsv: number;
+  readonly opcode: number;
+  readonly masked: boolean;
+  /** The 4-byte key, or null when not masked. */
+  readonly maskKey: Uint8Array | null;
+  readonly payloadLength: number;
+  readonly lengthEncoding: LengthEncoding;
+  /** Bytes the header takes: 2 to 14. */
+  readonly headerLength: number;
+}
+
+/** Rules a receiver applies to a header; each defaults to the permissive choice. */
+export interface FrameHeaderRules {
+  /** true: frames must be masked (a server's input); false: must not be; undefined: either. */
+  readonly expectMasked?: boolean;
+  /** RSV bits that negotiated extensions own (default 0: none may be set). */
+  readonly allowedRsv?: number;
+  /** Data frames with a longer payload fail with 1009 (default: no limit). */
+  readonly maxFramePayload?: number;
+}
+
+export type FrameHeaderResult =
+  | { readonly type: 'header'; readonly header: FrameHeader }
+  /** `bytes`: how many bytes the whole header needs (known once the second byte is there). */
+  | { readonly type: 'need-more'; readonly bytes: number }
+  /** The header breaks a rule: the close code a receiver fails the connection with, and why. */
+  | { readonly type: 'invalid'; readonly header: FrameHeader | null; readonly code: number; readonly reason: string };
+
+const TWO_POW_32 = 0x1_0000_0000;
+
+/** Bytes a header takes, from its second byte. */
+export function frameHeaderLength(byte1: number): number {
+  const len7 = byte1 & 0x7f;
+  return 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (byte1 & 0x80 ? 4 : 0);
+}
+
+/**
+ * The payload length written at `h[p]` (the header's first byte); -1 for a
+ * 64-bit length with its most significant bit set, which §5.2 forbids.
+ * Lengths beyond 2^53 lose precision but are far over any limit anyway.
+ */
+export function readPayloadLength(h: Uint8Array, p: number): number {
+  const len7 = (h[p + 1] as number) & 0x7f;
+  const q = p + 2;
+  if (len7 === 126) return ((h[q] as number) << 8) | (h[q + 1] as number);
+  if (len7 !== 127) return len7;
+  const high = (h[q] as number) * 0x100_0000 + (((h[q + 1] as number) << 16) | ((h[q + 2] as number) << 8) | (h[q + 3] as number));
+  const low = (h[q + 4] as number) * 0x100_0000 + (((h[q + 5] as number) << 16) | ((h[q + 6] as number) << 8) | (h[q + 7] as number));
+  if (high >= 0x8000_0000) return -1;
+  return high * TWO_POW_32 + low;
+}
+
+/**
+ * The header rules that need no message context (§5.2, §5.5), in the order a
+ * receiver checks them; null when the header passes.
+ */
+export function frameHeaderProblem(
+  fin: boolean,
+  rsv: number,
+  opcode: number,
+  masked: boolean,
+  payloadLength: number,
+  rules: FrameHeaderRules,
+): { readonly code: number; readonly reason: string } | null {
+  if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xa) {
+    return { code: CloseCode.ProtocolError, reason: `reserved opcode 0x${opcode.toString(16)}` };
+  }
+  const stray = rsv & ~(rules.allowedRsv ?? 0);
+  if (stray !== 0) return { code: CloseCode.ProtocolError, reason: `${rsvNames(stray)} set without a negotiated extension` };
+  if (rules.expectMasked !== undefined && masked !== rules.expectMasked) {
+    return { code: CloseCode.ProtocolError, reason: rules.expectMasked ? 'a client frame was not masked' : 'a server frame was masked' };
+  }
+  if (opcode >= 0x8) {
+    if (!fin) return { code: CloseCode.ProtocolError, reason: `fragmented ${opcodeName(opcode)} frame` };
+    if (payloadLength > MAX_CONTROL_PAYLOAD) {
+      return { code: CloseCode.ProtocolError, reason: `${opcodeName(opcode)} frame payload over 125 bytes` };
+    }
+  } else if (rules.maxFramePayload !== undefined && payloadLength > rules.maxFramePayload) {
+    return {
+      code: CloseCode.MessageTooBig,
+      reason: `frame payload of ${payloadLength} bytes exceeds the limit of ${rules.maxFramePayload}`,
+    };
+  }
+  return null;
+}
+
+/** The 64-bit length rule's reason, shared with the connection's decoder. */
+export const LENGTH_MSB_REASON = 'the most significant bit of a 64-bit payload length is set';
+
+/** Parses the frame header at `bytes[offset]` and checks it against `rules`. Never throws on its content. */
+export function parseFrameHeader(bytes: Uint8Array, offset = 0, rules: FrameHeaderRules = {}): FrameHeaderResult {
+  const available = bytes.length - offset;
+  if (available < 2) return { type: 'need-more', bytes: 2 };
+  const b0 = bytes[offset] as number;
+  const b1 = bytes[offset + 1] as number;
+  const headerLength = frameHeaderLength(b1);
+  if (available < headerLength) return { type: 'need-more', bytes: headerLength };
+  const len7 = b1 & 0x7f;
+  const masked = (b1 & 0x80) !== 0;
+  const payloadLength = readPayloadLength(bytes, offset);
+  const keyAt = offset + headerLength - 4;
+  const header: FrameHeader = {
+    fin: (b0 & 0x80) !== 0,
+    rsv: b0 & 0x70,
+    opcode: b0 & 0x0f,
+    masked,
+    maskKey: masked ? bytes.slice(keyAt, keyAt + 4) : null,
+    payloadLength: Math.max(payloadLength, 0),
+    lengthEncoding: len7 === 126 ? 16 : len7 === 127 ? 64 : 7,
+    headerLength,
+  };
+  if (payloadLength < 0) return { type: 'invalid', header: null, code: CloseCode.ProtocolError, reason: LENGTH_MSB_REASON };
+  const problem = frameHeaderProblem(header.fin, header.rsv, header.opcode, masked, payloadLength, rules);
+  if (problem !== null) return { type: 'invalid', header, ...problem };
+  return { type: 'header', header };
+}
+
+/** A frame to encode. */
+export interface FrameInit {
+  /** Default true. */
+  readonly fin?: boolean;
+  /** RSV bits as in the first byte (0x40 for RSV1). Default 0. */
+  readonly rsv?: number;
+  readonly opcode: number;
+  /** Masks the frame with this 4-byte key (a client's frames must be masked with a fresh random key each). */
+  readonly maskKey?: Uint8Array;
+}
+
+/**
+ * Writes a header for a payload of `payloadLength` bytes, with the shortest
+ * length encoding. Does not check the frame against the protocol: tools use
+ * it to build invalid frames on purpose.
+ */
+export function encodeFrameHeader(frame: FrameInit, payloadLength: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(headerSize(payloadLength, frame.maskKey !== undefined));
+  writeHeader(out, frame, payloadLength);
+  return out;
+}
+
+/** Encodes one whole frame into a single buffer (masked when `maskKey` is given). */
+export function encodeFrame(frame: FrameInit, payload: Uint8Array): Uint8Array<ArrayBuffer> {
+  const n = payload.length;
+  const key = frame.maskKey;
+  const out = new Uint8Array(headerSize(n, key !== undefined) + n);
+  const at = writeHeader(out, frame, n);
+  if (key === undefined) out.set(payload, at);
+  else maskInto(payload, out, at, key, 0);
+  return out;
+}
+
+function headerSize(n: number, masked: boolean): number {
+  return (n < 126 ? 2 : n < 0x1_0000 ? 4 : 10) + (masked ? 4 : 0);
+}
+
+function writeHeader(out: Uint8Array, frame: FrameInit, n: number): number {
+  const key = frame.maskKey;
+  if (key !== undefined && key.length !== 4) throw new UsageError('ERR_INVALID_ARGUMENT', 'a masking key has 4 bytes');
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError('ERR_INVALID_ARGUMENT', `invalid payload length ${n}`);
+  const maskBit = key === undefined ? 0 : 0x80;
+  out[0] = (frame.fin === false ? 0 : 0x80) | ((frame.rsv ?? 0) & 0x70) | (frame.opcode & 0x0f);
+  let p = 1;
+  if (n < 126) {
+    out[p++] = n | maskBit;
+  } else if (n < 0x1_0000) {
+    out[p++] = 126 | maskBit;
+    out[p++] = n >>> 8;
+    out[p++] = n & 0xff;
+  } else {
+    out[p++] = 127 | maskBit;
+    const high = Math.floor(n / TWO_POW_32);
+    out[p++] = 0;
+    out[p++] = 0;
+    out[p++] = (high >>> 8) & 0xff;
+    out[p++] = high & 0xff;
+    out[p++] = (n >>> 24) & 0xff;
+    out[p++] = (n >>> 16) & 0xff;
+    out[p++] = (n >>> 8) & 0xff;
+    out[p++] = n & 0xff;
+  }
+  if (key !== undefined) {
+    out.set(key, p);
+    p += 4;
+  }
+  return p;
+}
+
+function rsvNames(bits: number): string {
+  const names: string[] = [];
+  if (bits & 0x40) names.push('RSV1');
+  if (bits & 0x20) names.push('RSV2');
+  if (bits & 0x10) names.push('RSV3');
+  return names.join(' and ');
+}
