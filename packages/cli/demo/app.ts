@@ -7,7 +7,7 @@ import { detectSide } from '../src/detect-side.js';
 import { SessionDissector, StreamDissector } from '../src/dissector.js';
 import { parseHex, toHex } from '../src/hex.js';
 import type { Side } from '../src/records.js';
-import type { TapMessage } from '../src/demo-server.js';
+import type { TapMessage } from '../src/tap-message.js';
 import { renderRecord } from './render.js';
 
 const $ = <T extends HTMLElement>(id: string): T => {
@@ -23,6 +23,10 @@ const wsBase = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.ho
 
 // ---- live inspector: one session dissector per tapped connection ----
 const sessions = new Map<number, SessionDissector>();
+// Connections whose byte stream this page does not have whole (begun before
+// the records the server keeps, or cut by it): no longer dissected, since
+// the rest would be decoded from the wrong place.
+const incomplete = new Set<number>();
 
 function appendRecord(node: HTMLElement): void {
   const atBottom = inspector.parentElement !== null && inspector.parentElement.scrollHeight - inspector.parentElement.scrollTop - inspector.parentElement.clientHeight < 40;
@@ -30,22 +34,46 @@ function appendRecord(node: HTMLElement): void {
   if (atBottom) node.scrollIntoView({ block: 'end' });
 }
 
+function note(text: string): void {
+  appendRecord(Object.assign(document.createElement('div'), { className: 'conn', textContent: text }));
+}
+
+function stopDissecting(conn: number, why: string): void {
+  sessions.delete(conn);
+  incomplete.add(conn);
+  note(`connection #${conn}: ${why}; its further bytes are not dissected`);
+}
+
 function onTap(message: TapMessage): void {
-  if (message.type === 'open') {
-    sessions.set(message.conn, new SessionDissector());
-    appendRecord(Object.assign(document.createElement('div'), { className: 'conn', textContent: `connection #${message.conn} opened (TCP from ${message.remote})` }));
-    return;
+  switch (message.type) {
+    case 'open':
+      sessions.set(message.conn, new SessionDissector());
+      incomplete.delete(message.conn);
+      note(`connection #${message.conn} opened (TCP from ${message.remote})`);
+      return;
+    case 'end':
+      note(`connection #${message.conn}: the ${message.from} ended TCP`);
+      return;
+    case 'gap':
+      note(`${message.records} records were dropped by the server before this page read them`);
+      for (const conn of [...sessions.keys()]) stopDissecting(conn, 'records missing');
+      return;
+    case 'bytes':
+      break;
   }
-  if (message.type === 'end') {
-    appendRecord(Object.assign(document.createElement('div'), { className: 'conn', textContent: `connection #${message.conn}: the ${message.from} ended TCP` }));
-    return;
-  }
-  let session = sessions.get(message.conn);
+  if (incomplete.has(message.conn)) return;
+  const session = sessions.get(message.conn);
   if (session === undefined) {
-    session = new SessionDissector();
-    sessions.set(message.conn, session);
+    stopDissecting(message.conn, 'it began before the records the server still keeps');
+    return;
   }
   const bytes = Uint8Array.from(atob(message.base64), (c) => c.charCodeAt(0));
+  if (message.length !== undefined) {
+    const from = message.from === 'client' ? 'client → server' : 'server → client';
+    note(`${from} #${message.conn}: ${message.length} bytes, of which the server kept the first ${bytes.length}: ${toHex(bytes, 48)}`);
+    stopDissecting(message.conn, 'a chunk was cut to size');
+    return;
+  }
   for (const record of session.push(message.from, bytes)) appendRecord(renderRecord(record, message.from, { time: message.t, conn: message.conn }));
 }
 

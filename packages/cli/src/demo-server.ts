@@ -19,6 +19,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { extname, join, normalize } from 'node:path';
 import { WebSocketServer, type WebSocket } from '@rfc6455/node-server';
+import type { TapMessage } from './tap-message.js';
 
 export interface DemoOptions {
   readonly port: number;
@@ -27,11 +28,7 @@ export interface DemoOptions {
   readonly staticDir: string;
 }
 
-/** One message on the inspector feed (JSON text). */
-export type TapMessage =
-  | { readonly type: 'open'; readonly conn: number; readonly t: number; readonly remote: string }
-  | { readonly type: 'bytes'; readonly conn: number; readonly t: number; readonly from: 'client' | 'server'; readonly base64: string }
-  | { readonly type: 'end'; readonly conn: number; readonly t: number; readonly from: 'client' | 'server' };
+export type { TapMessage } from './tap-message.js';
 
 export interface Demo {
   readonly port: number;
