@@ -13,12 +13,17 @@
  * real traffic between the browser's native WebSocket and node-server. No
  * part of either endpoint is instrumented, which is what a protocol analyser
  * on the wire would see too.
+ *
+ * Only the page's own origins may open /echo and /inspect: a browser lets
+ * any page open a WebSocket to localhost, and the feed shows everything
+ * that passes through the demo.
  */
 import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { extname, join, normalize } from 'node:path';
-import { WebSocketServer, type WebSocket } from '@rfc6455/node-server';
+import { type UpgradeHook, WebSocketServer, type WebSocket } from '@rfc6455/node-server';
+import { type OriginCheck, originPolicy } from './origin-policy.js';
 import type { TapMessage } from './tap-message.js';
 
 export interface DemoOptions {
@@ -26,6 +31,14 @@ export interface DemoOptions {
   readonly host: string;
   /** Directory with index.html, app.js and app.css (built by scripts/build-demo.mjs). */
   readonly staticDir: string;
+  /**
+   * Origins besides the page's own (http://localhost:PORT, http://127.0.0.1:PORT,
+   * http://[::1]:PORT, http://HOST:PORT) whose pages may open /echo and /inspect.
+   * Normalize them with `parseOrigin`.
+   */
+  readonly allowedOrigins?: readonly string[];
+  /** Let a page from any origin open /echo and /inspect (and so read what the demo relays). Default false. */
+  readonly allowAnyOrigin?: boolean;
 }
 
 export type { TapMessage } from './tap-message.js';
@@ -49,11 +62,23 @@ const MAX_REQUEST_LINE = 8 * 1024;
 export async function startDemo(options: DemoOptions): Promise<Demo> {
   const started = Date.now();
   const backlog: TapMessage[] = [];
+  // Known once the front listens (--port 0 picks one); no upgrade can arrive before that.
+  let originAllowed: OriginCheck = () => false;
+  const sameOriginOnly =
+    (route: (path: string) => boolean): UpgradeHook<unknown> =>
+    (info) => {
+      if (!route(info.path)) return { accept: false, status: 404, body: 'no WebSocket here\n' };
+      if (!originAllowed(info.origin)) {
+        return { accept: false, status: 403, body: `origin ${info.origin} may not use this demo (see rfc6455 demo --help: --allow-origin)\n` };
+      }
+      return true;
+    };
 
   // The echo servers: this project's node-server, one accepting compression as
   // browsers offer it and one declining it (a native WebSocket cannot stop offering).
-  const echo = await startEcho(true);
-  const echoPlain = await startEcho(false);
+  const echoHook = sameOriginOnly(() => true);
+  const echo = await startEcho(true, echoHook);
+  const echoPlain = await startEcho(false, echoHook);
   const echoPort = echo.address()?.port as number;
   const echoPlainPort = echoPlain.address()?.port as number;
 
@@ -61,7 +86,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const pages = http.createServer((req, res) => void serveStatic(options.staticDir, req, res));
   const inspector = new WebSocketServer({
     server: pages,
-    handleUpgrade: (info) => (info.path === '/inspect' ? true : { accept: false, status: 404, body: 'no WebSocket here' }),
+    handleUpgrade: sameOriginOnly((path) => path === '/inspect'),
   });
   inspector.on('connection', (ws: WebSocket) => {
     for (const message of backlog) ws.send(JSON.stringify(message));
@@ -143,8 +168,16 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     throw error;
   });
 
+  const port = (front.address() as net.AddressInfo).port;
+  originAllowed = originPolicy({
+    port,
+    host: options.host,
+    ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
+    ...(options.allowAnyOrigin === undefined ? {} : { allowAnyOrigin: options.allowAnyOrigin }),
+  });
+
   return {
-    port: (front.address() as net.AddressInfo).port,
+    port,
     async close() {
       front.close();
       // Going away (1001) for the echo connections, then for the inspectors,
@@ -174,8 +207,8 @@ async function serveStatic(dir: string, req: http.IncomingMessage, res: http.Ser
   }
 }
 
-async function startEcho(perMessageDeflate: boolean): Promise<WebSocketServer> {
-  const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate });
+async function startEcho(perMessageDeflate: boolean, handleUpgrade: UpgradeHook<unknown>): Promise<WebSocketServer> {
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate, handleUpgrade });
   server.on('connection', (ws: WebSocket) => ws.on('message', (data: string | Buffer) => ws.send(data)));
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
