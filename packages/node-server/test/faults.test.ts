@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocketClient from 'ws';
 import { type WebSocket, type WebSocketServer } from '../src/index.js';
-import { clientFrame, rawClient, resourceCounts, sleep, startServer, until } from './helpers.js';
+import { clientFrame, rawClient, resourceCounts, startServer, until } from './helpers.js';
 
 const servers: WebSocketServer<any>[] = [];
 async function server(options: Parameters<typeof startServer>[0] = {}) {
@@ -39,12 +39,14 @@ describe('faults', () => {
   });
 
   it('reports 1006 when the client vanishes mid-frame or half-closes without a close frame', async () => {
-    const { port, wss, closes } = await server();
+    const { port, wss, closes, first } = await server();
     const a = await rawClient(port);
     expect(a.head).toMatch(/^HTTP\/1.1 101/);
+    const serverSocket = ((await first()) as any).socket as import('node:net').Socket;
+    const readBefore = serverSocket.bytesRead;
     const frame = clientFrame(0x82, new Uint8Array(1000));
     a.socket.write(frame.subarray(0, 500));
-    await sleep(20);
+    await until(() => serverSocket.bytesRead >= readBefore + 500, 5000, 'the server to read half the frame');
     a.socket.destroy();
     await until(() => closes.length === 1);
     expect(closes[0]).toEqual([1006, '']);
@@ -61,11 +63,14 @@ describe('faults', () => {
     const { port, closes, first } = await server({ closeTimeout: 150 });
     const a = await rawClient(port);
     const ws = await first();
-    const start = Date.now();
     ws.close(1000, 'bye');
+    // Armed after the server's 150 ms timer, this one still fires first: the event loop runs timers in
+    // the order they expire, however late it gets to them.
+    await new Promise((resolve) => setTimeout(resolve, 140));
+    expect(closes).toEqual([]);
+    expect(ws.readyState).toBe(2); // CLOSING: still waiting for the peer's close frame
     await a.closed;
     await until(() => closes.length === 1);
-    expect(Date.now() - start).toBeGreaterThanOrEqual(140);
     expect(closes).toEqual([[1006, '']]);
     // The close frame did reach the client.
     expect(a.received().subarray(0, 2)).toEqual(Buffer.from([0x88, 5]));
@@ -95,9 +100,12 @@ describe('faults', () => {
     slow.on('error', () => {});
     await once(slow, 'connect');
     slow.write('GET / HTTP/1.1\r\nHost: x\r\n');
-    const start = Date.now();
-    await once(slow, 'close');
-    expect(Date.now() - start).toBeLessThan(1000);
+    const slowClosed = once(slow, 'close');
+    await until(() => (wss as any).pending.size === 1, 5000, 'the server to start the handshake');
+    // Armed after the server's 150 ms handshake timer, so it fires later however busy the machine is.
+    await new Promise((resolve) => setTimeout(resolve, 2 * 150));
+    expect((wss as any).pending.size).toBe(0);
+    await slowClosed;
 
     const undecided = connect(port, '127.0.0.1');
     undecided.on('error', () => {});
@@ -134,7 +142,10 @@ describe('faults', () => {
     await silent.closed; // it reads but never answers the pings
     await until(() => closes.length === 1);
     expect(closes).toEqual([[1006, '']]);
-    await sleep(250);
+    // Three more heartbeats, each of which would have ended a peer that did not answer the one before.
+    let pings = 0;
+    good.on('ping', () => pings++);
+    await until(() => pings >= 3 || good.readyState !== WebSocketClient.OPEN, 5000, 'three more pings');
     expect(good.readyState).toBe(WebSocketClient.OPEN);
     expect(wss.clients.size).toBe(1);
     good.close();
