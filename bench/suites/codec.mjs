@@ -7,6 +7,7 @@
 // refilled from the pristine stream (untimed, identical for both).
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { openPair } from '../lib/endpoint.mjs';
 import { compare, prng } from '../lib/harness.mjs';
 import { Receiver, Sender, wsBufferUtil, wsMaskImplementation, wsVersion } from '../lib/ws.mjs';
 
@@ -15,7 +16,8 @@ import { Receiver, Sender, wsBufferUtil, wsMaskImplementation, wsVersion } from 
 const codecPath = process.env.BENCH_CODEC
   ? resolve(process.env.BENCH_CODEC)
   : new URL('../../packages/codec/dist/index.js', import.meta.url).pathname;
-const { Connection, maskInto, unmaskInPlace } = await import(pathToFileURL(isAbsolute(codecPath) ? codecPath : resolve(codecPath)).href);
+const codec = await import(pathToFileURL(isAbsolute(codecPath) ? codecPath : resolve(codecPath)).href);
+const { maskInto, unmaskInPlace } = await import(new URL('frames.js', pathToFileURL(isAbsolute(codecPath) ? codecPath : resolve(codecPath))).href);
 
 const CHUNK = 64 * 1024;
 const KiB = 1024;
@@ -102,7 +104,9 @@ function receiveBuffers(chunks, alloc) {
 
 function thisDecoder(stream, masked, onMessage) {
   const { bufs, refill } = receiveBuffers(stream.chunks, (n) => new Uint8Array(n));
-  const conn = new Connection({ role: masked ? 'server' : 'client', maxMessageSize: 64 * MiB });
+  const limits = { maxMessageSize: 64 * MiB };
+  const pair = openPair(codec, { server: limits, client: limits });
+  const conn = masked ? pair.server : pair.client;
   const pass = () => {
     let n = 0;
     for (let i = 0; i < bufs.length; i++) {
@@ -179,7 +183,8 @@ async function decodeCase({ size, masked, text }) {
 // --- encoders ---------------------------------------------------------------
 
 function thisEncoder(payload, masked, ops, batch = 1) {
-  const conn = new Connection({ role: masked ? 'client' : 'server' });
+  const pair = openPair(codec);
+  const conn = masked ? pair.client : pair.server;
   let bytes = 0;
   const take = () => {
     const out = conn.takeOutgoing();

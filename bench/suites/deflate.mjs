@@ -3,10 +3,10 @@
 //
 // Throughput: 16 KiB JSON-like text messages, context takeover on (both
 // sides' defaults), window 15, level 6 (zlib's default, which ws uses too).
-//   compress — this: Connection.send() + takeOutgoing() on the server role;
+//   compress — this: ServerEndpoint.send() + takeOutgoing() on the server role;
 //              ws: PerMessageDeflate#compress(), awaited one message at a
 //              time as ws's Sender does for one socket.
-//   inflate  — this: Connection.receive() of a masked compressed frame +
+//   inflate  — this: ServerEndpoint.receive() of a masked compressed frame +
 //              nextEvent() to a string; ws: PerMessageDeflate#decompress() +
 //              Buffer#toString().
 // ws is asynchronous, so this suite times with its own async loop (same
@@ -15,6 +15,7 @@
 // Memory: 2 000 server-side receivers that each inflated one compressed
 // 16 KiB message and stay open, per receiver: heapUsed + external +
 // arrayBuffers after a full GC, minus the same before they were created.
+import { openPair } from '../lib/endpoint.mjs';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,7 +28,11 @@ import { wsVersion } from '../lib/ws.mjs';
 const codecPath = process.env.BENCH_CODEC
   ? resolve(process.env.BENCH_CODEC)
   : new URL('../../packages/codec/dist/index.js', import.meta.url).pathname;
-const { Connection, perMessageDeflateAgreement } = await import(pathToFileURL(isAbsolute(codecPath) ? codecPath : resolve(codecPath)).href);
+const codec = await import(pathToFileURL(isAbsolute(codecPath) ? codecPath : resolve(codecPath)).href);
+const { permessageDeflate } = codec;
+// A server endpoint that negotiated permessage-deflate with `options` against a client offering it.
+const deflateServer = (options) =>
+  openPair(codec, { server: { extensions: [permessageDeflate(options)] }, client: { extensions: [permessageDeflate()] } }).server;
 
 const require = createRequire(import.meta.url);
 const wsRoot = require.resolve('ws/package.json').replace(/package\.json$/, '');
@@ -106,8 +111,8 @@ async function compareAsync(contenders, { warmupMs = 300, sampleMs = 200, rounds
 async function compressCase() {
   const docs = documents();
   const raw = docs.map((d) => Buffer.from(d));
-  const server = new Connection({ role: 'server', extensions: [perMessageDeflateAgreement({}, { threshold: 0 })] });
-  const fast = new Connection({ role: 'server', extensions: [perMessageDeflateAgreement({}, { threshold: 0, level: 1 })] });
+  const server = deflateServer({ threshold: 0 });
+  const fast = deflateServer({ threshold: 0, level: 1 });
   const pmd = wsDeflate(true);
   let i = 0;
   let f = 0;
@@ -202,7 +207,7 @@ async function inflateCase() {
     {
       name: 'this',
       pass: async () => {
-        const server = new Connection({ role: 'server', extensions: [perMessageDeflateAgreement()] });
+        const server = deflateServer({});
         let n = 0;
         for (const f of frames) {
           server.receive(f.slice());
@@ -257,20 +262,19 @@ async function memoryCase(which, params, wsOptions) {
   const frames = compressed.slice(0, 8).map((c) => maskedFrame(c, rand));
   const plainFrame = maskedFrame(new TextEncoder().encode(docs[0]), rand);
   plainFrame[0] = 0x81;
-  const agreement = which === 'plain' ? undefined : perMessageDeflateAgreement(params);
   const held = [];
   await settle(gc);
   const before = footprint();
   for (let i = 0; i < CONNECTIONS; i++) {
     if (which === 'plain') {
       // The same connection without the extension, receiving the message uncompressed: the codec's own baseline.
-      const conn = new Connection({ role: 'server' });
+      const conn = openPair(codec).server;
       conn.receive(plainFrame.slice());
       const ev = conn.nextEvent();
       if (ev.type !== 'text') throw new Error(ev.reason);
       held.push(conn);
     } else if (which === 'this') {
-      const conn = new Connection({ role: 'server', extensions: [agreement] });
+      const conn = deflateServer(params);
       conn.receive(frames[0].slice());
       const ev = conn.nextEvent();
       if (ev.type !== 'text') throw new Error(ev.reason);
@@ -329,6 +333,6 @@ export const notes = [
   'GB/s counts uncompressed payload bytes (1 GB = 1e9 bytes). The compression ratio (uncompressed over compressed bytes) is printed by the compress case.',
   'thisLevel1: the codec with level 1 instead of 6 (faster, larger output).',
   'this: pako (pure JS) synchronously on the main thread. ws: node:zlib (C) on the libuv thread pool, awaited per message as one socket does.',
-  'Memory rows are KiB per connection, lower is better (the table prints them with a "/s" suffix): heapUsed + external after GC. "this" is a whole Connection (its write slab is shared by all connections); ws is its PerMessageDeflate alone, whose zlib memory is native (counted in external). thisWithoutDeflate: the same Connection without the extension.',
+  'Memory rows are KiB per connection, lower is better (the table prints them with a "/s" suffix): heapUsed + external after GC. "this" is a whole server endpoint (its write slab is shared by all connections); ws is its PerMessageDeflate alone, whose zlib memory is native (counted in external). thisWithoutDeflate: the same endpoint without the extension.',
   'With client_no_context_takeover negotiated the codec lends inflaters from a pool between messages, so nothing is held per connection after a message.',
 ];
