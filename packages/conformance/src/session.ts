@@ -4,7 +4,8 @@
  * sends until it closes, fails, or the time allowed runs out.
  */
 import { connect, type Socket } from 'node:net';
-import { acceptExtensions, ClientHandshake, offerExtensions, type PerMessageDeflateAgreement, type PerMessageDeflateParams, permessageDeflate } from '@rfc6455/codec';
+import { acceptExtensions, offerExtensions, type PerMessageDeflateAgreement, type PerMessageDeflateParams, permessageDeflate } from '@rfc6455/codec';
+import { buildUpgradeRequest, createResponseHeadParser, toWebSocketUrl, validateUpgradeResponse } from '@rfc6455/codec/http';
 import type { Case, Wire } from './case.js';
 import { closeBody, closeCodeOf, concat, FrameReader, Op, type WireFrame } from './wire.js';
 
@@ -89,33 +90,36 @@ export async function runAgainstServer(
     return true;
   };
 
+  // The handshake goes through the codec's HTTP layer; the frames that follow go to the
+  // suite's own reader, not to a client endpoint, so the judge sees exactly what the server sent.
   const extension = c.deflate ? permessageDeflate({ ...c.deflate.offer, clientMaxWindowBits: c.deflate.offer.clientMaxWindowBits ?? false }) : undefined;
-  const hs = new ClientHandshake(`ws://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}${target.path}`, {
-    extensions: extension ? offerExtensions([extension]) : undefined,
-  });
+  const offers = extension ? offerExtensions([extension]) : [];
+  const url = toWebSocketUrl(`ws://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}${target.path}`);
+  const request = buildUpgradeRequest(url, { extensions: offers }, (bytes) => crypto.getRandomValues(bytes));
+  const head = createResponseHeadParser();
   let handshake: HandshakeOutcome | undefined;
-  let early: Uint8Array | undefined;
   socket.on('data', (chunk: Buffer) => {
-    if (handshake === undefined) {
-      hs.receive(new Uint8Array(chunk));
-      const ev = hs.nextEvent();
-      if (ev === undefined) return;
-      if (ev.type === 'open') {
-        if (!extension || ev.extensions.length === 0) handshake = extension ? { type: 'declined' } : { type: 'open', deflate: undefined };
-        else {
-          const agreed = acceptExtensions(ev.extensions, [extension]);
-          handshake = agreed.ok
-            ? { type: 'open', deflate: (agreed.negotiated[0] as PerMessageDeflateAgreement).params }
-            : { type: 'failed', reason: `invalid permessage-deflate response: ${agreed.reason}` };
-        }
-        early = ev.trailing;
-      } else if (ev.type === 'unexpected-response') handshake = { type: 'failed', reason: `status ${ev.status} instead of 101` };
-      else handshake = { type: 'failed', reason: ev.reason };
-      if (early && early.length > 0) onFrames(reader.push(early));
-      notify();
+    if (handshake !== undefined) {
+      onFrames(reader.push(new Uint8Array(chunk)));
       return;
     }
-    onFrames(reader.push(new Uint8Array(chunk)));
+    const result = head.push(new Uint8Array(chunk));
+    if (result.type === 'incomplete') return;
+    if (result.type === 'invalid') handshake = { type: 'failed', reason: result.reason };
+    else if (result.startLine.status !== 101) handshake = { type: 'failed', reason: `status ${result.startLine.status} instead of 101` };
+    else {
+      const verdict = validateUpgradeResponse(result.headers, { key: request.key, protocols: [], extensions: offers.map((o) => o.name) });
+      if (!verdict.ok) handshake = { type: 'failed', reason: verdict.reason };
+      else if (!extension || verdict.extensions.length === 0) handshake = extension ? { type: 'declined' } : { type: 'open', deflate: undefined };
+      else {
+        const agreed = acceptExtensions(verdict.extensions, [extension]);
+        handshake = agreed.ok
+          ? { type: 'open', deflate: (agreed.negotiated[0] as PerMessageDeflateAgreement).params }
+          : { type: 'failed', reason: `invalid permessage-deflate response: ${agreed.reason}` };
+      }
+      if (handshake.type === 'open' && result.trailing.length > 0) onFrames(reader.push(result.trailing));
+    }
+    notify();
   });
   const onFrames = (got: WireFrame[]) => {
     for (const f of got) {
@@ -154,7 +158,7 @@ export async function runAgainstServer(
     };
   };
 
-  socket.write(hs.request);
+  socket.write(request.bytes);
   await waitFor(() => handshake !== undefined || tcpClosed, timing.replyTimeout);
   if (handshake?.type !== 'open') return finish(undefined, false);
 
