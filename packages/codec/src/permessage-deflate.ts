@@ -13,6 +13,15 @@
  * - A window parameter absent from the agreement means 15 (RFC 7692 §7.1.2).
  * - A server echoes `client_no_context_takeover` when the client offered it
  *   (allowed regardless of the offer, §7.1.1.2) so both sides rely on it.
+ * - A server states `server_max_window_bits` only when the offer carried it
+ *   (accepting it requires that, even at 15: §7.1.2.1) or when its own
+ *   window is under 15; `client_max_window_bits` only when offered and under 15.
+ * - A client takes a response as accepting an offer only if it states every
+ *   parameter whose acceptance the RFC ties to stating it
+ *   (`server_no_context_takeover`, `server_max_window_bits`), and tries each
+ *   offer in turn. A `client_max_window_bits` above the value the client
+ *   offered is valid (the offer already bounds the client, §7.1.2.2): the
+ *   client keeps to its own value.
  * - Messages smaller than `threshold` bytes are sent uncompressed; a message
  *   streamed with `fin: false` is always compressed (its size is unknown).
  * - The decompressed size counts against `maxMessageSize` as output is
@@ -49,12 +58,16 @@ export interface DeflateOffer {
   readonly serverNoContextTakeover?: boolean;
   /** Client: promise not to keep context. Server: require the client not to. */
   readonly clientNoContextTakeover?: boolean;
-  /** Client: largest window (8–15) the server may use. Server: largest window (9–15) it will use. */
+  /**
+   * Client: largest window the server may use (8–15 in `fallbackOffers`; the
+   * top-level options are also checked as a server's, so 9–15 there).
+   * Server: largest window (9–15) it will use.
+   */
   readonly serverMaxWindowBits?: number;
   /**
    * Client: `true` offers the parameter without a value ("I can use a smaller
    * window"); a number (9–15) also caps the client's own window. Server: the
-   * largest window (8–15) to ask of a client that offered the parameter.
+   * largest window (9–15) to ask of a client that offered the parameter.
    */
   readonly clientMaxWindowBits?: number | boolean;
 }
@@ -205,7 +218,7 @@ export function permessageDeflate(options: PerMessageDeflateOptions = {}): Exten
         const parsed = parseDeflateParams(candidate.params, false);
         if (!parsed.ok) continue; // declined: try the next offer (§5)
         const agreed = serverAgreement(parsed.params, options, serverBits, askClientBits);
-        if (agreed !== undefined) return agreement(agreed, tuning);
+        if (agreed !== undefined) return agreement(agreed, tuning, responseElement(agreed, parsed.params));
       }
       return undefined;
     },
@@ -250,22 +263,14 @@ function serverAgreement(
   };
 }
 
-/** Client: the agreement a response makes with one offer, or why it does not fit that offer. */
+/** Client: the agreement a response makes with one offer, or why it does not accept that offer. */
 function checkResponse(response: ParsedParams, offer: DeflateOffer): PerMessageDeflateParams | string {
+  // §7.1.1.1: a server accepts server_no_context_takeover only by stating it.
   if (offer.serverNoContextTakeover && !response.serverNoContextTakeover) {
     return 'server_no_context_takeover was offered but not echoed';
   }
-  const offeredClient = offer.clientMaxWindowBits;
-  const offeredClientBits = typeof offeredClient === 'number' ? offeredClient : 15;
-  let clientBits = offeredClientBits;
-  if (response.clientMaxWindowBits != null) {
-    if (offeredClient === undefined || offeredClient === false) return 'client_max_window_bits was not offered';
-    if (response.clientMaxWindowBits > offeredClientBits) {
-      return `client_max_window_bits=${response.clientMaxWindowBits} exceeds the offered ${offeredClientBits}`;
-    }
-    if (response.clientMaxWindowBits < 9) return 'client_max_window_bits=8 is not supported (zlib cannot deflate with an 8-bit window)';
-    clientBits = response.clientMaxWindowBits;
-  }
+  // §7.1.2.1: a server accepts server_max_window_bits only by stating it, with
+  // the offered value or less; it may state it unasked, with any value.
   let serverBits = 15;
   if (response.serverMaxWindowBits !== undefined) {
     if (offer.serverMaxWindowBits !== undefined && response.serverMaxWindowBits > offer.serverMaxWindowBits) {
@@ -273,11 +278,20 @@ function checkResponse(response: ParsedParams, offer: DeflateOffer): PerMessageD
     }
     serverBits = response.serverMaxWindowBits;
   } else if (offer.serverMaxWindowBits !== undefined) {
-    // Leniency: a server that omits it promised nothing, so read with the widest window.
-    serverBits = 15;
+    return `server_max_window_bits=${offer.serverMaxWindowBits} was offered but not echoed`;
+  }
+  // §7.1.2.2: only an offer with client_max_window_bits may be answered with
+  // it. A value in the offer binds the client whatever the response says.
+  const offeredClient = offer.clientMaxWindowBits;
+  let clientBits = typeof offeredClient === 'number' ? offeredClient : 15;
+  if (response.clientMaxWindowBits != null) {
+    if (offeredClient === undefined || offeredClient === false) return 'client_max_window_bits was not offered';
+    if (response.clientMaxWindowBits < 9) return 'client_max_window_bits=8 is not supported (zlib cannot deflate with an 8-bit window)';
+    clientBits = Math.min(clientBits, response.clientMaxWindowBits);
   }
   return {
     serverNoContextTakeover: response.serverNoContextTakeover,
+    // §7.1.1.2: offering it is a promise kept whether or not the server echoes it.
     clientNoContextTakeover: response.clientNoContextTakeover || offer.clientNoContextTakeover === true,
     serverMaxWindowBits: serverBits,
     clientMaxWindowBits: clientBits,
@@ -286,10 +300,21 @@ function checkResponse(response: ParsedParams, offer: DeflateOffer): PerMessageD
 
 /** The response element that states `params` (windows of 15 are the default and left out). */
 export function deflateResponseElement(params: PerMessageDeflateParams): ExtensionElement {
+  return responseElement(params, undefined);
+}
+
+/**
+ * Server: the response that accepts `offer` with `params`. A window of 15 is
+ * the default and normally left out, but accepting an offered
+ * `server_max_window_bits` requires stating it, whatever its value (§7.1.2.1).
+ */
+function responseElement(params: PerMessageDeflateParams, offer: ParsedParams | undefined): ExtensionElement {
   const out: ExtensionParam[] = [];
   if (params.serverNoContextTakeover) out.push({ name: 'server_no_context_takeover', value: null });
   if (params.clientNoContextTakeover) out.push({ name: 'client_no_context_takeover', value: null });
-  if (params.serverMaxWindowBits < 15) out.push({ name: 'server_max_window_bits', value: String(params.serverMaxWindowBits) });
+  if (params.serverMaxWindowBits < 15 || offer?.serverMaxWindowBits !== undefined) {
+    out.push({ name: 'server_max_window_bits', value: String(params.serverMaxWindowBits) });
+  }
   if (params.clientMaxWindowBits < 15) out.push({ name: 'client_max_window_bits', value: String(params.clientMaxWindowBits) });
   return { name: PERMESSAGE_DEFLATE, params: out };
 }
@@ -299,12 +324,12 @@ export interface PerMessageDeflateAgreement extends NegotiatedExtension {
   readonly params: PerMessageDeflateParams;
 }
 
-function agreement(params: PerMessageDeflateParams, tuning: Tuning): PerMessageDeflateAgreement {
+function agreement(params: PerMessageDeflateParams, tuning: Tuning, response = deflateResponseElement(params)): PerMessageDeflateAgreement {
   return {
     name: PERMESSAGE_DEFLATE,
     rsv: RSV1,
     params,
-    response: deflateResponseElement(params),
+    response,
     // The size limit is the connection's: it counts the decoded bytes this session hands over.
     createSession: (role) => new DeflateSession(role, params, tuning),
   };

@@ -86,7 +86,8 @@ describe('permessage-deflate with the ws client', () => {
     ['both no_context_takeover', { serverNoContextTakeover: true, clientNoContextTakeover: true }, 'permessage-deflate; server_no_context_takeover; client_no_context_takeover'],
   ];
   for (const bits of [9, 10, 11, 12, 13, 14, 15]) {
-    variations.push([`server_max_window_bits=${bits}`, { serverMaxWindowBits: bits }, bits === 15 ? 'permessage-deflate' : `permessage-deflate; server_max_window_bits=${bits}`]);
+    // Accepting server_max_window_bits means stating it, even at 15 (RFC 7692 §7.1.2.1).
+    variations.push([`server_max_window_bits=${bits}`, { serverMaxWindowBits: bits }, `permessage-deflate; server_max_window_bits=${bits}`]);
     variations.push([`client_max_window_bits=${bits}`, { clientMaxWindowBits: bits }, bits === 15 ? 'permessage-deflate' : `permessage-deflate; client_max_window_bits=${bits}`]);
   }
   variations.push(['both windows 9, no context either way', { serverMaxWindowBits: 9, clientMaxWindowBits: 9, serverNoContextTakeover: true, clientNoContextTakeover: true }, 'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9; client_max_window_bits=9']);
