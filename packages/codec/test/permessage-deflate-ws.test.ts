@@ -7,7 +7,7 @@
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   acceptExtensions,
   ClientHandshake,
@@ -60,11 +60,6 @@ function messages(): (string | Uint8Array)[] {
   return [json, 'hello', '', json.slice(0, 3000), noise, 'é€😀'.repeat(2000), new Uint8Array(100_000), json];
 }
 
-const closers: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const c of closers) await c();
-});
-
 /** Drives a codec Connection over a socket: returns a promise of the data events received until `count`. */
 function pump(socket: Socket, conn: Connection, first: Uint8Array, count: number, onMessage?: (ev: ConnectionEvent) => void) {
   return new Promise<ConnectionEvent[]>((resolve, reject) => {
@@ -103,9 +98,10 @@ function wsOptions(c: Config, threshold = 0) {
 
 describe('permessage-deflate with ws as the server', () => {
   let port = 0;
-  it('starts an echoing ws server', async () => {
+  let server: WsServer;
+  beforeAll(async () => {
     // One server per configuration would be slow; the client's offer drives the parameters instead.
-    const server = await new Promise<WsServer>((resolve) => {
+    server = await new Promise<WsServer>((resolve) => {
       const s = new ws.WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { threshold: 0 } }, () => resolve(s));
     });
     server.on('connection', (sock) => {
@@ -113,8 +109,8 @@ describe('permessage-deflate with ws as the server', () => {
       socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary as boolean, compress: true }));
     });
     port = server.address().port;
-    closers.push(() => new Promise((r) => server.close(() => r())));
   });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   for (const c of configs) {
     it(`echoes through ws with ${JSON.stringify(c)}`, async () => {
@@ -152,8 +148,9 @@ describe('permessage-deflate with ws as the server', () => {
 describe('permessage-deflate with ws as the client', () => {
   let port = 0;
   let serverPrefs: Config | undefined;
-  it('starts an echoing codec server over node:net', async () => {
-    const server: Server = createServer((socket) => {
+  let server: Server;
+  beforeAll(async () => {
+    server = createServer((socket) => {
       const hs = new ServerHandshake();
       let conn: Connection | undefined;
       socket.on('data', (b: Buffer) => {
@@ -180,8 +177,8 @@ describe('permessage-deflate with ws as the client', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as { port: number }).port;
-    closers.push(() => new Promise((r) => server.close(() => r())));
   });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   for (const c of configs) {
     it(`echoes through the codec for a ws client with ${JSON.stringify(c)}`, async () => {
