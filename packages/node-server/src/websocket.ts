@@ -372,10 +372,19 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   /**
    * The backpressure policy: may a message of `size` more bytes be queued?
    * What waits is counted as it will be written (compressed frames as
-   * compressed).
+   * compressed). A message that may still be compressed counts at its
+   * uncompressed size, since its encoding cannot be undone once made.
    */
   private admit(size: number): boolean {
-    if (this.bufferedAmount + size <= this.settings.maxBufferedAmount) return true;
+    const max = this.settings.maxBufferedAmount;
+    if (this.bufferedAmount + size <= max) return true;
+    // What the codec holds is the reply to the read being handled, written
+    // when its dispatch ends. A peer that reads at once takes it now, and then
+    // nothing waits: a message of any size is accepted, so the cap never
+    // refuses a prompt reader because of messages it sent together.
+    if (this.conn.bufferedAmount > 0 && !this.transportEnded) this.writeAll(this.conn.takeOutgoing());
+    const waiting = this.bufferedAmount;
+    if (waiting === 0 || waiting + size <= max) return true;
     if (this.settings.onBufferOverflow === 'close') this.close(1008, 'send buffer overflow (slow reader)');
     return false;
   }
