@@ -21,6 +21,19 @@ export interface HandshakeErrorInit {
   readonly cause?: unknown;
 }
 
+/*
+ * Keys every copy of this package marks its error prototypes with. An app that
+ * loads both the ESM and the CJS build (or two installs) has two classes of
+ * each; Symbol.for gives them the same key, so `instanceof` holds across
+ * copies. A brand, not a proof: anyone can forge it.
+ */
+const HANDSHAKE_ERROR = Symbol.for('@rfc6455/browser-client.HandshakeError');
+const WEBSOCKET_ERROR = Symbol.for('@rfc6455/browser-client.WebSocketError');
+
+function hasBrand(value: unknown, brand: symbol): boolean {
+  return typeof value === 'object' && value !== null && brand in value;
+}
+
 /**
  * The opening handshake did not succeed. Unlike the native WebSocket, the
  * HTTP status, headers and body of a refusal are visible here.
@@ -37,6 +50,16 @@ export class HandshakeError extends Error {
   readonly body: Uint8Array<ArrayBuffer> | undefined;
   /** Codec failure code for kind 'failed', e.g. 'invalid-accept'. */
   readonly failure: string | undefined;
+
+  static {
+    Object.defineProperty(this.prototype, HANDSHAKE_ERROR, { value: true });
+  }
+
+  /** True for a HandshakeError of any copy of this package; subclasses keep the ordinary prototype check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== HandshakeError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return hasBrand(value, HANDSHAKE_ERROR);
+  }
 
   constructor(kind: HandshakeErrorKind, message: string, init: HandshakeErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -59,6 +82,16 @@ export class WebSocketError extends Error {
   override readonly name = 'WebSocketError';
   readonly closeCode: number;
   readonly reason: string;
+
+  static {
+    Object.defineProperty(this.prototype, WEBSOCKET_ERROR, { value: true });
+  }
+
+  /** True for a WebSocketError of any copy of this package; subclasses keep the ordinary prototype check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== WebSocketError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return hasBrand(value, WEBSOCKET_ERROR);
+  }
 
   constructor(message: string, init: { closeCode: number; reason: string; cause?: unknown }) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });

@@ -22,9 +22,27 @@ export type UsageErrorCode =
   /** A method called in a state that does not allow it (e.g. accepting twice). */
   | 'ERR_INVALID_STATE';
 
+/**
+ * The key every copy of this package marks UsageError.prototype with. An app
+ * that loads both the ESM and the CJS build (or two installs) has two
+ * UsageError classes; Symbol.for gives them the same key, so `instanceof`
+ * holds across copies. It is a brand, not a proof: anyone can forge it.
+ */
+const USAGE_ERROR = Symbol.for('@rfc6455/codec.UsageError');
+
 /** Thrown when the application misuses the API. Never thrown for peer input. */
 export class UsageError extends Error {
   readonly code: UsageErrorCode;
+
+  static {
+    Object.defineProperty(this.prototype, USAGE_ERROR, { value: true });
+  }
+
+  /** True for a UsageError of any copy of this package; subclasses keep the ordinary prototype check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== UsageError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && USAGE_ERROR in value;
+  }
 
   constructor(code: UsageErrorCode, message: string) {
     super(message);
