@@ -3,20 +3,24 @@
  * server suite sends them as a client (masked), the fuzzing server sends them
  * as a server (unmasked). Streams and violations come from the codec's
  * exported arbitraries where they exist; what the suite adds (big lengths,
- * fail-fast UTF-8, limits, close codes, compression) is built here, frame by
- * frame, with `encodeFrame`, never with an implementation's encoder.
+ * fail-fast UTF-8, close codes here; compression in deflate-cases.ts, sizes at
+ * and over the limits in limit-cases.ts) is built frame by frame with
+ * `encodeFrame`, never with an implementation's encoder.
  */
 import type { Role } from '@rfc6455/codec';
 import { encodeFrame, type ExpectedEvent, type FrameSpec, type InvalidCase, type InvalidFamily, invalidInput, text, validStream } from '@rfc6455/codec/testing';
 import fc from 'fast-check';
 import type { Case, Expectation, Family, Reply } from './case.js';
 import { deflateCases } from './deflate-cases.js';
+import { limitCases } from './limit-cases.js';
 import { closeBody, concat, Op } from './wire.js';
 
 export interface CaseOptions {
   readonly receiver: Role;
-  /** The receiver's message size limit; the limits family needs it. */
+  /** The receiver's message size limit; the limits family's size cases need it. */
   readonly maxMessageSize?: number;
+  /** The receiver's frame payload limit when smaller than its message limit. */
+  readonly maxFrameSize?: number;
 }
 
 const utf8 = new TextEncoder();
@@ -162,26 +166,6 @@ function utf8Family(o: CaseOptions): fc.Arbitrary<Case> {
   return fc.oneof(fragmentedText(o), invalid('utf8', o, ['utf8']), failFast(o));
 }
 
-/** Messages at and one byte over the configured limit, whole or fragmented. */
-function limits(o: CaseOptions, max: number): fc.Arbitrary<Case> {
-  return fc
-    .tuple(fc.boolean(), fc.boolean(), fc.integer({ min: 1, max: 4 }), fc.array(keyArb(o.receiver), { minLength: 6, maxLength: 6 }))
-    .map(([over, isText, fragments, keys]) => {
-      const n = over ? max + 1 : max;
-      const payload = new Uint8Array(n).fill(0x62);
-      const step = Math.ceil(n / fragments);
-      const frames: Uint8Array[] = [];
-      for (let i = 0, at = 0; at < n || i === 0; i++, at += step) {
-        const last = at + step >= n;
-        frames.push(encodeFrame({ fin: last, rsv: 0, opcode: i === 0 ? (isText ? Op.Text : Op.Binary) : Op.Continuation, payload: payload.subarray(at, at + step), maskKey: keys[i] ?? null }));
-      }
-      const what = `a ${n}-byte ${isText ? 'text' : 'binary'} message in ${frames.length} frame(s), limit ${max}`;
-      if (over) return { family: 'limits', variant: 'limits/over', description: what, build: () => ({ send: concat(frames) }), expect: { kind: 'fail', before: [], code: 1009 } } satisfies Case;
-      const reply: Reply = isText ? { type: 'text', data: 'b'.repeat(n) } : { type: 'binary', data: payload };
-      return echoCase('limits', 'limits/at', what, o.receiver, concat(frames), [reply], keys[5] ?? null);
-    });
-}
-
 /** Codes a receiver must accept, those it must reject, and 1012–1014 (registered after RFC 6455). */
 const policyCodes = [1012, 1013, 1014] as const;
 function acceptedCode(): fc.Arbitrary<number> {
@@ -260,7 +244,8 @@ export function familyCases(family: Family, o: CaseOptions): fc.Arbitrary<Case> 
     case 'utf8':
       return utf8Family(o);
     case 'limits':
-      return o.maxMessageSize === undefined ? undefined : limits(o, o.maxMessageSize);
+      // Floods need no limit and are run by the roles themselves (flood-cases.ts); these are the size cases.
+      return o.maxMessageSize === undefined ? undefined : limitCases({ receiver: o.receiver, maxMessageSize: o.maxMessageSize, maxFrameSize: o.maxFrameSize });
     case 'close':
       return closeFamily(o);
     case 'deflate':

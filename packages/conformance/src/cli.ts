@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * pnpm run conformance --url ws://127.0.0.1:9001 [--runs N] [--seed S] [--path P]
- *   [--family F[,F]] [--skip VARIANT[,…]] [--max-message-size N] [--deflate] [--strict]
- *   [--max-delay MS] [--json report.json]
+ *   [--family F[,F]] [--skip VARIANT[,…]] [--max-message-size N] [--max-frame-size N] [--deflate] [--strict]
+ *   [--flood-bytes N] [--flood-pings N] [--flood-stall MS] [--flood-timeout MS] [--max-delay MS] [--json report.json]
  * Exit code: 0 when no family failed, 1 otherwise, 2 for bad arguments.
  */
 import { writeFileSync } from 'node:fs';
@@ -36,6 +36,11 @@ async function main(): Promise<number> {
       family: { type: 'string' },
       skip: { type: 'string' },
       'max-message-size': { type: 'string' },
+      'max-frame-size': { type: 'string' },
+      'flood-bytes': { type: 'string' },
+      'flood-pings': { type: 'string' },
+      'flood-stall': { type: 'string' },
+      'flood-timeout': { type: 'string' },
       'max-delay': { type: 'string' },
       deflate: { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
@@ -50,6 +55,13 @@ async function main(): Promise<number> {
     families: families(values.family),
     skip: values.skip?.split(','),
     maxMessageSize: int(values['max-message-size'], '--max-message-size'),
+    maxFrameSize: int(values['max-frame-size'], '--max-frame-size'),
+    flood: {
+      bytes: int(values['flood-bytes'], '--flood-bytes'),
+      pings: int(values['flood-pings'], '--flood-pings'),
+      stall: int(values['flood-stall'], '--flood-stall'),
+      timeout: int(values['flood-timeout'], '--flood-timeout'),
+    },
     maxDelay: int(values['max-delay'], '--max-delay'),
     deflate: values.deflate,
     strict: values.strict,

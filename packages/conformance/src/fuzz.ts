@@ -6,7 +6,8 @@
  *   pnpm fuzz [--minutes M] [--runs N]               the codec's own properties, FC_RUNS=N, round after round
  *   pnpm fuzz --url ws://… [--minutes M] [--runs N]  the conformance suite against a server, a fresh seed each round
  *
- * Other flags after --url go to the suite (--deflate, --strict, --max-message-size, --family, --skip).
+ * Other flags after --url go to the suite (--deflate, --strict, --max-message-size, --max-frame-size,
+ * --flood-bytes, --flood-pings, --family, --skip).
  * Stops at the first failing round and exits 1; its output has the seed and replay line.
  * The last line is a summary; --json FILE writes every round's report (per-family counts).
  */
@@ -26,6 +27,9 @@ const { values } = parseArgs({
     deflate: { type: 'boolean', default: false },
     strict: { type: 'boolean', default: false },
     'max-message-size': { type: 'string' },
+    'max-frame-size': { type: 'string' },
+    'flood-bytes': { type: 'string' },
+    'flood-pings': { type: 'string' },
     family: { type: 'string' },
     skip: { type: 'string' },
     json: { type: 'string' },
@@ -50,6 +54,11 @@ for (let round = 0; more(round) && !failed; round++) {
       deflate: values.deflate,
       strict: values.strict,
       maxMessageSize: values['max-message-size'] === undefined ? undefined : Number(values['max-message-size']),
+      maxFrameSize: values['max-frame-size'] === undefined ? undefined : Number(values['max-frame-size']),
+      flood: {
+        bytes: values['flood-bytes'] === undefined ? undefined : Number(values['flood-bytes']),
+        pings: values['flood-pings'] === undefined ? undefined : Number(values['flood-pings']),
+      },
       families: values.family?.split(',').filter((f): f is Family => (FAMILIES as readonly string[]).includes(f)),
       skip: values.skip?.split(','),
       command: 'pnpm run conformance',

@@ -225,3 +225,42 @@ export function judge(input: JudgeInput): Verdict {
     }
   }
 }
+
+export interface FloodJudgeInput {
+  /** Every reply the flood owes, in order, before the close exchange. */
+  readonly owed: readonly Reply[];
+  readonly received: Received;
+  readonly tcpClosed: boolean;
+  readonly framingError: string | undefined;
+  readonly strict: boolean;
+  readonly waited: number;
+  /** Close codes with which the peer may end the flood instead of answering it. */
+  readonly giveUp: readonly number[];
+}
+
+/**
+ * A flood (limits family): either everything owed arrives (pongs as for any
+ * valid stream) and our close 1000 is answered with 1000, or the peer closes
+ * with one of `giveUp` after a prefix of the replies. Closing TCP without a
+ * close frame fails even in lenient mode: on the wire it is what a crash
+ * looks like. Neither within the deadline: the peer hung.
+ */
+export function judgeFlood(input: FloodJudgeInput): Verdict {
+  const { owed, received, strict, giveUp } = input;
+  if (input.framingError !== undefined) return { status: 'fail', reason: `unframeable bytes: ${input.framingError}` };
+  if (received.violation !== undefined) return { status: 'fail', reason: `the peer sent ${received.violation}` };
+  const close = received.close;
+  if (close !== undefined && close.code !== null && giveUp.includes(close.code)) {
+    const problem = checkMessages(received.replies, owed, false) ?? checkPongs(received.replies, owed, 'prefix');
+    return problem === undefined ? { status: 'pass', note: `closed with ${close.code}` } : { status: 'fail', reason: problem };
+  }
+  const complete = checkMessages(received.replies, owed, true) ?? checkPongs(received.replies, owed, strict ? 'all' : 'latest');
+  if (close !== undefined) {
+    if (complete !== undefined) return { status: 'fail', reason: `${complete}; then closed with ${close.code ?? 'an empty close frame'}` };
+    if (close.code !== 1000) return { status: 'fail', reason: `closed with ${close.code ?? 'an empty close frame'}: expected the flood answered and our close 1000 echoed, or a close with ${giveUp.join(' or ')}` };
+    return { status: 'pass' };
+  }
+  if (input.tcpClosed) return { status: 'fail', reason: `closed TCP without a close frame (${received.replies.length} replies received): on the wire that is a crash` };
+  if (complete === undefined) return { status: 'fail', reason: `answered the flood but not our close within ${input.waited} ms` };
+  return { status: 'fail', reason: `neither answered the flood nor closed within ${input.waited} ms (${complete})` };
+}

@@ -19,8 +19,10 @@ export interface FamilyResult {
   readonly status: 'passed' | 'failed' | 'not applicable';
   readonly runs: number;
   readonly passed: number;
-  /** Why the family could not run (no limit given, deflate declined or not requested). */
+  /** Why the family could not run (deflate declined or not requested). */
   readonly reason?: string;
+  /** What part of a family ran when not all of it could (limits without a limit: floods only). */
+  readonly note?: string;
   readonly failure?: Failure;
   /** How often each policy choice was seen, e.g. `close/registry-code: accepted`. */
   readonly policies: Readonly<Record<string, number>>;
@@ -40,7 +42,7 @@ export interface ServerReport {
 export function formatServerReport(r: ServerReport): string {
   const lines = [`conformance of ${r.url} (seed ${r.seed}${r.strict ? ', strict' : ''})`];
   for (const f of r.families) {
-    const head = f.status === 'not applicable' ? `n/a (${f.reason})` : `${f.status} ${f.passed}/${f.runs}`;
+    const head = f.status === 'not applicable' ? `n/a (${f.reason})` : `${f.status} ${f.passed}/${f.runs}${f.note !== undefined ? ` (${f.note})` : ''}`;
     const extra = [
       ...Object.entries(f.policies).map(([k, n]) => `${k}×${n}`),
       ...(f.droppedWithoutClose > 0 ? [`${f.droppedWithoutClose} dropped TCP without close`] : []),

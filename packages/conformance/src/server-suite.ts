@@ -7,7 +7,10 @@ import { chunking } from '@rfc6455/codec/testing';
 import fc from 'fast-check';
 import { type Case, FAMILIES, type Family } from './case.js';
 import { familyCases } from './cases.js';
+import { type FloodCase, type FloodOptions, floodCases } from './flood-cases.js';
+import { runFlood } from './flood-run.js';
 import { judge, readFrames, type Verdict } from './judge.js';
+import { openRaw } from './raw-client.js';
 import type { FamilyResult, Failure, ServerReport } from './report.js';
 import { handshakeCases, runHandshakeCase } from './handshake-cases.js';
 import { parseTarget, runAgainstServer, type Target, type Timing } from './session.js';
@@ -25,8 +28,12 @@ export interface ServerSuiteOptions {
   readonly families?: readonly Family[];
   /** Variants (e.g. `utf8/fail-fast`) not to generate. */
   readonly skip?: readonly string[];
-  /** The server's message size limit: enables the limits family. */
+  /** The server's message size limit: enables the limits family's size cases (floods run without it). */
   readonly maxMessageSize?: number;
+  /** The server's frame payload limit, when smaller than `maxMessageSize`: adds frames at and over it. */
+  readonly maxFrameSize?: number;
+  /** Sizes and deadline of the limits family's floods. */
+  readonly flood?: FloodOptions;
   /** Offer permessage-deflate in the deflate family (it is n/a without). */
   readonly deflate?: boolean;
   /** Strict mode: close frames on every failure, exact close echoes, every ping answered, TCP closed by the server. */
@@ -46,6 +53,9 @@ interface Outcome {
   readonly verdict: Verdict;
   readonly variant: string;
 }
+
+/** A frame case (written by session.ts) or a flood (which drives its socket itself, flood-run.ts). */
+type Planned = { readonly type: 'frames'; readonly c: Case } | { readonly type: 'flood'; readonly c: FloodCase };
 
 class CaseFailure extends Error {
   constructor(readonly verdict: Verdict & { status: 'fail' }) {
@@ -73,10 +83,17 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
       options.onFamily?.(results.at(-1) as FamilyResult);
       continue;
     }
-    const base = familyCases(family, { receiver: 'server', maxMessageSize: options.maxMessageSize });
+    const frameCases = familyCases(family, { receiver: 'server', maxMessageSize: options.maxMessageSize, maxFrameSize: options.maxFrameSize })?.map((c): Planned => ({ type: 'frames', c }));
     const na = (reason: string): FamilyResult => ({ family, status: 'not applicable', runs: 0, passed: 0, reason, policies: {}, droppedWithoutClose: 0, ms: 0 });
+    let base: fc.Arbitrary<Planned> | undefined = frameCases;
+    let note: string | undefined;
+    if (family === 'limits') {
+      const floods = floodCases({ maxMessageSize: options.maxMessageSize, flood: options.flood }).map((c): Planned => ({ type: 'flood', c }));
+      base = frameCases === undefined ? floods : fc.oneof({ weight: 3, arbitrary: frameCases }, { weight: 1, arbitrary: floods });
+      if (frameCases === undefined) note = 'floods only: no --max-message-size given';
+    }
     if (base === undefined) {
-      results.push(na(family === 'limits' ? 'no --max-message-size given' : 'not defined for this role'));
+      results.push(na('not defined for this role'));
       options.onFamily?.(results.at(-1) as FamilyResult);
       continue;
     }
@@ -85,13 +102,28 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
       options.onFamily?.(results.at(-1) as FamilyResult);
       continue;
     }
-    const arb = skip.size > 0 ? base.filter((c) => !skip.has(c.variant)) : base;
+    const arb = skip.size > 0 ? base.filter((p) => !skip.has(p.c.variant)) : base;
     const policies: Record<string, number> = {};
     let dropped = 0;
     let passed = 0;
     let declined = 0;
-    let last: { c: Case; bytes: Uint8Array | undefined; outcome: Outcome } | undefined;
-    const property = fc.asyncProperty(arb, chunking({ maxCuts: 12 }), fc.array(fc.integer({ min: 0, max: options.maxDelay ?? 3 }), { maxLength: 6 }), async (c, split, delays) => {
+    let last: { outcome: Outcome } | undefined;
+    const tally = (variant: string, verdict: Verdict) => {
+      passed++;
+      if (verdict.status === 'pass' && verdict.note !== undefined) {
+        if (verdict.note === 'closed TCP without a close frame') dropped++;
+        else policies[`${variant}: ${verdict.note}`] = (policies[`${variant}: ${verdict.note}`] ?? 0) + 1;
+      }
+    };
+    const property = fc.asyncProperty(arb, chunking({ maxCuts: 12 }), fc.array(fc.integer({ min: 0, max: options.maxDelay ?? 3 }), { maxLength: 6 }), async (planned, split, delays) => {
+      if (planned.type === 'flood') {
+        const verdict = await runFloodCase(target, planned.c, timing, strict, options.flood);
+        last = { outcome: { verdict, variant: planned.c.variant } };
+        if (verdict.status === 'fail') throw new CaseFailure(verdict);
+        tally(planned.c.variant, verdict);
+        return;
+      }
+      const c = planned.c;
       const obs = await runAgainstServer(target, c, split, delays, timing, strict);
       if (obs.handshake.type === 'declined') {
         declined++;
@@ -109,13 +141,9 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
               strict,
               waited: c.expect.kind === 'echo' ? timing.replyTimeout : timing.failTimeout,
             });
-      last = { c, bytes: obs.wire?.send, outcome: { verdict, variant: c.variant } };
+      last = { outcome: { verdict, variant: c.variant } };
       if (verdict.status === 'fail') throw new CaseFailure(verdict);
-      passed++;
-      if (verdict.status === 'pass' && verdict.note !== undefined) {
-        if (verdict.note === 'closed TCP without a close frame') dropped++;
-        else policies[`${c.variant}: ${verdict.note}`] = (policies[`${c.variant}: ${verdict.note}`] ?? 0) + 1;
-      }
+      tally(c.variant, verdict);
     });
     const details = await fc.check(property, {
       numRuns: runs,
@@ -133,7 +161,8 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
     }
     let failure: Failure | undefined;
     if (details.failed) {
-      const [c, split, delays] = details.counterexample ?? [];
+      const [planned, split, delays] = details.counterexample ?? [];
+      const c = planned?.c;
       const err = details.errorInstance;
       const reason = err instanceof CaseFailure ? err.verdict.reason : err instanceof Error ? `the suite threw: ${err.stack ?? err.message}` : String(err);
       const path = details.counterexamplePath ?? '';
@@ -145,7 +174,7 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
         reason,
         seed: details.seed,
         path,
-        shrunk: c ? describeCase(c, c.deflate === undefined ? safeBuild(c) : undefined, split, delays ?? []) : '?',
+        shrunk: planned === undefined ? '?' : planned.type === 'flood' ? `${planned.c.variant}: ${planned.c.description} (seed ${planned.c.seed})` : describeCase(planned.c, planned.c.deflate === undefined ? safeBuild(planned.c) : undefined, split, delays ?? []),
         reproduce: `${options.command ?? 'pnpm run conformance'} ${flags.join(' ')}`,
       };
     }
@@ -155,6 +184,7 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
       runs: details.numRuns,
       passed: details.failed ? details.numRuns - 1 : details.numRuns,
       ...(failure ? { failure } : {}),
+      ...(note !== undefined ? { note } : {}),
       policies,
       droppedWithoutClose: dropped,
       ms,
@@ -165,6 +195,17 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
   return { url: options.url, seed, strict, families: results, ok: results.every((r) => r.status !== 'failed') };
 }
 
+/** One flood over a connection of its own: our handshake (raw-client.ts), then flood-run.ts. */
+async function runFloodCase(target: Target, c: FloodCase, timing: Timing, strict: boolean, flood: FloodOptions | undefined): Promise<Verdict> {
+  const opened = await openRaw(target, timing.replyTimeout);
+  if (opened.type === 'failed') return { status: 'fail', reason: `handshake: ${opened.reason}` };
+  try {
+    return await runFlood(c, { socket: opened.socket, early: opened.early, us: 'client', options: flood, strict });
+  } finally {
+    opened.socket.destroy();
+  }
+}
+
 function replayFlags(options: ServerSuiteOptions, family: Family, seed: number, path: string, skip: ReadonlySet<string>): string[] {
   return [
     `--url ${options.url}`,
@@ -173,6 +214,9 @@ function replayFlags(options: ServerSuiteOptions, family: Family, seed: number, 
     `--path ${path}`,
     ...(options.strict ? ['--strict'] : []),
     ...(options.maxMessageSize !== undefined && family !== 'handshake' ? [`--max-message-size ${options.maxMessageSize}`] : []),
+    ...(options.maxFrameSize !== undefined && family === 'limits' ? [`--max-frame-size ${options.maxFrameSize}`] : []),
+    ...(options.flood?.bytes !== undefined && family === 'limits' ? [`--flood-bytes ${options.flood.bytes}`] : []),
+    ...(options.flood?.pings !== undefined && family === 'limits' ? [`--flood-pings ${options.flood.pings}`] : []),
     ...(options.deflate && family !== 'handshake' ? ['--deflate'] : []),
     ...(skip.size > 0 ? [`--skip ${[...skip].join(',')}`] : []),
   ];
