@@ -1,7 +1,7 @@
 // Backpressure and reconnection against a real `ws` server over TCP.
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { backoffDelay, ReconnectingWebSocket, type ReconnectEvent, WebSocketStream } from '../src/node.js';
 import { startTestServer, type TestServer } from './fixtures/server.js';
@@ -12,7 +12,13 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Lets the event loop go round `turns` times, I/O polls included: enough for
+ * anything that does not wait on the peer to finish, on a machine of any speed.
+ */
+async function loopTurns(turns: number): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve));
+}
 
 describe('backpressure', () => {
   test('a reader that stops reading stops reads from the socket, and the server backs up', async () => {
@@ -20,11 +26,12 @@ describe('backpressure', () => {
     const size = 64 * 1024; // 25 MiB in all: far more than the socket buffers hold
     const wss = new WebSocketStream(`${server.url}/flood?count=${count}&size=${size}`, { highWaterMark: 4 });
     const { readable } = await wss.opened;
-    await sleep(400);
     const ws = server.sockets.at(-1);
     // The client holds ≤ highWaterMark messages plus what one read delivers,
-    // so most of the 25 MiB must still be on the server side, unsent.
-    expect(ws?.bufferedAmount ?? 0).toBeGreaterThan(0);
+    // so most of the 25 MiB must still be on the server side, unsent: its
+    // queue grows past the 1 MiB at which it pauses only when the socket
+    // takes no more.
+    await vi.waitFor(() => expect(ws?.bufferedAmount ?? 0).toBeGreaterThan(1024 * 1024), { timeout: 20_000, interval: 20 });
     const reader = readable.getReader();
     let received = 0;
     let bytes = 0;
@@ -43,13 +50,19 @@ describe('backpressure', () => {
     const httpServer = http.createServer();
     const wsServer = new WebSocketServer({ noServer: true, maxPayload: 128 * 1024 * 1024 });
     let stalled: import('node:stream').Duplex | undefined;
+    const total = 8 * 8 * 1024 * 1024;
     let got = 0;
+    let allReceived!: () => void;
+    const received = new Promise<void>((resolve) => {
+      allReceived = resolve;
+    });
     httpServer.on('upgrade', (req, socket, head) => {
       wsServer.handleUpgrade(req, socket, head, (ws) => {
         socket.pause();
         stalled = socket;
         ws.on('message', (data) => {
           got += (data as Buffer).length;
+          if (got === total) allReceived();
         });
       });
     });
@@ -66,15 +79,14 @@ describe('backpressure', () => {
         writes++;
       }
     })();
-    await sleep(500);
+    // Writes that did not wait for the socket would all be done by then.
+    await Promise.race([writing, loopTurns(100)]);
     expect(writes).toBeLessThan(8); // 64 MiB do not fit in the socket buffers
     stalled?.resume();
     await writing;
     expect(writes).toBe(8);
-    await new Promise<void>((resolve) => {
-      const check = () => (got === 8 * big.length ? resolve() : setTimeout(check, 10));
-      check();
-    });
+    await received;
+    expect(got).toBe(8 * big.length);
     wss.close();
     await wss.closed;
     wsServer.close();
