@@ -330,6 +330,9 @@ function agreement(params: PerMessageDeflateParams, tuning: Tuning, response = d
     rsv: RSV1,
     params,
     response,
+    // Without server context takeover a server's compressed message depends on
+    // no history, so one encoding serves every connection with this window.
+    ...(params.serverNoContextTakeover && { sharedEncoding: `${PERMESSAGE_DEFLATE}; server_max_window_bits=${params.serverMaxWindowBits}` }),
     // The size limit is the connection's: it counts the decoded bytes this session hands over.
     createSession: (role) => new DeflateSession(role, params, tuning),
   };

@@ -38,7 +38,8 @@ function pump(from: Endpoint, to: Endpoint, split: (b: Uint8Array) => Uint8Array
     for (const piece of split(buf)) {
       to.receive(piece.slice());
       for (let ev = to.nextEvent(); ev !== undefined; ev = to.nextEvent()) {
-        seen.push('data' in ev && ev.data instanceof Uint8Array ? { ...ev, data: ev.data.slice() } : ev);
+        // Binary data is a view into the chunk: keep a copy.
+        seen.push(ev.type === 'binary' || ev.type === 'ping' || ev.type === 'pong' ? { ...ev, data: ev.data.slice() } : ev);
       }
     }
   }
