@@ -12,7 +12,6 @@ export {
 export {
   CLOSED,
   CLOSING,
-  CONNECTING,
   OPEN,
   WebSocket,
   WebSocketProtocolError,

@@ -12,7 +12,6 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { type Connection, type ConnectionEvent, UsageError } from '@rfc6455/codec';
 
-export const CONNECTING = 0;
 export const OPEN = 1;
 export const CLOSING = 2;
 export const CLOSED = 3;
@@ -70,7 +69,6 @@ function toBuffer(bytes: Uint8Array): Buffer {
  * into the process for what the peer did); `ping`, `pong`, `drain`.
  */
 export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
-  static readonly CONNECTING = CONNECTING;
   static readonly OPEN = OPEN;
   static readonly CLOSING = CLOSING;
   static readonly CLOSED = CLOSED;
@@ -89,7 +87,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   /** @internal */ readonly socket: Socket;
   private readonly conn: Connection;
   private readonly settings: ConnectionSettings;
-  private state: 0 | 1 | 2 | 3 = OPEN;
+  private state: 1 | 2 | 3 = OPEN;
   private dispatching = false;
   private readPaused = false;
   private streaming = false;
@@ -121,8 +119,8 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     if (socket.allowHalfOpen) socket.on('end', socketEnd);
   }
 
-  /** 1 (OPEN), 2 (CLOSING) or 3 (CLOSED); never 0, since only accepted connections exist. */
-  get readyState(): 0 | 1 | 2 | 3 {
+  /** 1 (OPEN), 2 (CLOSING) or 3 (CLOSED): a WebSocket exists only once its handshake is done. */
+  get readyState(): 1 | 2 | 3 {
     return this.state;
   }
 
