@@ -120,7 +120,10 @@ export class WebSocket extends EventTarget {
     this.setHandler('close', fn);
   }
 
-  // Typed like the DOM's WebSocket: the event type names the event class the listener gets.
+  /**
+   * As EventTarget's, typed like the DOM's WebSocket: for `open`, `message`,
+   * `error` and `close` the listener gets the class WebSocketEventMap names.
+   */
   override addEventListener<K extends keyof WebSocketEventMap>(
     type: K,
     listener: Listener<K> | null,
@@ -139,6 +142,7 @@ export class WebSocket extends EventTarget {
     super.addEventListener(type, listener, options);
   }
 
+  /** As EventTarget's, with the same typing as addEventListener. */
   override removeEventListener<K extends keyof WebSocketEventMap>(
     type: K,
     listener: Listener<K> | null,
