@@ -14,7 +14,8 @@ export {
   ReconnectingWebSocket,
   type ReconnectingWebSocketOptions,
 } from './reconnecting.js';
-export { type ClientOptions, ProtocolError } from './session.js';
+export { ProtocolError } from './protocol-error.js';
+export type { ClientOptions } from './session.js';
 export type { ByteStream, DialInit, Transport } from './transport.js';
 export { type TunnelOptions, webSocketTunnel } from './tunnel.js';
 export { type BinaryType, WebSocket, type WebSocketData, type WebSocketOptions } from './websocket.js';

@@ -1,31 +1,30 @@
 /**
- * The engine under both APIs: one client connection from dial to close,
- * running the codec's `ClientHandshake` and `Connection` over a byte stream.
+ * The engine under every client API: one connection from dial to close. The
+ * codec's `ClientEndpoint` does all of RFC 6455 (request, response checks,
+ * extension agreement, frames, closing handshake); this class only moves
+ * bytes and time between it and a byte stream:
  *
- *   connecting ──101──▶ open ──close()/peer close──▶ closing ──EOF──▶ closed
- *        └──refusal, failure, timeout, abort, transport error──────────▶ closed
+ *   dial → write takeOutgoing() → read → receive()/receiveEof() → dispatch events → write …
  *
- * The loop is the one the design describes: read → receive → dispatch events
- * → write everything queued in one go. The session reads from the transport
- * only when its sink has room (`sink.demand()`), so a slow reader pushes back
- * through TCP to the server.
+ * plus the two timers the endpoint has no clock for (handshake, close). The
+ * session reads from the transport only when its sink has room
+ * (`sink.demand()`), so a slow reader pushes back through TCP to the server.
  */
 import {
-  acceptExtensions,
-  ClientHandshake,
-  type ClientHandshakeEvent,
-  Connection,
+  ClientEndpoint,
+  type ClientEndpointOptions,
+  type EndpointEvent,
   type Extension,
+  type FrameCommand,
   type HeaderInit,
   type HttpHeaders,
-  HandshakeFailure,
   type MessageMode,
-  offerExtensions,
   type PerMessageDeflateOptions,
   permessageDeflate,
-  type SendCommand,
+  UsageError,
 } from '@rfc6455/codec';
 import { HandshakeError } from './errors.js';
+import { ProtocolError } from './protocol-error.js';
 import type { ByteStream, Transport } from './transport.js';
 
 /** Options shared by every client API. */
@@ -93,32 +92,25 @@ export interface SessionSink {
 
 const noop = (): void => {};
 
-export class ProtocolError extends Error {
-  override readonly name = 'ProtocolError';
-  readonly code: number;
-  constructor(code: number, reason: string) {
-    super(`WebSocket protocol error ${code}: ${reason}`);
-    this.code = code;
-  }
-}
-
 export class Session {
   readonly url: URL;
   private readonly options: ClientOptions;
   private readonly protocols: readonly string[];
   private readonly sink: SessionSink;
   private readonly internals: SessionInternals;
-  /** The extensions offered, to validate the response against (empty: none offered). */
   private readonly offered: readonly Extension[];
   private readonly abortController = new AbortController();
-  private abortReason: HandshakeError | undefined;
+  private endpoint: ClientEndpoint | undefined;
+  private aborted = false;
+  private opened = false;
   private stream: ByteStream | undefined;
   private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   private writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  private conn: Connection | undefined;
   private buffered = 0;
   private transportClosing = false;
+  /** The first reason the connection ends badly; it decides what the application is told. */
   private failure: Error | undefined;
+  private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
   private done = false;
   private lastWrite: Promise<void> = Promise.resolve();
@@ -140,115 +132,75 @@ export class Session {
   }
 
   get isOpen(): boolean {
-    return this.conn !== undefined && this.conn.state === 'open' && !this.done;
+    return this.endpoint !== undefined && this.endpoint.state === 'open' && !this.done;
   }
 
   start(): void {
-    this.run().catch((error: unknown) => this.finish(1006, '', false, toError(error), this.conn === undefined));
+    this.run().catch((error: unknown) => this.fail(toError(error)));
   }
 
   /** Queues a message and writes it; throws the codec's UsageError when not allowed. Resolves when the transport took the bytes. */
-  send(command: SendCommand): Promise<void> {
-    const conn = this.conn;
-    if (conn === undefined) throw new Error('not open');
-    conn.send(command);
+  send(command: FrameCommand): Promise<void> {
+    const endpoint = this.endpoint;
+    if (endpoint === undefined) throw new UsageError('ERR_INVALID_STATE', `cannot send ${command.type}: the connection has not started`);
+    endpoint.send(command);
     return this.flush();
   }
 
   /** Starts the closing handshake, or abandons the attempt while connecting. */
   close(code?: number, reason?: string): void {
     if (this.done) return;
-    const conn = this.conn;
-    if (conn === undefined) {
+    const endpoint = this.endpoint;
+    if (endpoint === undefined || endpoint.state === 'connecting') {
       this.abort(new HandshakeError('aborted', 'the connection was closed before the handshake completed'));
       return;
     }
-    if (conn.state !== 'open') return;
-    conn.send(code === undefined ? { type: 'close' } : { type: 'close', code, reason: reason ?? '' });
+    if (endpoint.state !== 'open') return;
+    endpoint.send(code === undefined ? { type: 'close' } : { type: 'close', code, reason: reason ?? '' });
     void this.flush();
     this.armCloseTimer();
   }
 
-  /** Ends everything now: no close frame, the transport is torn down. */
+  /** Ends an attempt now: no close frame, the transport is torn down, `reason` is what the application sees. */
   abort(reason: HandshakeError): void {
-    if (this.done) return;
-    this.abortReason ??= reason;
+    if (this.done || this.aborted) return;
+    this.aborted = true;
+    this.failure ??= reason;
     this.abortController.abort(reason);
     this.teardown();
   }
 
   private async run(): Promise<void> {
-    const options = this.options;
-    const transport = options.transport;
+    const transport = this.options.transport;
     if (transport === undefined) {
       throw new HandshakeError(
         'transport',
         'no transport: pass options.transport, or import the client from a runtime entry (/node, /deno, /bun)',
       );
     }
-    const handshake = new ClientHandshake(this.url, {
-      protocols: this.protocols,
-      ...(this.offered.length > 0 ? { extensions: offerExtensions(this.offered) } : {}),
-      ...(options.origin !== undefined ? { origin: options.origin } : {}),
-      ...(options.headers !== undefined ? { headers: options.headers } : {}),
-      ...(options.random !== undefined ? { random: options.random } : {}),
-      ...(options.maxHandshakeSize !== undefined ? { maxHeadSize: options.maxHandshakeSize } : {}),
-    });
-    const timeout = options.handshakeTimeout ?? 30_000;
-    const timer =
-      timeout > 0
-        ? setTimeout(() => this.abort(new HandshakeError('timeout', `no handshake response within ${timeout} ms`)), timeout)
-        : undefined;
-    let event: ClientHandshakeEvent;
+    // Invalid headers, origin or limits throw here and end the attempt as an error event.
+    const endpoint = new ClientEndpoint(this.url, this.endpointOptions());
+    this.endpoint = endpoint;
+    if (this.aborted) throw this.failure ?? new HandshakeError('aborted', 'the attempt was abandoned');
+    this.armHandshakeTimer();
+    let stream: ByteStream;
     try {
-      event = await this.handshake(transport, handshake);
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
+      stream = await transport(this.url, { signal: this.abortController.signal });
+    } catch (error) {
+      throw this.failure ?? new HandshakeError('transport', `could not connect: ${toError(error).message}`, { cause: error });
     }
-    if (event.type !== 'open') {
+    this.stream = stream;
+    const reader = stream.readable.getReader();
+    this.reader = reader;
+    this.writer = stream.writable.getWriter();
+    reader.closed.catch(noop);
+    this.writer.closed.catch(noop);
+    if (this.aborted) {
       this.teardown();
-      if (event.type === 'unexpected-response') {
-        throw new HandshakeError('rejected', `the server refused the upgrade: ${event.status} ${event.reason}`, {
-          status: event.status,
-          statusText: event.reason,
-          headers: event.headers,
-          body: event.body,
-        });
-      }
-      throw new HandshakeError('failed', `invalid handshake response: ${event.reason}`, {
-        failure: event.failure,
-        ...(event.headers !== null ? { headers: event.headers } : {}),
-      });
+      throw this.failure;
     }
-    // The codec's handshake already refused extensions that were not offered;
-    // this checks the parameters (RFC 7692 §7). Failing here is failing the
-    // handshake, as a browser does: no frame is sent, the transport is closed,
-    // and the application sees error then close with 1006.
-    const agreed = acceptExtensions(event.extensions, this.offered);
-    if (!agreed.ok) {
-      this.teardown();
-      throw new HandshakeError('failed', `invalid handshake response: ${agreed.reason}`, {
-        failure: HandshakeFailure.InvalidExtensions,
-        headers: event.headers,
-      });
-    }
-    const conn = new Connection({
-      role: 'client',
-      extensions: agreed.negotiated,
-      ...(this.internals.messageMode !== undefined ? { messageMode: this.internals.messageMode } : {}),
-      ...(options.maxMessageSize !== undefined ? { maxMessageSize: options.maxMessageSize } : {}),
-      ...(options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {}),
-      ...(options.random !== undefined ? { random: options.random } : {}),
-    });
-    this.conn = conn;
-    this.sink.open({
-      protocol: event.protocol ?? '',
-      extensions: event.extensions.length > 0 ? (event.headers.get('sec-websocket-extensions') ?? '') : '',
-      headers: event.headers,
-    });
-    if (event.trailing.length > 0) conn.receive(event.trailing);
-    this.process();
-    const reader = this.reader as ReadableStreamDefaultReader<Uint8Array>;
+    // Nothing can answer a request not yet written; a server that takes no bytes is the handshake timer's to end.
+    await this.flush();
     while (!this.done) {
       const wait = this.sink.demand?.();
       if (wait !== undefined) await wait;
@@ -257,90 +209,99 @@ export class Session {
       try {
         chunk = await reader.read();
       } catch (error) {
-        this.failure ??= toError(error);
-        conn.receiveEof();
-        this.process();
-        break;
+        this.failure ??= this.transportError(error);
+        chunk = { done: true, value: undefined };
       }
-      if (chunk.done) conn.receiveEof();
-      else conn.receive(chunk.value);
-      this.process();
-      if (chunk.done) break;
+      // Bytes that arrive after an abort are not looked at: the attempt is over.
+      if (chunk.done || this.aborted) endpoint.receiveEof();
+      else endpoint.receive(chunk.value);
+      this.process(endpoint);
+      if (chunk.done || this.aborted) break;
     }
   }
 
-  private async handshake(transport: Transport, handshake: ClientHandshake): Promise<ClientHandshakeEvent> {
-    let stream: ByteStream;
-    try {
-      stream = await transport(this.url, { signal: this.abortController.signal });
-    } catch (error) {
-      throw this.abortReason ?? new HandshakeError('transport', `could not connect: ${toError(error).message}`, { cause: error });
-    }
-    this.stream = stream;
-    this.reader = stream.readable.getReader();
-    this.writer = stream.writable.getWriter();
-    this.reader.closed.catch(noop);
-    this.writer.closed.catch(noop);
-    if (this.abortReason !== undefined) {
-      this.teardown();
-      throw this.abortReason;
-    }
-    try {
-      await this.writer.write(handshake.request);
-      for (;;) {
-        const event = handshake.nextEvent();
-        if (event !== undefined) return event;
-        const chunk = await this.reader.read();
-        if (this.abortReason !== undefined) throw this.abortReason;
-        if (chunk.done) handshake.receiveEof();
-        else handshake.receive(chunk.value);
-      }
-    } catch (error) {
-      this.teardown();
-      if (this.abortReason !== undefined) throw this.abortReason;
-      if (error instanceof HandshakeError) throw error;
-      throw new HandshakeError('transport', `the transport failed during the handshake: ${toError(error).message}`, {
-        cause: error,
-      });
-    }
+  private endpointOptions(): ClientEndpointOptions {
+    const options = this.options;
+    return {
+      protocols: this.protocols,
+      extensions: this.offered,
+      ...(options.origin !== undefined && { origin: options.origin }),
+      ...(options.headers !== undefined && { headers: options.headers }),
+      ...(options.random !== undefined && { random: options.random }),
+      ...(options.maxHandshakeSize !== undefined && { maxHeadSize: options.maxHandshakeSize }),
+      ...(options.maxMessageSize !== undefined && { maxMessageSize: options.maxMessageSize }),
+      ...(options.fragmentSize !== undefined && { fragmentSize: options.fragmentSize }),
+      ...(this.internals.messageMode !== undefined && { messageMode: this.internals.messageMode }),
+    };
   }
 
-  /** Dispatches every event the last input produced, then writes what the connection queued. */
-  private process(): void {
-    const conn = this.conn as Connection;
-    for (let ev = conn.nextEvent(); ev !== undefined; ev = conn.nextEvent()) {
-      switch (ev.type) {
-        case 'text':
-        case 'binary':
-          if (!this.done) this.sink.message(ev.data);
-          break;
-        case 'text-part':
-        case 'binary-part':
-          if (!this.done) this.sink.part?.(ev.data, ev.type === 'binary-part', ev.last);
-          break;
-        case 'close':
-          this.armCloseTimer();
-          break;
-        case 'protocol-error':
-          this.failure ??= new ProtocolError(ev.code, ev.reason);
-          break;
-        case 'closed':
-          void this.flush();
-          this.finish(ev.code, ev.reason, ev.wasClean && this.failure === undefined, this.failure, false);
-          return;
-        default:
-          break;
-      }
-    }
+  /** Dispatches every event the last input produced, writes what the endpoint queued, closes when it says so. */
+  private process(endpoint: ClientEndpoint): void {
+    for (let ev = endpoint.nextEvent(); ev !== undefined; ev = endpoint.nextEvent()) this.dispatch(ev);
     void this.flush();
-    if (conn.shouldCloseTransport) this.closeTransport();
+    if (!endpoint.shouldCloseTransport || this.transportClosing) return;
+    // A failed handshake is abandoned at once, as browsers fail it; after the
+    // open the close frame queued before must go out first.
+    if (this.opened) this.closeTransport();
+    else this.teardown();
+  }
+
+  private dispatch(ev: EndpointEvent): void {
+    switch (ev.type) {
+      case 'open':
+        this.opened = true;
+        this.clearHandshakeTimer();
+        this.sink.open({
+          protocol: ev.protocol ?? '',
+          // The value as the server sent it, as browsers report it.
+          extensions: ev.extensions === '' ? '' : (ev.headers.get('sec-websocket-extensions') ?? ev.extensions),
+          headers: ev.headers,
+        });
+        return;
+      case 'rejected':
+        this.failure ??= new HandshakeError('rejected', `the server refused the upgrade: ${ev.status} ${ev.reason}`, {
+          status: ev.status,
+          statusText: ev.reason,
+          headers: ev.headers,
+          body: ev.body,
+        });
+        return;
+      case 'protocol-error':
+        if (ev.phase === 'handshake') {
+          this.failure ??= new HandshakeError('failed', `invalid handshake response: ${ev.reason}`, {
+            failure: ev.failure,
+            ...(ev.headers !== null && { headers: ev.headers }),
+          });
+        } else {
+          this.failure ??= new ProtocolError(ev.code, ev.reason);
+        }
+        return;
+      case 'text':
+      case 'binary':
+        if (!this.done) this.sink.message(ev.data);
+        return;
+      case 'text-part':
+      case 'binary-part':
+        if (!this.done) this.sink.part?.(ev.data, ev.type === 'binary-part', ev.last);
+        return;
+      case 'close':
+        this.armCloseTimer();
+        return;
+      case 'closed':
+        // Whatever the last input queued (a close frame after a protocol error) goes out first.
+        void this.flush();
+        this.finish(ev.code, ev.reason, ev.wasClean && this.failure === undefined, this.failure, !this.opened);
+        return;
+      default:
+        return;
+    }
   }
 
   private flush(): Promise<void> {
     const writer = this.writer;
-    const conn = this.conn;
-    if (writer === undefined || conn === undefined) return this.lastWrite;
-    const out = conn.takeOutgoing();
+    const endpoint = this.endpoint;
+    if (writer === undefined || endpoint === undefined) return this.lastWrite;
+    const out = endpoint.takeOutgoing();
     if (out.length === 0 || this.transportClosing) return this.lastWrite;
     for (const bytes of out) {
       const size = bytes.byteLength;
@@ -351,7 +312,7 @@ export class Session {
         },
         (error: unknown) => {
           this.buffered -= size;
-          this.failure ??= toError(error);
+          this.failure ??= this.transportError(error);
           this.teardown();
           throw error;
         },
@@ -360,6 +321,12 @@ export class Session {
       this.lastWrite = written;
     }
     return this.lastWrite;
+  }
+
+  /** A transport error as the application sees it: before the 101 it fails the handshake. */
+  private transportError(error: unknown): Error {
+    if (this.opened) return toError(error);
+    return new HandshakeError('transport', `the transport failed during the handshake: ${toError(error).message}`, { cause: error });
   }
 
   /** Half-closes after what is queued has been written, then stops reading. */
@@ -383,6 +350,17 @@ export class Session {
     if (this.stream !== undefined && this.reader === undefined) this.stream.readable.cancel().catch(noop);
   }
 
+  private armHandshakeTimer(): void {
+    const ms = this.options.handshakeTimeout ?? 30_000;
+    if (ms <= 0) return;
+    this.handshakeTimer = setTimeout(() => this.abort(new HandshakeError('timeout', `no handshake response within ${ms} ms`)), ms);
+  }
+
+  private clearHandshakeTimer(): void {
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+  }
+
   private armCloseTimer(): void {
     if (this.closeTimer !== undefined || this.done) return;
     const ms = this.options.closeTimeout ?? 10_000;
@@ -392,9 +370,17 @@ export class Session {
     }, ms);
   }
 
+  /** Ends an attempt that failed outside the endpoint (no transport, invalid options, dial failure, abort). */
+  private fail(error: Error): void {
+    this.failure ??= error;
+    this.teardown();
+    this.finish(1006, '', false, this.failure, !this.opened);
+  }
+
   private finish(code: number, reason: string, wasClean: boolean, error: Error | undefined, beforeOpen: boolean): void {
     if (this.done) return;
     this.done = true;
+    this.clearHandshakeTimer();
     if (this.closeTimer !== undefined) clearTimeout(this.closeTimer);
     if (!this.transportClosing) this.closeTransport();
     this.sink.closed({ code, reason, wasClean, error, beforeOpen });
