@@ -8,7 +8,7 @@
  * single payload byte is looked at.
  */
 import { CloseCode } from './close-codes.js';
-import { frameHeaderLength, frameHeaderProblem, LENGTH_MSB_REASON, readPayloadLength } from './frame-header.js';
+import { exactPayloadLength, frameHeaderLength, frameHeaderProblem, LENGTH_MSB_REASON, readPayloadLength } from './frame-header.js';
 
 export const Pull = {
   /** No complete header or payload byte is available; feed more input. */
@@ -141,7 +141,9 @@ export class FrameDecoder {
       k[3] = h[q + 3] as number;
     }
     this.payloadLength = length;
-    const problem = frameHeaderProblem(this.fin, this.rsv, this.opcode, this.masked, length, this);
+    // Only a length past 2^53 gets its exact decimal form, for the reason; it is over any limit.
+    const exact = length > Number.MAX_SAFE_INTEGER ? exactPayloadLength(h, p) : undefined;
+    const problem = frameHeaderProblem(this.fin, this.rsv, this.opcode, this.masked, length, this, exact);
     if (problem !== null) return this.error(problem.code, problem.reason);
     this.inPayload = true;
     this.remaining = length;

@@ -78,6 +78,8 @@ export function frameHeaderProblem(
   masked: boolean,
   payloadLength: number,
   rules: FrameHeaderRules,
+  /** The length as written, where a double cannot hold it exactly (see {@link exactPayloadLength}). */
+  lengthText?: string,
 ): { readonly code: number; readonly reason: string } | null {
   if ((opcode > 0x2 && opcode < 0x8) || opcode > 0xa) {
     return { code: CloseCode.ProtocolError, reason: `reserved opcode 0x${opcode.toString(16)}` };
@@ -95,10 +97,21 @@ export function frameHeaderProblem(
   } else if (rules.maxFramePayload !== undefined && payloadLength > rules.maxFramePayload) {
     return {
       code: CloseCode.MessageTooBig,
-      reason: `frame payload of ${payloadLength} bytes exceeds the limit of ${rules.maxFramePayload}`,
+      reason: `frame payload of ${lengthText ?? payloadLength} bytes exceeds the limit of ${rules.maxFramePayload}`,
     };
   }
   return null;
+}
+
+/**
+ * The 64-bit payload length at `h[p]` (the header's first byte) in decimal,
+ * exactly: past 2^53 a double rounds it, and a reason should quote what the
+ * peer wrote.
+ */
+export function exactPayloadLength(h: Uint8Array, p: number): string {
+  let n = 0n;
+  for (let i = 0; i < 8; i++) n = (n << 8n) | BigInt(h[p + 2 + i] as number);
+  return n.toString();
 }
 
 /** The 64-bit length rule's reason, shared with the connection's decoder. */
@@ -127,7 +140,8 @@ export function parseFrameHeader(bytes: Uint8Array, offset = 0, rules: FrameHead
     headerLength,
   };
   if (payloadLength < 0) return { type: 'invalid', header: null, code: CloseCode.ProtocolError, reason: LENGTH_MSB_REASON };
-  const problem = frameHeaderProblem(header.fin, header.rsv, header.opcode, masked, payloadLength, rules);
+  const exact = payloadLength > Number.MAX_SAFE_INTEGER ? exactPayloadLength(bytes, offset) : undefined;
+  const problem = frameHeaderProblem(header.fin, header.rsv, header.opcode, masked, payloadLength, rules, exact);
   if (problem !== null) return { type: 'invalid', header, ...problem };
   return { type: 'header', header };
 }

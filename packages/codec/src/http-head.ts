@@ -110,7 +110,10 @@ type LineResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: f
 
 /** How one kind of start line is named in reasons and parsed. */
 interface StartLineSyntax<T> {
+  /** The start line, in reasons about it. */
   readonly name: string;
+  /** The whole message, in reasons about the head. */
+  readonly message: string;
   parse(bytes: Uint8Array, start: number, end: number): LineResult<T>;
 }
 
@@ -160,7 +163,7 @@ export class HttpHeadParser<T> {
       return this.result;
     }
     if (this.length >= this.limits.maxHeadSize) {
-      return this.finish(invalid(431, `${this.syntax.name} head larger than ${this.limits.maxHeadSize} bytes`));
+      return this.finish(invalid(431, `${this.syntax.message} head larger than ${this.limits.maxHeadSize} bytes`));
     }
     return INCOMPLETE;
   }
@@ -302,6 +305,7 @@ function isFieldValueByte(b: number): boolean {
 /** Request line: `method SP request-target SP HTTP-version` (RFC 7230 §3.1.1). */
 export const requestLineSyntax: StartLineSyntax<RequestLine> = {
   name: 'request line',
+  message: 'request',
   parse(buf, start, end) {
     const methodEnd = scanWhile(buf, start, end, isTokenChar);
     if (methodEnd === start || buf[methodEnd] !== SP) return fail('malformed request line: bad method');
@@ -324,6 +328,7 @@ export const requestLineSyntax: StartLineSyntax<RequestLine> = {
  */
 export const statusLineSyntax: StartLineSyntax<StatusLine> = {
   name: 'status line',
+  message: 'response',
   parse(buf, start, end) {
     const version = parseHttpVersion(buf, start, end);
     if (version === null || start + 8 >= end || buf[start + 8] !== SP) {
