@@ -20,39 +20,52 @@ export function arrow(from: Side): string {
 }
 
 export function formatRecord(record: DissectRecord, options: FormatOptions): string[] {
+  return formatPeerRecord(record, options, same);
+}
+
+/**
+ * `formatRecord` with every string the peer chose (start lines, headers,
+ * problems quoting them, text payloads, close reasons) passed through
+ * `peer` before it is styled, e.g. to escape control characters for a
+ * terminal. Not part of the package's API: `connect` uses it.
+ */
+export function formatPeerRecord(record: DissectRecord, options: FormatOptions, peer: (text: string) => string): string[] {
   const { style } = options;
   const max = options.maxBytes ?? 64;
   switch (record.kind) {
     case 'http-request': {
-      const lines = [style.bold(`HTTP request (${record.length} bytes)`), `  ${record.startLine}`];
-      for (const [name, value] of record.headers) lines.push(`  ${style.cyan(name)}: ${value}`);
-      if (record.expectedAccept !== null) lines.push(style.dim(`  Sec-WebSocket-Accept expected: ${record.expectedAccept} (base64 SHA-1 of the key + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11)`));
-      if (record.problem !== null) lines.push(style.red(`  not a valid upgrade: ${record.problem}`));
+      const lines = [style.bold(`HTTP request (${record.length} bytes)`), `  ${peer(record.startLine)}`];
+      for (const [name, value] of record.headers) lines.push(`  ${style.cyan(peer(name))}: ${peer(value)}`);
+      if (record.expectedAccept !== null) lines.push(style.dim(`  Sec-WebSocket-Accept expected: ${peer(record.expectedAccept)} (base64 SHA-1 of the key + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11)`));
+      if (record.problem !== null) lines.push(style.red(`  not a valid upgrade: ${peer(record.problem)}`));
       return lines;
     }
     case 'http-response': {
-      const lines = [style.bold(`HTTP response (${record.length} bytes)`), `  ${record.status === 101 ? style.green(record.startLine) : style.red(record.startLine)}`];
-      for (const [name, value] of record.headers) lines.push(`  ${style.cyan(name)}: ${value}`);
+      const startLine = peer(record.startLine);
+      const lines = [style.bold(`HTTP response (${record.length} bytes)`), `  ${record.status === 101 ? style.green(startLine) : style.red(startLine)}`];
+      for (const [name, value] of record.headers) lines.push(`  ${style.cyan(peer(name))}: ${peer(value)}`);
       if (record.acceptMatches !== null) lines.push(record.acceptMatches ? style.green('  Sec-WebSocket-Accept matches the key') : style.red('  Sec-WebSocket-Accept does NOT match the key'));
-      if (record.deflate !== null) lines.push(style.dim(`  permessage-deflate agreed: ${record.deflate}`));
-      if (record.problem !== null) lines.push(style.red(`  ${record.problem}`));
+      if (record.deflate !== null) lines.push(style.dim(`  permessage-deflate agreed: ${peer(record.deflate)}`));
+      if (record.problem !== null) lines.push(style.red(`  ${peer(record.problem)}`));
       return lines;
     }
     case 'http-body':
-      return [style.bold(`HTTP body (${record.bytes.length} bytes)`), `  ${JSON.stringify(new TextDecoder().decode(record.bytes))}`];
+      return [style.bold(`HTTP body (${record.bytes.length} bytes)`), `  ${peer(JSON.stringify(new TextDecoder().decode(record.bytes)))}`];
     case 'frame':
-      return formatFrame(record, style, max);
+      return formatFrame(record, style, max, peer);
     case 'message': {
       const how = `${record.length} bytes${record.compressed ? `, inflated from ${record.wireLength}` : ''}, ${record.frames} frame${record.frames === 1 ? '' : 's'}`;
-      const data = typeof record.data === 'string' ? JSON.stringify(clip(record.data, max * 2)) : toHex(record.data, max);
+      const data = typeof record.data === 'string' ? peer(JSON.stringify(clip(record.data, max * 2))) : toHex(record.data, max);
       return [`  ${style.green('⇒')} ${record.type} message (${how}): ${data}`];
     }
     case 'error':
-      return [style.red(`✗ decoding stopped at byte ${record.offset}: ${record.code === null ? '' : `${record.code} `}${record.reason}`)];
+      return [style.red(`✗ decoding stopped at byte ${record.offset}: ${record.code === null ? '' : `${record.code} `}${peer(record.reason)}`)];
   }
 }
 
-function formatFrame(f: FrameRecord, style: Style, max: number): string[] {
+const same = (text: string): string => text;
+
+function formatFrame(f: FrameRecord, style: Style, max: number, peer: (text: string) => string): string[] {
   const bit = (on: boolean) => (on ? '1' : '0');
   const head = [
     style.bold(f.opcodeName.toUpperCase()),
@@ -66,11 +79,11 @@ function formatFrame(f: FrameRecord, style: Style, max: number): string[] {
   if (f.compressed) head.push(style.magenta('compressed'));
   const lines = [`frame @${f.offset}: ${head.join(' ')}`, style.dim(`  header ${toHex(f.header)}`)];
   if (f.payload.length < f.payloadLength) return lines; // header only: decoding stopped at it
-  if (f.close !== null) lines.push(`  close ${f.close.code} ${f.close.codeName}${f.close.reason === '' ? '' : ` ${JSON.stringify(f.close.reason)}`}`);
+  if (f.close !== null) lines.push(`  close ${f.close.code} ${f.close.codeName}${f.close.reason === '' ? '' : ` ${peer(JSON.stringify(f.close.reason))}`}`);
   else if (f.opcode === 0x8) lines.push('  close without a code (reported as 1005 No Status Received)');
   if (f.payload.length > 0) {
     const text = !f.compressed && f.opcode !== 0x2 ? asText(f.payload) : null;
-    if (text !== null && f.opcode !== 0x8) lines.push(`  text ${JSON.stringify(clip(text, max * 2))}`);
+    if (text !== null && f.opcode !== 0x8) lines.push(`  text ${peer(JSON.stringify(clip(text, max * 2)))}`);
     lines.push(`  ${f.masked ? 'payload (unmasked)' : 'payload'} ${toHex(f.payload, max)}`);
   }
   return lines;

@@ -15,10 +15,11 @@ import {
 } from '@rfc6455/browser-client/node';
 import { CliUsageError, defineCommand, Exit } from '../command.js';
 import { SessionDissector } from '../dissector.js';
-import { arrow, formatRecord } from '../format.js';
+import { arrow, formatPeerRecord } from '../format.js';
 import { parseHex, toHex } from '../hex.js';
 import { styleFor } from '../style.js';
 import { tapByteStream } from '../tap.js';
+import { escapeControls } from '../terminal-text.js';
 
 export const connectCommand = defineCommand({
   name: 'connect',
@@ -47,7 +48,15 @@ Options:
   --ca <file>         wss: trust this CA certificate (PEM)
   --timeout <ms>      handshake timeout (default 10000)
   --wait <ms>         after input ends, close once quiet this long (default 500)
+  --raw               print what the server sent as it is, even on a terminal
+  --escape            escape control characters even when not on a terminal
   -h, --help          show this help
+
+On a terminal, control characters in everything the server chose (messages,
+close reasons, headers, subprotocol, error bodies) are printed as escapes
+like \x1b, \n or \u202e, so a server cannot retitle, clear or recolour your
+terminal, or forge lines: one message is one line (TAB is kept). Piped
+output is left as sent; --raw and --escape choose either way explicitly.
 
 Exit status: 0 after a clean close, 1 when the connection failed or the
 server refused the upgrade (its status and body are printed), 2 for bad usage.
@@ -65,11 +74,14 @@ Example:
     ca: { type: 'string' },
     timeout: { type: 'string' },
     wait: { type: 'string' },
+    raw: { type: 'boolean' },
+    escape: { type: 'boolean' },
   },
   async run(values, positionals) {
     if (positionals.length !== 1) throw new CliUsageError(positionals.length === 0 ? 'give the URL to connect to, e.g. ws://127.0.0.1:9001' : `unexpected argument "${positionals[1]}"`);
     const url = parseUrl(positionals[0] as string);
     if (values.deflate === true && values['no-deflate'] === true) throw new CliUsageError('--deflate and --no-deflate contradict each other');
+    if (values.raw === true && values.escape === true) throw new CliUsageError('--raw and --escape contradict each other');
     const headers = (values.header ?? []).map(parseHeader);
     const timeout = values.timeout === undefined ? 10_000 : Number(values.timeout);
     if (!Number.isFinite(timeout) || timeout < 0) throw new CliUsageError(`--timeout must be a number of milliseconds, got "${values.timeout}"`);
@@ -83,6 +95,10 @@ Example:
     };
     const out = process.stdout;
     const style = styleFor(out);
+    // What the server chose goes through `peer` (stdout) or `peerErr` (stderr) before it is printed.
+    const escapeFor = (stream: { isTTY?: boolean }) => values.escape === true || (values.raw !== true && stream.isTTY === true);
+    const peer = escapeFor(out) ? escapeControls : asIs;
+    const peerErr = escapeFor(process.stderr) ? escapeControls : asIs;
     const print = (line: string) => out.write(`${line}\n`);
     const started = performance.now();
     const dissector = values.trace === true ? new SessionDissector() : null;
@@ -101,7 +117,7 @@ Example:
             const time = `+${((performance.now() - started) / 1000).toFixed(3)}s`;
             const records = dissector.push(from, bytes);
             print(style.yellow(`[${time}] ${arrow(from)}: ${bytes.length} bytes`));
-            for (const record of records) for (const line of formatRecord(record, { style })) print(`  ${line}`);
+            for (const record of records) for (const line of formatPeerRecord(record, { style }, peer)) print(`  ${line}`);
           });
         },
       });
@@ -168,7 +184,7 @@ Example:
       });
 
       ws.onopen = () => {
-        const extras = [ws.protocol ? `protocol: ${ws.protocol}` : '', ws.extensions ? `extensions: ${ws.extensions}` : ''].filter(Boolean).join(', ');
+        const extras = [ws.protocol ? `protocol: ${peer(ws.protocol)}` : '', ws.extensions ? `extensions: ${peer(ws.extensions)}` : ''].filter(Boolean).join(', ');
         print(style.green(`connected to ${url}${extras ? ` (${extras})` : ''}`) + (interactive ? style.dim('  /help for commands, Ctrl-D or /close to end') : ''));
         for (const line of pending.splice(0)) handle(line);
         if (inputEnded) closeWhenQuiet();
@@ -176,18 +192,18 @@ Example:
       ws.onmessage = (ev) => {
         const data: unknown = (ev as MessageEvent).data;
         if (inputEnded) closeWhenQuiet();
-        if (typeof data === 'string') print(`${style.cyan('<')} ${data}`);
+        if (typeof data === 'string') print(`${style.cyan('<')} ${peer(data)}`);
         else if (data instanceof ArrayBuffer) print(`${style.cyan('<')} ${style.dim(`[binary, ${data.byteLength} bytes]`)} ${toHex(new Uint8Array(data), 256)}`);
       };
       ws.onerror = (ev) => {
-        failure = describeFailure(ev instanceof WebSocketErrorEvent ? ev.error : undefined);
+        failure = describeFailure(ev instanceof WebSocketErrorEvent ? ev.error : undefined, peerErr);
       };
       ws.onclose = (event) => {
         const ev = event as WebSocketCloseEvent;
         lines.close();
         clearTimeout(quietTimer);
         if (failure !== null) process.stderr.write(`${style.red('error:')} ${failure}\n`);
-        print(style.dim(`disconnected: ${ev.code}${ev.reason ? ` ${JSON.stringify(ev.reason)}` : ''}${ev.wasClean ? '' : ' (not clean)'}`));
+        print(style.dim(`disconnected: ${ev.code}${ev.reason ? ` ${peer(JSON.stringify(ev.reason))}` : ''}${ev.wasClean ? '' : ' (not clean)'}`));
         resolve(ev.wasClean && failure === null ? Exit.Ok : Exit.Failure);
       };
       process.once('SIGINT', () => {
@@ -215,22 +231,30 @@ function parseHeader(text: string): [string, string] {
   return [text.slice(0, colon).trim(), text.slice(colon + 1).trim()];
 }
 
-function describeFailure(error: unknown): string {
+const asIs = (text: string): string => text;
+
+/** Error messages may quote the server (its status line, body, headers, certificate names): `peer` treats them. */
+function describeFailure(error: unknown, peer: (text: string) => string): string {
   if (error instanceof HandshakeError) {
     const cause: unknown = error.cause;
     if (error.kind === 'transport' && cause instanceof Error && (cause as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
       return `connection refused: is a server listening there? (${cause.message})`;
     }
     if (error.kind === 'rejected') {
-      const body = error.bodyText.trim();
-      return `the server refused the upgrade: ${error.status} ${error.statusText ?? ''}`.trimEnd() + (body ? `\n${body}` : '');
+      // The body keeps its lines (escaping would join them into one), minus their control characters.
+      const body = error.bodyText
+        .trim()
+        .split(/\r?\n/)
+        .map((line) => peer(line))
+        .join('\n');
+      return `the server refused the upgrade: ${error.status} ${peer(error.statusText ?? '')}`.trimEnd() + (body ? `\n${body}` : '');
     }
-    return `handshake ${error.kind}: ${error.message}`;
+    return `handshake ${error.kind}: ${peer(error.message)}`;
   }
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED') return `connection refused (${error.message}): is a server listening there?`;
-    return error.message;
+    return peer(error.message);
   }
   return 'the connection failed';
 }
