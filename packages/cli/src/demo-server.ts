@@ -137,7 +137,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     };
   const webSocketLimits = {
     handshakeTimeout: limits.headersTimeout,
-    handshake: { maxHeadSize: limits.maxHeaderSize },
+    maxHeadSize: limits.maxHeaderSize,
     closeTimeout: limits.closeTimeout,
     maxMessageSize: limits.maxMessageSize,
     maxBufferedAmount: limits.maxBufferedAmount,

@@ -129,7 +129,7 @@ export abstract class Endpoint {
   readonly role: Role;
   private s: State = 'handshake';
   /** Events of the handshake phase, delivered before any frame event. */
-  private readonly queued: EndpointEvent[] = [];
+  private queued: EndpointEvent[] | undefined;
   private inputEnded = false;
   private protocolValue: string | null = null;
   private extensionsValue: readonly NegotiatedExtension[] = [];
@@ -240,7 +240,13 @@ export abstract class Endpoint {
 
   /** The next event, or undefined when more input (or a decision) is needed. */
   nextEvent(): EndpointEvent | undefined {
-    if (this.queued.length > 0) return this.queued.shift();
+    const queued = this.queued;
+    if (queued !== undefined) {
+      const ev = queued.shift();
+      // An open connection keeps no array for events it will never queue again.
+      if (queued.length === 0) this.queued = undefined;
+      if (ev !== undefined) return ev;
+    }
     while (this.s === 'open' || this.s === 'closing') {
       if (this.draining) {
         const ev = this.drainInflow();
@@ -347,7 +353,7 @@ export abstract class Endpoint {
   /** @internal A valid request arrived: report it and wait for the decision. */
   protected requested(event: EndpointEvent, trailing: Uint8Array): void {
     this.move('request');
-    this.queued.push(event);
+    (this.queued ??= []).push(event);
     this.decoder.push(trailing);
     // Refused at once when the head arrived with too much behind it: the
     // request event is then followed by the refusal.
@@ -377,7 +383,7 @@ export abstract class Endpoint {
       extensions: agreed.length > 0 ? serializeExtensions(agreed.map((ext) => ext.response)) : '',
       headers,
     };
-    this.queued.push(event);
+    (this.queued ??= []).push(event);
     this.decoder.push(trailing);
   }
 
@@ -385,7 +391,7 @@ export abstract class Endpoint {
   protected refused(input: 'refuse' | 'reject', event: EndpointEvent | null, response: Uint8Array<ArrayBuffer> | null): void {
     this.move(input);
     this.decoder.discard();
-    if (event !== null) this.queued.push(event);
+    if (event !== null) (this.queued ??= []).push(event);
     if (response !== null) this.out.pushBuffer(response);
   }
 

@@ -46,7 +46,8 @@ const DEFAULT_MAX_EARLY_DATA = 64 * 1024;
 const NO_BYTES = new Uint8Array(0);
 
 export class ServerEndpoint extends Endpoint {
-  private readonly parser: HttpHeadParser<RequestLine>;
+  /** Dropped once the head is read, with the request after the decision: an open connection keeps neither. */
+  private parser: HttpHeadParser<RequestLine> | undefined;
   private readonly supported: readonly Extension[];
   private readonly maxEarlyDataSize: number;
   private readonly maxHeaderCount: number;
@@ -73,6 +74,7 @@ export class ServerEndpoint extends Endpoint {
    */
   static fromParsedRequest(request: ParsedRequest, options: ServerEndpointOptions = {}): ServerEndpoint {
     const endpoint = new ServerEndpoint(options);
+    endpoint.parser = undefined;
     const trailing = request.trailing === undefined || request.trailing.length === 0 ? NO_BYTES : request.trailing.slice();
     endpoint.verdict(validateParsedRequest(request, endpoint.maxHeaderCount), trailing);
     return endpoint;
@@ -80,8 +82,9 @@ export class ServerEndpoint extends Endpoint {
 
   /** @internal */
   protected receiveHead(chunk: Uint8Array): void {
-    const result = this.parser.push(chunk);
+    const result = (this.parser as HttpHeadParser<RequestLine>).push(chunk);
     if (result.type === 'incomplete') return;
+    this.parser = undefined;
     if (result.type === 'invalid') {
       this.refuse(result.status, result.reason);
       return;
@@ -114,12 +117,14 @@ export class ServerEndpoint extends Endpoint {
     // Built before any state changes: it throws for a reserved or invalid extra field.
     const response = switchingProtocolsResponse(request.key, protocol, negotiation.response, command.headers);
     this.out.pushBuffer(response);
+    this.request = undefined;
     this.opened('accept', protocol, negotiation.negotiated, request.headers, NO_BYTES);
   }
 
   /** @internal */
   protected override reject(command: RejectCommand): void {
     this.refused('reject', null, errorResponse(command));
+    this.request = undefined;
   }
 
   private verdict(verdict: UpgradeRequestVerdict, trailing: Uint8Array): void {

@@ -1,9 +1,10 @@
 /**
  * The WebSocket server: takes sockets either from an `http`/`https` server's
  * `upgrade` event (the head already parsed by Node) or from its own `net`/`tls`
- * listener (the head parsed by the codec's `ServerHandshake`), runs the
- * authorization hook, writes the codec's 101 or error response and hands the
- * socket to a `WebSocket`.
+ * listener (the head read by the codec), gives each a codec `ServerEndpoint`,
+ * runs the authorization hook on its `request` event, answers `accept` or
+ * `reject`, and hands the socket to a `WebSocket`. Every protocol rule —
+ * validation, negotiation, the bytes behind the head — stays in the endpoint.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
@@ -11,23 +12,17 @@ import type { Server as HttpsServer } from 'node:https';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import {
-  Connection,
-  type ConnectionOptions,
   type ExtensionElement,
   type HeaderInit,
   type MessageMode,
-  ServerHandshake,
-  type ServerHandshakeOptions,
-  type Extension,
-  type PerMessageDeflateAgreement,
+  ServerEndpoint,
+  type ServerEndpointOptions,
   type PerMessageDeflateOptions,
   type UpgradeRequestEvent,
-  negotiateExtensions,
   pakoBackend,
-  perMessageDeflateAgreement,
   permessageDeflate,
-  serializeExtensions,
 } from '@rfc6455/codec';
+import { MessagePreEncoder, type PreEncodedMessage } from '@rfc6455/codec/frames';
 import { type ConnectionSettings, type OverflowPolicy, WebSocket } from './websocket.js';
 import { zlibBackend, zlibBackendAvailable } from './zlib-backend.js';
 
@@ -117,8 +112,14 @@ export interface ServerOptions<Data = unknown> {
   readonly onBufferOverflow?: OverflowPolicy;
   /** Stop reading from a socket while its write buffer is over this many bytes; resume on 'drain'. Default 1 MiB. */
   readonly readPauseThreshold?: number;
-  /** Limits for the request head (standalone) and early data. */
-  readonly handshake?: ServerHandshakeOptions;
+  /** Largest request head in bytes (standalone listener; Node's parser applies its own `maxHeaderSize` when attached). Default 16 KiB; over it → 431. */
+  readonly maxHeadSize?: number;
+  /** Most request header lines. Default 100; over it → 431. */
+  readonly maxHeaderCount?: number;
+  /** Longest request line in bytes. Default 8 KiB; over it → 400. */
+  readonly maxStartLineLength?: number;
+  /** Most bytes a client may send after its request head before the decision. Default 64 KiB; over it → 400. */
+  readonly maxEarlyDataSize?: number;
   /**
    * permessage-deflate (RFC 7692): `false` (default) declines every offer;
    * `true` accepts a client's offer with the codec's defaults (context kept on
@@ -140,11 +141,10 @@ export interface CloseOptions {
 
 interface Pending {
   readonly socket: Socket;
-  readonly handshake: ServerHandshake;
+  readonly endpoint: ServerEndpoint;
   readonly request: IncomingMessage | undefined;
   readonly secure: boolean;
   timer: NodeJS.Timeout | undefined;
-  deciding: boolean;
   done: boolean;
   onData: (chunk: Buffer) => void;
   onClose: () => void;
@@ -173,49 +173,42 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   private readonly own: NetServer | undefined;
   private readonly hook: UpgradeHook<Data> | undefined;
   private readonly allowedOrigins: ReadonlySet<string> | undefined;
-  private readonly connectionOptions: ConnectionOptions;
+  private readonly endpointOptions: ServerEndpointOptions;
   private readonly settings: ConnectionSettings;
-  private readonly handshakeOptions: ServerHandshakeOptions;
   private readonly handshakeTimeout: number;
   private readonly secure: boolean;
   private readonly heartbeat: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
-  /** Broadcast encoders: index 0 plain, 9–15 permessage-deflate without context takeover at that window. */
-  private readonly encoders: Array<Connection | undefined> = [];
-  private readonly extensions: readonly Extension[];
-  private readonly deflateTuning: Pick<PerMessageDeflateOptions, 'threshold' | 'level' | 'memLevel' | 'backend'>;
+  /** Encodes a broadcast once per kind of connection (plain, or a shared deflate encoding). */
+  private readonly preEncoder: MessagePreEncoder;
 
   constructor(options: ServerOptions<Data> = {}) {
     super();
     this.hook = options.handleUpgrade ?? options.verify;
     this.allowedOrigins = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
-    this.connectionOptions = {
-      role: 'server',
+    const pmd = options.perMessageDeflate ?? false;
+    this.endpointOptions = {
       ...(options.maxMessageSize !== undefined && { maxMessageSize: options.maxMessageSize }),
       ...(options.maxFramePayload !== undefined && { maxFramePayload: options.maxFramePayload }),
       ...(options.messageMode !== undefined && { messageMode: options.messageMode }),
       ...(options.fragmentSize !== undefined && { fragmentSize: options.fragmentSize }),
+      ...(options.maxHeadSize !== undefined && { maxHeadSize: options.maxHeadSize }),
+      ...(options.maxHeaderCount !== undefined && { maxHeaderCount: options.maxHeaderCount }),
+      ...(options.maxStartLineLength !== undefined && { maxStartLineLength: options.maxStartLineLength }),
+      ...(options.maxEarlyDataSize !== undefined && { maxEarlyDataSize: options.maxEarlyDataSize }),
+      // Node's native zlib when its internals are reachable (about 2× pako; see README), else pako.
+      ...(pmd !== false && {
+        extensions: [permessageDeflate({ ...(pmd === true ? {} : pmd), backend: (pmd === true ? undefined : pmd.backend) ?? defaultBackend() })],
+      }),
     };
-    new Connection(this.connectionOptions); // validates the options now rather than per connection
-    const pmd = options.perMessageDeflate ?? false;
-    if (pmd === false) {
-      this.extensions = [];
-      this.deflateTuning = {};
-    } else {
-      const pmdOptions: PerMessageDeflateOptions = {
-        ...(pmd === true ? {} : pmd),
-        backend: (pmd === true ? undefined : pmd.backend) ?? defaultBackend(),
-      };
-      this.extensions = [permessageDeflate(pmdOptions)]; // throws on a bad configuration now
-      this.deflateTuning = { threshold: pmdOptions.threshold, level: pmdOptions.level, memLevel: pmdOptions.memLevel, backend: pmdOptions.backend };
-    }
+    new ServerEndpoint(this.endpointOptions); // validates the options now rather than per connection
+    this.preEncoder = new MessagePreEncoder(options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {});
     this.settings = {
       closeTimeout: options.closeTimeout ?? 5_000,
       maxBufferedAmount: options.maxBufferedAmount ?? 16 * 1024 * 1024,
       onBufferOverflow: options.onBufferOverflow ?? 'close',
       readPauseThreshold: options.readPauseThreshold ?? 1024 * 1024,
     };
-    this.handshakeOptions = options.handshake ?? {};
     this.handshakeTimeout = options.handshakeTimeout ?? 10_000;
     const interval = options.heartbeatInterval ?? 30_000;
     if (interval > 0) {
@@ -272,44 +265,24 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
    * how many connections the message was written to.
    */
   broadcast(data: string | Uint8Array, filter?: (ws: WebSocket<Data>) => boolean): number {
-    const command = typeof data === 'string' ? ({ type: 'text', data } as const) : ({ type: 'binary', data } as const);
-    // Encoded lazily: a kind no selected connection has costs nothing.
-    const encoded: Array<{ frames: Uint8Array[]; size: number } | undefined> = [];
+    const message = typeof data === 'string' ? ({ type: 'text', data } as const) : ({ type: 'binary', data } as const);
+    // Encoded lazily, once per encoding: a kind no selected connection has costs nothing.
+    let plain: PreEncodedMessage | undefined;
+    let shared: Map<string, PreEncodedMessage> | undefined;
     let sent = 0;
     for (const ws of this.clients) {
       if (filter !== undefined && !filter(ws)) continue;
-      const kind = ws.sharedDeflate;
-      let e = encoded[kind];
-      if (e === undefined) {
-        const encoder = this.encoderFor(kind);
-        encoder.send(command);
-        const frames = encoder.takeOutgoing();
-        let size = 0;
-        for (const f of frames) size += f.length;
-        e = encoded[kind] = { frames, size };
+      const endpoint = ws.endpoint;
+      const key = endpoint.sharedEncoding;
+      let encoded = key === '' ? plain : shared?.get(key);
+      if (encoded === undefined) {
+        encoded = this.preEncoder.encode(message, endpoint.extensions);
+        if (key === '') plain = encoded;
+        else (shared ??= new Map()).set(key, encoded);
       }
-      if (ws.writeFrames(e.frames, e.size)) sent++;
+      if (ws.sendPreEncoded(encoded)) sent++;
     }
     return sent;
-  }
-
-  /**
-   * The codec has no frame pre-encoder, so a server-role Connection that
-   * never receives anything serves as one, per kind of connection.
-   */
-  private encoderFor(kind: number): Connection {
-    let encoder = this.encoders[kind];
-    if (encoder === undefined) {
-      encoder =
-        kind === 0
-          ? new Connection({ role: 'server' })
-          : new Connection({
-              role: 'server',
-              extensions: [perMessageDeflateAgreement({ serverNoContextTakeover: true, serverMaxWindowBits: kind }, this.deflateTuning)],
-            });
-      this.encoders[kind] = encoder;
-    }
-    return encoder;
   }
 
   /**
@@ -354,7 +327,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       socket.destroy();
       return;
     }
-    this.begin(socket, new ServerHandshake(this.handshakeOptions), undefined, this.secure);
+    this.begin(socket, new ServerEndpoint(this.endpointOptions), undefined, this.secure);
   };
 
   private readonly onUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => {
@@ -362,25 +335,24 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       socket.destroy();
       return;
     }
-    const handshake = ServerHandshake.fromParsedRequest(
+    const endpoint = ServerEndpoint.fromParsedRequest(
       { method: request.method ?? 'GET', target: request.url ?? '/', httpVersion: request.httpVersion, headers: request.rawHeaders, trailing: head },
-      this.handshakeOptions,
+      this.endpointOptions,
     );
-    this.begin(socket, handshake, request, this.secure || 'encrypted' in socket);
+    this.begin(socket, endpoint, request, this.secure || 'encrypted' in socket);
   };
 
-  private begin(socket: Socket, handshake: ServerHandshake, request: IncomingMessage | undefined, secure: boolean): void {
+  private begin(socket: Socket, endpoint: ServerEndpoint, request: IncomingMessage | undefined, secure: boolean): void {
     socket.setNoDelay(true);
     const p: Pending = {
       socket,
-      handshake,
+      endpoint,
       request,
       secure,
       timer: undefined,
-      deciding: false,
       done: false,
       onData: (chunk) => {
-        handshake.receive(chunk);
+        endpoint.receive(chunk);
         this.step(p);
       },
       onClose: () => this.settle(p),
@@ -394,15 +366,14 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   }
 
   private step(p: Pending): void {
-    const ev = p.handshake.nextEvent();
-    if (ev === undefined || p.done) return;
-    if (ev.type === 'bad-request') {
-      this.settle(p);
-      endWithin(p.socket, ev.response, this.settings.closeTimeout);
-      return;
+    for (let ev = p.endpoint.nextEvent(); ev !== undefined && !p.done; ev = p.endpoint.nextEvent()) {
+      if (ev.type === 'request') {
+        void this.decide(p, ev);
+      } else if (ev.type === 'protocol-error' || ev.type === 'closed') {
+        // A bad request (its 400/426/431 is queued), too much early data, or the client hung up.
+        this.refuse(p);
+      }
     }
-    p.deciding = true;
-    void this.decide(p, ev);
   }
 
   private async decide(p: Pending, ev: UpgradeRequestEvent): Promise<void> {
@@ -416,58 +387,47 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       try {
         decision = await this.hook(info);
       } catch (error) {
-        if (this.listenerCount('error') > 0) this.emit('error', asError(error));
+        this.reportError(error);
         decision = { accept: false, status: 500, body: 'internal error\n' };
       }
     }
     if (p.done) return; // timed out, closed by the peer or by shutdown meanwhile
     if (this.closing) decision = { accept: false, status: 503, body: 'server shutting down\n' };
+    const endpoint = p.endpoint;
     const normalized = normalize(decision);
-    if (!normalized.accept) {
-      let response: Uint8Array;
-      try {
-        response = p.handshake.reject({ status: normalized.status ?? 403, headers: normalized.headers, body: normalized.body }).response;
-      } catch (error) {
-        if (this.listenerCount('error') > 0) this.emit('error', asError(error));
-        response = p.handshake.reject({ status: 500, body: 'internal error\n' }).response;
-      }
-      this.settle(p);
-      endWithin(p.socket, response, this.settings.closeTimeout);
-      return;
-    }
-    const negotiated =
-      this.extensions.length === 0 || ev.extensions.length === 0 ? NONE : negotiateExtensions(ev.extensions, this.extensions);
-    let accepted: ReturnType<ServerHandshake['accept']>;
     try {
-      accepted = p.handshake.accept({ protocol: normalized.protocol ?? null, extensions: negotiated.response, headers: normalized.headers });
+      endpoint.send(
+        normalized.accept
+          ? { type: 'accept', protocol: normalized.protocol ?? null, headers: normalized.headers }
+          : { type: 'reject', status: normalized.status ?? 403, headers: normalized.headers, body: normalized.body },
+      );
     } catch (error) {
-      // e.g. a subprotocol that was not offered: an application bug, answered with 500.
-      if (this.listenerCount('error') > 0) this.emit('error', asError(error));
-      this.settle(p);
-      endWithin(p.socket, rejector().reject({ status: 500, body: 'internal error\n' }).response, this.settings.closeTimeout);
+      // The decision itself was invalid (a subprotocol not offered, a bad header): an application bug, answered with 500.
+      this.reportError(error);
+      endpoint.send({ type: 'reject', status: 500, body: 'internal error\n' });
+    }
+    if (!normalized.accept || endpoint.state !== 'open') {
+      this.refuse(p);
       return;
     }
     this.settle(p, true);
-    const socket = p.socket;
-    socket.write(accepted.response);
-    const conn =
-      negotiated.negotiated.length === 0
-        ? new Connection(this.connectionOptions)
-        : new Connection({ ...this.connectionOptions, extensions: negotiated.negotiated });
-    const ws = new WebSocket<Data>(
-      socket,
-      conn,
-      this.settings,
-      accepted.protocol ?? '',
-      accepted.extensions.length > 0 ? serializeExtensions(accepted.extensions) : '',
-      normalized.data as Data,
-    );
-    const deflate = negotiated.negotiated[0] as PerMessageDeflateAgreement | undefined;
-    if (deflate?.params.serverNoContextTakeover) ws.sharedDeflate = Math.max(9, deflate.params.serverMaxWindowBits);
+    const open = endpoint.nextEvent();
+    const ws = new WebSocket<Data>(p.socket, endpoint, this.settings, open?.type === 'open' ? open.extensions : '', normalized.data as Data);
     this.clients.add(ws);
     ws.onFinish = this.forget;
     this.emit('connection', ws, info);
-    ws.receiveInitial(accepted.trailing);
+    // The 101, and frames the client sent right behind its request, are handled now.
+    ws.start();
+  }
+
+  /** The handshake ended without a WebSocket: write the endpoint's answer (if any) and close. */
+  private refuse(p: Pending): void {
+    this.settle(p);
+    endWithin(p.socket, p.endpoint.takeOutgoing(), this.settings.closeTimeout);
+  }
+
+  private reportError(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', asError(error));
   }
 
   /**
@@ -543,8 +503,6 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   };
 }
 
-const NONE = { response: [], negotiated: [] } as const;
-
 /** Node's native zlib when its internals are reachable (about 2× pako; see README), else pako. */
 function defaultBackend() {
   return zlibBackendAvailable ? zlibBackend : pakoBackend;
@@ -556,20 +514,11 @@ function normalize<Data>(decision: UpgradeDecision<Data>): AcceptDecision<Data> 
   return decision as AcceptDecision<Data> | RejectDecision;
 }
 
-/** A handshake in the awaiting-decision state, only used to build a 500 response. */
-function rejector(): ServerHandshake {
-  return ServerHandshake.fromParsedRequest({
-    method: 'GET',
-    target: '/',
-    httpVersion: '1.1',
-    headers: ['Host', 'x', 'Upgrade', 'websocket', 'Connection', 'Upgrade', 'Sec-WebSocket-Version', '13', 'Sec-WebSocket-Key', 'AAAAAAAAAAAAAAAAAAAAAA=='],
-  });
-}
-
 /** Writes a final response, half-closes, and destroys if the peer doesn't close within `ms`. */
-function endWithin(socket: Socket, bytes: Uint8Array, ms: number): void {
+function endWithin(socket: Socket, bytes: readonly Uint8Array[], ms: number): void {
   if (socket.destroyed) return;
-  socket.end(bytes);
+  for (const b of bytes) socket.write(b);
+  socket.end();
   const timer = setTimeout(() => socket.destroy(), ms);
   socket.once('close', () => clearTimeout(timer));
 }

@@ -1,7 +1,7 @@
 /**
  * One accepted WebSocket connection on a Node socket.
  *
- * The adapter is a loop around the codec's `Connection`: every `data` chunk
+ * The adapter is a loop around the codec's `ServerEndpoint`: every `data` chunk
  * goes to `receive()`, every event is dispatched, and everything the codec
  * queued (replies, pongs, close frames, messages sent by listeners) leaves in
  * one write (`cork`/`uncork`, i.e. a single `writev`). All protocol logic stays
@@ -10,7 +10,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { type Connection, type ConnectionEvent, UsageError } from '@rfc6455/codec';
+import { type EndpointEvent, type ServerEndpoint, UsageError } from '@rfc6455/codec';
+import type { PreEncodedMessage } from '@rfc6455/codec/frames';
 
 export const OPEN = 1;
 export const CLOSING = 2;
@@ -81,11 +82,10 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   data: Data;
   /** For the heartbeat: set when anything arrives, cleared when a ping is sent. */
   isAlive = true;
-  /** @internal — broadcast kind: 0 plain frames, 9–15 shared deflate encoding at that window (no server context takeover). */
-  sharedDeflate = 0;
 
   /** @internal */ readonly socket: Socket;
-  private readonly conn: Connection;
+  /** @internal — the codec endpoint this connection runs (the broadcast reads its encoding). */
+  readonly endpoint: ServerEndpoint;
   private readonly settings: ConnectionSettings;
   private state: 1 | 2 | 3 = OPEN;
   private dispatching = false;
@@ -98,13 +98,13 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   private transportEnded = false;
   private onEnd: (() => void) | undefined;
 
-  /** @internal — created by `WebSocketServer` after the 101 response. */
-  constructor(socket: Socket, conn: Connection, settings: ConnectionSettings, protocol: string, extensions: string, data: Data) {
+  /** @internal — created by `WebSocketServer` once its endpoint accepted the request. */
+  constructor(socket: Socket, endpoint: ServerEndpoint, settings: ConnectionSettings, extensions: string, data: Data) {
     super();
     this.socket = socket;
-    this.conn = conn;
+    this.endpoint = endpoint;
     this.settings = settings;
-    this.protocol = protocol;
+    this.protocol = endpoint.protocol ?? '';
     this.extensions = extensions;
     this.data = data;
     // Shared listener functions that find this object on the socket: no
@@ -126,7 +126,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
 
   /** Bytes accepted by `send()` and not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.socket.writableLength + this.conn.bufferedAmount;
+    return this.socket.writableLength + this.endpoint.bufferedAmount;
   }
 
   get remoteAddress(): string | undefined {
@@ -149,11 +149,11 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     }
     if (typeof data === 'string') {
       if (!this.admit(this.textFrameBytes(data))) return false;
-      this.conn.send({ type: 'text', data });
+      this.endpoint.send({ type: 'text', data });
     } else {
       const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
       if (!this.admit(frameBytes(bytes.length))) return false;
-      this.conn.send({ type: 'binary', data: bytes });
+      this.endpoint.send({ type: 'binary', data: bytes });
     }
     return this.afterSend();
   }
@@ -196,14 +196,14 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   /** Sends a ping (payload ≤125 bytes). */
   ping(data?: Uint8Array | string): void {
     if (this.state !== OPEN) return;
-    this.conn.send({ type: 'ping', data: data ?? EMPTY });
+    this.endpoint.send({ type: 'ping', data: data ?? EMPTY });
     this.flushIfIdle();
   }
 
   /** Sends an unsolicited pong. */
   pong(data?: Uint8Array | string): void {
     if (this.state !== OPEN) return;
-    this.conn.send({ type: 'pong', data: data ?? EMPTY });
+    this.endpoint.send({ type: 'pong', data: data ?? EMPTY });
     this.flushIfIdle();
   }
 
@@ -214,7 +214,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
    */
   close(code?: number, reason?: string): void {
     if (this.state !== OPEN) return;
-    this.conn.send(code === undefined ? { type: 'close' } : { type: 'close', code, reason: reason ?? '' });
+    this.endpoint.send(code === undefined ? { type: 'close' } : { type: 'close', code, reason: reason ?? '' });
     this.state = CLOSING;
     this.deferred = undefined;
     this.armCloseTimer();
@@ -228,19 +228,20 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   }
 
   /**
-   * @internal — writes frames encoded once for many connections (broadcast).
-   * Honours the streaming state and the backpressure policy. Returns false
-   * when the message was not written (connection not open, or over the limit).
+   * @internal — sends a message encoded once for many connections
+   * (broadcast). Honours the streaming state and the backpressure policy.
+   * Returns false when the message was not sent (connection not open, or over
+   * the limit).
    */
-  writeFrames(frames: readonly Uint8Array[], size: number): boolean {
+  sendPreEncoded(message: PreEncodedMessage): boolean {
     if (this.state !== OPEN) return false;
     if (this.streaming) {
-      (this.deferred ??= []).push(() => this.writeFrames(frames, size));
+      (this.deferred ??= []).push(() => this.sendPreEncoded(message));
       return true;
     }
-    if (!this.admit(size)) return false;
-    this.flush();
-    this.writeAll(frames);
+    if (!this.admit(message.byteLength)) return false;
+    this.endpoint.send({ type: 'pre-encoded', message });
+    this.flushIfIdle();
     return true;
   }
 
@@ -249,28 +250,26 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   /** @internal */
   onData(chunk: Buffer): void {
     this.isAlive = true;
-    this.conn.receive(chunk);
+    this.endpoint.receive(chunk);
     this.dispatchAll();
   }
 
-  /** @internal — feeds bytes that came with the handshake. */
-  receiveInitial(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    this.conn.receive(bytes);
+  /** @internal — writes the 101 and handles what the client sent right behind its request. */
+  start(): void {
     this.dispatchAll();
   }
 
   private dispatchAll(): void {
     this.dispatching = true;
     try {
-      for (let ev = this.conn.nextEvent(); ev !== undefined; ev = this.conn.nextEvent()) this.dispatch(ev);
+      for (let ev = this.endpoint.nextEvent(); ev !== undefined; ev = this.endpoint.nextEvent()) this.dispatch(ev);
     } finally {
       this.dispatching = false;
       this.flush();
     }
   }
 
-  private dispatch(ev: ConnectionEvent): void {
+  private dispatch(ev: EndpointEvent): void {
     switch (ev.type) {
       case 'text':
         this.emit('message', ev.data, false);
@@ -298,10 +297,14 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       case 'protocol-error':
         this.state = CLOSING;
         this.deferred = undefined;
-        this.emitError(new WebSocketProtocolError(ev.code, ev.reason));
+        // Only the frame phase reaches a WebSocket: the server handles the handshake's.
+        if (ev.phase === 'frames') this.emitError(new WebSocketProtocolError(ev.code, ev.reason));
         return;
       case 'closed':
         this.finish(ev.code, ev.reason);
+        return;
+      default:
+        // `request`, `open` and `rejected` belong to the handshake, which the server ran.
         return;
     }
   }
@@ -309,12 +312,12 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   /** Writes everything the codec queued, in one write, then applies read backpressure. */
   private flush(): void {
     if (this.transportEnded) {
-      this.conn.takeOutgoing();
+      this.endpoint.takeOutgoing();
       return;
     }
-    const out = this.conn.takeOutgoing();
+    const out = this.endpoint.takeOutgoing();
     if (out.length > 0) this.writeAll(out);
-    if (this.conn.shouldCloseTransport) {
+    if (this.endpoint.shouldCloseTransport) {
       this.endTransport();
       return;
     }
@@ -345,14 +348,14 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   }
 
   private sendBinaryFragment(chunk: string | Uint8Array, fin: boolean): void {
-    this.conn.send({ type: 'binary', data: typeof chunk === 'string' ? Buffer.from(chunk) : chunk, fin });
+    this.endpoint.send({ type: 'binary', data: typeof chunk === 'string' ? Buffer.from(chunk) : chunk, fin });
     this.flush();
   }
 
   private sendTextFragment(text: string, fin: boolean): void {
     // A chunk that only began a code point has nothing to send yet.
     if (text === '' && !fin) return;
-    this.conn.send({ type: 'text', data: text, fin });
+    this.endpoint.send({ type: 'text', data: text, fin });
     this.flush();
   }
 
@@ -380,7 +383,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     // when its dispatch ends. A peer that reads at once takes it now, and then
     // nothing waits: a message of any size is accepted, so the cap never
     // refuses a prompt reader because of messages it sent together.
-    if (this.conn.bufferedAmount > 0 && !this.transportEnded) this.writeAll(this.conn.takeOutgoing());
+    if (this.endpoint.bufferedAmount > 0 && !this.transportEnded) this.writeAll(this.endpoint.takeOutgoing());
     const waiting = this.bufferedAmount;
     if (waiting === 0 || waiting + size <= max) return true;
     if (this.settings.onBufferOverflow === 'close') this.close(1008, 'send buffer overflow (slow reader)');
@@ -426,7 +429,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   onSocketClose(): void {
     this.transportEnded = true;
     this.clearCloseTimer();
-    this.conn.receiveEof();
+    this.endpoint.receiveEof();
     try {
       this.dispatchAll();
     } finally {
