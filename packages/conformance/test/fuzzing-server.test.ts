@@ -16,8 +16,11 @@ interface BadClient {
   readonly onFrame: (f: WireFrame) => { opcode: number; payload: Uint8Array; fin?: boolean } | undefined;
 }
 
-/** Runs one case with a client that never closes: resolves when the server drops the connection. */
-function runCase(port: number, n: number, agent: string, client: BadClient): Promise<void> {
+/**
+ * Runs one case with a client that never closes: resolves when the server
+ * drops the connection. `onOpen` runs when the client has the 101.
+ */
+function runCase(port: number, n: number, agent: string, client: BadClient, onOpen?: () => void): Promise<void> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     const reader = new FrameReader();
@@ -45,6 +48,7 @@ function runCase(port: number, n: number, agent: string, client: BadClient): Pro
         const end = head.indexOf('\r\n\r\n');
         if (end < 0) return;
         open = true;
+        onOpen?.();
         bytes = bytes.subarray(bytes.length - (head.length - end - 4));
       }
       for (const f of reader.push(bytes)) {
@@ -57,22 +61,44 @@ function runCase(port: number, n: number, agent: string, client: BadClient): Pro
   });
 }
 
-async function runAll(server: FuzzingServer, port: number, agent: string, client: BadClient): Promise<CaseVerdict[]> {
-  for (let n = 1; n <= server.caseCount; n++) await runCase(port, n, agent, client);
+async function runAll(server: FuzzingServer, port: number, agent: string, client: BadClient, onOpen?: (n: number) => void): Promise<CaseVerdict[]> {
+  for (let n = 1; n <= server.caseCount; n++) await runCase(port, n, agent, client, () => onOpen?.(n));
   return [...server.report(agent).cases];
 }
 
 it('fails a client that echoes text as binary and never closes, with the seed, within the per-case deadline', async () => {
-  const server = new FuzzingServer({ port: 0, seed: 42, cases: 6, families: ['utf8'], skip: ['utf8/fail-fast'], replyTimeout: 400, failTimeout: 200 });
+  const judged = new Set<number>();
+  const server = new FuzzingServer({
+    port: 0,
+    seed: 42,
+    cases: 6,
+    families: ['utf8'],
+    skip: ['utf8/fail-fast'],
+    replyTimeout: 400,
+    failTimeout: 200,
+    onVerdict: (_agent, v) => judged.add(v.case),
+  });
   const { port } = await server.listen();
-  const started = Date.now();
+  // Armed once the client has the 101, so after the server armed its deadline (400 ms at most) for the
+  // case: the event loop runs timers in the order they expire, so however slow the machine, a server
+  // that keeps to its deadline has judged the case when this one fires.
+  const late: number[] = [];
+  const checks: Promise<void>[] = [];
+  const checkDeadline = (n: number) =>
+    checks.push(new Promise((resolve) => setTimeout(() => resolve(void (judged.has(n) || late.push(n))), 2 * 400)));
   try {
-    const cases = await runAll(server, port, 'binary-echo', {
-      // Every text frame comes back as binary (continuations stay continuations); pings, closes: nothing.
-      onFrame: (f) => (f.opcode === 0x1 || f.opcode === 0x2 || f.opcode === 0x0 ? { opcode: f.opcode === 0x1 ? 0x2 : f.opcode, payload: f.payload, fin: f.fin } : undefined),
-    });
-    // 6 cases, none longer than its deadline (400 ms) plus the 200 ms the server gives TCP to close.
-    expect(Date.now() - started).toBeLessThan(6 * 700);
+    const cases = await runAll(
+      server,
+      port,
+      'binary-echo',
+      {
+        // Every text frame comes back as binary (continuations stay continuations); pings, closes: nothing.
+        onFrame: (f) => (f.opcode === 0x1 || f.opcode === 0x2 || f.opcode === 0x0 ? { opcode: f.opcode === 0x1 ? 0x2 : f.opcode, payload: f.payload, fin: f.fin } : undefined),
+      },
+      checkDeadline,
+    );
+    await Promise.all(checks);
+    expect(late).toEqual([]);
     expect(cases.length).toBe(6);
     const report = server.report('binary-echo');
     expect(report.failed).toBe(6);
@@ -80,7 +106,6 @@ it('fails a client that echoes text as binary and never closes, with the seed, w
       expect(c.verdict.status, c.description).toBe('fail');
       expect(c.seed).toBe(42);
       expect(c.replay).toContain(`--seed=42 --cases ${c.case} --family utf8 --skip utf8/fail-fast`);
-      expect(c.ms).toBeLessThan(650);
     }
     // Valid text echoed as binary, or invalid text echoed instead of failing with 1007.
     const reasons = cases.map((c) => (c.verdict.status === 'fail' ? c.verdict.reason : ''));
