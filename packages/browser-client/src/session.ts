@@ -53,8 +53,8 @@ export interface ClientOptions {
   readonly closeTimeout?: number;
   /** Largest incoming message in bytes (default 16 MiB); larger ones close with 1009. */
   readonly maxMessageSize?: number;
-  /** Largest handshake response head in bytes (default 16 KiB). */
-  readonly maxHandshakeSize?: number;
+  /** Largest handshake response head in bytes (default 16 KiB); a larger one fails the handshake. */
+  readonly maxHeadSize?: number;
   /** Split outgoing messages into frames of at most this many bytes. Default: never. */
   readonly fragmentSize?: number;
   /** Source of randomness for the key and masks (default `crypto.getRandomValues`). */
@@ -233,7 +233,7 @@ export class Session {
       ...(options.origin !== undefined && { origin: options.origin }),
       ...(options.headers !== undefined && { headers: options.headers }),
       ...(options.random !== undefined && { random: options.random }),
-      ...(options.maxHandshakeSize !== undefined && { maxHeadSize: options.maxHandshakeSize }),
+      ...(options.maxHeadSize !== undefined && { maxHeadSize: options.maxHeadSize }),
       ...(options.maxMessageSize !== undefined && { maxMessageSize: options.maxMessageSize }),
       ...(options.fragmentSize !== undefined && { fragmentSize: options.fragmentSize }),
       ...(this.internals.messageMode !== undefined && { messageMode: this.internals.messageMode }),
