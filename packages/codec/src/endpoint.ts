@@ -395,6 +395,11 @@ export abstract class Endpoint {
     if (response !== null) this.out.pushBuffer(response);
   }
 
+  /** @internal Queues an event of the handshake phase. */
+  protected report(event: EndpointEvent): void {
+    (this.queued ??= []).push(event);
+  }
+
   /** @internal A handshake error event of this role. */
   protected handshakeError(failure: HandshakeFailure, reason: string, status: number | null, headers: HttpHeaders | null): HandshakeErrorEvent {
     return { type: 'protocol-error', phase: 'handshake', status, failure, reason, headers };

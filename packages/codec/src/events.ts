@@ -108,6 +108,19 @@ export interface OpenEvent {
   readonly headers: HttpHeaders;
 }
 
+/**
+ * Server, bootstrapped on an HTTP/2 stream (RFC 8441): the response for the
+ * host's HTTP/2 stack to send on that stream — `:status` 200 with the agreed
+ * subprotocol and extensions after `accept`, or the error status, fields and
+ * body after `reject`. Field names are lower case, as HTTP/2 requires.
+ */
+export interface ResponseEvent {
+  readonly type: 'response';
+  readonly status: number;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body: Uint8Array;
+}
+
 /** Client: the server answered with something other than 101, e.g. 401, 403 or 503. */
 export interface RejectedEvent {
   readonly type: 'rejected';
@@ -148,7 +161,14 @@ export type FrameEvent =
   | FrameErrorEvent;
 
 /** Everything an endpoint reports; `closed` is always the last. */
-export type EndpointEvent = UpgradeRequestEvent | OpenEvent | RejectedEvent | HandshakeErrorEvent | FrameEvent | ClosedEvent;
+export type EndpointEvent =
+  | UpgradeRequestEvent
+  | ResponseEvent
+  | OpenEvent
+  | RejectedEvent
+  | HandshakeErrorEvent
+  | FrameEvent
+  | ClosedEvent;
 
 /** Server: accept the upgrade request (the configured extensions are negotiated inside). */
 export interface AcceptCommand {

@@ -21,8 +21,10 @@ export type { HeaderInit } from './http-write.js';
 export {
   buildUpgradeRequest,
   toWebSocketUrl,
+  validateExtendedConnect,
   validateParsedRequest,
   validateUpgradeRequest,
+  type ExtendedConnectRequest,
   type ParsedRequest,
   type UpgradeRequest,
   type UpgradeRequestEvent,

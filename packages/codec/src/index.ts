@@ -24,11 +24,13 @@ export type {
   ProtocolErrorEvent,
   RejectCommand,
   RejectedEvent,
+  ResponseEvent,
   TextEvent,
   TextPartEvent,
 } from './events.js';
 export type { UpgradeRequestEvent, ParsedRequest } from './upgrade-request.js';
 export { HandshakeFailure } from './upgrade-response.js';
+export type { ExtendedConnectRequest } from './upgrade-request.js';
 export type { MessageMode } from './message-assembler.js';
 export { Opcode, opcodeName } from './opcode.js';
 export { cryptoRandom, type RandomSource } from './random.js';

@@ -10,13 +10,22 @@ import type { AcceptCommand, RejectCommand } from './events.js';
 import { type Extension, negotiateExtensions } from './extension.js';
 import { DEFAULT_HEAD_LIMITS, type HttpHeadParser, type RequestLine, createRequestHeadParser, limitOption } from './http-head.js';
 import {
+  type ExtendedConnectRequest,
   type ParsedRequest,
   type UpgradeRequestEvent,
   type UpgradeRequestVerdict,
+  validateExtendedConnect,
   validateParsedRequest,
   validateUpgradeRequest,
 } from './upgrade-request.js';
-import { HandshakeFailure, errorResponse, refusalResponse, switchingProtocolsResponse } from './upgrade-response.js';
+import {
+  HandshakeFailure,
+  errorResponse,
+  extendedConnectErrorResponse,
+  extendedConnectResponseFields,
+  refusalResponse,
+  switchingProtocolsResponse,
+} from './upgrade-response.js';
 
 /** Limits on a message head, the same for a request and a response. */
 export interface HeadOptions {
@@ -52,6 +61,8 @@ export class ServerEndpoint extends Endpoint {
   private readonly maxEarlyDataSize: number;
   private readonly maxHeaderCount: number;
   private request: UpgradeRequestEvent | undefined;
+  /** Bootstrapped on an HTTP/2 stream (RFC 8441): answers are `response` events, not bytes. */
+  private overHttp2 = false;
 
   constructor(options: ServerEndpointOptions = {}) {
     super('server', options);
@@ -80,6 +91,22 @@ export class ServerEndpoint extends Endpoint {
     return endpoint;
   }
 
+  /**
+   * Starts from an HTTP/2 extended CONNECT request (RFC 8441) that the
+   * host's HTTP/2 stack received. Its `request` event (or refusal) is ready in
+   * `nextEvent()`; `accept` and `reject` then produce a `response` event for
+   * the host to send on the stream (`:status` 200, or the error) instead of
+   * bytes, and the stream's DATA carries the frames through `receive()` and
+   * `takeOutgoing()` as usual. Refusals are 400 (HTTP/2 has no 426).
+   */
+  static fromExtendedConnect(request: ExtendedConnectRequest, options: ServerEndpointOptions = {}): ServerEndpoint {
+    const endpoint = new ServerEndpoint(options);
+    endpoint.parser = undefined;
+    endpoint.overHttp2 = true;
+    endpoint.verdict(validateExtendedConnect(request, endpoint.maxHeaderCount), NO_BYTES);
+    return endpoint;
+  }
+
   /** @internal */
   protected receiveHead(chunk: Uint8Array): void {
     const result = (this.parser as HttpHeadParser<RequestLine>).push(chunk);
@@ -98,8 +125,7 @@ export class ServerEndpoint extends Endpoint {
   /** @internal */
   protected override checkEarlyData(size: number): void {
     if (size > this.maxEarlyDataSize) {
-      const reason = `more than ${this.maxEarlyDataSize} bytes sent before the handshake completed`;
-      this.refused('refuse', this.handshakeError(HandshakeFailure.EarlyDataTooLarge, reason, 400, this.request?.headers ?? null), refusalResponse(400, reason));
+      this.refuse(400, `more than ${this.maxEarlyDataSize} bytes sent before the handshake completed`, HandshakeFailure.EarlyDataTooLarge);
     }
   }
 
@@ -115,15 +141,20 @@ export class ServerEndpoint extends Endpoint {
         ? { response: [], negotiated: [] }
         : negotiateExtensions(request.extensions, this.supported);
     // Built before any state changes: it throws for a reserved or invalid extra field.
-    const response = switchingProtocolsResponse(request.key, protocol, negotiation.response, command.headers);
-    this.out.pushBuffer(response);
+    if (this.overHttp2) {
+      const headers = extendedConnectResponseFields(protocol, negotiation.response, command.headers);
+      this.report({ type: 'response', status: 200, headers, body: NO_BYTES });
+    } else {
+      this.out.pushBuffer(switchingProtocolsResponse(request.key, protocol, negotiation.response, command.headers));
+    }
     this.request = undefined;
     this.opened('accept', protocol, negotiation.negotiated, request.headers, NO_BYTES);
   }
 
   /** @internal */
   protected override reject(command: RejectCommand): void {
-    this.refused('reject', null, errorResponse(command));
+    if (this.overHttp2) this.refused('reject', { type: 'response', ...extendedConnectErrorResponse(command) }, null);
+    else this.refused('reject', null, errorResponse(command));
     this.request = undefined;
   }
 
@@ -137,9 +168,18 @@ export class ServerEndpoint extends Endpoint {
     this.requested(verdict.request, trailing);
   }
 
-  private refuse(status: 400 | 426 | 431, reason: string): void {
-    const failure =
-      status === 426 ? HandshakeFailure.UnsupportedVersion : status === 431 ? HandshakeFailure.RequestTooLarge : HandshakeFailure.BadRequest;
-    this.refused('refuse', this.handshakeError(failure, reason, status, null), refusalResponse(status, reason));
+  private refuse(status: 400 | 426 | 431, reason: string, failure = failureOf(status)): void {
+    const event = this.handshakeError(failure, reason, status, this.request?.headers ?? null);
+    this.request = undefined;
+    if (!this.overHttp2) {
+      this.refused('refuse', event, refusalResponse(status, reason));
+      return;
+    }
+    this.refused('refuse', event, null);
+    this.report({ type: 'response', status, headers: [['content-type', 'text/plain; charset=utf-8']], body: new TextEncoder().encode(`${reason}\n`) });
   }
+}
+
+function failureOf(status: 400 | 426 | 431): HandshakeFailure {
+  return status === 426 ? HandshakeFailure.UnsupportedVersion : status === 431 ? HandshakeFailure.RequestTooLarge : HandshakeFailure.BadRequest;
 }

@@ -35,7 +35,7 @@ export interface UpgradeRequestEvent {
   readonly host: string;
   /** The `Origin` header, or null when absent (non-browser clients). */
   readonly origin: string | null;
-  /** `Sec-WebSocket-Key`, validated as base64 of 16 bytes. */
+  /** `Sec-WebSocket-Key`, validated as base64 of 16 bytes ('' over HTTP/2, which has none). */
   readonly key: string;
   /** `Sec-WebSocket-Version`; always 13 once validated. */
   readonly version: 13;
@@ -136,6 +136,65 @@ export function validateParsedRequest(request: ParsedRequest, maxHeaderCount: nu
     if (!isFieldValue(value)) return refuse400('control character in a header field value');
   }
   return validateUpgradeRequest({ method: request.method, target: request.target, httpVersion }, new HttpHeaders(pairs));
+}
+
+/**
+ * An HTTP/2 extended CONNECT request (RFC 8441 §4) as the host's HTTP/2
+ * stack decoded it: its header fields, pseudo-header fields (`:method`,
+ * `:protocol`, `:scheme`, `:path`, `:authority`) included, as pairs or as a
+ * record like Node's `http2` stream headers.
+ */
+export interface ExtendedConnectRequest {
+  readonly headers: ReadonlyArray<readonly [string, string]> | Readonly<Record<string, string | readonly string[] | undefined>>;
+}
+
+/**
+ * RFC 8441 §4–5: a WebSocket bootstrapped on an HTTP/2 stream. `:method`
+ * CONNECT with `:protocol` websocket, `:scheme`, `:path` and `:authority`,
+ * and `sec-websocket-version: 13`; there is no key (the stream itself proves
+ * the server speaks WebSocket). Offers and Origin are read as in HTTP/1.1.
+ */
+export function validateExtendedConnect(request: ExtendedConnectRequest, maxHeaderCount: number): UpgradeRequestVerdict {
+  const pairs: Array<readonly [string, string]> = [];
+  if (Array.isArray(request.headers)) {
+    for (const [name, value] of request.headers as ReadonlyArray<readonly [string, string]>) pairs.push([name, value]);
+  } else {
+    for (const [name, value] of Object.entries(request.headers as Readonly<Record<string, string | readonly string[] | undefined>>)) {
+      if (value === undefined) continue;
+      for (const v of typeof value === 'string' ? [value] : value) pairs.push([name, v]);
+    }
+  }
+  if (pairs.length > maxHeaderCount) return { ok: false, status: 431, reason: `more than ${maxHeaderCount} header fields` };
+  for (const [name, value] of pairs) {
+    const bare = name.startsWith(':') ? name.slice(1) : name;
+    if (!isToken(bare) || bare !== bare.toLowerCase()) return refuse400('invalid HTTP/2 header field name');
+    if (!isFieldValue(value)) return refuse400('control character in a header field value');
+  }
+  const headers = new HttpHeaders(pairs);
+  const pseudo = (name: string): string | null => single(headers, name);
+  if (pseudo(':method') !== 'CONNECT') return refuse400('an extended CONNECT needs :method CONNECT');
+  if (pseudo(':protocol') !== 'websocket') return refuse400('an extended CONNECT for WebSocket needs :protocol websocket');
+  const scheme = pseudo(':scheme');
+  const path = pseudo(':path');
+  const authority = pseudo(':authority');
+  if (scheme === null || path === null || authority === null || path === '' || authority === '') {
+    return refuse400('an extended CONNECT needs :scheme, :path and :authority');
+  }
+  // RFC 8441 §5 leaves the version field as in RFC 6455; HTTP/2 has no 426 (no Upgrade), so 400 names it.
+  if (single(headers, 'sec-websocket-version') !== '13') return refuse400('sec-websocket-version must be 13');
+  const verdict = validateUpgradeRequest(
+    { method: 'GET', target: path, httpVersion: '2.0' },
+    new HttpHeaders([
+      ['host', authority],
+      ['upgrade', 'websocket'],
+      ['connection', 'upgrade'],
+      // RFC 8441 has no key; a placeholder lets the HTTP/1.1 rules read the rest.
+      ['sec-websocket-key', 'AAAAAAAAAAAAAAAAAAAAAA=='],
+      ...pairs.filter(([name]) => !name.startsWith(':') && name !== 'host' && name !== 'sec-websocket-key'),
+    ]),
+  );
+  if (!verdict.ok) return verdict;
+  return { ok: true, request: { ...verdict.request, method: 'CONNECT', httpVersion: '2.0', headers, key: '' } };
 }
 
 /** What a client puts in its upgrade request besides the fields RFC 6455 fixes. */

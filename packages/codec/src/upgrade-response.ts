@@ -138,6 +138,32 @@ export function switchingProtocolsResponse(
   return serializeMessage('HTTP/1.1 101 Switching Protocols', fields);
 }
 
+/**
+ * The fields of an RFC 8441 response (HTTP/2 has no 101 and no accept key):
+ * the agreed subprotocol and extensions, then the application's fields, all
+ * names in lower case. Throws {@link UsageError} for a reserved or invalid field.
+ */
+export function extendedConnectResponseFields(
+  protocol: string | null,
+  extensions: readonly ExtensionElement[],
+  headers: HeaderInit | undefined,
+): Array<readonly [string, string]> {
+  const fields: Array<readonly [string, string]> = [];
+  if (protocol !== null) fields.push(['sec-websocket-protocol', protocol]);
+  if (extensions.length > 0) fields.push(['sec-websocket-extensions', serializeExtensions(extensions)]);
+  for (const [name, value] of normalizeHeaders(headers, RESERVED_ACCEPT_HEADERS)) fields.push([name.toLowerCase(), value]);
+  return fields;
+}
+
+/** An error response's parts for an HTTP/2 stream: the status, lower-case fields and the body. */
+export function extendedConnectErrorResponse(options: ErrorResponseOptions): { status: number; headers: Array<readonly [string, string]>; body: Uint8Array } {
+  errorResponse(options); // the same checks as over HTTP/1.1
+  const headers: Array<readonly [string, string]> = normalizeHeaders(options.headers, RESERVED_ERROR_HEADERS).map(([n, v]) => [n.toLowerCase(), v]);
+  const body = encodeBody(options.body);
+  if (typeof options.body === 'string' && !headers.some(([name]) => name === 'content-type')) headers.push(['content-type', 'text/plain; charset=utf-8']);
+  return { status: options.status, headers, body };
+}
+
 /** An error response chosen by the application. */
 export interface ErrorResponseOptions {
   /** 300–599, e.g. 403 for an untrusted Origin. */
