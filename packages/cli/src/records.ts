@@ -3,6 +3,7 @@
  * order. They carry data, not text, so the terminal and the browser page can
  * each render them their own way.
  */
+import type { HandshakeFailure } from '@rfc6455/codec/http';
 
 /** Who sent the bytes. */
 export type Side = 'client' | 'server';
@@ -81,12 +82,25 @@ export interface HttpBodyRecord {
   readonly bytes: Uint8Array;
 }
 
-/** Decoding stopped: the bytes broke a rule (with the close code a peer would send) or ended mid-frame. */
+/**
+ * Decoding stopped: a head the receiving endpoint refuses (`handshake`), a
+ * frame it fails the connection for (`frames`), or input that ended inside a
+ * head or frame (`truncated`).
+ */
 export interface ErrorRecord {
   readonly kind: 'error';
   readonly offset: number;
-  /** The close code the receiving peer fails the connection with; null for truncated input. */
+  readonly phase: 'handshake' | 'frames' | 'truncated';
+  /** The close code the receiving peer fails the connection with (`frames`), else null. */
   readonly code: number | null;
+  /**
+   * A refused request: the status a server answers (400, 426, 431). A
+   * refused response: the status received (101), or null when its head was
+   * malformed. Null outside the handshake.
+   */
+  readonly status: number | null;
+  /** Why the handshake failed, as the codec names it; null outside the handshake or when the codec has no name for it. */
+  readonly failure: HandshakeFailure | null;
   readonly reason: string;
 }
 

@@ -18,8 +18,10 @@ export const decodeCommand = defineCommand({
 Dissects the bytes one side of a WebSocket connection sent: an HTTP upgrade
 request or response head if the bytes start with one, then every frame (FIN,
 RSV1-3, opcode, MASK, payload length and its encoding, masking key, payload
-as text and hex), and the messages the codec assembles. Decoding stops at the
-first byte that breaks RFC 6455, with the close code a peer would send.
+as text and hex), and the messages the codec assembles. Decoding stops where
+the receiving endpoint would: at a head it refuses (with the HTTP status a
+server answers, or why a client fails the handshake) or at the first frame
+that breaks RFC 6455 (with the close code it sends).
 
   <hex...>        bytes in hex; spaces, newlines, colons and 0x prefixes are ignored
   -               read stdin: hex text, or raw bytes if it is not hex
