@@ -52,7 +52,6 @@ import type { ExtensionSession, MessageDecoder, NegotiatedExtension } from './ex
 import { serializeExtensions } from './header-grammar.js';
 import type { HttpHeaders } from './http-head.js';
 import { FrameDecoder, Pull } from './frame-decoder.js';
-import { FrameEncoder } from './frame-encoder.js';
 import { DEFAULT_MAX_MESSAGE_SIZE } from './limits.js';
 import { unmaskInPlace } from './mask.js';
 import { MessageAssembler, type MessageMode } from './message-assembler.js';
@@ -123,6 +122,7 @@ const FIN = 0x80;
 const MAX_CLOSE_REASON = 123;
 const encoder = new TextEncoder();
 const NO_BYTES = new Uint8Array(0);
+const NONE: readonly NegotiatedExtension[] = Object.freeze([]);
 
 /** What both roles share; `ServerEndpoint` and `ClientEndpoint` add their opening handshake. */
 export abstract class Endpoint {
@@ -132,15 +132,13 @@ export abstract class Endpoint {
   private queued: EndpointEvent[] | undefined;
   private inputEnded = false;
   private protocolValue: string | null = null;
-  private extensionsValue: readonly NegotiatedExtension[] = [];
+  private extensionsValue: readonly NegotiatedExtension[] = NONE;
   private readonly decoder: FrameDecoder;
   private readonly assembler: MessageAssembler;
   /** @internal */
   protected readonly out = new OutgoingQueue();
   private readonly writer: MessageWriter;
-  private readonly encoder: FrameEncoder;
   private readonly autoPong: boolean;
-  private readonly maxMessageSize: number;
   private receivedClose: { code: number; reason: string } | undefined;
   /** Collects a control frame that arrives in pieces; allocated the first time one does. */
   private control: Uint8Array | undefined;
@@ -157,15 +155,13 @@ export abstract class Endpoint {
   protected constructor(role: Role, options: FrameOptions) {
     const maxMessageSize = positive(options.maxMessageSize, DEFAULT_MAX_MESSAGE_SIZE, 'maxMessageSize');
     this.role = role;
-    this.maxMessageSize = maxMessageSize;
     this.decoder = new FrameDecoder({
       expectMasked: role === 'server',
       maxFramePayload: positive(options.maxFramePayload, maxMessageSize, 'maxFramePayload'),
     });
     this.assembler = new MessageAssembler(maxMessageSize, options.messageMode ?? 'whole');
     const keys = role === 'client' ? MaskKeyPool.for(options.random) : undefined;
-    this.encoder = new FrameEncoder(this.out, keys);
-    this.writer = new MessageWriter(this.encoder, positive(options.fragmentSize, Infinity, 'fragmentSize'));
+    this.writer = new MessageWriter(this.out, keys, positive(options.fragmentSize, Infinity, 'fragmentSize'));
     this.autoPong = options.autoPong ?? true;
   }
 
@@ -327,7 +323,7 @@ export abstract class Endpoint {
         this.sendControl(Opcode.Pong, controlPayload(command.data));
         return;
       case 'close':
-        this.encoder.frame(FIN | Opcode.Close, closeBody(command.code, command.reason), false);
+        this.writer.frame(FIN | Opcode.Close, closeBody(command.code, command.reason), false);
         this.move('send-close');
         return;
     }
@@ -368,12 +364,12 @@ export abstract class Endpoint {
   protected opened(input: 'accept' | 'opened', protocol: string | null, agreed: readonly NegotiatedExtension[], headers: HttpHeaders, trailing: Uint8Array): void {
     this.move(input);
     this.protocolValue = protocol;
-    this.extensionsValue = agreed;
     if (agreed.length > 0) {
+      this.extensionsValue = agreed;
       let rsv = 0;
       for (const ext of agreed) rsv |= ext.rsv;
       this.decoder.allowedRsv = rsv;
-      const limits = { maxMessageSize: this.maxMessageSize };
+      const limits = { maxMessageSize: this.assembler.maxMessageSize };
       this.sessions = agreed.map((ext) => ext.createSession(this.role, limits));
       this.writer.sessions = this.sessions;
     }
@@ -499,7 +495,7 @@ export abstract class Endpoint {
     if (payload.length > MAX_CONTROL_PAYLOAD) {
       throw new UsageError('ERR_CONTROL_PAYLOAD_TOO_LONG', `control frame payload of ${payload.length} bytes exceeds 125`);
     }
-    this.encoder.frame(FIN | opcode, payload, false);
+    this.writer.frame(FIN | opcode, payload, false);
   }
 
   /** Collects a control frame's payload (≤125 bytes, possibly split) and acts on it when complete. */
@@ -521,7 +517,7 @@ export abstract class Endpoint {
     }
     switch (dec.opcode) {
       case Opcode.Ping:
-        if (this.autoPong && this.s === 'open') this.encoder.frame(FIN | Opcode.Pong, payload, false);
+        if (this.autoPong && this.s === 'open') this.writer.frame(FIN | Opcode.Pong, payload, false);
         return { type: 'ping', data: payload };
       case Opcode.Pong:
         return { type: 'pong', data: payload };
@@ -545,7 +541,7 @@ export abstract class Endpoint {
     if (this.s === 'open') {
       // Echo the peer's close frame, code and reason (§5.5.1 asks for the code;
       // `ws` echoes the reason too, and a WebSocketStream peer reports it).
-      this.encoder.frame(FIN | Opcode.Close, payload, false);
+      this.writer.frame(FIN | Opcode.Close, payload, false);
     }
     this.move('receive-close');
     this.decoder.discard();
@@ -554,7 +550,7 @@ export abstract class Endpoint {
 
   /** Fails the connection (§7.1.7): queue a close frame unless one was sent, stop reading input. */
   private fail(code: number, reason: string): FrameEvent {
-    if (this.s === 'open') this.encoder.frame(FIN | Opcode.Close, closeBody(code, truncateReason(reason)), false);
+    if (this.s === 'open') this.writer.frame(FIN | Opcode.Close, closeBody(code, truncateReason(reason)), false);
     this.move('fail');
     this.decoder.discard();
     return frameError(code, reason);

@@ -30,7 +30,7 @@ export class MessageAssembler {
   private partDecoderValue: TextDecoder | undefined;
 
   constructor(
-    private readonly maxMessageSize: number,
+    readonly maxMessageSize: number,
     private readonly mode: MessageMode,
   ) {}
 

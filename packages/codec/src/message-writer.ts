@@ -6,13 +6,16 @@
  */
 import { UsageError } from './errors.js';
 import type { ExtensionSession, MessageEncoder } from './extension.js';
-import type { FrameEncoder } from './frame-encoder.js';
+import { FrameEncoder } from './frame-encoder.js';
+import type { OutgoingQueue } from './outgoing.js';
+import type { MaskKeyPool } from './random.js';
 import { Opcode } from './opcode.js';
 
 const FIN = 0x80;
 const encoder = new TextEncoder();
 
-export class MessageWriter {
+/** A frame encoder that also writes whole messages: one object per connection, not two. */
+export class MessageWriter extends FrameEncoder {
   /** Sessions of the negotiated extensions; undefined without any (the plain path stays as it was). */
   sessions: readonly ExtensionSession[] | undefined = undefined;
   /** Opcode of the message being streamed out, 0 when none. */
@@ -21,9 +24,12 @@ export class MessageWriter {
   private outflow: MessageEncoder | undefined;
 
   constructor(
-    readonly encoder: FrameEncoder,
+    out: OutgoingQueue,
+    keys: MaskKeyPool | undefined,
     private readonly fragmentSize: number,
-  ) {}
+  ) {
+    super(out, keys);
+  }
 
   /** True while a message sent with `fin: false` is unfinished. */
   get streaming(): boolean {
@@ -41,7 +47,7 @@ export class MessageWriter {
     const op = first ? opcode : Opcode.Continuation;
     if (typeof data === 'string') {
       if (data.length * 3 <= this.fragmentSize) {
-        this.encoder.text((fin ? FIN : 0) | op, data);
+        this.text((fin ? FIN : 0) | op, data);
         return;
       }
       this.fragments(op, encoder.encode(data), fin, true);
@@ -77,14 +83,14 @@ export class MessageWriter {
     const size = this.fragmentSize;
     if (bytes.length <= size) {
       // The common case: one frame, and no view to create.
-      this.encoder.frame((fin ? FIN : 0) | op, bytes, owned);
+      this.frame((fin ? FIN : 0) | op, bytes, owned);
       return;
     }
     let at = 0;
     do {
       const end = Math.min(bytes.length, at + size);
       const last = end === bytes.length;
-      this.encoder.frame((last && fin ? FIN : 0) | (at === 0 ? op : Opcode.Continuation), bytes.subarray(at, end), owned);
+      this.frame((last && fin ? FIN : 0) | (at === 0 ? op : Opcode.Continuation), bytes.subarray(at, end), owned);
       at = end;
     } while (at < bytes.length);
   }

@@ -7,7 +7,6 @@
  */
 import { DEFAULT_MAX_MESSAGE_SIZE } from './limits.js';
 import type { ExtensionSession, NegotiatedExtension } from './extension.js';
-import { FrameEncoder } from './frame-encoder.js';
 import { MessageWriter } from './message-writer.js';
 import { Opcode } from './opcode.js';
 import { OutgoingQueue } from './outgoing.js';
@@ -62,7 +61,7 @@ export class MessagePreEncoder {
     let entry = this.writers.get(encoding);
     if (entry === undefined) {
       const out = new OutgoingQueue();
-      const writer = new MessageWriter(new FrameEncoder(out, undefined), this.fragmentSize);
+      const writer = new MessageWriter(out, undefined, this.fragmentSize);
       if (shared !== undefined) {
         const session: ExtensionSession = shared.createSession('server', { maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE });
         writer.sessions = [session];

@@ -8,7 +8,7 @@ import { Endpoint, type FrameOptions } from './endpoint.js';
 import { UsageError } from './errors.js';
 import type { AcceptCommand, RejectCommand } from './events.js';
 import { type Extension, negotiateExtensions } from './extension.js';
-import { DEFAULT_HEAD_LIMITS, type HttpHeadParser, type RequestLine, createRequestHeadParser, limitOption } from './http-head.js';
+import { DEFAULT_HEAD_LIMITS, type HeadLimits, type HttpHeadParser, type RequestLine, createRequestHeadParser, limitOption } from './http-head.js';
 import {
   type ExtendedConnectRequest,
   type ParsedRequest,
@@ -53,28 +53,21 @@ export interface ServerEndpointOptions extends FrameOptions, HeadOptions {
 
 const DEFAULT_MAX_EARLY_DATA = 64 * 1024;
 const NO_BYTES = new Uint8Array(0);
+/** One object for every endpoint made without options, so they share one config. */
+const DEFAULTS: ServerEndpointOptions = Object.freeze({});
 
 export class ServerEndpoint extends Endpoint {
-  /** Dropped once the head is read, with the request after the decision: an open connection keeps neither. */
+  /** Made on the first bytes, dropped once the head is read (and the request after the decision): an open connection keeps neither. */
   private parser: HttpHeadParser<RequestLine> | undefined;
-  private readonly supported: readonly Extension[];
-  private readonly maxEarlyDataSize: number;
-  private readonly maxHeaderCount: number;
+  /** Read from the options once per options object: a server's connections share it. */
+  private readonly config: ServerConfig;
   private request: UpgradeRequestEvent | undefined;
   /** Bootstrapped on an HTTP/2 stream (RFC 8441): answers are `response` events, not bytes. */
   private overHttp2 = false;
 
-  constructor(options: ServerEndpointOptions = {}) {
+  constructor(options: ServerEndpointOptions = DEFAULTS) {
     super('server', options);
-    const limits = {
-      maxHeadSize: limitOption(options.maxHeadSize, DEFAULT_HEAD_LIMITS.maxHeadSize, 'maxHeadSize'),
-      maxHeaderCount: limitOption(options.maxHeaderCount, DEFAULT_HEAD_LIMITS.maxHeaderCount, 'maxHeaderCount'),
-      maxStartLineLength: limitOption(options.maxStartLineLength, DEFAULT_HEAD_LIMITS.maxStartLineLength, 'maxStartLineLength'),
-    };
-    this.parser = createRequestHeadParser(limits);
-    this.maxHeaderCount = limits.maxHeaderCount;
-    this.maxEarlyDataSize = limitOption(options.maxEarlyDataSize, DEFAULT_MAX_EARLY_DATA, 'maxEarlyDataSize');
-    this.supported = options.extensions ?? [];
+    this.config = configFor(options);
   }
 
   /**
@@ -83,11 +76,10 @@ export class ServerEndpoint extends Endpoint {
    * refusal) is ready in `nextEvent()`, and `trailing` is the frame phase's
    * first input (it is copied: a host may reuse its read buffer).
    */
-  static fromParsedRequest(request: ParsedRequest, options: ServerEndpointOptions = {}): ServerEndpoint {
+  static fromParsedRequest(request: ParsedRequest, options: ServerEndpointOptions = DEFAULTS): ServerEndpoint {
     const endpoint = new ServerEndpoint(options);
-    endpoint.parser = undefined;
     const trailing = request.trailing === undefined || request.trailing.length === 0 ? NO_BYTES : request.trailing.slice();
-    endpoint.verdict(validateParsedRequest(request, endpoint.maxHeaderCount), trailing);
+    endpoint.verdict(validateParsedRequest(request, endpoint.config.limits.maxHeaderCount), trailing);
     return endpoint;
   }
 
@@ -99,17 +91,17 @@ export class ServerEndpoint extends Endpoint {
    * bytes, and the stream's DATA carries the frames through `receive()` and
    * `takeOutgoing()` as usual. Refusals are 400 (HTTP/2 has no 426).
    */
-  static fromExtendedConnect(request: ExtendedConnectRequest, options: ServerEndpointOptions = {}): ServerEndpoint {
+  static fromExtendedConnect(request: ExtendedConnectRequest, options: ServerEndpointOptions = DEFAULTS): ServerEndpoint {
     const endpoint = new ServerEndpoint(options);
-    endpoint.parser = undefined;
     endpoint.overHttp2 = true;
-    endpoint.verdict(validateExtendedConnect(request, endpoint.maxHeaderCount), NO_BYTES);
+    endpoint.verdict(validateExtendedConnect(request, endpoint.config.limits.maxHeaderCount), NO_BYTES);
     return endpoint;
   }
 
   /** @internal */
   protected receiveHead(chunk: Uint8Array): void {
-    const result = (this.parser as HttpHeadParser<RequestLine>).push(chunk);
+    // Made on the first bytes: a bootstrap from a parsed request never needs one.
+    const result = (this.parser ??= createRequestHeadParser(this.config.limits)).push(chunk);
     if (result.type === 'incomplete') return;
     this.parser = undefined;
     if (result.type === 'invalid') {
@@ -124,8 +116,8 @@ export class ServerEndpoint extends Endpoint {
 
   /** @internal */
   protected override checkEarlyData(size: number): void {
-    if (size > this.maxEarlyDataSize) {
-      this.refuse(400, `more than ${this.maxEarlyDataSize} bytes sent before the handshake completed`, HandshakeFailure.EarlyDataTooLarge);
+    if (size > this.config.maxEarlyDataSize) {
+      this.refuse(400, `more than ${this.config.maxEarlyDataSize} bytes sent before the handshake completed`, HandshakeFailure.EarlyDataTooLarge);
     }
   }
 
@@ -137,9 +129,9 @@ export class ServerEndpoint extends Endpoint {
       throw new UsageError('ERR_INVALID_ARGUMENT', `subprotocol ${JSON.stringify(protocol)} was not offered`);
     }
     const negotiation =
-      this.supported.length === 0 || request.extensions.length === 0
-        ? { response: [], negotiated: [] }
-        : negotiateExtensions(request.extensions, this.supported);
+      this.config.supported.length === 0 || request.extensions.length === 0
+        ? NO_NEGOTIATION
+        : negotiateExtensions(request.extensions, this.config.supported);
     // Built before any state changes: it throws for a reserved or invalid extra field.
     if (this.overHttp2) {
       const headers = extendedConnectResponseFields(protocol, negotiation.response, command.headers);
@@ -182,4 +174,31 @@ export class ServerEndpoint extends Endpoint {
 
 function failureOf(status: 400 | 426 | 431): HandshakeFailure {
   return status === 426 ? HandshakeFailure.UnsupportedVersion : status === 431 ? HandshakeFailure.RequestTooLarge : HandshakeFailure.BadRequest;
+}
+
+interface ServerConfig {
+  readonly limits: HeadLimits;
+  readonly maxEarlyDataSize: number;
+  readonly supported: readonly Extension[];
+}
+
+const configs = new WeakMap<ServerEndpointOptions, ServerConfig>();
+const NO_NEGOTIATION = { response: [], negotiated: [] } as const;
+
+/** The options as read once (validated, defaults applied); cached per options object. */
+function configFor(options: ServerEndpointOptions): ServerConfig {
+  let config = configs.get(options);
+  if (config === undefined) {
+    config = {
+      limits: {
+        maxHeadSize: limitOption(options.maxHeadSize, DEFAULT_HEAD_LIMITS.maxHeadSize, 'maxHeadSize'),
+        maxHeaderCount: limitOption(options.maxHeaderCount, DEFAULT_HEAD_LIMITS.maxHeaderCount, 'maxHeaderCount'),
+        maxStartLineLength: limitOption(options.maxStartLineLength, DEFAULT_HEAD_LIMITS.maxStartLineLength, 'maxStartLineLength'),
+      },
+      maxEarlyDataSize: limitOption(options.maxEarlyDataSize, DEFAULT_MAX_EARLY_DATA, 'maxEarlyDataSize'),
+      supported: options.extensions ?? [],
+    };
+    configs.set(options, config);
+  }
+  return config;
 }
