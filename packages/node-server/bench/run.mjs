@@ -19,6 +19,8 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { encodeFrame, encodeFrameHeader, Opcode, parseFrameHeader } from '@rfc6455/codec/frames';
+import { buildUpgradeRequest, createResponseHeadParser, toWebSocketUrl, validateUpgradeResponse } from '@rfc6455/codec/http';
 
 const DURATION = Number(process.env.DURATION ?? 3000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -81,40 +83,38 @@ function startServer(kind, mode = 'plain') {
   }));
 }
 
-function maskedFrame(size, data = randomBytes(size)) {
-  const payload = Buffer.from(data);
-  let header;
-  if (size < 126) header = Buffer.from([0x82, 0x80 | size]);
-  else if (size < 65536) header = Buffer.from([0x82, 0x80 | 126, size >> 8, size & 0xff]);
-  else {
-    header = Buffer.alloc(10);
-    header[0] = 0x82;
-    header[1] = 0x80 | 127;
-    header.writeUInt32BE(size, 6);
-  }
-  const key = randomBytes(4);
-  for (let i = 0; i < size; i++) payload[i] ^= key[i & 3];
-  return Buffer.concat([header, key, payload]);
+/** A masked client frame (binary unless said otherwise), written once and sent many times. */
+function maskedFrame(size, data = randomBytes(size), init = { opcode: Opcode.Binary }) {
+  return Buffer.from(encodeFrame({ ...init, maskKey: randomBytes(4) }, data));
 }
-const replySize = (size) => size + (size < 126 ? 2 : size < 65536 ? 4 : 10);
+/** Bytes of the server's unmasked echo of a `size`-byte message. */
+const replySize = (size) => encodeFrameHeader({ opcode: Opcode.Binary }, size).length + size;
 
+const DEFLATE_OFFER = { name: 'permessage-deflate', params: [{ name: 'client_max_window_bits', value: null }] };
+const fillRandom = (bytes) => bytes.set(randomBytes(bytes.length));
+
+/** Opens a WebSocket on a raw socket: the codec writes the request and checks the 101 (and, with `deflate`, that it agreed). */
 async function open(port, deflate = false) {
   const socket = connect(port, '127.0.0.1');
   socket.setNoDelay(true);
   await new Promise((r) => socket.once('connect', r));
-  const offer = deflate ? 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n' : '';
-  socket.write(
-    `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${offer}\r\n`,
-  );
+  const request = buildUpgradeRequest(toWebSocketUrl(`ws://127.0.0.1:${port}/`), { extensions: deflate ? [DEFLATE_OFFER] : [] }, fillRandom);
+  socket.write(request.bytes);
   await new Promise((resolve, reject) => {
-    let head = '';
+    const parser = createResponseHeadParser();
     const onData = (d) => {
-      head += d.toString('latin1');
-      if (head.includes('\r\n\r\n')) {
-        socket.off('data', onData);
-        if (deflate && !/^sec-websocket-extensions:\s*permessage-deflate/im.test(head)) reject(new Error(`permessage-deflate not agreed:\n${head}`));
-        else resolve();
-      }
+      const head = parser.push(d);
+      if (head.type === 'incomplete') return;
+      socket.off('data', onData);
+      if (head.type === 'invalid') return reject(new Error(`unreadable response head: ${head.reason}`));
+      const shown = [`HTTP/${head.startLine.httpVersion} ${head.startLine.status} ${head.startLine.reason}`, ...head.headers.entries().map(([n, v]) => `${n}: ${v}`)].join('\n');
+      if (head.startLine.status !== 101) return reject(new Error(`no 101:\n${shown}`));
+      const verdict = validateUpgradeResponse(head.headers, { key: request.key, protocols: [], extensions: deflate ? [DEFLATE_OFFER.name] : [] });
+      if (!verdict.ok) return reject(new Error(`${verdict.reason}:\n${shown}`));
+      if (deflate && verdict.extensions.length === 0) return reject(new Error(`permessage-deflate not agreed:\n${shown}`));
+      // Whatever came after the head is the server's first frame data.
+      if (head.trailing.length > 0) socket.unshift(Buffer.from(head.trailing));
+      resolve();
     };
     socket.on('data', onData);
   });
@@ -150,9 +150,7 @@ function jsonDocuments(count, size) {
 function compressedFrame(text) {
   const deflated = deflateRawSync(Buffer.from(text), { level: 6, windowBits: 15, finishFlush: zlibConstants.Z_SYNC_FLUSH });
   const payload = deflated.subarray(0, deflated.length - 4); // without 00 00 ff ff (RFC 7692 §7.2.1)
-  const frame = maskedFrame(payload.length, payload);
-  frame[0] = 0xc1; // FIN, RSV1, text
-  return frame;
+  return maskedFrame(payload.length, payload, { opcode: Opcode.Text, rsv: 0x40 }); // RSV1: compressed
 }
 
 /**
@@ -161,46 +159,45 @@ function compressedFrame(text) {
  * per final frame, with the payload of the first one (to check it).
  */
 function frameCounter(onMessage) {
-  let need = 2; // bytes still needed for the header or payload
-  let header = Buffer.alloc(0);
-  let inPayload = false;
-  let first = true;
-  let firstPayload = [];
+  // A server's frames: unmasked, RSV1 only on compressed messages.
+  const rules = { expectMasked: false, allowedRsv: 0x40 };
+  let partial = null; // the start of a header cut off by the end of a chunk
+  let remaining = -1; // payload bytes of the current frame still to come; -1 between frames
   let fin = false;
+  let firstPayload = []; // the first message's payload pieces; undefined once reported
+  const frameDone = () => {
+    remaining = -1;
+    if (!fin) return;
+    if (firstPayload === undefined) return onMessage(undefined);
+    const payload = Buffer.concat(firstPayload);
+    firstPayload = undefined;
+    onMessage(payload);
+  };
   return (chunk) => {
+    const bytes = partial === null ? chunk : Buffer.concat([partial, chunk]);
+    partial = null;
     let at = 0;
-    while (at < chunk.length) {
-      if (!inPayload) {
-        const take = Math.min(need, chunk.length - at);
-        header = Buffer.concat([header, chunk.subarray(at, at + take)]);
-        at += take;
-        need -= take;
-        if (need > 0) return;
-        const len7 = header[1] & 0x7f;
-        const full = len7 === 126 ? 4 : len7 === 127 ? 10 : 2;
-        if (header.length < full) {
-          need = full - header.length;
+    while (at < bytes.length) {
+      if (remaining < 0) {
+        const parsed = parseFrameHeader(bytes, at, rules);
+        if (parsed.type === 'need-more') {
+          partial = bytes.subarray(at);
+          return;
+        }
+        if (parsed.type === 'invalid') throw new Error(`the server sent an invalid frame: ${parsed.reason}`);
+        fin = parsed.header.fin;
+        remaining = parsed.header.payloadLength;
+        at += parsed.header.headerLength;
+        if (remaining === 0) {
+          frameDone();
           continue;
         }
-        fin = (header[0] & 0x80) !== 0;
-        need = len7 === 126 ? header.readUInt16BE(2) : len7 === 127 ? Number(header.readBigUInt64BE(2)) : len7;
-        header = Buffer.alloc(0);
-        inPayload = true;
       }
-      const take = Math.min(need, chunk.length - at);
-      if (first) firstPayload.push(chunk.subarray(at, at + take));
+      const take = Math.min(remaining, bytes.length - at);
+      firstPayload?.push(bytes.subarray(at, at + take));
       at += take;
-      need -= take;
-      if (need > 0) return;
-      inPayload = false;
-      need = 2;
-      if (fin) {
-        if (first) {
-          first = false;
-          onMessage(Buffer.concat(firstPayload));
-          firstPayload = undefined;
-        } else onMessage(undefined);
-      }
+      remaining -= take;
+      if (remaining === 0) frameDone();
     }
   };
 }
