@@ -14,7 +14,7 @@ import { openRaw } from './raw-client.js';
 import type { FamilyResult, Failure, ServerReport } from './report.js';
 import { handshakeCases, runHandshakeCase } from './handshake-cases.js';
 import { parseTarget, runAgainstServer, type Target, type Timing } from './session.js';
-import { hex } from './wire.js';
+import { hex, splitBounded } from './wire.js';
 
 export interface ServerSuiteOptions {
   /** A ws:// URL of an echo server: text back as text, binary as binary. */
@@ -124,7 +124,7 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
         return;
       }
       const c = planned.c;
-      const obs = await runAgainstServer(target, c, split, delays, timing, strict);
+      const obs = await runAgainstServer(target, c, (bytes) => splitBounded(split, bytes), delays, timing, strict);
       if (obs.handshake.type === 'declined') {
         declined++;
         return; // judged as not applicable below

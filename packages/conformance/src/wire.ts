@@ -20,17 +20,23 @@ export interface WireFrame {
 // The opcode numbers are RFC 6455's, not an implementation detail worth keeping apart.
 export { Opcode as Op } from '@rfc6455/codec';
 
-/** Accumulates bytes and yields whole frames; `error` is set when the stream cannot be framed. */
+/**
+ * Accumulates bytes and yields whole frames; `error` is set when the stream
+ * cannot be framed. Chunks are kept as they came and joined only when a whole
+ * frame is there, so a frame of many MiB arriving in 64 KiB reads costs one
+ * copy, not one per read.
+ */
 export class FrameReader {
-  private buffer: Uint8Array = new Uint8Array(0);
+  private chunks: Uint8Array[] = [];
+  private length = 0;
   error: string | undefined;
 
   push(chunk: Uint8Array): WireFrame[] {
     if (this.error !== undefined) return [];
-    const joined = new Uint8Array(this.buffer.length + chunk.length);
-    joined.set(this.buffer);
-    joined.set(chunk, this.buffer.length);
-    this.buffer = joined;
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.length += chunk.length;
+    }
     const out: WireFrame[] = [];
     for (;;) {
       const frame = this.next();
@@ -41,12 +47,43 @@ export class FrameReader {
 
   /** Bytes received that do not form a whole frame yet. */
   get pending(): number {
-    return this.buffer.length;
+    return this.length;
+  }
+
+  /** The first `n` bytes (at most what is buffered), copied only when they span chunks. */
+  private peek(n: number): Uint8Array {
+    const first = this.chunks[0];
+    if (first !== undefined && first.length >= n) return first.subarray(0, n);
+    const out = new Uint8Array(Math.min(n, this.length));
+    let at = 0;
+    for (const c of this.chunks) {
+      if (at === out.length) break;
+      const part = c.subarray(0, out.length - at);
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+
+  /** Removes the first `n` bytes and returns a copy of them. */
+  private take(n: number): Uint8Array {
+    const out = new Uint8Array(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0] as Uint8Array;
+      const part = c.subarray(0, n - at);
+      out.set(part, at);
+      at += part.length;
+      if (part.length === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(part.length);
+    }
+    this.length -= n;
+    return out;
   }
 
   private next(): WireFrame | undefined {
-    const b = this.buffer;
-    if (b.length < 2) return undefined;
+    if (this.length < 2) return undefined;
+    const b = this.peek(14);
     const b0 = b[0] as number;
     const b1 = b[1] as number;
     let len = b1 & 0x7f;
@@ -68,12 +105,11 @@ export class FrameReader {
       at = 10;
     }
     const masked = (b1 & 0x80) !== 0;
-    const keyAt = at;
     if (masked) at += 4;
-    if (b.length < at + len) return undefined;
-    const payload = b.slice(at, at + len);
-    if (masked) for (let i = 0; i < len; i++) payload[i] = (payload[i] as number) ^ (b[keyAt + (i & 3)] as number);
-    this.buffer = b.subarray(at + len);
+    if (this.length < at + len) return undefined;
+    const head = this.take(at);
+    const payload = this.take(len);
+    if (masked) for (let i = 0; i < len; i++) payload[i] = (payload[i] as number) ^ (head[at - 4 + (i & 3)] as number);
     return { fin: (b0 & 0x80) !== 0, rsv: b0 & 0x70, opcode: b0 & 0x0f, masked, payload };
   }
 }
@@ -101,3 +137,13 @@ export function hex(bytes: Uint8Array, max = 64): string {
 }
 
 export { equals as sameBytes } from 'uint8arrays/equals';
+
+/**
+ * A generated split applied to the first `prefix` bytes only (default 64 KiB);
+ * the rest goes as one piece, so a bytewise split of a message of many MiB
+ * cannot cost an array and a write per byte.
+ */
+export function splitBounded(split: (bytes: Uint8Array) => Uint8Array[], bytes: Uint8Array, prefix = 64 * 1024): Uint8Array[] {
+  if (bytes.length <= prefix) return split(bytes);
+  return [...split(bytes.subarray(0, prefix)), bytes.subarray(prefix)];
+}
