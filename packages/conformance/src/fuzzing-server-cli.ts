@@ -2,6 +2,8 @@
 /**
  * pnpm run fuzzing-server --port 9001 [--host H] [--cases N] [--seed S] [--family F,…]
  *   [--skip VARIANT,…] [--strict] [--report-dir DIR] [--case-timeout MS]
+ *   [--max-message-size N] [--max-frame-size N] [--client-handshake-timeout MS]
+ *   [--flood-bytes N] [--flood-pings N] [--flood-timeout MS]
  * Serves until SIGINT/SIGTERM; each /updateReports prints that agent's summary
  * (and writes DIR/<agent>.json with --report-dir).
  */
@@ -21,8 +23,15 @@ const { values } = parseArgs({
     strict: { type: 'boolean', default: false },
     'report-dir': { type: 'string', default: '.' },
     'case-timeout': { type: 'string' },
+    'max-message-size': { type: 'string' },
+    'max-frame-size': { type: 'string' },
+    'client-handshake-timeout': { type: 'string' },
+    'flood-bytes': { type: 'string' },
+    'flood-pings': { type: 'string' },
+    'flood-timeout': { type: 'string' },
   },
 });
+const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
 const families = values.family?.split(',') as Family[] | undefined;
 for (const f of families ?? []) {
   if (!FAMILIES.includes(f)) {
@@ -39,7 +48,11 @@ const server = new FuzzingServer({
   skip: values.skip?.split(','),
   strict: values.strict,
   reportDir: values['report-dir'],
-  caseTimeout: values['case-timeout'] === undefined ? undefined : Number(values['case-timeout']),
+  caseTimeout: num(values['case-timeout']),
+  maxMessageSize: num(values['max-message-size']),
+  maxFrameSize: num(values['max-frame-size']),
+  clientHandshakeTimeout: num(values['client-handshake-timeout']),
+  flood: { bytes: num(values['flood-bytes']), pings: num(values['flood-pings']), timeout: num(values['flood-timeout']) },
 });
 const addr = await server.listen();
 console.log(`fuzzing server on ws://${addr.address}:${addr.port}: ${server.caseCount} cases, seed ${server.seed}`);
@@ -55,6 +68,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     for (const agent of server.agents()) {
       const r = server.report(agent);
       console.log(`${agent}: ${r.passed} passed, ${r.failed} failed, ${r.notApplicable} n/a`);
+      for (const [family, n] of Object.entries(r.families)) console.log(`  ${family.padEnd(14)} ${n.passed} passed, ${n.failed} failed, ${n.notApplicable} n/a`);
       for (const c of r.cases) if (c.verdict.status === 'fail') console.log(`  case ${c.case} ${c.variant}: ${c.description}: ${c.verdict.reason}\n    replay: ${c.replay}`);
     }
     void server.close().then(() => process.exit(0));

@@ -9,9 +9,10 @@
  * Case N is the N-th sample of the families' arbitraries for a client
  * receiver with the server's seed, so a seed and a case number replay it.
  * Verdicts use the same judge as the server suite, reading the client's
- * frames (which must be masked).
+ * frames (which must be masked). Handshake cases (client-handshake-cases.ts)
+ * answer the upgrade itself with a defective response; flood cases
+ * (flood-run.ts) drive the socket themselves.
  */
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,11 +32,21 @@ import { chunking, encodeFrame } from '@rfc6455/codec/testing';
 import fc from 'fast-check';
 import type { Case, Family } from './case.js';
 import { familyCases } from './cases.js';
+import { acceptFor, type ClientHandshakeCase, clientHandshakeCases, judgeRefusal, type UpgradeRequestInfo } from './client-handshake-cases.js';
+import { type FloodCase, type FloodOptions, floodCases } from './flood-cases.js';
+import { runFlood } from './flood-run.js';
 import { judge, readFrames, type Verdict } from './judge.js';
-import { closeBody, FrameReader, Op, type WireFrame } from './wire.js';
+import { closeBody, concat, FrameReader, Op, splitBounded, type WireFrame } from './wire.js';
 
-/** The families that apply to a client without knowing its limits. */
-export const CLIENT_FAMILIES: readonly Family[] = ['framing', 'ping-pong', 'reserved', 'fragmentation', 'utf8', 'close', 'deflate'];
+/** Every family that applies to a client. */
+export const CLIENT_FAMILIES: readonly Family[] = ['handshake', 'framing', 'ping-pong', 'reserved', 'fragmentation', 'utf8', 'limits', 'close', 'deflate'];
+
+/**
+ * The families run when none are named: all but `handshake`, whose cases are
+ * failed connections — a client that gives up at its first failed connection
+ * (this project's echo client exits) would stop there. Name it to run it.
+ */
+export const DEFAULT_CLIENT_FAMILIES: readonly Family[] = CLIENT_FAMILIES.filter((f) => f !== 'handshake');
 
 export interface FuzzingServerOptions {
   readonly port?: number;
@@ -43,18 +54,29 @@ export interface FuzzingServerOptions {
   /** Number of cases (default 200). */
   readonly cases?: number;
   readonly seed?: number;
+  /** Default DEFAULT_CLIENT_FAMILIES. */
   readonly families?: readonly Family[];
   readonly skip?: readonly string[];
   readonly strict?: boolean;
+  /** The client's largest message: enables the limits family's size cases (floods run without it). */
+  readonly maxMessageSize?: number;
+  /** The client's frame payload limit, when smaller than its message limit. */
+  readonly maxFrameSize?: number;
+  /** Sizes and deadline of the limits family's floods (their deadline is `flood.timeout`, not `caseTimeout`). */
+  readonly flood?: FloodOptions;
+  /** The client's own handshake timeout (ms): enables `handshake/stalled-head`. */
+  readonly clientHandshakeTimeout?: number;
   /** Where /updateReports writes `<dir>/<agent>.json`; nothing is written without it. */
   readonly reportDir?: string;
   /** How long a client has to echo and close (ms, default 5000), or to fail an invalid case (default 1000). */
   readonly replyTimeout?: number;
   readonly failTimeout?: number;
   /**
-   * A hard deadline for one case, from the upgrade to the verdict (ms, default
-   * `replyTimeout` + 2000): a client that never answers, never closes, or
-   * stops reading is judged and disconnected when it passes.
+   * A hard deadline for one case (ms, default `replyTimeout` + 2000): it caps
+   * the time a client has to take the case's bytes, and the time after that to
+   * answer (`replyTimeout` / `failTimeout` count from our last byte taken). A
+   * client that never answers, never closes, or stops reading is judged and
+   * disconnected when it passes.
    */
   readonly caseTimeout?: number;
   /** Called with every verdict as it is recorded. */
@@ -85,6 +107,12 @@ export interface CaseVerdict {
   readonly ms: number;
 }
 
+export interface FamilyCounts {
+  readonly passed: number;
+  readonly failed: number;
+  readonly notApplicable: number;
+}
+
 export interface AgentReport {
   readonly agent: string;
   readonly seed: number;
@@ -93,14 +121,20 @@ export interface AgentReport {
   readonly failed: number;
   /** Cases that could not apply, e.g. deflate cases when the client offered no permessage-deflate. */
   readonly notApplicable: number;
+  /** The same counts per family, for the families that ran. */
+  readonly families: Partial<Readonly<Record<Family, FamilyCounts>>>;
 }
 
-const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** One planned case: frames written after a 101, a defective handshake, or a flood. */
+type Planned =
+  | { readonly type: 'frames'; readonly c: Case; readonly split: (b: Uint8Array) => Uint8Array[] }
+  | { readonly type: 'handshake'; readonly c: ClientHandshakeCase }
+  | { readonly type: 'flood'; readonly c: FloodCase };
 
 export class FuzzingServer {
   readonly seed: number;
   private readonly server: Server;
-  private readonly plan: readonly { c: Case; split: (b: Uint8Array) => Uint8Array[] }[];
+  private readonly plan: readonly Planned[];
   private readonly results = new Map<string, Map<number, CaseVerdict>>();
   private readonly options: FuzzingServerOptions;
   private readonly sockets = new Set<Duplex>();
@@ -109,12 +143,19 @@ export class FuzzingServer {
     this.options = options;
     this.seed = options.seed ?? ((Date.now() ^ (Math.random() * 0x1_0000_0000)) >>> 0);
     const skip = new Set(options.skip ?? []);
-    const arbs = (options.families ?? CLIENT_FAMILIES)
-      .map((f) => familyCases(f, { receiver: 'client' }))
-      .filter((a): a is fc.Arbitrary<Case> => a !== undefined)
-      .map((a) => (skip.size > 0 ? a.filter((c) => !skip.has(c.variant)) : a));
+    type Drawn = Exclude<Planned, { type: 'frames' }> | { readonly type: 'frames'; readonly c: Case };
+    const arbs = (options.families ?? DEFAULT_CLIENT_FAMILIES)
+      .map((f): fc.Arbitrary<Drawn> | undefined => {
+        if (f === 'handshake') return clientHandshakeCases({ clientHandshakeTimeout: options.clientHandshakeTimeout }).map((c) => ({ type: 'handshake', c }));
+        const frames = familyCases(f, { receiver: 'client', maxMessageSize: options.maxMessageSize, maxFrameSize: options.maxFrameSize })?.map((c): Drawn => ({ type: 'frames', c }));
+        if (f !== 'limits') return frames;
+        const floods = floodCases({ maxMessageSize: options.maxMessageSize, flood: options.flood }).map((c): Drawn => ({ type: 'flood', c }));
+        return frames === undefined ? floods : fc.oneof({ weight: 3, arbitrary: frames }, { weight: 1, arbitrary: floods });
+      })
+      .filter((a): a is fc.Arbitrary<Drawn> => a !== undefined)
+      .map((a) => (skip.size > 0 ? a.filter((d) => !skip.has(d.c.variant)) : a));
     const samples = fc.sample(fc.tuple(fc.oneof(...arbs), chunking({ maxCuts: 8 })), { seed: this.seed, numRuns: options.cases ?? 200 });
-    this.plan = samples.map(([c, split]) => ({ c, split }));
+    this.plan = samples.map(([d, split]): Planned => (d.type === 'frames' ? { type: 'frames', c: d.c, split } : d));
     this.server = createServer((_req, res) => {
       res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' }).end('a WebSocket fuzzing server: connect with a WebSocket client\n');
     });
@@ -142,7 +183,16 @@ export class FuzzingServer {
     const cases = [...(this.results.get(agent)?.values() ?? [])].sort((a, b) => a.case - b.case);
     const failed = cases.filter((c) => c.verdict.status === 'fail').length;
     const notApplicable = cases.filter((c) => c.verdict.status === 'n/a').length;
-    return { agent, seed: this.seed, cases, passed: cases.length - failed - notApplicable, failed, notApplicable };
+    const families: Partial<Record<Family, FamilyCounts>> = {};
+    for (const c of cases) {
+      const f = families[c.family] ?? { passed: 0, failed: 0, notApplicable: 0 };
+      families[c.family] = {
+        passed: f.passed + (c.verdict.status === 'pass' ? 1 : 0),
+        failed: f.failed + (c.verdict.status === 'fail' ? 1 : 0),
+        notApplicable: f.notApplicable + (c.verdict.status === 'n/a' ? 1 : 0),
+      };
+    }
+    return { agent, seed: this.seed, cases, passed: cases.length - failed - notApplicable, failed, notApplicable, families };
   }
 
   agents(): string[] {
@@ -164,21 +214,136 @@ export class FuzzingServer {
     const agent = url.searchParams.get('agent') ?? 'unknown';
     const n = Number(url.searchParams.get('case'));
     const entry = url.pathname === '/runCase' ? this.plan[n - 1] : undefined;
-    const offered = req.headers['sec-websocket-extensions'];
+    const header = req.headers['sec-websocket-extensions'];
+    const offered = typeof header === 'string' ? header : undefined;
     // Only a deflate case accepts an extension: every other case assumes plain RFC 6455 framing.
-    const negotiation = negotiate(typeof offered === 'string' ? offered : undefined, entry?.c.deflate?.offer);
-    const accept = createHash('sha1').update(key + GUID).digest('base64');
-    socket.write(
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${
-        negotiation.info.response === undefined ? '' : `Sec-WebSocket-Extensions: ${negotiation.info.response}\r\n`
-      }\r\n`,
-    );
+    const negotiation = negotiate(offered, entry?.type === 'frames' ? entry.c.deflate?.offer : undefined);
+    if (entry?.type === 'handshake') {
+      const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+      void this.runHandshakeCase(socket, n, entry.c, agent, { key, extensions: offered, protocols }, negotiation);
+      return;
+    }
+    const accept = acceptFor(key);
+    const head = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${
+      negotiation.info.response === undefined ? '' : `Sec-WebSocket-Extensions: ${negotiation.info.response}\r\n`
+    }\r\n`;
+    socket.write(head);
     if (url.pathname === '/getCaseCount') this.sendAndClose(socket, utf8(String(this.plan.length)));
     else if (url.pathname === '/updateReports') {
       this.writeReports(agent);
       this.sendAndClose(socket, undefined);
-    } else if (entry !== undefined) void this.runCase(socket, n, entry, agent, negotiation);
+    } else if (entry?.type === 'frames') void this.runCase(socket, n, entry.c, entry.split, agent, negotiation);
+    else if (entry?.type === 'flood') void this.runFloodCase(socket, n, entry.c, agent, negotiation);
     else this.sendAndClose(socket, undefined, 1008);
+  }
+
+  /** Records one verdict for an agent (a malformed permessage-deflate offer fails any case). */
+  private record(agent: string, n: number, c: { family: Family; variant: string; description: string }, negotiation: Negotiation, started: number, verdict: Verdict): void {
+    const invalid = negotiation.info.invalidOffer;
+    // A malformed offer is the client's fault whatever the case (RFC 7692 §7); it was declined.
+    const final: Verdict = invalid !== undefined ? { status: 'fail', reason: `the client offered ${invalid} (declined, RFC 7692 §7)` } : verdict;
+    let byCase = this.results.get(agent);
+    if (!byCase) this.results.set(agent, (byCase = new Map()));
+    const v: CaseVerdict = {
+      case: n,
+      family: c.family,
+      variant: c.variant,
+      description: c.description,
+      verdict: final,
+      seed: this.seed,
+      replay: this.replayLine(n, agent),
+      extensions: negotiation.info,
+      ms: Date.now() - started,
+    };
+    byCase.set(n, v);
+    this.options.onVerdict?.(agent, v);
+  }
+
+  /** Ends a case's connection: TCP end, then destroyed shortly after whatever the client does. */
+  private hangUp(socket: Duplex): void {
+    socket.end();
+    setTimeout(() => socket.destroy(), 200).unref();
+  }
+
+  /**
+   * A handshake case: the defective response (or a valid 101 with frames in the
+   * same write), then the client's reaction until it closes or the deadline.
+   */
+  private async runHandshakeCase(socket: Duplex, n: number, c: ClientHandshakeCase, agent: string, req: UpgradeRequestInfo, negotiation: Negotiation): Promise<void> {
+    const started = Date.now();
+    const reply = c.reply(req);
+    const declined: Negotiation = { info: { ...negotiation.info, response: undefined }, params: undefined };
+    if (reply.type === 'n/a') {
+      // A plain connection that closes at once, as for other cases that cannot apply.
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(req.key)}\r\n\r\n`);
+      this.sendAndClose(socket, undefined);
+      this.record(agent, n, c, declined, started, { status: 'n/a', reason: reply.reason });
+      return;
+    }
+    if (reply.type === 'open') {
+      await this.runCase(socket, n, reply.frames, () => [], agent, declined, reply.head);
+      return;
+    }
+    const failTimeout = this.options.failTimeout ?? 1_000;
+    const waited = reply.type === 'stalled' ? (this.options.clientHandshakeTimeout ?? 0) + failTimeout : failTimeout;
+    const sent: Uint8Array[] = [];
+    let closed = false;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    socket.on('data', (chunk: Buffer) => {
+      sent.push(new Uint8Array(chunk));
+      notify();
+    });
+    const gone = () => {
+      closed = true;
+      notify();
+    };
+    socket.on('end', gone);
+    socket.on('close', gone);
+    socket.on('error', gone);
+    socket.on('drain', notify);
+    const deadline = Date.now() + waited;
+    const wait = async (cond: () => boolean) => {
+      while (!cond() && Date.now() < deadline) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        });
+        clearTimeout(timer);
+      }
+    };
+    let endlessBytes: number | undefined;
+    if (reply.type === 'endless') {
+      // Written as fast as the client reads, until it closes or the deadline: a client that never stops reading is caught by the deadline.
+      endlessBytes = reply.start.length;
+      socket.write(reply.start);
+      // Capped, so a client that reads for ever costs bounded time and memory; it then has until the deadline to close.
+      for (let i = 0; !closed && sent.length === 0 && endlessBytes < ENDLESS_HEAD_CAP && Date.now() < deadline; i++) {
+        const more = reply.more(i);
+        endlessBytes += more.length;
+        if (!socket.write(more)) await wait(() => closed || sent.length > 0 || socket.writableLength === 0);
+        // Lets the client's close (and our deadline) be seen while the kernel still takes everything.
+        if (i % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
+      }
+    } else socket.write(reply.bytes);
+    // Something the client sends, or its close, settles the case; otherwise the deadline does.
+    await wait(() => closed || sent.length > 0);
+    const outcome = judgeRefusal({ sent: concat(sent), closed, waited, ...(endlessBytes !== undefined ? { endlessBytes } : {}) });
+    socket.destroy();
+    this.record(agent, n, c, { info: { ...declined.info, response: reply.type === 'response' ? reply.extensions : undefined }, params: undefined }, started, outcome);
+  }
+
+  /** A flood case after a plain 101 (flood-run.ts). */
+  private async runFloodCase(socket: Duplex, n: number, c: FloodCase, agent: string, negotiation: Negotiation): Promise<void> {
+    const started = Date.now();
+    const verdict = await runFlood(c, { socket, us: 'server', options: this.options.flood, strict: this.options.strict ?? false });
+    this.hangUp(socket);
+    this.record(agent, n, c, negotiation, started, verdict);
   }
 
   /** Optionally one text message, then a close frame; TCP ends when the client answers or after `failTimeout`. */
@@ -197,33 +362,16 @@ export class FuzzingServer {
     socket.on('close', () => clearTimeout(timer));
   }
 
-  private async runCase(socket: Duplex, n: number, entry: { c: Case; split: (b: Uint8Array) => Uint8Array[] }, agent: string, negotiation: Negotiation): Promise<void> {
+  /** A frame case; with `head` (a handshake case) the 101 and all the frames go out in one write. */
+  private async runCase(socket: Duplex, n: number, c: Case, split: (b: Uint8Array) => Uint8Array[], agent: string, negotiation: Negotiation, head?: Uint8Array): Promise<void> {
     const started = Date.now();
-    const { c, split } = entry;
     const replyTimeout = this.options.replyTimeout ?? 5_000;
-    const waited = c.expect.kind === 'echo' ? replyTimeout : (this.options.failTimeout ?? 1_000);
-    // The hard deadline: whatever the client does, the case ends and is judged by then.
-    const deadline = started + Math.min(waited, this.options.caseTimeout ?? replyTimeout + 2_000);
-    const record = (verdict: Verdict) => {
-      const invalid = negotiation.info.invalidOffer;
-      // A malformed offer is the client's fault whatever the case (RFC 7692 §7); it was declined.
-      const final: Verdict = invalid !== undefined ? { status: 'fail', reason: `the client offered ${invalid} (declined, RFC 7692 §7)` } : verdict;
-      let byCase = this.results.get(agent);
-      if (!byCase) this.results.set(agent, (byCase = new Map()));
-      const v: CaseVerdict = {
-        case: n,
-        family: c.family,
-        variant: c.variant,
-        description: c.description,
-        verdict: final,
-        seed: this.seed,
-        replay: this.replayLine(n, agent),
-        extensions: negotiation.info,
-        ms: Date.now() - started,
-      };
-      byCase.set(n, v);
-      this.options.onVerdict?.(agent, v);
-    };
+    const cap = this.options.caseTimeout ?? replyTimeout + 2_000;
+    const waited = Math.min(c.expect.kind === 'echo' ? replyTimeout : (this.options.failTimeout ?? 1_000), cap);
+    // The hard deadline: whatever the client does, the case ends and is judged by then. Until our last byte is
+    // taken it is `cap` from the start (a message of the client's limit may be tens of MiB); then `waited` from there.
+    let deadline = started + cap;
+    const record = (verdict: Verdict) => this.record(agent, n, c, negotiation, started, verdict);
     if (c.deflate !== undefined && negotiation.params === undefined) {
       this.sendAndClose(socket, undefined);
       const why = negotiation.info.offered === undefined ? 'the client offered no extension' : `no acceptable permessage-deflate offer in "${negotiation.info.offered}"`;
@@ -249,7 +397,14 @@ export class FuzzingServer {
     };
     socket.on('end', gone);
     socket.on('close', gone);
-    for (const chunk of split(wire.send)) socket.write(chunk);
+    const chunks = head !== undefined ? [concat([head, wire.send])] : splitBounded(split, wire.send);
+    chunks.forEach((chunk, i) =>
+      socket.write(chunk, (error) => {
+        if (error || i < chunks.length - 1) return;
+        deadline = Math.min(deadline, Date.now() + waited);
+        wake?.();
+      }),
+    );
     while (!closeSeen && !tcpClosed && reader.error === undefined && Date.now() < deadline) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await new Promise<void>((resolve) => {
@@ -261,8 +416,7 @@ export class FuzzingServer {
     wake = undefined;
     // The server closes TCP first once the close frames are exchanged (RFC 6455 §7.1.1); a client that
     // never closed gets the same treatment once the deadline passed.
-    socket.end();
-    setTimeout(() => socket.destroy(), 200).unref();
+    this.hangUp(socket);
     record(
       judge({
         expect: c.expect,
@@ -271,14 +425,24 @@ export class FuzzingServer {
         tcpClosedAfterClose: true,
         framingError: reader.error,
         strict: this.options.strict ?? false,
-        waited: deadline - started,
+        waited,
       }),
     );
   }
 
   private replayLine(n: number, agent: string): string {
     const o = this.options;
-    const flags = [`--seed=${this.seed}`, `--cases ${n}`, ...(o.families ? [`--family ${o.families.join(',')}`] : []), ...(o.skip?.length ? [`--skip ${o.skip.join(',')}`] : [])];
+    const flags = [
+      `--seed=${this.seed}`,
+      `--cases ${n}`,
+      ...(o.families ? [`--family ${o.families.join(',')}`] : []),
+      ...(o.skip?.length ? [`--skip ${o.skip.join(',')}`] : []),
+      ...(o.maxMessageSize !== undefined ? [`--max-message-size ${o.maxMessageSize}`] : []),
+      ...(o.maxFrameSize !== undefined ? [`--max-frame-size ${o.maxFrameSize}`] : []),
+      ...(o.clientHandshakeTimeout !== undefined ? [`--client-handshake-timeout ${o.clientHandshakeTimeout}`] : []),
+      ...(o.flood?.bytes !== undefined ? [`--flood-bytes ${o.flood.bytes}`] : []),
+      ...(o.flood?.pings !== undefined ? [`--flood-pings ${o.flood.pings}`] : []),
+    ];
     return `pnpm run fuzzing-server ${flags.join(' ')}  # then run case ${n} with the client (agent ${agent}), e.g. echo-client --cases ${n}`;
   }
 
@@ -287,6 +451,9 @@ export class FuzzingServer {
     writeFileSync(`${this.options.reportDir}/${agent.replace(/[^A-Za-z0-9._-]/g, '_')}.json`, `${JSON.stringify(this.report(agent), replacer, 2)}\n`);
   }
 }
+
+/** Most bytes of a never-ending head written to one client. */
+const ENDLESS_HEAD_CAP = 16 * 1024 * 1024;
 
 interface Negotiation {
   readonly info: ExtensionNegotiation;

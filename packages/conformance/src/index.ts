@@ -9,5 +9,16 @@ export { runFlood, type FloodRun } from './flood-run.js';
 export { formatServerReport, type FamilyResult, type Failure, type ServerReport } from './report.js';
 export { runServerSuite, type ServerSuiteOptions } from './server-suite.js';
 export { parseTarget, runAgainstServer, type Observation, type Target, type Timing } from './session.js';
-export { CLIENT_FAMILIES, FuzzingServer, type AgentReport, type CaseVerdict, type ExtensionNegotiation, type FuzzingServerOptions } from './fuzzing-server.js';
+export { CLIENT_FAMILIES, DEFAULT_CLIENT_FAMILIES, FuzzingServer, type AgentReport, type CaseVerdict, type ExtensionNegotiation, type FamilyCounts, type FuzzingServerOptions } from './fuzzing-server.js';
+export {
+  CLIENT_DEFLATE_DEFECTS,
+  CLIENT_HANDSHAKE_VARIANTS,
+  clientHandshakeCases,
+  judgeRefusal,
+  type ClientHandshakeCase,
+  type ClientHandshakeOptions,
+  type HandshakeReply,
+  type RefusalObservation,
+  type UpgradeRequestInfo,
+} from './client-handshake-cases.js';
 export { defectSlug, HANDSHAKE_VARIANTS, handshakeCases, runHandshakeCase, type HandshakeCase, type HandshakeExpectation, type ResponseHead } from './handshake-cases.js';

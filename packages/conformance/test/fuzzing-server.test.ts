@@ -5,15 +5,18 @@
  */
 import { connect } from 'node:net';
 import { encodeFrame } from '@rfc6455/codec/testing';
-import { expect, it } from 'vitest';
-import { type CaseVerdict, FuzzingServer } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { type CaseVerdict, CLIENT_HANDSHAKE_VARIANTS, FuzzingServer } from '../src/index.js';
 import { FrameReader, type WireFrame } from '../src/wire.js';
+import { verdicts } from './echo-clients.js';
 
 interface BadClient {
   /** Sec-WebSocket-Extensions to offer. */
   readonly offer?: string;
   /** What to send back for a frame from the server (masked here); nothing is ever sent on its own, not even a close. */
   readonly onFrame: (f: WireFrame) => { opcode: number; payload: Uint8Array; fin?: boolean } | undefined;
+  /** Drops whatever arrived in the same read as the end of the response head (a classic client bug). */
+  readonly dropAfterHead?: boolean;
 }
 
 /**
@@ -49,7 +52,7 @@ function runCase(port: number, n: number, agent: string, client: BadClient, onOp
         if (end < 0) return;
         open = true;
         onOpen?.();
-        bytes = bytes.subarray(bytes.length - (head.length - end - 4));
+        bytes = client.dropAfterHead ? new Uint8Array(0) : bytes.subarray(bytes.length - (head.length - end - 4));
       }
       for (const f of reader.push(bytes)) {
         const reply = client.onFrame(f);
@@ -154,4 +157,89 @@ it('declines a malformed permessage-deflate offer and fails the client for it; a
   } finally {
     await server.close();
   }
+});
+
+describe('handshake family: clients that do not fail the connection', () => {
+  const only = (...variants: string[]) => CLIENT_HANDSHAKE_VARIANTS.filter((v) => !variants.includes(v));
+  const defective101 = ['handshake/accept-missing', 'handshake/accept-wrong', 'handshake/upgrade-missing', 'handshake/connection-wrong', 'handshake/extension-not-offered'];
+
+  it('fails a client that opens on a defective 101 and echoes the frame after it', async () => {
+    const collected = verdicts();
+    const server = new FuzzingServer({ port: 0, seed: 4, cases: 6, families: ['handshake'], skip: only(...defective101), failTimeout: 200, onVerdict: collected.onVerdict });
+    const { port } = await server.listen();
+    try {
+      for (let n = 1; n <= 6; n++) await runCase(port, n, 'opens', { onFrame: (f) => (f.opcode === 0x1 ? { opcode: 0x1, payload: f.payload } : undefined) });
+      for (const c of await collected.settled('opens', 6)) {
+        expect(defective101).toContain(c.variant);
+        expect(c.verdict, c.description).toEqual({ status: 'fail', reason: 'sent a text frame after a defective response: a client must fail the connection without sending anything (RFC 6455 §4.1)' });
+        expect(c.replay).toContain(`--seed=4 --cases ${c.case} --family handshake`);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fails a client that sends a close frame after a defective 101 (the connection never opened)', async () => {
+    const collected = verdicts();
+    const server = new FuzzingServer({ port: 0, seed: 4, cases: 3, families: ['handshake'], skip: only(...defective101), failTimeout: 200, onVerdict: collected.onVerdict });
+    const { port } = await server.listen();
+    try {
+      for (let n = 1; n <= 3; n++) await runCase(port, n, 'closes', { onFrame: () => ({ opcode: 0x8, payload: Uint8Array.of(0x03, 0xea) }) });
+      for (const c of await collected.settled('closes', 3)) expect(c.verdict, c.description).toEqual({ status: 'fail', reason: 'sent a close frame (1002) after a defective response: a client must fail the connection without sending anything (RFC 6455 §4.1)' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fails a client that neither sends nor closes after a refusal, at the deadline', async () => {
+    const collected = verdicts();
+    const server = new FuzzingServer({ port: 0, seed: 6, cases: 4, families: ['handshake'], skip: only('handshake/status-3xx', 'handshake/status-4xx', 'handshake/status-5xx'), failTimeout: 200, onVerdict: collected.onVerdict });
+    const { port } = await server.listen();
+    try {
+      for (let n = 1; n <= 4; n++) await runCase(port, n, 'lingers', { onFrame: () => undefined });
+      for (const c of await collected.settled('lingers', 4)) expect(c.verdict, c.description).toEqual({ status: 'fail', reason: 'did not close the connection within 200 ms of a defective response (RFC 6455 §4.1: Fail the WebSocket Connection)' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fails a client that keeps reading a head that never ends', async () => {
+    const collected = verdicts();
+    const server = new FuzzingServer({ port: 0, seed: 8, cases: 2, families: ['handshake'], skip: only('handshake/endless-head'), failTimeout: 300, onVerdict: collected.onVerdict });
+    const { port } = await server.listen();
+    try {
+      for (let n = 1; n <= 2; n++) {
+        // Reads and discards everything, never closes: resolved when the server gives up.
+        await new Promise<void>((resolve) => {
+          const socket = connect({ host: '127.0.0.1', port }, () =>
+            socket.write(`GET /runCase?case=${n}&agent=reader HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+          );
+          socket.on('data', () => {});
+          socket.on('error', () => {});
+          socket.on('close', () => resolve());
+        });
+      }
+      for (const c of await collected.settled('reader', 2)) {
+        expect(c.verdict.status, c.description).toBe('fail');
+        expect(c.verdict.status === 'fail' && c.verdict.reason).toMatch(/^did not close the connection within 300 ms of a defective response \(read \d+ KiB of a head that never ends\)/);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('fails a client that drops the frames that came in the same segment as the 101', async () => {
+    const collected = verdicts();
+    const server = new FuzzingServer({ port: 0, seed: 10, cases: 5, families: ['handshake'], skip: only('handshake/frames-with-101'), replyTimeout: 300, onVerdict: collected.onVerdict });
+    const { port } = await server.listen();
+    try {
+      for (let n = 1; n <= 5; n++) await runCase(port, n, 'drops', { dropAfterHead: true, onFrame: (f) => ({ opcode: f.opcode === 0x9 ? 0xa : f.opcode, payload: f.payload, fin: f.fin }) });
+      for (const c of await collected.settled('drops', 5)) {
+        expect(c.verdict.status, c.description).toBe('fail');
+        expect(c.verdict.status === 'fail' && c.verdict.reason).toMatch(/^(only 0 of \d+ messages echoed|the last ping .* was never answered|no close frame in reply within 300 ms)/);
+      }
+    } finally {
+      await server.close();
+    }
+  });
 });

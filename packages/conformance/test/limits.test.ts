@@ -1,15 +1,19 @@
 /**
- * The limits family against servers: this project's node-server (message
- * limit, and a frame limit below it) passes, strict included; ws 8.23 passes
- * everything but the ping flood, where it terminates the connection without
- * a close frame once 60 automatic pongs wait to be written
- * (`maxPendingAutoPongs`), which is asserted — and shown to be the cause.
+ * The limits family in both roles. Servers: this project's node-server
+ * (message limit, and a frame limit below it) passes, strict included.
+ * Clients (the fuzzing server): this project's client passes, in this process
+ * at a 70 000-byte limit and as the built echo client at its 64 MiB limit.
+ * ws 8.23 passes everything in both roles but the ping flood, where it
+ * terminates the connection without a close frame once 60 automatic pongs
+ * wait to be written (`maxPendingAutoPongs`): asserted, and shown to be the
+ * cause by turning the option off.
  */
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from '@rfc6455/node-server';
 import { describe, expect, it } from 'vitest';
-import { WebSocketServer as WsServer, type ServerOptions as WsOptions } from 'ws';
-import { type FamilyResult, formatServerReport, runServerSuite } from '../src/index.js';
+import { type ClientOptions as WsClientOptions, WebSocketServer as WsServer, type ServerOptions as WsOptions } from 'ws';
+import { type CaseVerdict, type FamilyResult, formatServerReport, FuzzingServer, type FuzzingServerOptions, runServerSuite } from '../src/index.js';
+import { browserClient, type EchoClient, runCases, runEchoClient, verdicts, wsClient } from './echo-clients.js';
 
 const LIMIT = 70_000;
 const RUNS = Number(process.env.CONFORMANCE_RUNS ?? 40);
@@ -105,5 +109,64 @@ describe('server suite, limits family', () => {
     } finally {
       await unlimited.close();
     }
+  });
+});
+
+/** Runs every case of a fuzzing server with `client` and returns the verdicts. */
+async function fuzz(options: FuzzingServerOptions, client: EchoClient | 'echo-client'): Promise<CaseVerdict[]> {
+  const collected = verdicts();
+  const server = new FuzzingServer({ port: 0, families: ['limits'], ...options, onVerdict: collected.onVerdict });
+  const { port } = await server.listen();
+  try {
+    const cases = Array.from({ length: server.caseCount }, (_, i) => i + 1);
+    if (client === 'echo-client') {
+      for (const n of cases) await runEchoClient(port, 'agent', ['--cases', String(n)]);
+    } else await runCases(client, port, 'agent', cases);
+    return await collected.settled('agent', cases.length);
+  } finally {
+    await server.close();
+  }
+}
+
+const floods = ['limits/ping-flood', 'limits/slow-reader'];
+const atTheLimit = ['limits/message-at', 'limits/many-fragments'];
+
+describe('fuzzing server, limits family', () => {
+  it("this project's client passes at a 70 000-byte limit: 1009 over it, the message at it echoed, floods answered", async () => {
+    const results = await fuzz({ seed: 1, cases: RUNS, maxMessageSize: LIMIT }, browserClient({ maxMessageSize: LIMIT }));
+    for (const r of results) {
+      expect(r.verdict.status, `${r.case} ${r.description}: ${r.verdict.status === 'fail' ? r.verdict.reason : ''}`).toBe('pass');
+      if (r.verdict.status === 'pass' && r.verdict.note !== undefined) expect(r.variant).toBe('limits/slow-reader');
+    }
+    expect(new Set(results.map((r) => r.variant))).toEqual(new Set([...floods, ...atTheLimit, 'limits/message-over', 'limits/many-fragments-over', 'limits/over-declared']));
+  });
+
+  it('the built echo client passes at its own limit (64 MiB): over-limit messages and headers are failed with 1009', async () => {
+    const results = await fuzz({ seed: 2, cases: 3, maxMessageSize: 64 * 1024 * 1024, skip: [...floods, ...atTheLimit] }, 'echo-client');
+    for (const r of results) expect(r.verdict, `${r.case} ${r.description}`).toEqual({ status: 'pass' });
+  });
+
+  it('the built echo client answers floods at full size', async () => {
+    const results = await fuzz({ seed: 3, cases: 4 }, 'echo-client');
+    for (const r of results) {
+      expect(floods).toContain(r.variant);
+      expect(r.verdict.status, `${r.case} ${r.description}: ${r.verdict.status === 'fail' ? r.verdict.reason : ''}`).toBe('pass');
+    }
+  });
+
+  it('ws passes everything but the ping flood', async () => {
+    const results = await fuzz({ seed: 4, cases: RUNS, maxMessageSize: LIMIT, skip: ['limits/ping-flood'] }, wsClient({ maxPayload: LIMIT }));
+    for (const r of results) expect(r.verdict.status, `${r.case} ${r.description}: ${r.verdict.status === 'fail' ? r.verdict.reason : ''}`).toBe('pass');
+  });
+
+  it('deviation: the ws client terminates a ping flood without a close frame too (maxPendingAutoPongs, default 60)', async () => {
+    const only = { seed: 5, cases: 3, maxMessageSize: LIMIT, skip: [...atTheLimit, 'limits/message-over', 'limits/many-fragments-over', 'limits/over-declared', 'limits/slow-reader'] };
+    for (const r of await fuzz(only, wsClient({ maxPayload: LIMIT }))) {
+      expect(r.variant).toBe('limits/ping-flood');
+      expect(r.verdict.status).toBe('fail');
+      // Pings arrive in several reads, and ws counts pongs not yet written: how many got out before it gave up varies.
+      expect(r.verdict.status === 'fail' && r.verdict.reason).toMatch(/^closed TCP without a close frame \(\d+ replies received\): on the wire that is a crash$/);
+    }
+    for (const r of await fuzz(only, wsClient({ maxPayload: LIMIT, maxPendingAutoPongs: 0 } as WsClientOptions))) expect(r.verdict).toEqual({ status: 'pass' });
   });
 });
