@@ -26,7 +26,12 @@ export interface FrameHeader {
   readonly headerLength: number;
 }
 
-/** Rules a receiver applies to a header; each defaults to the permissive choice. */
+/**
+ * Rules a receiver applies to a header beyond the fixed ones (reserved
+ * opcodes, control frames over 125 bytes or fragmented). Masking and the
+ * size limit are not checked unless given; RSV bits are refused unless an
+ * extension owns them.
+ */
 export interface FrameHeaderRules {
   /** true: frames must be masked (a server's input); false: must not be; undefined: either. */
   readonly expectMasked?: boolean;
