@@ -4,10 +4,11 @@
  * why decoding stopped.
  */
 import { StreamDissector } from '../dissector.js';
-import { formatRecord } from '../format.js';
+import { formatPeerRecord } from '../format.js';
 import { parseHex } from '../hex.js';
 import { detectSide, type SideGuess } from '../detect-side.js';
 import { styleFor } from '../style.js';
+import { escapeControls } from '../terminal-text.js';
 import { CliUsageError, defineCommand, Exit } from '../command.js';
 
 export const decodeCommand = defineCommand({
@@ -54,7 +55,9 @@ Examples:
     const dissector = new StreamDissector({ from: from.side, deflate: values.deflate === true ? {} : null });
     const records = [...dissector.push(bytes), ...dissector.end()];
     const out: string[] = [style.dim(`${bytes.length} bytes from the ${from.side} (${from.why})`)];
-    for (const record of records) out.push(...formatRecord(record, { style, maxBytes }));
+    // On a terminal the decoded strings (heads, close reasons, text) are escaped: they are whoever sent the bytes'.
+    const peer = process.stdout.isTTY === true ? escapeControls : (text: string) => text;
+    for (const record of records) out.push(...formatPeerRecord(record, { style, maxBytes }, peer));
     const failed = records.some((r) => r.kind === 'error');
     if (!failed) out.push(style.green(`✓ all ${bytes.length} bytes decoded`));
     process.stdout.write(`${out.join('\n')}\n`);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { WebSocketServer } from '@rfc6455/node-server';
 import { CliUsageError, defineCommand, Exit, parsePort } from '../command.js';
 import { styleFor } from '../style.js';
+import { escapeControls } from '../terminal-text.js';
 import { onShutdownSignal } from '../signals.js';
 
 export const serveCommand = defineCommand({
@@ -64,13 +65,15 @@ Example:
         resolve(Exit.Failure);
       });
     });
+    // The close reason and the request target are the client's words: escaped on a terminal.
+    const peer = process.stdout.isTTY === true ? escapeControls : (text: string) => text;
     let next = 1;
     wss.on('connection', (ws, info) => {
       const id = next++;
       const extras = [ws.protocol ? `protocol ${ws.protocol}` : '', ws.extensions ? ws.extensions : ''].filter(Boolean).join(', ');
-      log(style.dim(`#${id} open from ${info.remoteAddress} ${info.target}${extras ? ` (${extras})` : ''}`));
+      log(style.dim(`#${id} open from ${info.remoteAddress} ${peer(info.target)}${extras ? ` (${peer(extras)})` : ''}`));
       ws.on('message', (data: string | Buffer) => ws.send(data));
-      ws.on('close', (code: number, reason: string) => log(style.dim(`#${id} closed ${code}${reason ? ` ${JSON.stringify(reason)}` : ''}`)));
+      ws.on('close', (code: number, reason: string) => log(style.dim(`#${id} closed ${code}${reason ? ` ${peer(JSON.stringify(reason))}` : ''}`)));
     });
     if ((await listening) !== Exit.Ok) return Exit.Failure;
     await onShutdownSignal();
