@@ -9,6 +9,7 @@
  * permessage-deflate is offered on every case connection (as browsers offer
  * it); `--no-deflate` offers no extension at all.
  */
+import { HandshakeError } from './errors.js';
 import { WebSocket } from './node.js';
 
 interface Args {
@@ -54,7 +55,7 @@ function session(
     };
     ws.onclose = (ev) => {
       const { code, reason } = ev as Event & { code: number; reason: string };
-      if (code === 1006 && error !== undefined && ws.protocol === '' && (error as { kind?: string }).kind !== undefined) {
+      if (code === 1006 && error !== undefined && ws.protocol === '' && error instanceof HandshakeError) {
         reject(error);
       } else resolve({ code, reason, extensions: ws.extensions });
     };

@@ -1,6 +1,6 @@
-import type { HttpHeaders } from '@rfc6455/codec';
+import type { HandshakeFailure, HttpHeaders } from '@rfc6455/codec';
 
-export type HandshakeErrorKind =
+export type HandshakeErrorCode =
   /** The server answered with a status other than 101: see `status` and `body`. */
   | 'rejected'
   /** The response was not a valid WebSocket handshake: see `failure`. */
@@ -17,7 +17,7 @@ export interface HandshakeErrorInit {
   readonly statusText?: string;
   readonly headers?: HttpHeaders;
   readonly body?: Uint8Array<ArrayBuffer>;
-  readonly failure?: string;
+  readonly failure?: HandshakeFailure;
   readonly cause?: unknown;
 }
 
@@ -40,16 +40,17 @@ function hasBrand(value: unknown, brand: symbol): boolean {
  */
 export class HandshakeError extends Error {
   override readonly name = 'HandshakeError';
-  readonly kind: HandshakeErrorKind;
-  /** HTTP status of a refusal (kind 'rejected'). */
+  /** Why the handshake did not succeed: a stable string, as `UsageError.code` is. */
+  readonly code: HandshakeErrorCode;
+  /** HTTP status of a refusal (code 'rejected'). */
   readonly status: number | undefined;
   readonly statusText: string | undefined;
   /** Response headers when a response head was read. */
   readonly headers: HttpHeaders | undefined;
   /** Body of a refusal, at most 64 KiB. */
   readonly body: Uint8Array<ArrayBuffer> | undefined;
-  /** Codec failure code for kind 'failed', e.g. 'invalid-accept'. */
-  readonly failure: string | undefined;
+  /** The codec's `HandshakeFailure` for code 'failed', e.g. 'invalid-accept'. */
+  readonly failure: HandshakeFailure | undefined;
 
   static {
     Object.defineProperty(this.prototype, HANDSHAKE_ERROR, { value: true });
@@ -61,9 +62,9 @@ export class HandshakeError extends Error {
     return hasBrand(value, HANDSHAKE_ERROR);
   }
 
-  constructor(kind: HandshakeErrorKind, message: string, init: HandshakeErrorInit = {}) {
+  constructor(code: HandshakeErrorCode, message: string, init: HandshakeErrorInit = {}) {
     super(message, init.cause === undefined ? undefined : { cause: init.cause });
-    this.kind = kind;
+    this.code = code;
     this.status = init.status;
     this.statusText = init.statusText;
     this.headers = init.headers;

@@ -4,7 +4,7 @@
  * duplex byte stream. This entry has no runtime-specific imports; the
  * `/node`, `/deno` and `/bun` entries add a socket dialer as default transport.
  */
-export { HandshakeError, type HandshakeErrorKind, WebSocketError } from './errors.js';
+export { HandshakeError, type HandshakeErrorCode, WebSocketError } from './errors.js';
 export { CloseEvent, MessageEvent, type WebSocketCloseEvent, WebSocketErrorEvent } from './events.js';
 export { createByteStreamPair } from './memory.js';
 export {

@@ -38,7 +38,7 @@ describe.each(pairs)('errors of the %s build', (from, to) => {
     const error = await handshakeErrorOf(builds[from]);
     expect(error instanceof builds[to].HandshakeError).toBe(true);
     expect(error instanceof builds[to].WebSocketError).toBe(false);
-    if (error instanceof builds[to].HandshakeError) expect(error.kind).toBe('transport');
+    if (error instanceof builds[to].HandshakeError) expect(error.code).toBe('transport');
   });
 
   test(`a WebSocketError is instanceof the ${to} build's WebSocketError only`, () => {
@@ -60,7 +60,7 @@ describe.each(pairs)('errors of the %s build', (from, to) => {
 });
 
 test('look-alikes and subclasses: the brand is per class, subclasses keep the ordinary check', () => {
-  const lookAlike = Object.assign(new Error('x'), { name: 'HandshakeError', kind: 'rejected' });
+  const lookAlike = Object.assign(new Error('x'), { name: 'HandshakeError', code: 'rejected' });
   expect(lookAlike instanceof esm.HandshakeError).toBe(false);
   expect(lookAlike instanceof cjs.HandshakeError).toBe(false);
   class RedirectError extends esm.HandshakeError {}

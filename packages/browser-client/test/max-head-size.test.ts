@@ -66,7 +66,7 @@ test('a response head over maxHeadSize fails the handshake: response-too-large, 
   expect(result.opened).toBe(false);
   expect(result.code).toBe(1006);
   expect(result.error).toBeInstanceOf(HandshakeError);
-  expect(result.error).toMatchObject({ kind: 'failed', failure: 'response-too-large' });
+  expect(result.error).toMatchObject({ code: 'failed', failure: 'response-too-large' });
 });
 
 test('the option has one name in the built types: maxHeadSize, not the former maxHandshakeSize', () => {

@@ -127,7 +127,7 @@ describe('in-memory stream pair', () => {
     void serveEcho(server, { reject: true });
     const wss = new WebSocketStream('ws://in-memory.test/', { transport: () => client });
     const error = await wss.opened.catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: 'HandshakeError', kind: 'rejected', status: 401 });
+    expect(error).toMatchObject({ name: 'HandshakeError', code: 'rejected', status: 401 });
     expect((error as { bodyText: string }).bodyText).toBe('who are you?');
     await expect(wss.closed).rejects.toMatchObject({ name: 'WebSocketError', closeCode: 1006 });
   });
@@ -170,7 +170,7 @@ describe('in-memory stream pair', () => {
     });
     expect(await closed).toMatchObject({ code: 1006, wasClean: false });
     expect(order).toEqual(['error', 'close']);
-    expect(error).toMatchObject({ name: 'HandshakeError', kind: 'failed', failure: 'invalid-extensions' });
+    expect(error).toMatchObject({ name: 'HandshakeError', code: 'failed', failure: 'invalid-extensions' });
     expect(String(error)).toMatch(/server_max_window_bits/);
     expect(ws.extensions).toBe('');
     expect((await served).bytesAfterHead).toBe(0);

@@ -42,7 +42,7 @@ describe('Node client against ws', () => {
       ws.onclose = (ev) => resolve({ code: (ev as lib.WebSocketCloseEvent).code, error });
     });
     expect(closed.code).toBe(1006);
-    expect((closed.error as lib.HandshakeError).kind).toBe('timeout');
+    expect((closed.error as lib.HandshakeError).code).toBe('timeout');
     silent.close();
   });
 
@@ -51,6 +51,6 @@ describe('Node client against ws', () => {
     const error = await new Promise<unknown>((resolve) => {
       ws.onerror = (ev) => resolve((ev as lib.WebSocketErrorEvent).error);
     });
-    expect((error as lib.HandshakeError).kind).toBe('transport');
+    expect((error as lib.HandshakeError).code).toBe('transport');
   });
 });

@@ -237,10 +237,10 @@ const asIs = (text: string): string => text;
 function describeFailure(error: unknown, peer: (text: string) => string): string {
   if (error instanceof HandshakeError) {
     const cause: unknown = error.cause;
-    if (error.kind === 'transport' && cause instanceof Error && (cause as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
+    if (error.code === 'transport' && cause instanceof Error && (cause as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
       return `connection refused: is a server listening there? (${cause.message})`;
     }
-    if (error.kind === 'rejected') {
+    if (error.code === 'rejected') {
       // The body keeps its lines (escaping would join them into one), minus their control characters.
       const body = error.bodyText
         .trim()
@@ -249,7 +249,7 @@ function describeFailure(error: unknown, peer: (text: string) => string): string
         .join('\n');
       return `the server refused the upgrade: ${error.status} ${peer(error.statusText ?? '')}`.trimEnd() + (body ? `\n${body}` : '');
     }
-    return `handshake ${error.kind}: ${peer(error.message)}`;
+    return `handshake ${error.code}: ${peer(error.message)}`;
   }
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
