@@ -45,7 +45,7 @@ export interface WebSocketEvents {
   drain: [];
 }
 
-/** Raised (as an `error` event) when the peer broke the protocol; `code` is the close code sent. */
+/** Raised (as an `error` event) when the peer broke the protocol; `closeCode` is the close code sent. */
 export class WebSocketProtocolError extends Error {
   constructor(
     readonly closeCode: number,
