@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concat } from 'uint8arrays/concat';
-import { Connection, isValidWireCloseCode, type Role } from '../src/index.js';
-import { feed, rawFrame, split } from './helpers.js';
+import { isValidWireCloseCode, type Role } from '../src/index.js';
+import { feed, openEndpoint, rawFrame, split } from './helpers.js';
 
 const RUNS = Number(process.env.FC_RUNS ?? 500);
 
@@ -28,11 +28,11 @@ const stream = fc.oneof(
   fc.array(fc.oneof({ weight: 4, arbitrary: wildFrame }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 20 }) }), { maxLength: 12 }).map((parts) => concat(parts)),
 );
 
-describe.each<Role>(['server', 'client'])('arbitrary bytes fed to the %s role', (role) => {
+describe.each<Role>(['server', 'client'])('arbitrary bytes fed to an open %s endpoint', (role) => {
   it('never throw, and end waiting for bytes, after a close, or in exactly one protocol error with a valid close code', () => {
     fc.assert(
       fc.property(stream, fc.array(fc.nat(), { maxLength: 10 }), (bytes, cuts) => {
-        const conn = new Connection({ role, maxMessageSize: 1000 });
+        const conn = openEndpoint(role, { maxMessageSize: 1000 });
         const events = feed(conn, split(bytes, cuts.map((c) => c % (bytes.length + 1))));
         const terminal = events.findIndex((e) => e.type === 'protocol-error' || e.type === 'close');
         if (terminal === -1) {
@@ -50,7 +50,7 @@ describe.each<Role>(['server', 'client'])('arbitrary bytes fed to the %s role', 
           expect(last.code === 1005 || isValidWireCloseCode(last.code)).toBe(true);
         }
         // The last frame queued is a close: the failure's, or the reply to the peer's close.
-        const peer = new Connection({ role: role === 'server' ? 'client' : 'server' });
+        const peer = openEndpoint(role === 'server' ? 'client' : 'server');
         const answer = feed(peer, [concat(conn.takeOutgoing())]);
         expect(answer.at(-1)).toMatchObject({ type: 'close', code: last.type === 'protocol-error' ? last.code : last.code });
       }),
@@ -61,9 +61,9 @@ describe.each<Role>(['server', 'client'])('arbitrary bytes fed to the %s role', 
   it('give the same events however the input is split', () => {
     fc.assert(
       fc.property(stream, fc.array(fc.nat(), { maxLength: 20 }), (bytes, cuts) => {
-        const whole = feed(new Connection({ role, maxMessageSize: 1000 }), [bytes]);
-        const pieces = feed(new Connection({ role, maxMessageSize: 1000 }), split(bytes, cuts.map((c) => c % (bytes.length + 1))));
-        const bytewise = feed(new Connection({ role, maxMessageSize: 1000 }), Array.from(bytes, (b) => new Uint8Array([b])));
+        const whole = feed(openEndpoint(role, { maxMessageSize: 1000 }), [bytes]);
+        const pieces = feed(openEndpoint(role, { maxMessageSize: 1000 }), split(bytes, cuts.map((c) => c % (bytes.length + 1))));
+        const bytewise = feed(openEndpoint(role, { maxMessageSize: 1000 }), Array.from(bytes, (b) => new Uint8Array([b])));
         expect(pieces).toEqual(whole);
         expect(bytewise).toEqual(whole);
       }),
@@ -81,7 +81,7 @@ describe.each<Role>(['server', 'client'])('arbitrary bytes fed to the %s role', 
   it('after the transport ends, report one final closed event', () => {
     fc.assert(
       fc.property(stream, (bytes) => {
-        const conn = new Connection({ role });
+        const conn = openEndpoint(role);
         const events = feed(conn, [bytes], true);
         const last = events.at(-1) as { type: string; code: number; wasClean: boolean };
         expect(last.type).toBe('closed');

@@ -1,17 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { concat } from 'uint8arrays/concat';
-import { Connection, UsageError } from '../src/index.js';
-import { client, feed, outgoingBytes, server } from './helpers.js';
+import { ClientEndpoint, type Endpoint, ServerEndpoint, UsageError } from '../src/index.js';
+import { client, feed, openPair, outgoingBytes, server } from './helpers.js';
 
 /** Moves everything one side queued to the other; returns the receiver's events. */
-function pipe(from: Connection, to: Connection) {
+function pipe(from: Endpoint, to: Endpoint) {
   return feed(to, [concat(from.takeOutgoing())]);
 }
 
 describe('the closing handshake (RFC 6455 §7)', () => {
   it('client-initiated: data still flows while closing, the server closes the transport first', () => {
-    const c = client();
-    const s = server();
+    const { client: c, server: s } = openPair();
     c.send({ type: 'close', code: 1000, reason: 'done' });
     expect(c.state).toBe('closing');
     s.send({ type: 'text', data: 'in flight' });
@@ -31,8 +30,7 @@ describe('the closing handshake (RFC 6455 §7)', () => {
   });
 
   it('server-initiated: the client echoes the code and reports a clean close', () => {
-    const c = client();
-    const s = server();
+    const { client: c, server: s } = openPair();
     s.send({ type: 'close', code: 4001, reason: 'kicked' });
     expect(pipe(s, c)).toEqual([{ type: 'close', code: 4001, reason: 'kicked' }]);
     expect(pipe(c, s)).toEqual([{ type: 'close', code: 4001, reason: 'kicked' }]);
@@ -47,16 +45,14 @@ describe('the closing handshake (RFC 6455 §7)', () => {
   });
 
   it('a transport that ends in the middle of a frame is abnormal, and the partial frame is never delivered', () => {
-    const c = client();
-    const s = server();
+    const { client: c, server: s } = openPair();
     c.send({ type: 'text', data: 'hello world' });
     const bytes = concat(c.takeOutgoing());
     expect(feed(s, [bytes.subarray(0, 9)], true)).toEqual([{ type: 'closed', code: 1006, reason: '', wasClean: false }]);
   });
 
   it('pings after this side sent close are reported but not answered', () => {
-    const c = client();
-    const s = server();
+    const { client: c, server: s } = openPair();
     s.send({ type: 'close', code: 1001 });
     s.takeOutgoing();
     c.send({ type: 'ping', data: 'late' });
@@ -65,8 +61,7 @@ describe('the closing handshake (RFC 6455 §7)', () => {
   });
 
   it('a reply to a close arriving when both sides closed at once does not send a second close', () => {
-    const c = client();
-    const s = server();
+    const { client: c, server: s } = openPair();
     c.send({ type: 'close', code: 1000 });
     s.send({ type: 'close', code: 1001 });
     const fromClient = concat(c.takeOutgoing());
@@ -101,8 +96,7 @@ describe('misuse throws a typed UsageError', () => {
   });
 
   it('sending after the peer closed', () => {
-    const s = server();
-    const c = client();
+    const { client: c, server: s } = openPair();
     c.send({ type: 'close', code: 1000 });
     pipe(c, s);
     expectUsage(() => s.send({ type: 'binary', data: new Uint8Array(1) }), 'ERR_SEND_AFTER_CLOSE');
@@ -135,17 +129,17 @@ describe('misuse throws a typed UsageError', () => {
   });
 
   it('invalid limits', () => {
-    expectUsage(() => new Connection({ role: 'server', maxMessageSize: 0 }), 'ERR_INVALID_ARGUMENT');
-    expectUsage(() => new Connection({ role: 'server', fragmentSize: -1 }), 'ERR_INVALID_ARGUMENT');
+    expectUsage(() => new ServerEndpoint({ maxMessageSize: 0 }), 'ERR_INVALID_ARGUMENT');
+    expectUsage(() => new ServerEndpoint({ fragmentSize: -1 }), 'ERR_INVALID_ARGUMENT');
+    expectUsage(() => new ClientEndpoint('ws://localhost/', { maxFramePayload: 0.5 }), 'ERR_INVALID_ARGUMENT');
   });
 });
 
 describe('pings', () => {
   it('are answered with identical data unless autoPong is off', () => {
-    const c = client();
+    const { client: c, server: s } = openPair();
     c.send({ type: 'ping', data: new Uint8Array([1, 2, 3]) });
     const wire = concat(c.takeOutgoing());
-    const s = server();
     feed(s, [wire]);
     expect(pipe(s, c)).toEqual([{ type: 'pong', data: [1, 2, 3] }]);
     const quiet = server({ autoPong: false });
@@ -154,8 +148,8 @@ describe('pings', () => {
   });
 
   it('unsolicited pongs are accepted', () => {
-    const c = client();
+    const { client: c, server: s } = openPair();
     c.send({ type: 'pong', data: 'hb' });
-    expect(pipe(c, server())).toEqual([{ type: 'pong', data: [0x68, 0x62] }]);
+    expect(pipe(c, s)).toEqual([{ type: 'pong', data: [0x68, 0x62] }]);
   });
 });

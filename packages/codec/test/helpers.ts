@@ -1,5 +1,15 @@
 import { concat } from 'uint8arrays/concat';
-import { Connection, type ConnectionEvent, type ConnectionOptions, type RandomSource } from '../src/index.js';
+import {
+  ClientEndpoint,
+  type ClientEndpointOptions,
+  type Endpoint,
+  type EndpointEvent,
+  type FrameOptions,
+  type RandomSource,
+  type Role,
+  ServerEndpoint,
+  type ServerEndpointOptions,
+} from '../src/index.js';
 
 /** A deterministic random source: xorshift32 from a seed, so a failing run replays. */
 export function seededRandom(seed: number): RandomSource {
@@ -45,36 +55,82 @@ export function split(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] 
 
 /** A plain, comparable copy of an event (byte views become arrays of numbers). */
 export type PlainEvent = Record<string, unknown>;
-export function plain(ev: ConnectionEvent): PlainEvent {
+export function plain(ev: EndpointEvent): PlainEvent {
   const out: PlainEvent = { ...ev };
   if ('data' in ev && ev.data instanceof Uint8Array) out.data = Array.from(ev.data);
   return out;
 }
 
 /** Feeds every chunk (copied, as a socket hands out fresh buffers) and collects plain events after each. */
-export function feed(conn: Connection, chunks: readonly Uint8Array[], eof = false): PlainEvent[] {
+export function feed(endpoint: Pick<Endpoint, 'receive' | 'receiveEof' | 'nextEvent'>, chunks: readonly Uint8Array[], eof = false): PlainEvent[] {
   const events: PlainEvent[] = [];
   for (const chunk of chunks) {
-    conn.receive(chunk.slice());
-    for (let ev = conn.nextEvent(); ev !== undefined; ev = conn.nextEvent()) events.push(plain(ev));
+    endpoint.receive(chunk.slice());
+    for (let ev = endpoint.nextEvent(); ev !== undefined; ev = endpoint.nextEvent()) events.push(plain(ev));
   }
   if (eof) {
-    conn.receiveEof();
-    for (let ev = conn.nextEvent(); ev !== undefined; ev = conn.nextEvent()) events.push(plain(ev));
+    endpoint.receiveEof();
+    for (let ev = endpoint.nextEvent(); ev !== undefined; ev = endpoint.nextEvent()) events.push(plain(ev));
   }
   return events;
 }
 
-export function outgoingBytes(conn: Connection): Uint8Array {
-  return concat(conn.takeOutgoing());
+export function outgoingBytes(endpoint: Pick<Endpoint, 'takeOutgoing'>): Uint8Array {
+  return concat(endpoint.takeOutgoing());
 }
 
-export function server(options: Partial<ConnectionOptions> = {}): Connection {
-  return new Connection({ role: 'server', ...options });
+export interface PairOptions {
+  readonly server?: ServerEndpointOptions;
+  /** The client's options; its `random` defaults to a seeded source, so a run replays. */
+  readonly client?: ClientEndpointOptions;
+  readonly url?: string;
 }
 
-export function client(options: Partial<ConnectionOptions> = {}): Connection {
-  return new Connection({ role: 'client', random: seededRandom(7), ...options });
+/**
+ * A server and a client endpoint that went through a real opening handshake
+ * against each other in memory (extensions negotiated from both sides'
+ * options), both open, with nothing queued and no event pending.
+ */
+export function openPair(options: PairOptions = {}): { server: ServerEndpoint; client: ClientEndpoint } {
+  const server = new ServerEndpoint(options.server);
+  const client = new ClientEndpoint(options.url ?? 'ws://localhost/', { random: seededRandom(7), ...options.client });
+  for (const bytes of client.takeOutgoing()) server.receive(bytes);
+  expectEvent(server, 'request');
+  server.send({ type: 'accept' });
+  expectEvent(server, 'open');
+  for (const bytes of server.takeOutgoing()) client.receive(bytes);
+  expectEvent(client, 'open');
+  return { server, client };
+}
+
+function expectEvent(endpoint: Endpoint, type: EndpointEvent['type']): void {
+  const ev = endpoint.nextEvent();
+  if (ev?.type !== type) throw new Error(`${endpoint.role} endpoint: expected ${type}, got ${JSON.stringify(ev)}`);
+}
+
+/** An open pair seen from one side: `sender` plays `role`, `receiver` the other role. */
+export function senderAndReceiver(role: Role, sender: FrameOptions = {}, receiver: FrameOptions = {}): { sender: Endpoint; receiver: Endpoint } {
+  if (role === 'server') {
+    const pair = openPair({ server: sender, client: receiver });
+    return { sender: pair.server, receiver: pair.client };
+  }
+  const pair = openPair({ server: receiver, client: sender });
+  return { sender: pair.client, receiver: pair.server };
+}
+
+/** An open endpoint of `role` (the other side of its handshake is dropped). */
+export function openEndpoint(role: Role, options: FrameOptions = {}): Endpoint {
+  return role === 'server' ? server(options) : client(options);
+}
+
+/** An open server endpoint. */
+export function server(options: ServerEndpointOptions = {}): ServerEndpoint {
+  return openPair({ server: options }).server;
+}
+
+/** An open client endpoint (seeded masking keys unless `random` is given). */
+export function client(options: ClientEndpointOptions = {}): ClientEndpoint {
+  return openPair({ client: options }).client;
 }
 
 /** Builds a raw frame, for input the codec's own encoder would never produce. */

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { concat } from 'uint8arrays/concat';
-import { Connection } from '../src/index.js';
-import { client, feed, hex, outgoingBytes, rawFrame, server } from './helpers.js';
+import type { Endpoint } from '../src/index.js';
+import { client, feed, hex, openPair, outgoingBytes, rawFrame, server } from './helpers.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-/** Feeds one server connection and returns its single protocol error, checking the close frame it queued. */
-function serverError(chunks: Uint8Array[], conn: Connection = server()) {
+/** Feeds one open server endpoint and returns its single protocol error, checking the close frame it queued. */
+function serverError(chunks: Uint8Array[], conn: Endpoint = server()) {
   const events = feed(conn, chunks);
   const last = events.at(-1) as { type: string; code: number; reason: string };
   expect(last.type).toBe('protocol-error');
@@ -195,11 +195,10 @@ describe('limits fail with 1009, decided from the header', () => {
   });
 
   it('accepts a 4 MiB message sent as 65 536 fragments of 64 bytes by default', () => {
-    const sender = new Connection({ role: 'client', fragmentSize: 64 });
+    const { client: sender, server: conn } = openPair({ client: { fragmentSize: 64 } });
     const payload = Uint8Array.from({ length: 4 * 1024 * 1024 }, (_, i) => i & 0xff);
     sender.send({ type: 'binary', data: payload });
     const chunks = sender.takeOutgoing();
-    const conn = server();
     const out: Uint8Array[] = [];
     for (const chunk of chunks) {
       conn.receive(chunk);

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concat } from 'uint8arrays/concat';
-import { Connection, type Role, type SendCommand } from '../src/index.js';
-import { feed, type PlainEvent, seededRandom, split } from './helpers.js';
+import type { Endpoint, FrameCommand, Role } from '../src/index.js';
+import { feed, openPair, type PlainEvent, seededRandom, senderAndReceiver, split } from './helpers.js';
 
 const RUNS = Number(process.env.FC_RUNS ?? 300);
 
@@ -31,9 +31,9 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 );
 
 /** Sends the steps; returns the events the receiving side must see (pings inside streams included). */
-function sendAll(sender: Connection, steps: readonly Step[]): PlainEvent[] {
+function sendAll(sender: Endpoint, steps: readonly Step[]): PlainEvent[] {
   const expected: PlainEvent[] = [];
-  const send = (c: SendCommand) => sender.send(c);
+  const send = (c: FrameCommand) => sender.send(c);
   for (const s of steps) {
     switch (s.kind) {
       case 'text':
@@ -70,15 +70,12 @@ const cuts = fc.array(fc.nat(), { maxLength: 40 });
 const fragmentSize = fc.option(fc.integer({ min: 1, max: 70_000 }), { nil: undefined });
 
 describe.each<Role>(['client', 'server'])('messages sent by the %s role', (role) => {
-  const peer: Role = role === 'client' ? 'server' : 'client';
-
   it('arrive exactly as sent, under any chunking and fragmentation', () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 12 }), cuts, fragmentSize, fc.integer(), (steps, cutPoints, size, seed) => {
-        const sender = new Connection({ role, fragmentSize: size, random: seededRandom(seed) });
+        const { sender, receiver } = senderAndReceiver(role, { fragmentSize: size, random: seededRandom(seed) }, { random: seededRandom(seed + 1) });
         const expected = sendAll(sender, steps);
         const wire = concat(sender.takeOutgoing());
-        const receiver = new Connection({ role: peer, random: seededRandom(seed + 1) });
         const scaled = cutPoints.map((c) => c % (wire.length + 1));
         expect(feed(receiver, split(wire, scaled))).toEqual(expected);
       }),
@@ -89,10 +86,9 @@ describe.each<Role>(['client', 'server'])('messages sent by the %s role', (role)
   it('arrive one byte at a time', () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 4 }).filter((s) => s.every((x) => !('data' in x) || x.data.length < 1000)), (steps) => {
-        const sender = new Connection({ role, random: seededRandom(1) });
+        const { sender, receiver } = senderAndReceiver(role, { random: seededRandom(1) });
         const expected = sendAll(sender, steps);
         const wire = concat(sender.takeOutgoing());
-        const receiver = new Connection({ role: peer });
         const chunks = Array.from(wire, (b) => new Uint8Array([b]));
         expect(feed(receiver, chunks)).toEqual(expected);
       }),
@@ -103,10 +99,9 @@ describe.each<Role>(['client', 'server'])('messages sent by the %s role', (role)
   it("arrive in parts mode as parts whose concatenation is the message, and the message's end is marked", () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 8 }), cuts, fragmentSize, (steps, cutPoints, size) => {
-        const sender = new Connection({ role, fragmentSize: size, random: seededRandom(3) });
+        const { sender, receiver } = senderAndReceiver(role, { fragmentSize: size, random: seededRandom(3) }, { messageMode: 'parts' });
         const expected = sendAll(sender, steps);
         const wire = concat(sender.takeOutgoing());
-        const receiver = new Connection({ role: peer, messageMode: 'parts' });
         const events = feed(receiver, split(wire, cutPoints.map((c) => c % (wire.length + 1))));
         // Join parts back into messages.
         const joined: PlainEvent[] = [];
@@ -134,10 +129,9 @@ describe.each<Role>(['client', 'server'])('messages sent by the %s role', (role)
 
 describe('zero-copy receive', () => {
   it('hands out an unmasked binary payload that arrived whole as a view into the received chunk', () => {
-    const s = new Connection({ role: 'server' });
+    const { server: s, client: c } = openPair();
     s.send({ type: 'binary', data: new Uint8Array(5000).fill(9) });
     const chunk = concat(s.takeOutgoing());
-    const c = new Connection({ role: 'client' });
     c.receive(chunk);
     const ev = c.nextEvent();
     expect(ev?.type).toBe('binary');
@@ -148,10 +142,9 @@ describe('zero-copy receive', () => {
   });
 
   it('hands out a masked payload unmasked in place inside the received chunk (the chunk is owned by the codec)', () => {
-    const c = new Connection({ role: 'client', random: seededRandom(5) });
+    const { server: s, client: c } = openPair({ client: { random: seededRandom(5) } });
     c.send({ type: 'binary', data: new Uint8Array([1, 2, 3, 4, 5, 6]) });
     const chunk = concat(c.takeOutgoing());
-    const s = new Connection({ role: 'server' });
     s.receive(chunk);
     const ev = s.nextEvent();
     if (ev?.type !== 'binary') throw new Error(`expected binary, got ${ev?.type}`);
@@ -160,13 +153,14 @@ describe('zero-copy receive', () => {
   });
 });
 
-describe('many connections writing at once', () => {
+describe('many endpoints writing at once', () => {
   it('keep their streams apart however their sends and takes interleave (they share the write slab)', () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.nat({ max: 3 }), fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.string({ maxLength: 60 })), fc.boolean()), { maxLength: 60 }),
         (ops) => {
-          const senders = [0, 1, 2, 3].map((i) => new Connection({ role: i % 2 === 0 ? 'server' : 'client', random: seededRandom(i + 1) }));
+          const pairs = [0, 1, 2, 3].map((i) => senderAndReceiver(i % 2 === 0 ? 'server' : 'client', { random: seededRandom(i + 1) }));
+          const senders = pairs.map((p) => p.sender);
           const wires: Uint8Array[][] = senders.map(() => []);
           const expected: PlainEvent[][] = senders.map(() => []);
           for (const [who, data, take] of ops) {
@@ -179,8 +173,7 @@ describe('many connections writing at once', () => {
           }
           senders.forEach((conn, i) => {
             wires[i]!.push(...conn.takeOutgoing());
-            const receiver = new Connection({ role: i % 2 === 0 ? 'client' : 'server' });
-            expect(feed(receiver, wires[i]!)).toEqual(expected[i]);
+            expect(feed(pairs[i]!.receiver, wires[i]!)).toEqual(expected[i]);
           });
         },
       ),

@@ -6,8 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concat } from 'uint8arrays/concat';
 import { createRequire } from 'node:module';
-import { Connection, type Role } from '../src/index.js';
-import { feed, type PlainEvent, rawFrame, seededRandom, split } from './helpers.js';
+import type { Role } from '../src/index.js';
+import { feed, openEndpoint, type PlainEvent, rawFrame, seededRandom, split } from './helpers.js';
 
 // ws exports its frame Receiver and Sender from its CommonJS entry; they carry no types.
 const ws = createRequire(import.meta.url)('ws') as {
@@ -95,7 +95,7 @@ describe.each<Role>(['client', 'server'])('against ws, as the %s role', (role) =
     fc.assert(
       fc.property(fc.array(msg, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 20 }), (msgs, cuts) => {
         const wire = wsEncode(msgs, weAreServer);
-        const conn = new Connection({ role });
+        const conn = openEndpoint(role);
         expect(feed(conn, split(wire, cuts.map((c) => c % (wire.length + 1))))).toEqual(expectedEvents(msgs));
       }),
       { numRuns: RUNS },
@@ -105,7 +105,7 @@ describe.each<Role>(['client', 'server'])('against ws, as the %s role', (role) =
   it('encodes what ws decodes, including our fragmentation and masking', () => {
     fc.assert(
       fc.property(fc.array(msg, { maxLength: 8 }), fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }), fc.integer(), (msgs, fragmentSize, seed) => {
-        const conn = new Connection({ role, fragmentSize, random: seededRandom(seed) });
+        const conn = openEndpoint(role, { fragmentSize, random: seededRandom(seed) });
         for (const m of msgs) conn.send(m.type === 'ping' ? { type: 'ping', data: m.data } : m.type === 'text' ? { type: 'text', data: m.data } : { type: 'binary', data: m.data });
         conn.send({ type: 'close', code: 4000, reason: 'fin' });
         const result = wsDecode(conn.takeOutgoing(), !weAreServer);
@@ -135,7 +135,7 @@ describe('agreement with ws on invalid input', () => {
       fc.property(fc.array(wild, { minLength: 1, maxLength: 6 }), (frames) => {
         const wire = concat(frames);
         const theirs = wsDecode([wire], true, 100_000);
-        const ours = feed(new Connection({ role: 'server', maxMessageSize: 100_000 }), [wire]);
+        const ours = feed(openEndpoint('server', { maxMessageSize: 100_000 }), [wire]);
         const ourError = ours.find((e) => e.type === 'protocol-error') as { code: number } | undefined;
         const before = ours.filter((e) => e.type !== 'protocol-error');
         if (ourError?.code === 1007 && theirs.error !== 1007) {
