@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { concat as concatBytes } from 'uint8arrays/concat';
 import { toString as bytesToString } from 'uint8arrays/to-string';
 import { isValidWireCloseCode } from './close-codes.js';
-import type { Role } from './connection.js';
+import type { Role } from './role.js';
 import { Opcode } from './opcode.js';
 
 /** One frame, field by field. `maskKey` null means unmasked. */
