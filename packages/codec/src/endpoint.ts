@@ -349,7 +349,7 @@ export abstract class Endpoint {
   /** @internal A valid request arrived: report it and wait for the decision. */
   protected requested(event: EndpointEvent, trailing: Uint8Array): void {
     this.move('request');
-    (this.queued ??= []).push(event);
+    this.report(event);
     this.decoder.push(trailing);
     // Refused at once when the head arrived with too much behind it: the
     // request event is then followed by the refusal.
@@ -379,7 +379,7 @@ export abstract class Endpoint {
       extensions: agreed.length > 0 ? serializeExtensions(agreed.map((ext) => ext.response)) : '',
       headers,
     };
-    (this.queued ??= []).push(event);
+    this.report(event);
     this.decoder.push(trailing);
   }
 
@@ -387,7 +387,7 @@ export abstract class Endpoint {
   protected refused(input: 'refuse' | 'reject', event: EndpointEvent | null, response: Uint8Array<ArrayBuffer> | null): void {
     this.move(input);
     this.decoder.discard();
-    if (event !== null) (this.queued ??= []).push(event);
+    if (event !== null) this.report(event);
     if (response !== null) this.out.pushBuffer(response);
   }
 
