@@ -4,7 +4,14 @@ import {
   type ClientEndpointOptions,
   type Endpoint,
   type EndpointEvent,
+  type Extension,
+  type ExtensionElement,
   type FrameOptions,
+  type NegotiatedExtension,
+  type PerMessageDeflateAgreement,
+  type PerMessageDeflateOptions,
+  type PerMessageDeflateParams,
+  permessageDeflate,
   type RandomSource,
   type Role,
   ServerEndpoint,
@@ -108,6 +115,35 @@ function expectEvent(endpoint: Endpoint, type: EndpointEvent['type']): void {
   if (ev?.type !== type) throw new Error(`${endpoint.role} endpoint: expected ${type}, got ${JSON.stringify(ev)}`);
 }
 
+/** How a side compresses: nothing here changes what is negotiated. */
+export type DeflateTuning = Pick<PerMessageDeflateOptions, 'threshold' | 'level' | 'memLevel' | 'backend'>;
+
+/**
+ * An open pair that negotiated permessage-deflate with `params` (absent ones
+ * default as RFC 7692 says): both sides are configured with the same
+ * preferences, so the client offers them and the server agrees to exactly
+ * them. Window sizes must be 9–15, since neither side of this codec agrees
+ * to deflate with 8.
+ */
+export function openDeflatePair(
+  params: Partial<PerMessageDeflateParams>,
+  options: { readonly tuning?: DeflateTuning; readonly server?: FrameOptions; readonly client?: FrameOptions } = {},
+): { server: ServerEndpoint; client: ClientEndpoint } {
+  const extension = () => permessageDeflate({ ...params, ...options.tuning });
+  return openPair({ server: { ...options.server, extensions: [extension()] }, client: { ...options.client, extensions: [extension()] } });
+}
+
+/** The permessage-deflate parameters an open endpoint agreed on, or undefined when it agreed none. */
+export function deflateParams(endpoint: Endpoint): PerMessageDeflateParams | undefined {
+  const agreed = endpoint.extensions.find((ext) => ext.name === 'permessage-deflate') as PerMessageDeflateAgreement | undefined;
+  return agreed?.params;
+}
+
+/** `params` with RFC 7692's defaults for the ones left out. */
+export function fullDeflateParams(params: Partial<PerMessageDeflateParams>): PerMessageDeflateParams {
+  return { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15, ...params };
+}
+
 /** An open pair seen from one side: `sender` plays `role`, `receiver` the other role. */
 export function senderAndReceiver(role: Role, sender: FrameOptions = {}, receiver: FrameOptions = {}): { sender: Endpoint; receiver: Endpoint } {
   if (role === 'server') {
@@ -164,4 +200,27 @@ export function rawFrame(opts: {
     for (let i = 0; i < body.length; i++) body[i] = (body[i] as number) ^ (mask[i & 3] as number);
   }
   return concat([new Uint8Array(header), body]);
+}
+
+/**
+ * An extension that transforms nothing, for tests of negotiation: a client
+ * offers `offer`; a server accepts the first offer of its name, answering
+ * with that offer as it came; a client accepts any answer. It claims the RSV
+ * bits `rsv` (default none).
+ */
+export function passThroughExtension(offer: ExtensionElement, rsv = 0): Extension {
+  const name = offer.name.toLowerCase();
+  const agreed = (response: ExtensionElement): NegotiatedExtension => ({
+    name,
+    rsv,
+    response,
+    createSession: () => ({ rsv, decoderFor: () => undefined, encoderFor: () => undefined }),
+  });
+  return {
+    name,
+    rsv,
+    offers: () => [offer],
+    negotiate: (offers) => (offers[0] === undefined ? undefined : agreed(offers[0])),
+    validateResponse: (response) => ({ ok: true, negotiated: agreed(response) }),
+  };
 }

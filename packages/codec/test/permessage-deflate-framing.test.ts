@@ -1,5 +1,5 @@
 /**
- * permessage-deflate on a connection: RSV1 ownership, the compressed-message
+ * permessage-deflate on open endpoints that negotiated it: RSV1 ownership, the compressed-message
  * format of RFC 7692 §7.2, context takeover, limits on inflated bytes, and
  * the interplay with streaming, fragmentation and parts mode.
  */
@@ -9,22 +9,23 @@ import { concat } from 'uint8arrays/concat';
 import { describe, expect, it } from 'vitest';
 import {
   type CompressionBackend,
-  Connection,
   DEFAULT_MAX_MESSAGE_SIZE,
+  type Endpoint,
   Opcode,
   pakoBackend,
-  perMessageDeflateAgreement,
   type PerMessageDeflateParams,
+  permessageDeflate,
 } from '../src/index.js';
-import { feed, outgoingBytes, rawFrame, seededRandom } from './helpers.js';
+import { deflateParams, feed, fullDeflateParams, openDeflatePair, openPair, outgoingBytes, rawFrame, seededRandom, server as plainServer } from './helpers.js';
 
 const enc = new TextEncoder();
 
+/** Endpoints that negotiated `params`, with the frame options on both sides. */
 function pair(params: Partial<PerMessageDeflateParams> = {}, extra: { threshold?: number; maxMessageSize?: number; fragmentSize?: number; messageMode?: 'whole' | 'parts' } = {}) {
-  const agreement = perMessageDeflateAgreement(params, { threshold: extra.threshold ?? 0 });
-  const common = { extensions: [agreement], maxMessageSize: extra.maxMessageSize, fragmentSize: extra.fragmentSize, messageMode: extra.messageMode };
-  const client = new Connection({ role: 'client', random: seededRandom(3), ...common });
-  const server = new Connection({ role: 'server', ...common });
+  const frame = { maxMessageSize: extra.maxMessageSize, fragmentSize: extra.fragmentSize, messageMode: extra.messageMode };
+  const { client, server } = openDeflatePair(params, { tuning: { threshold: extra.threshold ?? 0 }, server: frame, client: { ...frame, random: seededRandom(3) } });
+  expect(deflateParams(server)).toEqual(fullDeflateParams(params));
+  expect(deflateParams(client)).toEqual(fullDeflateParams(params));
   return { client, server };
 }
 
@@ -34,7 +35,7 @@ function compressed(bytes: Uint8Array): Uint8Array {
   return out.subarray(0, out.length - 4);
 }
 
-const unmasked = (conn: Connection) => outgoingBytes(conn);
+const unmasked = (endpoint: Endpoint) => outgoingBytes(endpoint);
 
 describe('permessage-deflate framing', () => {
   it('sets RSV1 on the first frame only and round-trips through fragmentation', () => {
@@ -128,7 +129,7 @@ describe('permessage-deflate framing', () => {
       { type: 'protocol-error', phase: 'frames', code: 1002, reason: 'RSV bit set on a control frame' },
     ]);
     // Without the extension RSV1 stays a protocol error.
-    const c = new Connection({ role: 'server' });
+    const c = plainServer();
     expect(feed(c, [rawFrame({ rsv: 0x40, opcode: Opcode.Text, payload: new Uint8Array([0]) })])[0]).toMatchObject({ code: 1002 });
     // RSV2 is not permessage-deflate's.
     const d = pair().server;
@@ -210,7 +211,8 @@ describe('permessage-deflate framing', () => {
     const bomb = zeroBomb(1024);
     expect(bomb.length).toBeLessThan(1_100_000);
     const inflation = countingBackend();
-    const server = new Connection({ role: 'server', extensions: [perMessageDeflateAgreement({}, { backend: inflation.backend })] });
+    const { server } = openPair({ server: { extensions: [permessageDeflate({ backend: inflation.backend })] }, client: { extensions: [permessageDeflate()] } });
+    expect(deflateParams(server)).toEqual(fullDeflateParams({}));
     const frame = rawFrame({ rsv: 0x40, opcode: Opcode.Binary, payload: bomb });
     globalThis.gc?.();
     const before = process.memoryUsage();
@@ -227,7 +229,7 @@ describe('permessage-deflate framing', () => {
   });
 
   it('fails a small bomb against a small limit after producing little output', () => {
-    const server = new Connection({ role: 'server', maxMessageSize: 1024, extensions: [perMessageDeflateAgreement()] });
+    const { server } = openDeflatePair({}, { server: { maxMessageSize: 1024 } });
     const bomb = zeroBomb(1); // 1 MiB of zeros in about 1 KiB
     expect(bomb.length).toBeLessThan(1100);
     const evs = feed(server, [rawFrame({ rsv: 0x40, opcode: Opcode.Text, payload: bomb })]);

@@ -1,51 +1,85 @@
 /**
- * permessage-deflate negotiation (RFC 7692 §5, §7): offers, the server's
- * choice among them, the client's validation of the response, and the whole
- * exchange through ClientHandshake and ServerHandshake.
+ * permessage-deflate negotiation (RFC 7692 §5, §7) as the endpoints run it:
+ * the offers a client endpoint writes, the choice a server endpoint makes
+ * among the offers of a request, a client endpoint's validation of the 101,
+ * and the whole exchange between the two.
  */
+import { concat } from 'uint8arrays/concat';
 import { describe, expect, it } from 'vitest';
+import { computeAcceptKey, createRequestHeadParser, createResponseHeadParser } from '../src/http.js';
 import {
-  acceptExtensions,
-  ClientHandshake,
-  Connection,
-  negotiateExtensions,
-  offerExtensions,
-  parseExtensions,
-  type PerMessageDeflateAgreement,
+  ClientEndpoint,
+  type Endpoint,
+  HandshakeFailure,
+  type PerMessageDeflateParams,
   permessageDeflate,
-  serializeExtensions,
-  ServerHandshake,
+  ServerEndpoint,
 } from '../src/index.js';
-import { feed, outgoingBytes, seededRandom } from './helpers.js';
+import { deflateParams, feed, outgoingBytes, passThroughExtension, seededRandom } from './helpers.js';
 
 const enc = new TextEncoder();
+type DeflateOptions = Parameters<typeof permessageDeflate>[0];
 
-function offers(header: string) {
-  const parsed = parseExtensions(header);
-  if (!parsed.ok) throw new Error(parsed.reason);
-  return parsed.value;
+/** A valid upgrade request offering the extensions in `header`. */
+function requestOffering(header: string): Uint8Array {
+  const lines = ['GET / HTTP/1.1', 'Host: example.com', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', `Sec-WebSocket-Extensions: ${header}`];
+  return enc.encode(`${lines.join('\r\n')}\r\n\r\n`);
 }
 
-function serverChoice(header: string, options: Parameters<typeof permessageDeflate>[0] = {}) {
-  const { response, negotiated } = negotiateExtensions(offers(header), [permessageDeflate(options)]);
-  return { header: response.length ? serializeExtensions(response) : '', params: (negotiated[0] as PerMessageDeflateAgreement | undefined)?.params };
+/** The value of a field of the response an endpoint queued ('' when absent). */
+function responseField(endpoint: Endpoint, name: string): string {
+  const head = createResponseHeadParser().push(outgoingBytes(endpoint));
+  if (head.type !== 'complete') throw new Error(`no complete response head: ${head.type}`);
+  expect(head.startLine.status).toBe(101);
+  return head.headers.get(name) ?? '';
 }
 
-function clientCheck(responseHeader: string, options: Parameters<typeof permessageDeflate>[0] = {}) {
-  return acceptExtensions(offers(responseHeader), [permessageDeflate(options)]);
+/** What a server endpoint supporting permessage-deflate with `options` agrees to for the offers in `header`. */
+function serverChoice(header: string, options: DeflateOptions = {}): { header: string; params: PerMessageDeflateParams | undefined } {
+  const server = new ServerEndpoint({ extensions: [permessageDeflate(options)] });
+  server.receive(requestOffering(header));
+  expect(server.nextEvent()?.type).toBe('request');
+  server.send({ type: 'accept' });
+  return { header: responseField(server, 'sec-websocket-extensions'), params: deflateParams(server) };
+}
+
+/** A 101 that answers `client`'s request, accepting the extensions in `header`. */
+function switchingProtocols(client: ClientEndpoint, header: string): Uint8Array {
+  const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${computeAcceptKey(client.key)}`, `Sec-WebSocket-Extensions: ${header}`];
+  return enc.encode(`${lines.join('\r\n')}\r\n\r\n`);
+}
+
+/** How a client endpoint offering permessage-deflate with `options` takes a 101 accepting `responseHeader`. */
+function clientCheck(responseHeader: string, options: DeflateOptions = {}): { ok: true; params: PerMessageDeflateParams | undefined } | { ok: false; reason: string } {
+  const client = new ClientEndpoint('ws://example.com/', { extensions: [permessageDeflate(options)] });
+  client.receive(switchingProtocols(client, responseHeader));
+  const ev = client.nextEvent();
+  if (ev?.type === 'open') return { ok: true, params: deflateParams(client) };
+  expect(ev).toMatchObject({ type: 'protocol-error', phase: 'handshake', status: 101, failure: HandshakeFailure.InvalidExtensions });
+  expect(client.shouldCloseTransport).toBe(true);
+  return { ok: false, reason: ev?.type === 'protocol-error' ? ev.reason : '' };
+}
+
+/** The Sec-WebSocket-Extensions of the request a client endpoint queues. */
+function offered(options: DeflateOptions): string {
+  const client = new ClientEndpoint('ws://example.com/', { extensions: [permessageDeflate(options)] });
+  const head = createRequestHeadParser().push(outgoingBytes(client));
+  if (head.type !== 'complete') throw new Error(`no complete request head: ${head.type}`);
+  return head.headers.get('sec-websocket-extensions') ?? '';
 }
 
 describe('client offers', () => {
   it('offers client_max_window_bits without a value by default, then any fallbacks in order', () => {
-    expect(serializeExtensions(offerExtensions([permessageDeflate()]))).toBe('permessage-deflate; client_max_window_bits');
-    const ext = permessageDeflate({
-      serverNoContextTakeover: true,
-      clientNoContextTakeover: true,
-      serverMaxWindowBits: 10,
-      clientMaxWindowBits: 12,
-      fallbackOffers: [{}],
-    });
-    expect(serializeExtensions(offerExtensions([ext]))).toBe(
+    expect(offered({})).toBe('permessage-deflate; client_max_window_bits');
+    expect(
+      offered({
+        serverNoContextTakeover: true,
+        clientNoContextTakeover: true,
+        serverMaxWindowBits: 10,
+        clientMaxWindowBits: 12,
+        fallbackOffers: [{}],
+      }),
+    ).toBe(
       'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=12, permessage-deflate',
     );
   });
@@ -79,7 +113,7 @@ describe('server choice', () => {
       'permessage-deflate; server_no_context_takeover=1',
       'permessage-deflate; server_max_window_bits=8', // our deflater cannot do 8
     ]) {
-      expect(serverChoice(bad).header, bad).toBe('');
+      expect(serverChoice(bad), bad).toEqual({ header: '', params: undefined });
       expect(serverChoice(`${bad}, permessage-deflate; client_max_window_bits`).header, bad).toBe('permessage-deflate');
     }
   });
@@ -107,12 +141,18 @@ describe('server choice', () => {
 
   it('ignores other extensions and never throws on garbage', () => {
     expect(serverChoice('x-foo; a=b, permessage-deflate').header).toBe('permessage-deflate');
-    expect(negotiateExtensions([{ name: 'PERMESSAGE-DEFLATE', params: [{ name: 'x', value: '"' }] }], [permessageDeflate()]).response).toEqual([]);
+    // The name matches in any case; the unknown parameter declines the offer.
+    expect(serverChoice('PERMESSAGE-DEFLATE; x=y')).toEqual({ header: '', params: undefined });
+    // A parameter value that is no token even unquoted (§9.1) never reaches negotiation: the request is refused.
+    const server = new ServerEndpoint({ extensions: [permessageDeflate()] });
+    server.receive(requestOffering('PERMESSAGE-DEFLATE; x="\\""'));
+    expect(server.nextEvent()).toMatchObject({ type: 'protocol-error', phase: 'handshake', status: 400, failure: HandshakeFailure.BadRequest });
+    expect(new TextDecoder().decode(outgoingBytes(server))).toMatch(/^HTTP\/1\.1 400 /);
   });
 });
 
 describe('client validation of the response', () => {
-  const fails = (response: string, options: Parameters<typeof permessageDeflate>[0] = {}) => {
+  const fails = (response: string, options: DeflateOptions = {}) => {
     const r = clientCheck(response, options);
     expect(r.ok, response).toBe(false);
     return r.ok ? '' : r.reason;
@@ -120,7 +160,7 @@ describe('client validation of the response', () => {
 
   it('accepts what it offered', () => {
     const r = clientCheck('permessage-deflate; client_max_window_bits=10; server_max_window_bits=9; server_no_context_takeover');
-    expect(r.ok && (r.negotiated[0] as PerMessageDeflateAgreement).params).toEqual({
+    expect(r.ok && r.params).toEqual({
       serverNoContextTakeover: true,
       clientNoContextTakeover: false,
       serverMaxWindowBits: 9,
@@ -148,25 +188,22 @@ describe('client validation of the response', () => {
 });
 
 describe('the whole handshake', () => {
-  it('negotiates through ClientHandshake and ServerHandshake and carries messages', () => {
-    const clientExt = permessageDeflate({ serverNoContextTakeover: true, clientMaxWindowBits: 12 });
-    const hs = new ClientHandshake('ws://example.com/', { extensions: offerExtensions([clientExt]), random: seededRandom(1) });
-    const server = new ServerHandshake();
-    server.receive(hs.request);
-    const req = server.nextEvent();
-    if (req?.type !== 'request') throw new Error('no request');
-    const chosen = negotiateExtensions(req.extensions, [permessageDeflate({ clientMaxWindowBits: 10 })]);
-    const accepted = server.accept({ extensions: chosen.response });
-    expect(new TextDecoder().decode(accepted.response)).toContain(
+  it('negotiates between a client and a server endpoint and carries messages', () => {
+    const c = new ClientEndpoint('ws://example.com/', { extensions: [permessageDeflate({ serverNoContextTakeover: true, clientMaxWindowBits: 12 })], random: seededRandom(1) });
+    const s = new ServerEndpoint({ extensions: [permessageDeflate({ clientMaxWindowBits: 10 })] });
+    s.receive(outgoingBytes(c));
+    expect(s.nextEvent()?.type).toBe('request');
+    s.send({ type: 'accept' });
+    const response = outgoingBytes(s);
+    expect(new TextDecoder().decode(response)).toContain(
       'Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits=10\r\n',
     );
-    hs.receive(accepted.response);
-    const open = hs.nextEvent();
-    if (open?.type !== 'open') throw new Error(`handshake: ${JSON.stringify(open)}`);
-    const agreed = acceptExtensions(open.extensions, [clientExt]);
-    if (!agreed.ok) throw new Error(agreed.reason);
-    const c = new Connection({ role: 'client', extensions: agreed.negotiated, random: seededRandom(2) });
-    const s = new Connection({ role: 'server', extensions: chosen.negotiated });
+    c.receive(response);
+    expect(c.nextEvent()).toMatchObject({ type: 'open', extensions: 'permessage-deflate; server_no_context_takeover; client_max_window_bits=10' });
+    expect(s.nextEvent()?.type).toBe('open');
+    const agreed = { serverNoContextTakeover: true, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 10 };
+    expect(deflateParams(c)).toEqual(agreed);
+    expect(deflateParams(s)).toEqual(agreed);
     const text = 'negotiated and compressed '.repeat(100);
     c.send({ type: 'text', data: text });
     const wire = outgoingBytes(c);
@@ -177,8 +214,21 @@ describe('the whole handshake', () => {
     expect(feed(c, [outgoingBytes(s)])[0]).toMatchObject({ type: 'binary' });
   });
 
-  it('rejects two extensions that claim the same RSV bit on one connection', () => {
-    const a = negotiateExtensions(offers('permessage-deflate'), [permessageDeflate()]).negotiated[0]!;
-    expect(() => new Connection({ role: 'server', extensions: [a, a] })).toThrow(/RSV bit/);
+  it('never agrees to two extensions that claim the same RSV bit on one connection', () => {
+    // A server takes the first of them the client offered and skips the other.
+    const rival = passThroughExtension({ name: 'x-rival', params: [] }, 0x40);
+    const server = new ServerEndpoint({ extensions: [permessageDeflate(), rival] });
+    server.receive(requestOffering('x-rival, permessage-deflate'));
+    server.nextEvent();
+    server.send({ type: 'accept' });
+    expect(responseField(server, 'sec-websocket-extensions')).toBe('x-rival');
+    expect(server.extensions.map((e) => e.name)).toEqual(['x-rival']);
+
+    // A client fails a response that accepts both.
+    const client = new ClientEndpoint('ws://example.com/', { extensions: [permessageDeflate(), rival] });
+    client.takeOutgoing();
+    client.receive(switchingProtocols(client, 'permessage-deflate, x-rival'));
+    expect(client.nextEvent()).toMatchObject({ type: 'protocol-error', phase: 'handshake', failure: HandshakeFailure.InvalidExtensions, reason: expect.stringMatching(/RSV bit/) });
+    expect(concat(client.takeOutgoing()).length).toBe(0);
   });
 });

@@ -8,17 +8,8 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  acceptExtensions,
-  ClientHandshake,
-  Connection,
-  type ConnectionEvent,
-  negotiateExtensions,
-  offerExtensions,
-  type PerMessageDeflateAgreement,
-  permessageDeflate,
-  ServerHandshake,
-} from '../src/index.js';
+import { ClientEndpoint, type Endpoint, type EndpointEvent, permessageDeflate, ServerEndpoint } from '../src/index.js';
+import { deflateParams } from './helpers.js';
 
 interface WsSocket {
   on(event: string, fn: (...args: unknown[]) => void): void;
@@ -60,25 +51,29 @@ function messages(): (string | Uint8Array)[] {
   return [json, 'hello', '', json.slice(0, 3000), noise, 'é€😀'.repeat(2000), new Uint8Array(100_000), json];
 }
 
-/** Drives a codec Connection over a socket: returns a promise of the data events received until `count`. */
-function pump(socket: Socket, conn: Connection, first: Uint8Array, count: number, onMessage?: (ev: ConnectionEvent) => void) {
-  return new Promise<ConnectionEvent[]>((resolve, reject) => {
-    const got: ConnectionEvent[] = [];
-    const onBytes = (chunk: Uint8Array) => {
-      conn.receive(chunk);
-      for (let ev = conn.nextEvent(); ev; ev = conn.nextEvent()) {
-        if (ev.type === 'protocol-error') reject(new Error(`${ev.code} ${ev.reason}`));
-        if (ev.type === 'text' || ev.type === 'binary') {
-          got.push(ev);
-          onMessage?.(ev);
-        }
-      }
-      for (const b of conn.takeOutgoing()) socket.write(b);
-      if (got.length === count) resolve(got);
+/**
+ * Runs an endpoint over a socket, handshake included: feeds it what arrives
+ * and writes what it queues. Resolves with the data messages once `count`
+ * arrived; rejects on a failed or refused handshake or a protocol error.
+ */
+function drive(socket: Socket, endpoint: Endpoint, count: number, onEvent: (ev: EndpointEvent) => void = () => {}) {
+  return new Promise<EndpointEvent[]>((resolve, reject) => {
+    const got: EndpointEvent[] = [];
+    const flush = () => {
+      for (const b of endpoint.takeOutgoing()) socket.write(b);
     };
-    socket.on('data', (b: Buffer) => onBytes(new Uint8Array(b.buffer, b.byteOffset, b.length)));
+    socket.on('connect', flush);
+    socket.on('data', (b: Buffer) => {
+      endpoint.receive(new Uint8Array(b.buffer, b.byteOffset, b.length));
+      for (let ev = endpoint.nextEvent(); ev; ev = endpoint.nextEvent()) {
+        if (ev.type === 'protocol-error' || ev.type === 'rejected') reject(new Error(JSON.stringify(ev)));
+        onEvent(ev);
+        if (ev.type === 'text' || ev.type === 'binary') got.push(ev);
+      }
+      flush();
+      if (got.length === count) resolve(got);
+    });
     socket.on('error', reject);
-    if (first.length > 0) onBytes(first);
   });
 }
 
@@ -114,30 +109,14 @@ describe('permessage-deflate with ws as the server', () => {
 
   for (const c of configs) {
     it(`echoes through ws with ${JSON.stringify(c)}`, async () => {
-      const ext = permessageDeflate({ ...c, threshold: 0 });
-      const hs = new ClientHandshake(`ws://127.0.0.1:${port}/`, { extensions: offerExtensions([ext]) });
+      const client = new ClientEndpoint(`ws://127.0.0.1:${port}/`, { extensions: [permessageDeflate({ ...c, threshold: 0 })] });
       const socket = connect(port, '127.0.0.1');
-      const open = await new Promise<{ trailing: Uint8Array; negotiated: PerMessageDeflateAgreement }>((resolve, reject) => {
-        socket.on('connect', () => socket.write(hs.request));
-        const onData = (b: Buffer) => {
-          hs.receive(new Uint8Array(b));
-          const ev = hs.nextEvent();
-          if (ev === undefined) return;
-          socket.off('data', onData);
-          if (ev.type !== 'open') return reject(new Error(JSON.stringify(ev)));
-          const agreed = acceptExtensions(ev.extensions, [ext]);
-          if (!agreed.ok) return reject(new Error(agreed.reason));
-          resolve({ trailing: ev.trailing, negotiated: agreed.negotiated[0] as PerMessageDeflateAgreement });
-        };
-        socket.on('data', onData);
-      });
-      expect(open.negotiated.params).toEqual(c);
-      const conn = new Connection({ role: 'client', extensions: [open.negotiated] });
       const msgs = messages();
-      const done = pump(socket, conn, open.trailing, msgs.length);
-      for (const m of msgs) conn.send(typeof m === 'string' ? { type: 'text', data: m } : { type: 'binary', data: m });
-      for (const b of conn.takeOutgoing()) socket.write(b);
-      const got = await done;
+      const got = await drive(socket, client, msgs.length, (ev) => {
+        if (ev.type !== 'open') return;
+        for (const m of msgs) client.send(typeof m === 'string' ? { type: 'text', data: m } : { type: 'binary', data: m });
+      });
+      expect(deflateParams(client)).toEqual(c);
       expect(got.map((e) => e.type)).toEqual(msgs.map((m) => (typeof m === 'string' ? 'text' : 'binary')));
       got.forEach((e, i) => expect(asBytes((e as { data: string | Uint8Array }).data)).toEqual(asBytes(msgs[i]!)));
       socket.destroy();
@@ -148,30 +127,20 @@ describe('permessage-deflate with ws as the server', () => {
 describe('permessage-deflate with ws as the client', () => {
   let port = 0;
   let serverPrefs: Config | undefined;
+  let agreed: Config | undefined;
   let server: Server;
   beforeAll(async () => {
     server = createServer((socket) => {
-      const hs = new ServerHandshake();
-      let conn: Connection | undefined;
+      const endpoint = new ServerEndpoint({ extensions: [permessageDeflate({ ...serverPrefs, threshold: 0 })] });
       socket.on('data', (b: Buffer) => {
-        let chunk = new Uint8Array(b);
-        if (conn === undefined) {
-          hs.receive(chunk);
-          const ev = hs.nextEvent();
-          if (ev === undefined) return;
-          if (ev.type !== 'request') return void socket.destroy();
-          const chosen = negotiateExtensions(ev.extensions, [permessageDeflate({ ...serverPrefs, threshold: 0 })]);
-          const accepted = hs.accept({ extensions: chosen.response });
-          socket.write(accepted.response);
-          conn = new Connection({ role: 'server', extensions: chosen.negotiated });
-          chunk = accepted.trailing;
+        endpoint.receive(new Uint8Array(b));
+        for (let ev = endpoint.nextEvent(); ev; ev = endpoint.nextEvent()) {
+          if (ev.type === 'request') endpoint.send({ type: 'accept' });
+          if (ev.type === 'open') agreed = deflateParams(endpoint);
+          if (ev.type === 'text' || ev.type === 'binary') endpoint.send(ev);
         }
-        conn.receive(chunk);
-        for (let ev = conn.nextEvent(); ev; ev = conn.nextEvent()) {
-          if (ev.type === 'text' || ev.type === 'binary') conn.send(ev);
-        }
-        for (const out of conn.takeOutgoing()) socket.write(out);
-        if (conn.shouldCloseTransport) socket.end();
+        for (const out of endpoint.takeOutgoing()) socket.write(out);
+        if (endpoint.shouldCloseTransport) socket.end();
       });
       socket.on('error', () => {});
     });
@@ -183,6 +152,7 @@ describe('permessage-deflate with ws as the client', () => {
   for (const c of configs) {
     it(`echoes through the codec for a ws client with ${JSON.stringify(c)}`, async () => {
       serverPrefs = c;
+      agreed = undefined;
       const client = new ws.WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: wsOptions(c) });
       const msgs = messages();
       const got: (string | Uint8Array)[] = [];
@@ -198,6 +168,7 @@ describe('permessage-deflate with ws as the client', () => {
         });
       });
       expect(client.extensions).toMatch(/^permessage-deflate/);
+      expect(agreed).toEqual(c);
       got.forEach((m, i) => expect(asBytes(m)).toEqual(asBytes(msgs[i]!)));
       client.close();
     });
