@@ -1,19 +1,32 @@
+/**
+ * The server's side of the opening handshake (RFC 6455 §4.2) as a
+ * ServerEndpoint runs it: the request it reports, the requests it refuses
+ * (a protocol-error event with phase 'handshake', its status, and the error
+ * response it queues), what accept and reject write, and the bytes that
+ * follow the request head.
+ */
 import fc from 'fast-check';
+import { concat } from 'uint8arrays/concat';
 import { fromString } from 'uint8arrays/from-string';
 import { toString } from 'uint8arrays/to-string';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../src/errors.js';
+import { encodeFrame } from '../src/frames.js';
+import { computeAcceptKey, createResponseHeadParser } from '../src/http.js';
 import {
-  computeAcceptKey,
-  ServerHandshake,
-  ServerHandshakeState,
-  type AcceptOptions,
-  type BadRequestEvent,
-  type ServerHandshakeEvent,
+  type AcceptCommand,
+  type EndpointEvent,
+  type Extension,
+  type ExtensionElement,
+  HandshakeFailure,
+  type HandshakeErrorEvent,
+  permessageDeflate,
+  ServerEndpoint,
+  type ServerEndpointOptions,
   type UpgradeRequestEvent,
-} from '../src/handshake.js';
-import { createResponseHeadParser } from '../src/http-head.js';
+  UsageError,
+} from '../src/index.js';
 import { growthRatio } from './growth.js';
+import { passThroughExtension } from './helpers.js';
 
 const text = (bytes: Uint8Array): string => toString(bytes, 'latin1');
 const bytes = (value: string): Uint8Array => fromString(value, 'latin1');
@@ -51,37 +64,46 @@ function replacing(name: string, value: string): (lines: string[]) => string[] {
   return (lines) => [...without(name)(lines), `${name}: ${value}`];
 }
 
-function events(handshake: ServerHandshake): ServerHandshakeEvent[] {
-  const out: ServerHandshakeEvent[] = [];
-  for (let ev = handshake.nextEvent(); ev !== undefined; ev = handshake.nextEvent()) out.push(ev);
-  return out;
+/** A masked text frame, as a client sends it. */
+const maskedText = (data: string): Uint8Array => encodeFrame({ opcode: 1, maskKey: Uint8Array.of(1, 2, 3, 4) }, bytes(data));
+
+function serve(raw: string | Uint8Array, options: ServerEndpointOptions = {}): { server: ServerEndpoint; events: EndpointEvent[] } {
+  const server = new ServerEndpoint(options);
+  server.receive(typeof raw === 'string' ? bytes(raw) : raw);
+  return { server, events: server.events() };
 }
 
-function serve(raw: string | Uint8Array, options = {}): { handshake: ServerHandshake; events: ServerHandshakeEvent[] } {
-  const handshake = new ServerHandshake(options);
-  handshake.receive(typeof raw === 'string' ? bytes(raw) : raw);
-  return { handshake, events: events(handshake) };
-}
-
-function requestEvent(raw: string): { handshake: ServerHandshake; event: UpgradeRequestEvent } {
-  const { handshake, events: evs } = serve(raw);
+function requestEvent(raw: string, options: ServerEndpointOptions = {}): { server: ServerEndpoint; event: UpgradeRequestEvent } {
+  const { server, events: evs } = serve(raw, options);
   const event = evs[0];
   if (evs.length !== 1 || event?.type !== 'request') throw new Error(`expected one request event, got ${JSON.stringify(evs)}`);
-  return { handshake, event };
+  return { server, event };
 }
 
-function badRequest(raw: string, options = {}): BadRequestEvent {
-  const { handshake, events: evs } = serve(raw, options);
+/** The one handshake error a bad request gets, and the response queued for it. */
+function badRequest(raw: string, options: ServerEndpointOptions = {}): { event: HandshakeErrorEvent; response: Uint8Array } {
+  const { server, events: evs } = serve(raw, options);
   const event = evs[0];
-  if (evs.length !== 1 || event?.type !== 'bad-request') throw new Error(`expected one bad-request event, got ${JSON.stringify(evs)}`);
-  expect(handshake.state).toBe(ServerHandshakeState.Failed);
-  return event;
+  if (evs.length !== 1 || event?.type !== 'protocol-error' || event.phase !== 'handshake') {
+    throw new Error(`expected one handshake error, got ${JSON.stringify(evs)}`);
+  }
+  expect(server.state).toBe('closed');
+  expect(server.shouldCloseTransport).toBe(true);
+  const response = concat(server.takeOutgoing());
+  expect(parseResponse(response).startLine.status).toBe(event.status);
+  return { event, response };
 }
 
 function parseResponse(response: Uint8Array) {
   const result = createResponseHeadParser().push(response);
   if (result.type !== 'complete') throw new Error(`unparseable response: ${text(response)}`);
   return result;
+}
+
+/** What a server endpoint answers `command` with, parsed. */
+function answer(server: ServerEndpoint, command: AcceptCommand = { type: 'accept' }) {
+  server.send(command);
+  return parseResponse(concat(server.takeOutgoing()));
 }
 
 describe('Sec-WebSocket-Accept', () => {
@@ -91,10 +113,11 @@ describe('Sec-WebSocket-Accept', () => {
   });
 });
 
-describe('ServerHandshake: the RFC 6455 §1.2/§1.3 example', () => {
+describe('server endpoint: the RFC 6455 §1.2/§1.3 example', () => {
   it('parses the example request into a request event', () => {
-    const { event, handshake } = requestEvent(RFC_REQUEST);
-    expect(handshake.state).toBe(ServerHandshakeState.AwaitingDecision);
+    const { event, server } = requestEvent(RFC_REQUEST);
+    expect(server.state).toBe('connecting');
+    expect(server.takeOutgoing()).toEqual([]);
     expect(event).toMatchObject({
       type: 'request',
       method: 'GET',
@@ -113,9 +136,9 @@ describe('ServerHandshake: the RFC 6455 §1.2/§1.3 example', () => {
   });
 
   it('answers with the example response', () => {
-    const { handshake } = requestEvent(RFC_REQUEST);
-    const result = handshake.accept({ protocol: 'chat' });
-    expect(text(result.response)).toBe(
+    const { server } = requestEvent(RFC_REQUEST);
+    server.send({ type: 'accept', protocol: 'chat' });
+    expect(text(concat(server.takeOutgoing()))).toBe(
       [
         'HTTP/1.1 101 Switching Protocols',
         'Upgrade: websocket',
@@ -126,13 +149,14 @@ describe('ServerHandshake: the RFC 6455 §1.2/§1.3 example', () => {
         '',
       ].join('\r\n'),
     );
-    expect(result.protocol).toBe('chat');
-    expect(result.trailing.length).toBe(0);
-    expect(handshake.state).toBe(ServerHandshakeState.Accepted);
+    expect(server.protocol).toBe('chat');
+    // Nothing followed the head: the open event, and no frame.
+    expect(server.events()).toMatchObject([{ type: 'open', protocol: 'chat', extensions: '' }]);
+    expect(server.state).toBe('open');
   });
 });
 
-describe('ServerHandshake: request details', () => {
+describe('server endpoint: request details', () => {
   it('splits path and query, for origin-form and absolute-form targets', () => {
     expect(requestEvent(request(undefined, 'GET /a/b?x=1&y HTTP/1.1')).event).toMatchObject({ path: '/a/b', query: 'x=1&y' });
     expect(requestEvent(request(undefined, 'GET ws://h:1/p?q HTTP/1.1')).event).toMatchObject({ path: '/p', query: 'q' });
@@ -178,7 +202,7 @@ describe('ServerHandshake: request details', () => {
   });
 });
 
-describe('ServerHandshake: bad requests', () => {
+describe('server endpoint: bad requests', () => {
   const cases: Array<[string, string, RegExp]> = [
     ['a POST', request(undefined, 'POST /chat HTTP/1.1'), /GET/],
     ['HTTP/1.0', request(undefined, 'GET /chat HTTP/1.0'), /HTTP\/1\.1/],
@@ -207,10 +231,10 @@ describe('ServerHandshake: bad requests', () => {
   ];
 
   it.each(cases)('answers %s with 400 and a reason', (_, raw, reason) => {
-    const event = badRequest(raw);
-    expect(event.status).toBe(400);
+    const { event, response: bytesOut } = badRequest(raw);
+    expect(event).toMatchObject({ type: 'protocol-error', phase: 'handshake', status: 400, failure: HandshakeFailure.BadRequest });
     expect(event.reason).toMatch(reason);
-    const response = parseResponse(event.response);
+    const response = parseResponse(bytesOut);
     expect(response.startLine).toMatchObject({ status: 400, reason: 'Bad Request' });
     expect(response.headers.get('connection')).toBe('close');
     expect(text(response.trailing)).toBe(`${event.reason}\n`);
@@ -223,153 +247,178 @@ describe('ServerHandshake: bad requests', () => {
     ['repeated', request((lines) => [...lines, 'Sec-WebSocket-Version: 13'])],
     ['garbage', request(replacing('sec-websocket-version', '13x'))],
   ])('answers a %s version with 426 and Sec-WebSocket-Version: 13', (_, raw) => {
-    const event = badRequest(raw);
-    expect(event.status).toBe(426);
-    const response = parseResponse(event.response);
+    const { event, response: bytesOut } = badRequest(raw);
+    expect(event).toMatchObject({ status: 426, failure: HandshakeFailure.UnsupportedVersion });
+    const response = parseResponse(bytesOut);
     expect(response.startLine).toMatchObject({ status: 426, reason: 'Upgrade Required' });
     expect(response.headers.get('sec-websocket-version')).toBe('13');
     expect(response.headers.get('upgrade')).toBe('websocket');
   });
 
   it('answers 426 even when a differently-versioned client sends no key', () => {
-    expect(badRequest(request((l) => without('sec-websocket-key')(replacing('sec-websocket-version', '8')(l)))).status).toBe(426);
+    expect(badRequest(request((l) => without('sec-websocket-key')(replacing('sec-websocket-version', '8')(l)))).event.status).toBe(426);
   });
 
   it('answers 431 for too many fields or too large a head', () => {
-    expect(badRequest(request((lines) => [...lines, ...Array.from({ length: 5 }, (_, i) => `X-${i}: y`)]), { maxHeaderCount: 8 }).status).toBe(431);
-    expect(badRequest(request((lines) => [...lines, `X: ${'y'.repeat(300)}`]), { maxHeadSize: 256 }).status).toBe(431);
-    expect(badRequest(request(undefined, `GET /${'a'.repeat(100)} HTTP/1.1`), { maxRequestLineLength: 64 }).status).toBe(400);
+    const many = badRequest(request((lines) => [...lines, ...Array.from({ length: 5 }, (_, i) => `X-${i}: y`)]), { maxHeaderCount: 8 });
+    expect(many.event).toMatchObject({ status: 431, failure: HandshakeFailure.RequestTooLarge });
+    expect(badRequest(request((lines) => [...lines, `X: ${'y'.repeat(300)}`]), { maxHeadSize: 256 }).event.status).toBe(431);
+    expect(badRequest(request(undefined, `GET /${'a'.repeat(100)} HTTP/1.1`), { maxStartLineLength: 64 }).event.status).toBe(400);
   });
 
   it('ignores bytes after a bad request and refuses to accept', () => {
-    const { handshake } = serve('BAD\r\n\r\n');
-    handshake.receive(bytes('more'));
-    expect(handshake.nextEvent()).toBeUndefined();
-    expect(() => handshake.accept()).toThrow(UsageError);
-    expect(() => handshake.reject({ status: 403 })).toThrow(UsageError);
+    const { server } = serve('BAD\r\n\r\n');
+    server.takeOutgoing();
+    server.receive(bytes('more'));
+    expect(server.nextEvent()).toBeUndefined();
+    expect(server.takeOutgoing()).toEqual([]);
+    expect(() => server.send({ type: 'accept' })).toThrow(UsageError);
+    expect(() => server.send({ type: 'reject', status: 403 })).toThrow(UsageError);
   });
 });
 
-describe('ServerHandshake: accept and reject', () => {
+describe('server endpoint: accept and reject', () => {
   it('refuses a subprotocol that was not offered', () => {
-    const { handshake } = requestEvent(RFC_REQUEST);
-    expect(() => handshake.accept({ protocol: 'other' })).toThrow(
+    const { server } = requestEvent(RFC_REQUEST);
+    expect(() => server.send({ type: 'accept', protocol: 'other' })).toThrow(
       expect.objectContaining({ name: 'UsageError', code: 'ERR_INVALID_ARGUMENT' }),
     );
     // A refused call changes nothing: the application can still decide.
-    expect(handshake.state).toBe(ServerHandshakeState.AwaitingDecision);
-    expect(handshake.accept({ protocol: null }).protocol).toBeNull();
+    expect(server.state).toBe('connecting');
+    expect(server.takeOutgoing()).toEqual([]);
+    expect(answer(server, { type: 'accept', protocol: null }).headers.has('sec-websocket-protocol')).toBe(false);
+    expect(server.protocol).toBeNull();
   });
 
   it('throws when deciding twice or before a request', () => {
-    const { handshake } = requestEvent(RFC_REQUEST);
-    handshake.accept();
-    expect(() => handshake.accept()).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
-    expect(() => handshake.reject({ status: 403 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
-    const { handshake: rejected } = requestEvent(RFC_REQUEST);
-    rejected.reject({ status: 403 });
-    expect(() => rejected.accept()).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
-    expect(() => new ServerHandshake().accept()).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+    const { server } = requestEvent(RFC_REQUEST);
+    server.send({ type: 'accept' });
+    expect(() => server.send({ type: 'accept' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+    expect(() => server.send({ type: 'reject', status: 403 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+    const { server: rejected } = requestEvent(RFC_REQUEST);
+    rejected.send({ type: 'reject', status: 403 });
+    expect(() => rejected.send({ type: 'accept' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+    expect(() => new ServerEndpoint().send({ type: 'accept' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
   });
 
-  it('throws on bytes received after accepting: they belong to the connection', () => {
-    const { handshake } = requestEvent(RFC_REQUEST);
-    handshake.accept();
-    expect(() => handshake.receive(bytes('x'))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+  it('reads bytes received after accepting as frames', () => {
+    const { server } = requestEvent(RFC_REQUEST);
+    server.send({ type: 'accept' });
+    server.receive(maskedText('x'));
+    expect(server.events()).toMatchObject([{ type: 'open' }, { type: 'text', data: 'x' }]);
   });
 
-  it('refuses header names and values that could split the response', () => {
-    const attempts: AcceptOptions[] = [
-      { headers: [['Set-Cookie', 'a=1\r\nX-Evil: 1']] },
-      { headers: { 'X-Evil\r\n': 'x' } },
-      { headers: { 'Bad Name': 'x' } },
-      { headers: { 'X-Lf': 'a\nb' } },
-      { headers: { 'X-Nul': 'a\u0000' } },
-      { headers: { 'Sec-WebSocket-Accept': 'forged' } },
-      { headers: { connection: 'close' } },
-      { extensions: 'x; a="b c"' },
-      { extensions: [{ name: 'permessage-deflate\r\n', params: [] }] },
+  it('refuses header names and values that could split the response, and extension answers that are not tokens', () => {
+    // Extensions that answer the offer with an element that is not all tokens.
+    const answering = (element: ExtensionElement): Extension => {
+      const ext = passThroughExtension({ name: 'permessage-deflate', params: [] });
+      const agreed = ext.validateResponse(element);
+      return { ...ext, negotiate: () => (agreed.ok ? agreed.negotiated : undefined) };
+    };
+    const attempts: Array<[AcceptCommand, readonly Extension[]]> = [
+      [{ type: 'accept', headers: [['Set-Cookie', 'a=1\r\nX-Evil: 1']] }, []],
+      [{ type: 'accept', headers: { 'X-Evil\r\n': 'x' } }, []],
+      [{ type: 'accept', headers: { 'Bad Name': 'x' } }, []],
+      [{ type: 'accept', headers: { 'X-Lf': 'a\nb' } }, []],
+      [{ type: 'accept', headers: { 'X-Nul': 'a\u0000' } }, []],
+      [{ type: 'accept', headers: { 'Sec-WebSocket-Accept': 'forged' } }, []],
+      [{ type: 'accept', headers: { connection: 'close' } }, []],
+      [{ type: 'accept' }, [answering({ name: 'permessage-deflate', params: [{ name: 'a', value: 'b c' }] })]],
+      [{ type: 'accept' }, [answering({ name: 'permessage-deflate\r\n', params: [] })]],
     ];
-    for (const options of attempts) {
-      const { handshake } = requestEvent(
-        request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate']),
-      );
-      expect(() => handshake.accept(options), JSON.stringify(options)).toThrow(UsageError);
+    for (const [command, extensions] of attempts) {
+      const { server } = requestEvent(request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate']), { extensions });
+      expect(() => server.send(command), JSON.stringify(command)).toThrow(UsageError);
+      expect(server.state).toBe('connecting');
+      expect(server.takeOutgoing()).toEqual([]);
     }
   });
 
   it('writes extra headers, an extension response and keeps Set-Cookie lines apart', () => {
-    const { handshake } = requestEvent(request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate, x-other']));
-    const result = handshake.accept({
-      extensions: [{ name: 'permessage-deflate', params: [{ name: 'server_no_context_takeover', value: null }] }],
-      headers: { 'Set-Cookie': ['a=1', 'b=2'], 'X-Server': 'test' },
+    const { server } = requestEvent(request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate, x-other']), {
+      extensions: [permessageDeflate({ serverNoContextTakeover: true })],
     });
-    const response = parseResponse(result.response);
+    const response = answer(server, { type: 'accept', headers: { 'Set-Cookie': ['a=1', 'b=2'], 'X-Server': 'test' } });
     expect(response.headers.get('sec-websocket-extensions')).toBe('permessage-deflate; server_no_context_takeover');
     expect(response.headers.getAll('set-cookie')).toEqual(['a=1', 'b=2']);
     expect(response.headers.get('x-server')).toBe('test');
-    expect(result.extensions).toEqual([{ name: 'permessage-deflate', params: [{ name: 'server_no_context_takeover', value: null }] }]);
+    expect(server.extensions.map((e) => e.response)).toEqual([{ name: 'permessage-deflate', params: [{ name: 'server_no_context_takeover', value: null }] }]);
   });
 
-  it('accepts an extension response given as a header value, but only for offered names', () => {
-    const { handshake } = requestEvent(request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate']));
-    expect(() => handshake.accept({ extensions: 'x-unoffered' })).toThrow(UsageError);
-    const result = handshake.accept({ extensions: 'permessage-deflate; client_max_window_bits=10' });
-    expect(result.extensions).toEqual([{ name: 'permessage-deflate', params: [{ name: 'client_max_window_bits', value: '10' }] }]);
+  it('answers only extensions that were offered', () => {
+    const { server } = requestEvent(request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits']), {
+      extensions: [passThroughExtension({ name: 'x-unoffered', params: [] }), permessageDeflate({ clientMaxWindowBits: 10 })],
+    });
+    expect(answer(server).headers.get('sec-websocket-extensions')).toBe('permessage-deflate; client_max_window_bits=10');
+    expect(server.extensions.map((e) => e.response)).toEqual([{ name: 'permessage-deflate', params: [{ name: 'client_max_window_bits', value: '10' }] }]);
   });
 
   it('rejects with a status, headers and a body', () => {
-    const { handshake } = requestEvent(RFC_REQUEST);
-    const { response } = handshake.reject({ status: 403, headers: { 'X-Reason': 'origin' }, body: 'origin not allowed' });
-    const parsed = parseResponse(response);
+    const { server } = requestEvent(RFC_REQUEST);
+    server.send({ type: 'reject', status: 403, headers: { 'X-Reason': 'origin' }, body: 'origin not allowed' });
+    const parsed = parseResponse(concat(server.takeOutgoing()));
     expect(parsed.startLine).toMatchObject({ status: 403, reason: 'Forbidden' });
     expect(parsed.headers.get('x-reason')).toBe('origin');
     expect(parsed.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(parsed.headers.get('content-length')).toBe('18');
     expect(text(parsed.trailing)).toBe('origin not allowed');
-    expect(handshake.state).toBe(ServerHandshakeState.Rejected);
+    expect(server.state).toBe('closed');
+    expect(server.shouldCloseTransport).toBe(true);
   });
 
   it('validates reject arguments', () => {
     for (const options of [{ status: 101 }, { status: 200 }, { status: 600 }, { status: 403.5 }, { status: 403, reason: 'a\r\nb' }, { status: 403, headers: { 'Content-Length': '1' } }]) {
-      const { handshake } = requestEvent(RFC_REQUEST);
-      expect(() => handshake.reject(options), JSON.stringify(options)).toThrow(UsageError);
+      const { server } = requestEvent(RFC_REQUEST);
+      expect(() => server.send({ type: 'reject', ...options }), JSON.stringify(options)).toThrow(UsageError);
+      expect(server.state).toBe('connecting');
     }
   });
 });
 
-describe('ServerHandshake: bytes after the request head', () => {
-  it('returns bytes from the same chunk and later chunks as trailing, in order', () => {
-    const handshake = new ServerHandshake();
-    handshake.receive(bytes(`${RFC_REQUEST}\u0081\u0085`));
-    handshake.receive(bytes('abc'));
-    expect(handshake.nextEvent()?.type).toBe('request');
-    handshake.receive(bytes('de'));
-    expect(text(handshake.accept().trailing)).toBe('\u0081\u0085abcde');
+describe('server endpoint: bytes after the request head', () => {
+  it('keeps bytes from the same chunk and later chunks for the frame phase, in order', () => {
+    const frame = maskedText('hello');
+    const server = new ServerEndpoint();
+    server.receive(concat([bytes(RFC_REQUEST), frame.subarray(0, 2)]));
+    server.receive(frame.slice(2, 5));
+    expect(server.nextEvent()?.type).toBe('request');
+    server.receive(frame.slice(5));
+    expect(server.nextEvent()).toBeUndefined();
+    server.send({ type: 'accept' });
+    expect(server.events()).toMatchObject([{ type: 'open' }, { type: 'text', data: 'hello' }]);
   });
 
-  it('copies early bytes so the caller may reuse its buffer', () => {
-    const handshake = new ServerHandshake();
-    handshake.receive(bytes(RFC_REQUEST));
-    const buffer = bytes('xyz');
-    handshake.receive(buffer);
-    buffer.fill(0);
-    expect(text(handshake.accept().trailing)).toBe('xyz');
+  it('copies the bytes a host read after the head, so the host may reuse its buffer', () => {
+    const trailing = maskedText('xyz');
+    const server = ServerEndpoint.fromParsedRequest({
+      method: 'GET',
+      target: '/',
+      httpVersion: '1.1',
+      headers: ['Host', 'h', 'Upgrade', 'websocket', 'Connection', 'Upgrade', 'Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version', '13'],
+      trailing,
+    });
+    trailing.fill(0);
+    expect(server.nextEvent()?.type).toBe('request');
+    server.send({ type: 'accept' });
+    expect(server.events()).toMatchObject([{ type: 'open' }, { type: 'text', data: 'xyz' }]);
   });
 
   it('fails with 400 when the client sends too much before the response', () => {
-    const handshake = new ServerHandshake({ maxEarlyDataSize: 10 });
-    handshake.receive(bytes(`${RFC_REQUEST}12345`));
-    handshake.receive(bytes('678901'));
-    const evs = events(handshake);
-    expect(evs.map((e) => e.type)).toEqual(['request', 'bad-request']);
-    expect(handshake.state).toBe(ServerHandshakeState.Failed);
+    const server = new ServerEndpoint({ maxEarlyDataSize: 10 });
+    server.receive(bytes(`${RFC_REQUEST}12345`));
+    server.receive(bytes('678901'));
+    const evs = server.events();
+    expect(evs.map((e) => e.type)).toEqual(['request', 'protocol-error']);
+    expect(evs[1]).toMatchObject({ phase: 'handshake', status: 400, failure: HandshakeFailure.EarlyDataTooLarge });
+    expect(parseResponse(concat(server.takeOutgoing())).startLine.status).toBe(400);
+    expect(server.state).toBe('closed');
+    expect(server.shouldCloseTransport).toBe(true);
   });
 });
 
-describe('ServerHandshake.fromParsedRequest', () => {
+describe('ServerEndpoint.fromParsedRequest', () => {
   it('handles a Node-style request with flat rawHeaders and a head buffer', () => {
-    const handshake = ServerHandshake.fromParsedRequest({
+    const server = ServerEndpoint.fromParsedRequest({
       method: 'GET',
       target: '/chat?room=1',
       httpVersion: '1.1',
@@ -381,13 +430,12 @@ describe('ServerHandshake.fromParsedRequest', () => {
         'Sec-WebSocket-Version', '13',
         'Sec-WebSocket-Protocol', 'chat, superchat',
       ],
-      trailing: bytes('early'),
+      trailing: maskedText('early'),
     });
-    const event = handshake.nextEvent();
+    const event = server.nextEvent();
     expect(event).toMatchObject({ type: 'request', path: '/chat', query: 'room=1', protocols: ['chat', 'superchat'] });
-    const result = handshake.accept({ protocol: 'superchat' });
-    expect(text(result.trailing)).toBe('early');
-    expect(parseResponse(result.response).headers.get('sec-websocket-accept')).toBe('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+    expect(answer(server, { type: 'accept', protocol: 'superchat' }).headers.get('sec-websocket-accept')).toBe('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+    expect(server.events()).toMatchObject([{ type: 'open', protocol: 'superchat' }, { type: 'text', data: 'early' }]);
   });
 
   it('applies the same validation to pairs, including character checks', () => {
@@ -397,17 +445,18 @@ describe('ServerHandshake.fromParsedRequest', () => {
       ['Connection', 'Upgrade'],
       ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
     ];
-    const noVersion = ServerHandshake.fromParsedRequest({ method: 'GET', target: '/', httpVersion: 'HTTP/1.1', headers: base });
-    expect(noVersion.nextEvent()).toMatchObject({ type: 'bad-request', status: 426 });
-    const injected = ServerHandshake.fromParsedRequest({
+    const noVersion = ServerEndpoint.fromParsedRequest({ method: 'GET', target: '/', httpVersion: 'HTTP/1.1', headers: base });
+    expect(noVersion.nextEvent()).toMatchObject({ type: 'protocol-error', phase: 'handshake', status: 426 });
+    expect(parseResponse(concat(noVersion.takeOutgoing())).startLine.status).toBe(426);
+    const injected = ServerEndpoint.fromParsedRequest({
       method: 'GET',
       target: '/',
       httpVersion: '1.1',
       headers: [...base, ['Sec-WebSocket-Version', '13'], ['X', 'a\r\nb']],
     });
-    expect(injected.nextEvent()).toMatchObject({ type: 'bad-request', status: 400 });
-    const odd = ServerHandshake.fromParsedRequest({ method: 'GET', target: '/', httpVersion: '1.1', headers: ['Host'] });
-    expect(odd.nextEvent()).toMatchObject({ type: 'bad-request', status: 400 });
+    expect(injected.nextEvent()).toMatchObject({ type: 'protocol-error', phase: 'handshake', status: 400 });
+    const odd = ServerEndpoint.fromParsedRequest({ method: 'GET', target: '/', httpVersion: '1.1', headers: ['Host'] });
+    expect(odd.nextEvent()).toMatchObject({ type: 'protocol-error', phase: 'handshake', status: 400 });
   });
 });
 
@@ -445,19 +494,19 @@ function mutatedRequest(): fc.Arbitrary<Uint8Array> {
     });
 }
 
-describe('ServerHandshake: hostile input', () => {
+describe('server endpoint: hostile input', () => {
   // Cost is compared between inputs of size n and 4n: work that stops at a
   // limit stays near 1×, linear work near 4×, quadratic near 16×.
   it('answers 10 000 header lines with 431, at a cost that stops growing at the limit', () => {
     const withLines = (count: number) => request((lines) => [...lines, ...Array.from({ length: count }, (_, i) => `X-Header-${i}: value`)]);
-    expect(badRequest(withLines(10_000)).status).toBe(431);
+    expect(badRequest(withLines(10_000)).event.status).toBe(431);
     expect(growthRatio((count) => bytes(withLines(count)), (raw) => serve(raw), { size: 10_000 })).toBeLessThan(2);
   });
 
   it('answers 10 000 header lines with 431 even when the count limit is raised', () => {
     const withLines = (count: number) => request((lines) => [...lines, ...Array.from({ length: count }, (_, i) => `X-${i}: v`)]);
     const options = { maxHeaderCount: 20_000 };
-    expect(badRequest(withLines(10_000), options).status).toBe(431); // the 16 KiB head limit
+    expect(badRequest(withLines(10_000), options).event.status).toBe(431); // the 16 KiB head limit
     expect(growthRatio((count) => bytes(withLines(count)), (raw) => serve(raw, options), { size: 10_000 })).toBeLessThan(2);
   });
 
@@ -469,9 +518,9 @@ describe('ServerHandshake: hostile input', () => {
   ])('answers a 100 000-character %s correctly, at a cost linear in its length', (name, value, reason) => {
     const withValue = (n: number) => request((lines) => [...lines, `${name}: ${value(n)}`]);
     const raised = { maxHeadSize: 256 * 1024 };
-    expect(badRequest(withValue(100_000)).status).toBe(431); // default 16 KiB limit
+    expect(badRequest(withValue(100_000)).event.status).toBe(431); // default 16 KiB limit
     expect(growthRatio((n) => bytes(withValue(n)), (raw) => serve(raw), { size: 25_000 })).toBeLessThan(2);
-    const event = badRequest(withValue(100_000), raised);
+    const { event } = badRequest(withValue(100_000), raised);
     expect(event.status).toBe(400);
     expect(event.reason).toMatch(reason);
     expect(event.reason.length).toBeLessThan(200);
@@ -491,22 +540,24 @@ describe('ServerHandshake: hostile input', () => {
     const input = fc.oneof(fc.uint8Array({ maxLength: 300 }), mutatedRequest());
     fc.assert(
       fc.property(input, (data) => {
-        const handshake = new ServerHandshake({ maxHeadSize: 512 });
-        handshake.receive(data);
-        const evs = events(handshake);
+        const { server, events: evs } = serve(data, { maxHeadSize: 512 });
         if (evs.length === 0) {
-          expect(handshake.state).toBe(ServerHandshakeState.ReadingRequest);
+          expect(server.state).toBe('connecting');
+          expect(server.takeOutgoing()).toEqual([]);
           return;
         }
         const [event] = evs;
         expect(evs.length).toBe(1);
-        if (event?.type === 'bad-request') {
-          expect(event.status).toBeGreaterThanOrEqual(400);
-          expect(event.status).toBeLessThan(500);
-          expect(parseResponse(event.response).startLine.status).toBe(event.status);
+        if (event?.type === 'protocol-error') {
+          expect(event.phase).toBe('handshake');
+          const status = event.phase === 'handshake' ? (event.status ?? 0) : 0;
+          expect(status).toBeGreaterThanOrEqual(400);
+          expect(status).toBeLessThan(500);
+          expect(parseResponse(concat(server.takeOutgoing())).startLine.status).toBe(status);
+          expect(server.shouldCloseTransport).toBe(true);
         } else {
           expect(event?.type).toBe('request');
-          expect(handshake.accept().response.length).toBeGreaterThan(0);
+          expect(answer(server).startLine.status).toBe(101);
         }
       }),
       { numRuns: 500 },
@@ -514,19 +565,23 @@ describe('ServerHandshake: hostile input', () => {
   });
 
   it('gives the same outcome for every chunking, one byte at a time included', () => {
-    const raw = bytes(
-      request((lines) => [...lines, 'Sec-WebSocket-Protocol: chat', 'Sec-WebSocket-Extensions: permessage-deflate; a="1"']) + 'FRAMES',
-    );
+    const raw = concat([
+      bytes(request((lines) => [...lines, 'Sec-WebSocket-Protocol: chat', 'Sec-WebSocket-Extensions: permessage-deflate; a="1"'])),
+      maskedText('FRAMES'),
+    ]);
     const outcome = (chunks: Uint8Array[]) => {
-      const handshake = new ServerHandshake();
-      for (const chunk of chunks) handshake.receive(chunk);
-      const evs = events(handshake);
-      const result = handshake.accept({ protocol: 'chat' });
-      const summary = evs.map((ev) => (ev.type === 'request' ? { ...ev, headers: ev.headers.entries() } : ev));
-      return { summary, response: text(result.response), trailing: text(result.trailing) };
+      const server = new ServerEndpoint();
+      // Copies: the endpoint owns what it receives and unmasks frames in place.
+      for (const chunk of chunks) server.receive(chunk.slice());
+      const evs = server.events();
+      server.send({ type: 'accept', protocol: 'chat' });
+      const after = server.events();
+      const summary = [...evs, ...after].map((ev) => (ev.type === 'request' || ev.type === 'open' ? { ...ev, headers: ev.headers.entries() } : ev));
+      return { summary, response: text(concat(server.takeOutgoing())) };
     };
     const whole = outcome([raw]);
-    expect(whole.trailing).toBe('FRAMES');
+    expect(whole.summary.map((ev) => ev.type)).toEqual(['request', 'open', 'text']);
+    expect(whole.summary[2]).toEqual({ type: 'text', data: 'FRAMES' });
     expect(outcome(Array.from(raw, (b) => Uint8Array.of(b)))).toEqual(whole);
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer({ min: 1, max: raw.length - 1 }), { maxLength: 10 }), (cuts) => {
