@@ -1,54 +1,47 @@
 // Interoperability with a real HTTP stack and the `ws` package: our server
-// handshake behind node:http's `upgrade` event, and our client handshake
-// over a raw TCP socket to a `ws` WebSocketServer.
+// endpoint behind node:http's `upgrade` event, and our client endpoint over
+// a raw TCP socket to a `ws` WebSocketServer.
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
+import { concat } from 'uint8arrays/concat';
 import { toString } from 'uint8arrays/to-string';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import {
-  ClientHandshake,
-  ServerHandshake,
-  type ClientHandshakeEvent,
-  type ClientHandshakeOptions,
-} from '../src/handshake.js';
+import { ClientEndpoint, type ClientEndpointOptions, type EndpointEvent, permessageDeflate, ServerEndpoint } from '../src/index.js';
+import { deflateParams } from './helpers.js';
 
 const cleanups: Array<() => void> = [];
 afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-/** A node:http server whose upgrades go through ServerHandshake.fromParsedRequest. */
+/** A node:http server whose upgrades go through ServerEndpoint.fromParsedRequest. */
 async function codecServer(): Promise<{ server: Server; url: string }> {
   const server = createServer((_, res) => res.writeHead(404).end());
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    const handshake = ServerHandshake.fromParsedRequest({
-      method: req.method ?? '',
-      target: req.url ?? '',
-      httpVersion: req.httpVersion,
-      headers: req.rawHeaders,
-      trailing: head,
-    });
-    const event = handshake.nextEvent();
+    socket.on('error', () => {});
+    // The host knows the path before the endpoint exists: /deflate supports permessage-deflate.
+    const deflate = new URL(req.url ?? '/', 'http://host').pathname === '/deflate';
+    const endpoint = ServerEndpoint.fromParsedRequest(
+      { method: req.method ?? '', target: req.url ?? '', httpVersion: req.httpVersion, headers: req.rawHeaders, trailing: head },
+      { extensions: deflate ? [permessageDeflate()] : [] },
+    );
+    const event = endpoint.nextEvent();
     if (event === undefined) throw new Error('a parsed request always yields an event');
-    if (event.type === 'bad-request') {
-      socket.end(event.response);
+    if (event.type !== 'request') {
+      socket.end(concat(endpoint.takeOutgoing()));
       return;
     }
     if (event.origin === 'https://untrusted.example') {
-      socket.end(handshake.reject({ status: 403, body: 'origin not allowed' }).response);
+      endpoint.send({ type: 'reject', status: 403, body: 'origin not allowed' });
+      socket.end(concat(endpoint.takeOutgoing()));
       return;
     }
-    const wantsDeflate = event.extensions.some((offer) => offer.name === 'permessage-deflate');
-    const { response } = handshake.accept({
-      protocol: event.protocols.includes('chat') ? 'chat' : null,
-      extensions: wantsDeflate && event.path === '/deflate' ? [{ name: 'permessage-deflate', params: [] }] : undefined,
-      headers: { 'Set-Cookie': ['a=1', 'b=2'] },
-    });
-    // An unmasked text frame "hi" right behind the 101, in the same write.
-    socket.write(new Uint8Array([...response, 0x81, 0x02, 0x68, 0x69]));
-    socket.on('error', () => {});
+    endpoint.send({ type: 'accept', protocol: event.protocols.includes('chat') ? 'chat' : null, headers: { 'Set-Cookie': ['a=1', 'b=2'] } });
+    // A text frame "hi" right behind the 101, in the same write.
+    endpoint.send({ type: 'text', data: 'hi' });
+    socket.write(concat(endpoint.takeOutgoing()));
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -57,7 +50,7 @@ async function codecServer(): Promise<{ server: Server; url: string }> {
   return { server, url: `ws://127.0.0.1:${port}` };
 }
 
-describe('ServerHandshake behind node:http, ws as the client', () => {
+describe('ServerEndpoint behind node:http, ws as the client', () => {
   it('opens, negotiates the subprotocol, and delivers the first frame', async () => {
     const { url } = await codecServer();
     const ws = new WebSocket(`${url}/chat?x=1`, ['superchat', 'chat']);
@@ -97,37 +90,29 @@ describe('ServerHandshake behind node:http, ws as the client', () => {
   });
 });
 
-/** Runs our client handshake over TCP and returns its event and the bytes that followed. */
-async function codecClient(
-  port: number,
-  path: string,
-  options: ClientHandshakeOptions,
-): Promise<{ event: ClientHandshakeEvent; after: Uint8Array; handshake: ClientHandshake }> {
-  const handshake = new ClientHandshake(`ws://127.0.0.1:${port}${path}`, options);
+/**
+ * Runs a client endpoint over TCP until it opened and read its first
+ * message, or was refused or failed and the server closed the connection.
+ */
+async function codecClient(port: number, path: string, options: ClientEndpointOptions): Promise<{ events: EndpointEvent[]; endpoint: ClientEndpoint }> {
+  const endpoint = new ClientEndpoint(`ws://127.0.0.1:${port}${path}`, options);
   const socket = connect(port, '127.0.0.1');
   cleanups.push(() => socket.destroy());
-  socket.write(handshake.request);
-  let after: number[] = [];
+  socket.write(concat(endpoint.takeOutgoing()));
+  const events: EndpointEvent[] = [];
   return new Promise((resolve, reject) => {
-    let event: ClientHandshakeEvent | undefined;
-    const settle = () => {
-      if (event !== undefined && event.type === 'open' && event.trailing.length + after.length < 7) return;
-      if (event !== undefined) resolve({ event, after: new Uint8Array(after), handshake });
+    const read = () => {
+      for (let ev = endpoint.nextEvent(); ev !== undefined; ev = endpoint.nextEvent()) events.push(ev);
+      const opened = events[0]?.type === 'open';
+      if ((opened && events.some((e) => e.type === 'text')) || events.at(-1)?.type === 'closed') resolve({ events, endpoint });
     };
     socket.on('data', (chunk: Buffer) => {
-      if (event?.type === 'open') after = [...after, ...chunk];
-      else {
-        handshake.receive(chunk);
-        event = handshake.nextEvent();
-      }
-      settle();
+      endpoint.receive(new Uint8Array(chunk));
+      read();
     });
     socket.on('end', () => {
-      if (event === undefined) {
-        handshake.receiveEof();
-        event = handshake.nextEvent();
-      }
-      settle();
+      endpoint.receiveEof();
+      read();
     });
     socket.on('error', reject);
   });
@@ -141,53 +126,47 @@ async function wsServer(options: ConstructorParameters<typeof WebSocketServer>[0
   return (server.address() as AddressInfo).port;
 }
 
-describe('ClientHandshake over TCP, a ws WebSocketServer as the server', () => {
-  it('opens on ws’s 101, with the protocol ws chose and its first frame as trailing bytes', async () => {
+describe('ClientEndpoint over TCP, a ws WebSocketServer as the server', () => {
+  it('opens on ws’s 101, with the protocol ws chose, and reads ws’s first frame', async () => {
     const port = await wsServer({ handleProtocols: (protocols) => (protocols.has('chat') ? 'chat' : false) });
-    const { event, after } = await codecClient(port, '/chat', { protocols: ['superchat', 'chat'], origin: 'http://localhost' });
-    expect(event.type).toBe('open');
-    if (event.type !== 'open') return;
-    expect(event.protocol).toBe('chat');
-    expect(event.extensions).toEqual([]);
-    const frame = new Uint8Array([...event.trailing, ...after]);
-    expect([...frame.subarray(0, 2)]).toEqual([0x81, 0x05]);
-    expect(toString(frame.subarray(2, 7))).toBe('hello');
+    const { events } = await codecClient(port, '/chat', { protocols: ['superchat', 'chat'], origin: 'http://localhost' });
+    expect(events).toMatchObject([{ type: 'open', protocol: 'chat', extensions: '' }, { type: 'text', data: 'hello' }]);
   });
 
-  it('gets ws’s permessage-deflate response parsed for the extension layer', async () => {
+  it('agrees permessage-deflate parameters with ws’s response', async () => {
     const port = await wsServer({ perMessageDeflate: { clientMaxWindowBits: 10 } });
-    const { event } = await codecClient(port, '/', {
-      extensions: [{ name: 'permessage-deflate', params: [{ name: 'client_max_window_bits', value: null }] }],
-    });
-    expect(event.type).toBe('open');
-    if (event.type !== 'open') return;
-    expect(event.protocol).toBeNull();
-    expect(event.extensions).toHaveLength(1);
-    expect(event.extensions[0]?.name).toBe('permessage-deflate');
-    expect(event.extensions[0]?.params).toContainEqual({ name: 'client_max_window_bits', value: '10' });
+    const { events, endpoint } = await codecClient(port, '/', { extensions: [permessageDeflate()] });
+    expect(events[0]).toMatchObject({ type: 'open', protocol: null });
+    expect(endpoint.extensions).toHaveLength(1);
+    expect(endpoint.extensions[0]?.name).toBe('permessage-deflate');
+    expect(endpoint.extensions[0]?.response.params).toContainEqual({ name: 'client_max_window_bits', value: '10' });
+    expect(deflateParams(endpoint)?.clientMaxWindowBits).toBe(10);
+    expect(events[1]).toEqual({ type: 'text', data: 'hello' });
   });
 
   it('reports ws’s 401 rejection with its status and body', async () => {
     const port = await wsServer({ verifyClient: (_info: unknown, done: (ok: boolean, code?: number) => void) => done(false, 401) });
-    const { event } = await codecClient(port, '/', {});
-    expect(event).toMatchObject({ type: 'unexpected-response', status: 401, reason: 'Unauthorized', bodyComplete: true });
-    if (event.type === 'unexpected-response') expect(toString(event.body)).toBe('Unauthorized');
+    const { events } = await codecClient(port, '/', {});
+    const event = events[0];
+    expect(event).toMatchObject({ type: 'rejected', status: 401, reason: 'Unauthorized', bodyComplete: true });
+    if (event?.type === 'rejected') expect(toString(event.body)).toBe('Unauthorized');
   });
 
   it('reports ws’s 400 for an unsupported version, with its headers', async () => {
     const port = await wsServer({});
-    const handshake = new ClientHandshake(`ws://127.0.0.1:${port}/`, { headers: { 'X-Probe': '1' } });
+    const endpoint = new ClientEndpoint(`ws://127.0.0.1:${port}/`, { headers: { 'X-Probe': '1' } });
     // A doctored request: ws answers 400 and our client must surface it.
     const socket = connect(port, '127.0.0.1');
     cleanups.push(() => socket.destroy());
-    const request = toString(handshake.request, 'latin1').replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 7');
+    const request = toString(concat(endpoint.takeOutgoing()), 'latin1').replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 7');
     socket.write(request, 'latin1');
     const chunks: Buffer[] = [];
     for await (const chunk of socket) chunks.push(chunk as Buffer);
-    handshake.receive(Buffer.concat(chunks));
-    handshake.receiveEof();
-    const event = handshake.nextEvent();
-    expect(event).toMatchObject({ type: 'unexpected-response', status: 400, bodyComplete: true });
-    if (event?.type === 'unexpected-response') expect(event.headers.get('sec-websocket-version')).toMatch(/13/);
+    endpoint.receive(Buffer.concat(chunks));
+    endpoint.receiveEof();
+    const event = endpoint.nextEvent();
+    expect(event).toMatchObject({ type: 'rejected', status: 400, bodyComplete: true });
+    if (event?.type === 'rejected') expect(event.headers.get('sec-websocket-version')).toMatch(/13/);
+    expect(endpoint.nextEvent()).toMatchObject({ type: 'closed', code: 1006 });
   });
 });
