@@ -36,7 +36,7 @@ describe('the codec bundle', () => {
     }
   });
 
-  it('runs a client/server exchange in a bare realm with only the web-standard globals it is allowed', () => {
+  it('runs a client/server session, handshake included, in a bare realm with only the web-standard globals it is allowed', () => {
     const sandbox = {
       TextEncoder,
       TextDecoder,
@@ -50,16 +50,23 @@ describe('the codec bundle', () => {
     vm.runInContext(bundle, context);
     vm.runInContext(
       `
-      const { Connection } = codec;
-      const client = new Connection({ role: 'client' });
-      const server = new Connection({ role: 'server' });
+      const { ClientEndpoint, ServerEndpoint } = codec;
+      const client = new ClientEndpoint('ws://bare.realm/chat', { protocols: ['p'] });
+      const server = new ServerEndpoint();
+      for (const chunk of client.takeOutgoing()) server.receive(chunk);
+      const request = server.nextEvent();
+      server.send({ type: 'accept', protocol: request.protocols[0] });
+      for (const chunk of server.takeOutgoing()) client.receive(chunk);
+      const open = client.nextEvent();
       client.send({ type: 'text', data: 'héllo from a bare realm' });
       client.send({ type: 'binary', data: new Uint8Array([1, 2, 3]) });
       for (const chunk of client.takeOutgoing()) server.receive(chunk);
-      result = server.events().map((e) => e.type + ':' + (typeof e.data === 'string' ? e.data : Array.from(e.data).join(',')));
+      result = [request.type + ':' + request.path, open.type + ':' + open.protocol].concat(
+        server.events().map((e) => e.type + ':' + (e.type === 'open' ? e.protocol : typeof e.data === 'string' ? e.data : Array.from(e.data).join(','))),
+      );
       `,
       context,
     );
-    expect(sandbox.result).toEqual(['text:héllo from a bare realm', 'binary:1,2,3']);
+    expect(sandbox.result).toEqual(['request:/chat', 'open:p', 'open:p', 'text:héllo from a bare realm', 'binary:1,2,3']);
   });
 });
