@@ -5,7 +5,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { inflateRawSync } from 'node:zlib';
-import { Connection, pakoBackend, perMessageDeflateAgreement } from '@rfc6455/codec';
+import {
+  ClientEndpoint,
+  type CompressionBackend,
+  pakoBackend,
+  type PerMessageDeflateAgreement,
+  type PerMessageDeflateParams,
+  permessageDeflate,
+  ServerEndpoint,
+} from '@rfc6455/codec';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocketClient from 'ws';
 import { type ServerOptions, type WebSocket, type WebSocketServer, zlibBackend, zlibBackendAvailable } from '../src/index.js';
@@ -195,8 +203,7 @@ describe('the node:zlib backend', () => {
     ] as const) {
       for (const serverNoContextTakeover of [false, true]) {
         const params = { serverNoContextTakeover, serverMaxWindowBits: 11 };
-        const s = new Connection({ role: 'server', extensions: [perMessageDeflateAgreement(params, { threshold: 0, backend: sender })] });
-        const c = new Connection({ role: 'client', extensions: [perMessageDeflateAgreement(params, { threshold: 0, backend: receiver })] });
+        const { server: s, client: c } = deflatePair(params, { server: sender, client: receiver });
         for (const m of [doc(1, 40_000), doc(1, 40_000), '', 'a', doc(2, 100)]) {
           s.send({ type: 'text', data: m });
           for (const b of s.takeOutgoing()) c.receive(b);
@@ -211,8 +218,7 @@ describe('the node:zlib backend', () => {
     const messages = [doc(1, 40_000), doc(1, 40_000), 'a', doc(2, 300), doc(2, 300), doc(3, 70_000), '', doc(3, 5_000)];
     const run = (bits: number, receiver: typeof zlibBackend, serverNoContextTakeover: boolean, park: boolean): number => {
       const params = { serverNoContextTakeover, serverMaxWindowBits: bits };
-      const s = new Connection({ role: 'server', extensions: [perMessageDeflateAgreement(params, { threshold: 0, backend: zlibBackend })] });
-      const c = new Connection({ role: 'client', extensions: [perMessageDeflateAgreement(params, { threshold: 0, backend: receiver })] });
+      const { server: s, client: c } = deflatePair(params, { server: zlibBackend, client: receiver });
       let wire = 0;
       messages.forEach((m, i) => {
         s.send({ type: 'text', data: m });
@@ -248,8 +254,7 @@ describe('the node:zlib backend', () => {
 
   it('parks an idle inflater only between messages, and it resumes with the same window', () => {
     const params = { clientMaxWindowBits: 15 };
-    const client = new Connection({ role: 'client', extensions: [perMessageDeflateAgreement(params, { threshold: 0, backend: pakoBackend })] });
-    const server = new Connection({ role: 'server', extensions: [perMessageDeflateAgreement(params, { threshold: 0, backend: zlibBackend })] });
+    const { server, client } = deflatePair(params, { server: zlibBackend, client: pakoBackend });
     const stuck = parkIdleEngines(); // engines of earlier tests left mid-message, if any
     const a = doc(5, 20_000);
     client.send({ type: 'text', data: a });
@@ -273,7 +278,7 @@ describe('the node:zlib backend', () => {
   // the reset inflater, which then reads it as the start of a stored block
   // (with pako too); reported to the codec's owner.
   it('reads a message the peer ended with a BFINAL block', () => {
-    const r = new Connection({ role: 'server', extensions: [perMessageDeflateAgreement({}, { backend: zlibBackend })] });
+    const r = deflatePair({}, { server: zlibBackend, client: pakoBackend }).server;
     // A final stored block holding "hi": BFINAL=1, BTYPE=00, LEN=2, NLEN, data.
     const final = Buffer.from([0x01, 0x02, 0x00, 0xfd, 0xff, 0x68, 0x69]);
     expect(inflateRawSync(final).toString()).toBe('hi');
@@ -282,12 +287,32 @@ describe('the node:zlib backend', () => {
   });
 
   it('fails invalid compressed data with 1007', () => {
-    const r = new Connection({ role: 'server', extensions: [perMessageDeflateAgreement({}, { backend: zlibBackend })] });
+    const r = deflatePair({}, { server: zlibBackend, client: pakoBackend }).server;
     r.receive(maskedFrame(0xc1, Buffer.from([0xff, 0xff, 0xff, 0xff])));
     const ev = r.nextEvent();
     expect(ev).toMatchObject({ type: 'protocol-error', code: 1007 });
   });
 });
+
+/**
+ * A codec server endpoint and client endpoint opened against each other in
+ * memory, permessage-deflate agreed on `params` by their handshake (both
+ * sides configured with them), each side with its own DEFLATE backend.
+ */
+function deflatePair(params: Partial<PerMessageDeflateParams>, backends: { server: CompressionBackend; client: CompressionBackend }) {
+  const side = (backend: CompressionBackend) => ({ extensions: [permessageDeflate({ ...params, threshold: 0, backend })] });
+  const server = new ServerEndpoint(side(backends.server));
+  const client = new ClientEndpoint('ws://localhost/', side(backends.client));
+  for (const b of client.takeOutgoing()) server.receive(b);
+  expect(server.nextEvent()?.type).toBe('request');
+  server.send({ type: 'accept' });
+  expect(server.nextEvent()?.type).toBe('open');
+  for (const b of server.takeOutgoing()) client.receive(b);
+  expect(client.nextEvent()?.type).toBe('open');
+  const agreed = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15, ...params };
+  for (const endpoint of [server, client]) expect((endpoint.extensions[0] as PerMessageDeflateAgreement | undefined)?.params).toEqual(agreed);
+  return { server, client };
+}
 
 function maskedFrame(first: number, payload: Uint8Array): Buffer {
   const key = [9, 8, 7, 6];
