@@ -1,68 +1,52 @@
 // Client and server over an in-memory stream pair: no sockets at all. The
-// server end is the codec's ServerHandshake + Connection driven by hand.
-import { Connection, type ExtensionElement, negotiateExtensions, permessageDeflate, ServerHandshake, UsageError } from '@rfc6455/codec';
+// server end is the codec's ServerEndpoint driven by hand.
+import { type ExtensionElement, permessageDeflate, ServerEndpoint, UsageError } from '@rfc6455/codec';
+import { createRequestHeadParser, switchingProtocolsResponse, validateUpgradeRequest } from '@rfc6455/codec/http';
 import { describe, expect, test } from 'vitest';
 import { type ByteStream, createByteStreamPair, WebSocket, WebSocketStream } from '../src/index.js';
+
+interface Seen {
+  headers: Map<string, string>;
+  closeCode: number;
+  messages: number;
+  compressed: number;
+  bytesAfterHead: number;
+}
 
 /** An echo server on one end of the pair; reports what it saw. */
 function serveEcho(
   stream: ByteStream,
   opts: { protocol?: string; reject?: boolean; deflate?: boolean; answerExtensions?: ExtensionElement[] } = {},
 ) {
-  const seen = { headers: new Map<string, string>(), closeCode: 0, messages: 0, compressed: 0, bytesAfterHead: 0 };
+  const seen: Seen = { headers: new Map<string, string>(), closeCode: 0, messages: 0, compressed: 0, bytesAfterHead: 0 };
   const writer = stream.writable.getWriter();
-  const done = (async () => {
-    const reader = stream.readable.getReader();
-    const handshake = new ServerHandshake();
-    let conn: Connection | undefined;
+  const reader = stream.readable.getReader();
+  if (opts.answerExtensions !== undefined) return answerWith(reader, writer, opts.answerExtensions, seen);
+  return (async () => {
+    const endpoint = new ServerEndpoint({ extensions: opts.deflate ? [permessageDeflate({ threshold: 0 })] : [] });
     for (;;) {
       const { value, done } = await reader.read();
       if (done) {
-        if (conn === undefined) break;
-        conn.receiveEof();
-        for (let ev = conn?.nextEvent(); ev; ev = conn?.nextEvent());
+        endpoint.receiveEof();
+        endpoint.events();
         break;
       }
-      let chunk: Uint8Array = value;
-      if (conn === undefined) {
-        handshake.receive(chunk);
-        const ev = handshake.nextEvent();
-        if (ev === undefined) continue;
-        if (ev.type === 'bad-request') throw new Error(ev.reason);
-        for (const [k, v] of ev.headers.entries()) seen.headers.set(k.toLowerCase(), v);
-        if (opts.reject) {
-          await writer.write(handshake.reject({ status: 401, body: 'who are you?' }).response);
-          await writer.close();
-          return seen;
+      if (endpoint.state === 'open' && (value[0] ?? 0) & 0x40) seen.compressed++; // RSV1 on a frame that starts this read
+      endpoint.receive(value);
+      for (let ev = endpoint.nextEvent(); ev; ev = endpoint.nextEvent()) {
+        if (ev.type === 'protocol-error' && ev.phase === 'handshake') throw new Error(ev.reason);
+        if (ev.type === 'request') {
+          for (const [k, v] of ev.headers.entries()) seen.headers.set(k.toLowerCase(), v);
+          if (opts.reject) endpoint.send({ type: 'reject', status: 401, body: 'who are you?' });
+          else endpoint.send({ type: 'accept', protocol: opts.protocol && ev.protocols.includes(opts.protocol) ? opts.protocol : null });
         }
-        const agreed = negotiateExtensions(ev.extensions, opts.deflate ? [permessageDeflate({ threshold: 0 })] : []);
-        const accepted = handshake.accept({
-          protocol: opts.protocol && ev.protocols.includes(opts.protocol) ? opts.protocol : null,
-          extensions: opts.answerExtensions ?? agreed.response,
-        });
-        await writer.write(accepted.response);
-        if (opts.answerExtensions !== undefined) {
-          // A response the client must refuse: count whatever it still sends.
-          seen.bytesAfterHead += accepted.trailing.length;
-          // The client tears its transport down, which errors this end (the pair's abort).
-          try {
-            for (let r = await reader.read(); !r.done; r = await reader.read()) seen.bytesAfterHead += r.value.length;
-          } catch {}
-          return seen;
-        }
-        conn = new Connection({ role: 'server', extensions: agreed.negotiated });
-        chunk = accepted.trailing;
-      }
-      if ((chunk[0] ?? 0) & 0x40) seen.compressed++; // RSV1 on a frame that starts this read
-      conn.receive(chunk);
-      for (let ev = conn.nextEvent(); ev; ev = conn.nextEvent()) {
-        if (ev.type === 'text') conn.send({ type: 'text', data: ev.data });
-        if (ev.type === 'binary') conn.send({ type: 'binary', data: ev.data.slice() });
+        if (ev.type === 'text') endpoint.send({ type: 'text', data: ev.data });
+        if (ev.type === 'binary') endpoint.send({ type: 'binary', data: ev.data.slice() });
         if (ev.type === 'text' || ev.type === 'binary') seen.messages++;
         if (ev.type === 'close') seen.closeCode = ev.code;
       }
-      for (const bytes of conn.takeOutgoing()) await writer.write(bytes);
-      if (conn.shouldCloseTransport) {
+      for (const bytes of endpoint.takeOutgoing()) await writer.write(bytes);
+      if (endpoint.shouldCloseTransport) {
         await writer.close();
         reader.releaseLock();
         break;
@@ -70,7 +54,38 @@ function serveEcho(
     }
     return seen;
   })();
-  return done;
+}
+
+/**
+ * A defective server: it answers the upgrade request with a 101 accepting
+ * `extensions` whatever was offered (a response the client must refuse),
+ * written with the codec's /http layer, then counts what the client still sends.
+ */
+async function answerWith(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+  extensions: ExtensionElement[],
+  seen: Seen,
+): Promise<Seen> {
+  const parser = createRequestHeadParser();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error('the client closed before its request was complete');
+    const head = parser.push(value);
+    if (head.type === 'incomplete') continue;
+    if (head.type === 'invalid') throw new Error(head.reason);
+    const verdict = validateUpgradeRequest(head.startLine, head.headers);
+    if (!verdict.ok) throw new Error(verdict.reason);
+    for (const [k, v] of head.headers.entries()) seen.headers.set(k.toLowerCase(), v);
+    await writer.write(switchingProtocolsResponse(verdict.request.key, null, extensions, undefined));
+    seen.bytesAfterHead += head.trailing.length;
+    break;
+  }
+  // The client tears its transport down, which errors this end (the pair's abort).
+  try {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) seen.bytesAfterHead += r.value.length;
+  } catch {}
+  return seen;
 }
 
 describe('in-memory stream pair', () => {
