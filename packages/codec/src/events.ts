@@ -197,12 +197,6 @@ export interface PreEncodedCommand {
 /** What the application can ask an endpoint to do. */
 export type Command = AcceptCommand | RejectCommand | PreEncodedCommand | FrameCommand;
 
-/** @deprecated The events of the former `Connection`: use {@link EndpointEvent}. */
-export type ConnectionEvent = FrameEvent | ClosedEvent;
-
-/** @deprecated The commands of the former `Connection`: use {@link Command}. */
-export type SendCommand = FrameCommand;
-
 /** The commands of the frame phase: messages and control frames. */
 export type FrameCommand =
   | {

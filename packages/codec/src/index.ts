@@ -83,8 +83,3 @@ export {
   type DeflaterOptions,
   type Inflater,
 } from './deflate-backend.js';
-// The pieces the endpoints replace; kept while the adapters move over.
-export { Connection, ConnectionState, type ConnectionOptions } from './connection.js';
-export type { ConnectionEvent, SendCommand } from './events.js';
-export { maskInto, unmaskInPlace } from './mask.js';
-export * from './handshake.js';

@@ -29,7 +29,7 @@
  *   most one step past the limit.
  */
 import { CloseCode } from './close-codes.js';
-import type { Role } from './connection.js';
+import type { Role } from './role.js';
 import {
   type CompressionBackend,
   type Deflater,
