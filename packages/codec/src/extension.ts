@@ -8,7 +8,8 @@
  *                          client's offers, picks the first offer a server can
  *                          serve, and validates a server's response.
  *   NegotiatedExtension  — the agreement for one connection (its parameters);
- *                          handed to `new Connection({ extensions })`.
+ *                          an endpoint makes it by negotiation (server) or
+ *                          by validating the response (client).
  *   ExtensionSession     — per connection: message decoders and encoders.
  *
  * A connection applies at most one transform to a given message: the first
@@ -105,12 +106,12 @@ export interface Extension {
   validateResponse(response: ExtensionElement): NegotiationResult;
 }
 
-/** Client: the `Sec-WebSocket-Extensions` offer for `ClientHandshake({ extensions })`. */
+/** Client: the `Sec-WebSocket-Extensions` offer a client endpoint sends for its configured extensions. */
 export function offerExtensions(extensions: readonly Extension[]): ExtensionElement[] {
   return extensions.flatMap((ext) => ext.offers());
 }
 
-/** Server: what to put in `accept({ extensions })` and in `new Connection({ extensions })`. */
+/** Server: the response elements a 101 carries, and the agreements the frame phase runs with. */
 export interface ServerNegotiation {
   readonly response: ExtensionElement[];
   readonly negotiated: NegotiatedExtension[];
