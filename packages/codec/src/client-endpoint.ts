@@ -5,6 +5,7 @@
  * frame phase. The state table is in endpoint.ts.
  */
 import { Endpoint, type FrameOptions } from './endpoint.js';
+import type { TextAs } from './events.js';
 import { type Extension, acceptExtensions, offerExtensions } from './extension.js';
 import type { ExtensionElement } from './header-grammar.js';
 import { BodyReader, responseBodyFraming } from './http-body.js';
@@ -23,7 +24,7 @@ import type { HeadOptions } from './server-endpoint.js';
 import { buildUpgradeRequest, toWebSocketUrl } from './upgrade-request.js';
 import { HandshakeFailure, validateUpgradeResponse } from './upgrade-response.js';
 
-export interface ClientEndpointOptions extends FrameOptions, HeadOptions {
+export interface ClientEndpointOptions<T extends TextAs = 'string'> extends FrameOptions<T>, HeadOptions {
   /** Subprotocols to offer, most preferred first: distinct tokens. */
   readonly protocols?: readonly string[];
   /**
@@ -44,7 +45,8 @@ const DEFAULT_MAX_BODY_SIZE = 64 * 1024;
 /** 1xx responses tolerated before the real one; each is bounded by the head limits. */
 const MAX_INTERIM_RESPONSES = 8;
 
-export class ClientEndpoint extends Endpoint {
+/** `T`: how text messages are received, from the `textAs` option (strings unless it says 'bytes'). */
+export class ClientEndpoint<T extends TextAs = 'string'> extends Endpoint<T> {
   /** The target as a ws: or wss: URL. */
   readonly url: URL;
   /** `Sec-WebSocket-Key` sent in the request. */
@@ -65,7 +67,7 @@ export class ClientEndpoint extends Endpoint {
    * https: or has a fragment, and for invalid subprotocols, extension offers,
    * Origin, header fields or limits.
    */
-  constructor(url: string | URL, options: ClientEndpointOptions = {}) {
+  constructor(url: string | URL, options: ClientEndpointOptions<T> = {}) {
     super('client', options);
     this.url = toWebSocketUrl(url);
     this.limits = {

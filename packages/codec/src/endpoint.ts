@@ -43,10 +43,13 @@ import type {
   ClosedEvent,
   Command,
   EndpointEvent,
+  FrameErrorEvent,
   FrameEvent,
   HandshakeErrorEvent,
+  HandshakeEvent,
   OpenEvent,
   PreEncodedCommand,
+  TextAs,
 } from './events.js';
 import type { ExtensionSession, MessageDecoder, NegotiatedExtension } from './extension.js';
 import { serializeExtensions } from './header-grammar.js';
@@ -61,7 +64,7 @@ import { OutgoingQueue } from './outgoing.js';
 import { MaskKeyPool, type RandomSource } from './random.js';
 import type { Role } from './role.js';
 import type { HandshakeFailure } from './upgrade-response.js';
-import { decodeUtf8 } from './utf8.js';
+import { decodeUtf8, type TextCodec, textRules } from './utf8.js';
 
 type State = 'handshake' | 'deciding' | 'open' | 'closing' | 'closed' | 'refused' | 'failed' | 'ended';
 type Input = 'request' | 'opened' | 'refuse' | 'accept' | 'reject' | 'send-close' | 'receive-close' | 'fail' | 'eof';
@@ -102,8 +105,8 @@ const CLOSES_TRANSPORT: { readonly [S in State]: { readonly [R in Role]: boolean
   ended: { server: true, client: true },
 };
 
-/** Options of the frame phase, the same for both roles. */
-export interface FrameOptions {
+/** Options of the frame phase, the same for both roles (`T`: how text is received). */
+export interface FrameOptions<T extends TextAs = 'string'> {
   /** Largest message accepted, in bytes (decoded bytes with an extension); larger ones fail with 1009. Default 16 MiB. */
   readonly maxMessageSize?: number;
   /** Largest single frame payload accepted; larger ones fail with 1009. Default: `maxMessageSize`. */
@@ -116,6 +119,19 @@ export interface FrameOptions {
   readonly fragmentSize?: number;
   /** Source of randomness for masking keys and the client's key. Default `crypto.getRandomValues`. */
   readonly random?: RandomSource;
+  /**
+   * `'string'` (default): text messages are decoded to strings. `'bytes'`:
+   * their UTF-8 bytes, validated as strictly but never decoded, for an
+   * application that forwards them or parses bytes (send them on with
+   * `{ type: 'text', data: bytes }`). The endpoint's events are typed to match.
+   */
+  readonly textAs?: T;
+  /**
+   * Platform accelerators for text: a native UTF-8 validator and decoder
+   * (e.g. Node's `buffer.isUtf8` and its string decoding). Default: the
+   * codec's own validator and `TextDecoder`.
+   */
+  readonly text?: TextCodec;
 }
 
 const FIN = 0x80;
@@ -125,16 +141,16 @@ const NO_BYTES = new Uint8Array(0);
 const NONE: readonly NegotiatedExtension[] = Object.freeze([]);
 
 /** What both roles share; `ServerEndpoint` and `ClientEndpoint` add their opening handshake. */
-export abstract class Endpoint {
+export abstract class Endpoint<T extends TextAs = 'string'> {
   readonly role: Role;
   private s: State = 'handshake';
   /** Events of the handshake phase, delivered before any frame event. */
-  private queued: EndpointEvent[] | undefined;
+  private queued: EndpointEvent<T>[] | undefined;
   private inputEnded = false;
   private protocolValue: string | null = null;
   private extensionsValue: readonly NegotiatedExtension[] = NONE;
   private readonly decoder: FrameDecoder;
-  private readonly assembler: MessageAssembler;
+  private readonly assembler: MessageAssembler<T>;
   /** @internal */
   protected readonly out = new OutgoingQueue();
   private readonly writer: MessageWriter;
@@ -152,16 +168,21 @@ export abstract class Endpoint {
   private draining = false;
 
   /** @internal */
-  protected constructor(role: Role, options: FrameOptions) {
+  protected constructor(role: Role, options: FrameOptions<T>) {
     const maxMessageSize = positive(options.maxMessageSize, DEFAULT_MAX_MESSAGE_SIZE, 'maxMessageSize');
     this.role = role;
     this.decoder = new FrameDecoder({
       expectMasked: role === 'server',
       maxFramePayload: positive(options.maxFramePayload, maxMessageSize, 'maxFramePayload'),
     });
-    this.assembler = new MessageAssembler(maxMessageSize, options.messageMode ?? 'whole');
+    const text = textRules(options.text);
+    const textAs = options.textAs;
+    if (textAs !== undefined && textAs !== 'string' && textAs !== 'bytes') {
+      throw new UsageError('ERR_INVALID_ARGUMENT', `textAs must be 'string' or 'bytes', got ${String(textAs)}`);
+    }
+    this.assembler = new MessageAssembler<T>(maxMessageSize, options.messageMode ?? 'whole', textAs, text);
     const keys = role === 'client' ? MaskKeyPool.for(options.random) : undefined;
-    this.writer = new MessageWriter(this.out, keys, positive(options.fragmentSize, Infinity, 'fragmentSize'));
+    this.writer = new MessageWriter(this.out, keys, positive(options.fragmentSize, Infinity, 'fragmentSize'), text);
     this.autoPong = options.autoPong ?? true;
   }
 
@@ -235,7 +256,7 @@ export abstract class Endpoint {
   }
 
   /** The next event, or undefined when more input (or a decision) is needed. */
-  nextEvent(): EndpointEvent | undefined {
+  nextEvent(): EndpointEvent<T> | undefined {
     const queued = this.queued;
     if (queued !== undefined) {
       const ev = queued.shift();
@@ -270,8 +291,8 @@ export abstract class Endpoint {
   }
 
   /** All events available now (a convenience over `nextEvent()`). */
-  events(): EndpointEvent[] {
-    const list: EndpointEvent[] = [];
+  events(): EndpointEvent<T>[] {
+    const list: EndpointEvent<T>[] = [];
     for (let ev = this.nextEvent(); ev !== undefined; ev = this.nextEvent()) list.push(ev);
     return list;
   }
@@ -347,7 +368,7 @@ export abstract class Endpoint {
   protected checkEarlyData(_size: number): void {}
 
   /** @internal A valid request arrived: report it and wait for the decision. */
-  protected requested(event: EndpointEvent, trailing: Uint8Array): void {
+  protected requested(event: HandshakeEvent, trailing: Uint8Array): void {
     this.move('request');
     this.report(event);
     this.decoder.push(trailing);
@@ -384,7 +405,7 @@ export abstract class Endpoint {
   }
 
   /** @internal The handshake ended without a WebSocket: `event` says why (null: no event), `response` is written. */
-  protected refused(input: 'refuse' | 'reject', event: EndpointEvent | null, response: Uint8Array<ArrayBuffer> | null): void {
+  protected refused(input: 'refuse' | 'reject', event: HandshakeEvent | null, response: Uint8Array<ArrayBuffer> | null): void {
     this.move(input);
     this.decoder.discard();
     if (event !== null) this.report(event);
@@ -392,7 +413,7 @@ export abstract class Endpoint {
   }
 
   /** @internal Queues an event of the handshake phase. */
-  protected report(event: EndpointEvent): void {
+  protected report(event: HandshakeEvent): void {
     (this.queued ??= []).push(event);
   }
 
@@ -433,7 +454,7 @@ export abstract class Endpoint {
    * the extension that claims it by its RSV bits, or to the plain path.
    * RSV bits are only meaningful on a message's first frame (RFC 7692 §6.1).
    */
-  private extensionPiece(sessions: readonly ExtensionSession[]): FrameEvent | undefined {
+  private extensionPiece(sessions: readonly ExtensionSession[]): FrameEvent<T> | undefined {
     const dec = this.decoder;
     if (dec.isStart) {
       if (dec.opcode === Opcode.Continuation) {
@@ -468,7 +489,7 @@ export abstract class Endpoint {
   }
 
   /** Hands the decoder's output to the assembler until it needs input or an event is ready. */
-  private drainInflow(): FrameEvent | undefined {
+  private drainInflow(): FrameEvent<T> | undefined {
     const inflow = this.inflow as MessageDecoder;
     for (;;) {
       const out = inflow.read();
@@ -499,7 +520,7 @@ export abstract class Endpoint {
   }
 
   /** Collects a control frame's payload (≤125 bytes, possibly split) and acts on it when complete. */
-  private controlPiece(): FrameEvent | undefined {
+  private controlPiece(): FrameEvent<T> | undefined {
     const dec = this.decoder;
     if (dec.rsv !== 0 && dec.isStart) return frameError(CloseCode.ProtocolError, 'RSV bit set on a control frame');
     let payload: Uint8Array;
@@ -526,7 +547,7 @@ export abstract class Endpoint {
     }
   }
 
-  private peerClose(payload: Uint8Array): FrameEvent {
+  private peerClose(payload: Uint8Array): FrameEvent<T> {
     if (payload.length === 1) return frameError(CloseCode.ProtocolError, 'close frame with a 1-byte payload');
     let code: number = CloseCode.NoStatus;
     let reason = '';
@@ -549,7 +570,7 @@ export abstract class Endpoint {
   }
 
   /** Fails the connection (§7.1.7): queue a close frame unless one was sent, stop reading input. */
-  private fail(code: number, reason: string): FrameEvent {
+  private fail(code: number, reason: string): FrameErrorEvent {
     if (this.s === 'open') this.writer.frame(FIN | Opcode.Close, closeBody(code, truncateReason(reason)), false);
     this.move('fail');
     this.decoder.discard();
@@ -568,7 +589,7 @@ export abstract class Endpoint {
   }
 }
 
-function frameError(code: number, reason: string): FrameEvent {
+function frameError(code: number, reason: string): FrameErrorEvent {
   return { type: 'protocol-error', phase: 'frames', code, reason };
 }
 

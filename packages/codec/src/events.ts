@@ -9,10 +9,25 @@ import type { UpgradeRequestEvent } from './upgrade-request.js';
 import type { ErrorResponseOptions } from './upgrade-response.js';
 import type { HandshakeFailure } from './upgrade-response.js';
 
-/** A whole text message (the default `messageMode: 'whole'`). */
-export interface TextEvent {
+/**
+ * How an endpoint hands out text messages (option `textAs`): `'string'`
+ * (default) decodes them; `'bytes'` gives their UTF-8 bytes, validated but
+ * never turned into a string, for an application that forwards or parses
+ * bytes.
+ */
+export type TextAs = 'string' | 'bytes';
+
+/** The data of a text event on an endpoint made with `textAs: T`. */
+export type TextData<T extends TextAs> = T extends 'bytes' ? Uint8Array : string;
+
+/**
+ * A whole text message (the default `messageMode: 'whole'`): a string, or
+ * with `textAs: 'bytes'` its valid UTF-8 bytes (a view into the bytes handed
+ * to `receive()` when the message arrived in one piece, as for binary).
+ */
+export interface TextEvent<T extends TextAs = 'string'> {
   readonly type: 'text';
-  readonly data: string;
+  readonly data: TextData<T>;
 }
 
 /**
@@ -25,12 +40,15 @@ export interface BinaryEvent {
 }
 
 /**
- * Part of a text message (`messageMode: 'parts'`). Parts never split a code
- * point; `last` marks the end of the message (its data may be empty).
+ * Part of a text message (`messageMode: 'parts'`). String parts never split
+ * a code point; byte parts (`textAs: 'bytes'`) are the frames' bytes as they
+ * arrive, so a character may straddle two parts, and only their
+ * concatenation is whole UTF-8. `last` marks the end of the message (its data
+ * may be empty).
  */
-export interface TextPartEvent {
+export interface TextPartEvent<T extends TextAs = 'string'> {
   readonly type: 'text-part';
-  readonly data: string;
+  readonly data: TextData<T>;
   readonly last: boolean;
 }
 
@@ -149,26 +167,22 @@ export interface ClosedEvent {
   readonly wasClean: boolean;
 }
 
-/** What the frame phase reports. */
-export type FrameEvent =
-  | TextEvent
+/** What the frame phase reports (`T`: the endpoint's `textAs`). */
+export type FrameEvent<T extends TextAs = 'string'> =
+  | TextEvent<T>
   | BinaryEvent
-  | TextPartEvent
+  | TextPartEvent<T>
   | BinaryPartEvent
   | PingEvent
   | PongEvent
   | CloseEvent
   | FrameErrorEvent;
 
-/** Everything an endpoint reports; `closed` is always the last. */
-export type EndpointEvent =
-  | UpgradeRequestEvent
-  | ResponseEvent
-  | OpenEvent
-  | RejectedEvent
-  | HandshakeErrorEvent
-  | FrameEvent
-  | ClosedEvent;
+/** What the opening handshake reports. */
+export type HandshakeEvent = UpgradeRequestEvent | ResponseEvent | OpenEvent | RejectedEvent | HandshakeErrorEvent;
+
+/** Everything an endpoint reports (`T`: its `textAs`); `closed` is always the last. */
+export type EndpointEvent<T extends TextAs = 'string'> = HandshakeEvent | FrameEvent<T> | ClosedEvent;
 
 /** Server: accept the upgrade request (the configured extensions are negotiated inside). */
 export interface AcceptCommand {
@@ -201,7 +215,15 @@ export type Command = AcceptCommand | RejectCommand | PreEncodedCommand | FrameC
 export type FrameCommand =
   | {
       readonly type: 'text';
-      readonly data: string;
+      /**
+       * A string, or text already encoded as UTF-8 (e.g. a `textAs: 'bytes'`
+       * event's data), sent as it is. Bytes are validated (with the `text`
+       * accelerator when one is given): invalid UTF-8 throws
+       * `ERR_INVALID_ARGUMENT`, since the peer would fail the connection with
+       * 1007. A streamed part may end inside a character that the next part
+       * finishes; the last part may not.
+       */
+      readonly data: string | Uint8Array;
       /** False to stream: more parts of this message follow. Default true. */
       readonly fin?: boolean;
     }

@@ -17,6 +17,7 @@ export type {
   FrameErrorEvent,
   FrameEvent,
   HandshakeErrorEvent,
+  HandshakeEvent,
   OpenEvent,
   PingEvent,
   PongEvent,
@@ -25,6 +26,8 @@ export type {
   RejectCommand,
   RejectedEvent,
   ResponseEvent,
+  TextAs,
+  TextData,
   TextEvent,
   TextPartEvent,
 } from './events.js';
@@ -34,7 +37,7 @@ export type { ExtendedConnectRequest } from './upgrade-request.js';
 export type { MessageMode } from './message-assembler.js';
 export { Opcode, opcodeName } from './opcode.js';
 export { cryptoRandom, type RandomSource } from './random.js';
-export { isValidUtf8, Utf8Validator } from './utf8.js';
+export { isValidUtf8, Utf8Validator, type TextCodec } from './utf8.js';
 export { computeAcceptKey } from './accept-key.js';
 export {
   isToken,

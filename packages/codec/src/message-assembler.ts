@@ -2,40 +2,55 @@
  * Turns data-frame pieces into messages (RFC 6455 §5.4, §5.6): continuation
  * rules, the message size limit (decided from each frame header before its
  * payload is buffered), fail-fast UTF-8 validation, and delivery of whole
- * messages or of parts as they arrive.
+ * messages or of parts as they arrive, text as strings or as bytes.
  *
  * A fragmented message is copied into one buffer that grows by doubling, so
  * its memory follows its bytes, never its number of fragments.
+ *
+ * UTF-8 is checked as the bytes arrive, so an invalid byte fails the message
+ * in the chunk that brings it; a message that arrives in one piece is checked
+ * (and decoded) in one pass. The point of failure depends on neither
+ * `textAs` nor the accelerator.
  */
 import { CloseCode } from './close-codes.js';
-import type { FrameErrorEvent, FrameEvent } from './events.js';
+import type { FrameErrorEvent, FrameEvent, TextAs, TextEvent, TextPartEvent } from './events.js';
 import type { FrameDecoder } from './frame-decoder.js';
 import { maskInto, unmaskInPlace } from './mask.js';
 import { Opcode, opcodeName } from './opcode.js';
-import { decodeUtf8, Utf8Validator } from './utf8.js';
+import { PartDecoder, PLAIN_TEXT, type TextRules, type Utf8Validator } from './utf8.js';
 
 export type MessageMode = 'whole' | 'parts';
 
 const EMPTY = new Uint8Array(0);
 const MIN_CAPACITY = 1024;
 
-export class MessageAssembler {
+export class MessageAssembler<T extends TextAs = 'string'> {
   /** Opcode of the message being received (text or binary), 0 between messages. */
   private kind = 0;
   private size = 0;
   private buf: Uint8Array = EMPTY;
   private len = 0;
-  private readonly validator = new Utf8Validator();
-  /** Streaming decoder for text parts; made on first use (parts mode only). */
-  private partDecoderValue: TextDecoder | undefined;
+  private readonly validator: Utf8Validator;
+  private readonly asBytes: boolean;
+  /** Decoder of text parts; made on first use (parts mode only). */
+  private partText: PartDecoder | undefined;
 
   constructor(
     readonly maxMessageSize: number,
     private readonly mode: MessageMode,
-  ) {}
+    textAs?: T,
+    private readonly text: TextRules = PLAIN_TEXT,
+  ) {
+    this.asBytes = textAs === 'bytes';
+    this.validator = text.validator();
+  }
 
-  private partDecoder(): TextDecoder {
-    return (this.partDecoderValue ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }));
+  private textEvent(data: string | Uint8Array): TextEvent<T> {
+    return { type: 'text', data } as TextEvent<T>;
+  }
+
+  private textPartEvent(data: string | Uint8Array, last: boolean): TextPartEvent<T> {
+    return { type: 'text-part', data, last } as TextPartEvent<T>;
   }
 
   /** True while a fragmented message is unfinished. */
@@ -44,7 +59,7 @@ export class MessageAssembler {
   }
 
   /** Handles the decoder's current piece of a data frame. */
-  accept(dec: FrameDecoder): FrameEvent | undefined {
+  accept(dec: FrameDecoder): FrameEvent<T> | undefined {
     if (dec.isStart) {
       if (dec.isEnd && dec.fin && this.kind === 0 && dec.opcode !== Opcode.Continuation) {
         return this.singlePieceMessage(dec);
@@ -56,7 +71,7 @@ export class MessageAssembler {
   }
 
   /** The common case: a one-frame message whose payload arrived in one chunk. */
-  private singlePieceMessage(dec: FrameDecoder): FrameEvent {
+  private singlePieceMessage(dec: FrameDecoder): FrameEvent<T> {
     const n = dec.payloadLength;
     if (n > this.maxMessageSize) return tooBig(n, this.maxMessageSize);
     const data = dec.piece;
@@ -64,9 +79,19 @@ export class MessageAssembler {
     if (dec.opcode === Opcode.Binary) {
       return this.mode === 'whole' ? { type: 'binary', data } : { type: 'binary-part', data, last: true };
     }
-    const text = decodeUtf8(data);
-    if (text === undefined) return this.classifyUtf8Failure(data);
-    return this.mode === 'whole' ? { type: 'text', data: text } : { type: 'text-part', data: text, last: true };
+    return this.checkedText(data, this.mode === 'parts');
+  }
+
+  /** A text message that arrived in one piece, validated (and decoded) whole. */
+  private checkedText(bytes: Uint8Array, asPart: boolean): FrameEvent<T> {
+    let data: string | Uint8Array | undefined = bytes;
+    if (this.asBytes) {
+      if (!this.text.validate(bytes)) return this.classifyUtf8Failure(bytes);
+    } else {
+      data = this.text.decodeChecked(bytes);
+      if (data === undefined) return this.classifyUtf8Failure(bytes);
+    }
+    return asPart ? this.textPartEvent(data, true) : this.textEvent(data);
   }
 
   /** Same reason whichever path found the failure, so events never depend on how input was split. */
@@ -94,31 +119,29 @@ export class MessageAssembler {
     this.buf = next;
   }
 
-  private appendWhole(dec: FrameDecoder): FrameEvent | undefined {
+  private appendWhole(dec: FrameDecoder): FrameEvent<T> | undefined {
     const piece = dec.piece;
     const at = this.len;
     if (piece.length > 0) {
       if (dec.masked) maskInto(piece, this.buf, at, dec.maskKey, dec.pieceOffset);
       else this.buf.set(piece, at);
       this.len = at + piece.length;
-      if (this.kind === Opcode.Text && !this.validator.update(this.buf.subarray(at, this.len))) return invalidUtf8();
+      if (this.kind === Opcode.Text && !this.validator.feed(this.buf, at, this.len, false)) return invalidUtf8();
     }
     if (!(dec.isEnd && dec.fin)) return undefined;
     return this.finishWhole();
   }
 
-  private finishWhole(): FrameEvent {
+  private finishWhole(): FrameEvent<T> {
     const kind = this.kind;
     this.kind = 0;
-    const bytes = this.buf.subarray(0, this.len);
+    const bytes = this.len === this.buf.length ? this.buf : this.buf.subarray(0, this.len);
     // The buffer is never kept for the next message: an idle connection holds
     // no message memory (a binary message's bytes now belong to the app).
     this.buf = EMPTY;
     if (kind === Opcode.Binary) return { type: 'binary', data: bytes };
     if (this.validator.incomplete) return truncatedUtf8();
-    const text = decodeUtf8(bytes);
-    if (text === undefined) return invalidUtf8();
-    return { type: 'text', data: text };
+    return this.textEvent(this.asBytes ? bytes : this.text.decodeValid(bytes));
   }
 
   /**
@@ -142,6 +165,7 @@ export class MessageAssembler {
     this.size = 0;
     this.len = 0;
     this.validator.reset();
+    this.partText?.reset();
     return undefined;
   }
 
@@ -151,7 +175,7 @@ export class MessageAssembler {
    * bytes are kept, so a message that decodes to too much fails as soon as it
    * crosses the limit.
    */
-  pushDecoded(bytes: Uint8Array, last: boolean): FrameEvent | undefined {
+  pushDecoded(bytes: Uint8Array, last: boolean): FrameEvent<T> | undefined {
     const n = bytes.length;
     const size = this.size + n;
     if (size > this.maxMessageSize) return tooBig(size, this.maxMessageSize);
@@ -163,7 +187,7 @@ export class MessageAssembler {
         this.ensureCapacity(size, false);
         this.buf.set(bytes, at);
         this.len = at + n;
-        if (kind === Opcode.Text && !this.validator.update(this.buf.subarray(at, this.len))) return invalidUtf8();
+        if (kind === Opcode.Text && !this.validator.feed(this.buf, at, this.len, false)) return invalidUtf8();
       }
       if (!last) return undefined;
       const ev = this.finishWhole();
@@ -176,14 +200,19 @@ export class MessageAssembler {
     if (n === 0 && !last) return undefined;
     if (last) this.kind = 0;
     if (kind === Opcode.Binary) return { type: 'binary-part', data: bytes.slice(), last };
-    try {
-      return { type: 'text-part', data: this.partDecoder().decode(bytes, { stream: !last }), last };
-    } catch {
-      return invalidUtf8(last ? 'invalid or truncated UTF-8 in a text message' : undefined);
-    }
+    return this.textPart(bytes, last, true);
   }
 
-  private emitPart(dec: FrameDecoder): FrameEvent | undefined {
+  /** Validates a part of a text message and hands it out, decoded or (a copy when `copy`) as bytes. */
+  private textPart(bytes: Uint8Array, last: boolean, copy: boolean): FrameEvent<T> {
+    const v = this.validator;
+    if (!v.feed(bytes, 0, bytes.length, false)) return invalidUtf8();
+    if (last && v.incomplete) return truncatedUtf8();
+    if (this.asBytes) return this.textPartEvent(copy ? bytes.slice() : bytes, last);
+    return this.textPartEvent((this.partText ??= new PartDecoder(this.text.decodeValid)).push(bytes), last);
+  }
+
+  private emitPart(dec: FrameDecoder): FrameEvent<T> | undefined {
     const piece = dec.piece;
     const last = dec.isEnd && dec.fin;
     if (piece.length === 0 && !last) return undefined;
@@ -191,12 +220,7 @@ export class MessageAssembler {
     const kind = this.kind;
     if (last) this.kind = 0;
     if (kind === Opcode.Binary) return { type: 'binary-part', data: piece, last };
-    try {
-      const text = this.partDecoder().decode(piece, { stream: !last });
-      return { type: 'text-part', data: text, last };
-    } catch {
-      return invalidUtf8(last ? 'invalid or truncated UTF-8 in a text message' : undefined);
-    }
+    return this.textPart(piece, last, false);
   }
 }
 

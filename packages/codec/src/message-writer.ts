@@ -1,6 +1,7 @@
 /**
  * Turns outgoing messages into frames (RFC 6455 §5.4): fragmentation, the
- * streamed-message rule (no data message inside another), and the negotiated
+ * streamed-message rule (no data message inside another), text given as
+ * UTF-8 bytes (validated, then framed as it is), and the negotiated
  * extensions' message encoders. Shared by an endpoint and by the broadcast
  * pre-encoder, so both put the same bytes on the wire.
  */
@@ -10,6 +11,7 @@ import { FrameEncoder } from './frame-encoder.js';
 import type { OutgoingQueue } from './outgoing.js';
 import type { MaskKeyPool } from './random.js';
 import { Opcode } from './opcode.js';
+import { PLAIN_TEXT, type TextRules, type Utf8Validator } from './utf8.js';
 
 const FIN = 0x80;
 const encoder = new TextEncoder();
@@ -22,11 +24,14 @@ export class MessageWriter extends FrameEncoder {
   private sending = 0;
   /** Encoder of the outbound message being streamed, when an extension transforms it. */
   private outflow: MessageEncoder | undefined;
+  /** UTF-8 state of a text message streamed out as bytes; made on first use. */
+  private textState: Utf8Validator | undefined;
 
   constructor(
     out: OutgoingQueue,
     keys: MaskKeyPool | undefined,
     private readonly fragmentSize: number,
+    private readonly rules: TextRules = PLAIN_TEXT,
   ) {
     super(out, keys);
   }
@@ -42,18 +47,47 @@ export class MessageWriter extends FrameEncoder {
     if (!first && this.sending !== opcode) {
       throw new UsageError('ERR_MESSAGE_INTERLEAVED', 'a data message was started before the streamed message was finished');
     }
+    if (opcode === Opcode.Text) this.checkText(data, first, fin);
     this.sending = fin ? 0 : opcode;
-    if (this.sessions !== undefined && this.sendEncoded(this.sessions, first, opcode, data, fin)) return;
+    let payload = data;
+    if (this.sessions !== undefined) {
+      // Extensions decide on the byte length, so a string and its UTF-8 bytes get the same frames.
+      if (first && typeof payload === 'string') payload = encoder.encode(payload);
+      if (this.sendEncoded(this.sessions, first, opcode, payload, fin)) return;
+    }
     const op = first ? opcode : Opcode.Continuation;
-    if (typeof data === 'string') {
-      if (data.length * 3 <= this.fragmentSize) {
-        this.text((fin ? FIN : 0) | op, data);
+    if (typeof payload === 'string') {
+      if (payload.length * 3 <= this.fragmentSize) {
+        this.text((fin ? FIN : 0) | op, payload);
         return;
       }
-      this.fragments(op, encoder.encode(data), fin, true);
+      this.fragments(op, encoder.encode(payload), fin, true);
       return;
     }
-    this.fragments(op, data, fin, false);
+    this.fragments(op, payload, fin, payload !== data);
+  }
+
+  /**
+   * Text given as bytes must be UTF-8: the peer would fail the connection
+   * with 1007 otherwise, far from the mistake. It is checked before anything
+   * is queued, with the endpoint's validator (native when a `text`
+   * accelerator is given, so a forwarded message costs a fast scan, not a
+   * decode and an encode). Throws, changing nothing, when it is not.
+   */
+  private checkText(data: string | Uint8Array, first: boolean, fin: boolean): void {
+    let state = this.textState;
+    if (first) state?.reset();
+    if (typeof data === 'string') {
+      // A string is whole characters: bytes sent before it may not end inside one.
+      if (state?.incomplete === true) throw new UsageError('ERR_INVALID_ARGUMENT', 'a text part ended inside a UTF-8 character that the next part does not finish');
+      return;
+    }
+    if (first && fin) {
+      if (!this.rules.validate(data)) throw invalidText();
+      return;
+    }
+    state ??= this.textState = this.rules.validator();
+    if (!state.feed(data, 0, data.length, fin)) throw invalidText();
   }
 
   /**
@@ -94,4 +128,8 @@ export class MessageWriter extends FrameEncoder {
       at = end;
     } while (at < bytes.length);
   }
+}
+
+function invalidText(): UsageError {
+  return new UsageError('ERR_INVALID_ARGUMENT', 'text bytes are not valid UTF-8 (or end inside a character)');
 }

@@ -6,7 +6,7 @@
  */
 import { Endpoint, type FrameOptions } from './endpoint.js';
 import { UsageError } from './errors.js';
-import type { AcceptCommand, RejectCommand } from './events.js';
+import type { AcceptCommand, RejectCommand, TextAs } from './events.js';
 import { type Extension, negotiateExtensions } from './extension.js';
 import { DEFAULT_HEAD_LIMITS, type HeadLimits, type HttpHeadParser, type RequestLine, createRequestHeadParser, limitOption } from './http-head.js';
 import {
@@ -37,7 +37,7 @@ export interface HeadOptions {
   readonly maxStartLineLength?: number;
 }
 
-export interface ServerEndpointOptions extends FrameOptions, HeadOptions {
+export interface ServerEndpointOptions<T extends TextAs = 'string'> extends FrameOptions<T>, HeadOptions {
   /**
    * Extensions this server supports, e.g. `[permessageDeflate()]`: `accept`
    * negotiates them against the request's offers. Default none.
@@ -54,9 +54,10 @@ export interface ServerEndpointOptions extends FrameOptions, HeadOptions {
 const DEFAULT_MAX_EARLY_DATA = 64 * 1024;
 const NO_BYTES = new Uint8Array(0);
 /** One object for every endpoint made without options, so they share one config. */
-const DEFAULTS: ServerEndpointOptions = Object.freeze({});
+const DEFAULTS: ServerEndpointOptions<never> = Object.freeze({});
 
-export class ServerEndpoint extends Endpoint {
+/** `T`: how text messages are received, from the `textAs` option (strings unless it says 'bytes'). */
+export class ServerEndpoint<T extends TextAs = 'string'> extends Endpoint<T> {
   /** Made on the first bytes, dropped once the head is read (and the request after the decision): an open connection keeps neither. */
   private parser: HttpHeadParser<RequestLine> | undefined;
   /** Read from the options once per options object: a server's connections share it. */
@@ -65,7 +66,7 @@ export class ServerEndpoint extends Endpoint {
   /** Bootstrapped on an HTTP/2 stream (RFC 8441): answers are `response` events, not bytes. */
   private overHttp2 = false;
 
-  constructor(options: ServerEndpointOptions = DEFAULTS) {
+  constructor(options: ServerEndpointOptions<T> = DEFAULTS) {
     super('server', options);
     this.config = configFor(options);
   }
@@ -76,8 +77,8 @@ export class ServerEndpoint extends Endpoint {
    * refusal) is ready in `nextEvent()`, and `trailing` is the frame phase's
    * first input (it is copied: a host may reuse its read buffer).
    */
-  static fromParsedRequest(request: ParsedRequest, options: ServerEndpointOptions = DEFAULTS): ServerEndpoint {
-    const endpoint = new ServerEndpoint(options);
+  static fromParsedRequest<T extends TextAs = 'string'>(request: ParsedRequest, options: ServerEndpointOptions<T> = DEFAULTS): ServerEndpoint<T> {
+    const endpoint = new ServerEndpoint<T>(options);
     const trailing = request.trailing === undefined || request.trailing.length === 0 ? NO_BYTES : request.trailing.slice();
     endpoint.verdict(validateParsedRequest(request, endpoint.config.limits.maxHeaderCount), trailing);
     return endpoint;
@@ -91,8 +92,8 @@ export class ServerEndpoint extends Endpoint {
    * bytes, and the stream's DATA carries the frames through `receive()` and
    * `takeOutgoing()` as usual. Refusals are 400 (HTTP/2 has no 426).
    */
-  static fromExtendedConnect(request: ExtendedConnectRequest, options: ServerEndpointOptions = DEFAULTS): ServerEndpoint {
-    const endpoint = new ServerEndpoint(options);
+  static fromExtendedConnect<T extends TextAs = 'string'>(request: ExtendedConnectRequest, options: ServerEndpointOptions<T> = DEFAULTS): ServerEndpoint<T> {
+    const endpoint = new ServerEndpoint<T>(options);
     endpoint.overHttp2 = true;
     endpoint.verdict(validateExtendedConnect(request, endpoint.config.limits.maxHeaderCount), NO_BYTES);
     return endpoint;
@@ -182,11 +183,11 @@ interface ServerConfig {
   readonly supported: readonly Extension[];
 }
 
-const configs = new WeakMap<ServerEndpointOptions, ServerConfig>();
+const configs = new WeakMap<ServerEndpointOptions<TextAs>, ServerConfig>();
 const NO_NEGOTIATION = { response: [], negotiated: [] } as const;
 
 /** The options as read once (validated, defaults applied); cached per options object. */
-function configFor(options: ServerEndpointOptions): ServerConfig {
+function configFor(options: ServerEndpointOptions<TextAs>): ServerConfig {
   let config = configs.get(options);
   if (config === undefined) {
     config = {
