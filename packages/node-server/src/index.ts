@@ -17,8 +17,11 @@ export {
   WebSocketProtocolError,
   type OverflowPolicy,
   type SendData,
+  type SendOptions,
   type StreamSource,
   type WebSocketEvents,
 } from './websocket.js';
 export { CloseCode, UsageError } from '@rfc6455/codec';
 export { zlibBackend, zlibBackendAvailable } from './zlib-backend.js';
+export { nodeTextCodec } from './text-codec.js';
+export type { TextAs, TextCodec } from '@rfc6455/codec';

@@ -18,11 +18,13 @@ import {
   ServerEndpoint,
   type ServerEndpointOptions,
   type PerMessageDeflateOptions,
+  type TextAs,
   type UpgradeRequestEvent,
   pakoBackend,
   permessageDeflate,
 } from '@rfc6455/codec';
 import { MessagePreEncoder, type PreEncodedMessage } from '@rfc6455/codec/frames';
+import { nodeTextCodec } from './text-codec.js';
 import { type ConnectionSettings, type OverflowPolicy, WebSocket } from './websocket.js';
 import { zlibBackend, zlibBackendAvailable } from './zlib-backend.js';
 
@@ -98,6 +100,13 @@ export interface ServerOptions<Data = unknown> {
   readonly maxFramePayload?: number;
   /** `'parts'` emits `message-part` events as frames arrive instead of whole messages. */
   readonly messageMode?: MessageMode;
+  /**
+   * `'string'` (default): text messages arrive as strings. `'bytes'`: as
+   * Buffers of validated UTF-8 with `isBinary` false (as ws delivers them),
+   * never decoded: a proxy or broker passes them on with
+   * `send(data, { binary: isBinary })` without decoding and re-encoding.
+   */
+  readonly textAs?: TextAs;
   /** Split sent messages into frames of at most this many bytes. */
   readonly fragmentSize?: number;
   /** Time from the connection (standalone) or the `upgrade` event (attached) to the decision. Default 10 000 ms. */
@@ -173,7 +182,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   private readonly own: NetServer | undefined;
   private readonly hook: UpgradeHook<Data> | undefined;
   private readonly allowedOrigins: ReadonlySet<string> | undefined;
-  private readonly endpointOptions: ServerEndpointOptions;
+  private readonly endpointOptions: ServerEndpointOptions<TextAs>;
   private readonly settings: ConnectionSettings;
   private readonly handshakeTimeout: number;
   private readonly secure: boolean;
@@ -188,6 +197,9 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     this.allowedOrigins = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
     const pmd = options.perMessageDeflate ?? false;
     this.endpointOptions = {
+      // Node's SIMD UTF-8 validation and native string decoding, instead of the codec's portable ones.
+      text: nodeTextCodec,
+      ...(options.textAs !== undefined && { textAs: options.textAs }),
       ...(options.maxMessageSize !== undefined && { maxMessageSize: options.maxMessageSize }),
       ...(options.maxFramePayload !== undefined && { maxFramePayload: options.maxFramePayload }),
       ...(options.messageMode !== undefined && { messageMode: options.messageMode }),

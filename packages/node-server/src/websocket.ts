@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { type EndpointEvent, type ServerEndpoint, UsageError } from '@rfc6455/codec';
+import { type EndpointEvent, type ServerEndpoint, type TextAs, UsageError } from '@rfc6455/codec';
 import type { PreEncodedMessage } from '@rfc6455/codec/frames';
 
 export const OPEN = 1;
@@ -30,6 +30,17 @@ export interface ConnectionSettings {
 
 /** Data accepted by `send()`. */
 export type SendData = string | Uint8Array | ArrayBuffer;
+
+/** How `send()` frames its data. */
+export interface SendOptions {
+  /**
+   * Default: a string is sent as text, bytes as binary. `false` sends bytes
+   * as a text message: they must be UTF-8 (checked natively, never decoded
+   * or re-encoded; invalid bytes throw `UsageError` `ERR_INVALID_ARGUMENT`).
+   * `true` sends a string's UTF-8 bytes as binary.
+   */
+  readonly binary?: boolean;
+}
 
 /** A source for `sendStream()`: chunks are sent as they come, never gathered. */
 export type StreamSource = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array> | ReadableStream<string | Uint8Array>;
@@ -62,9 +73,24 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** A text event's data as the `message` event gives it: a string, or (`textAs: 'bytes'`) a Buffer. */
+function textData(data: string | Uint8Array): string | Buffer {
+  return typeof data === 'string' ? data : toBuffer(data);
+}
+
+/** The data message `send()` makes of `data`, given its `binary` option. */
+function toMessage(data: string | Uint8Array, binary: boolean | undefined): DataMessage {
+  if (typeof data === 'string') return binary === true ? { type: 'binary', data: Buffer.from(data) } : { type: 'text', data };
+  return binary === false ? { type: 'text', data } : { type: 'binary', data };
+}
+
+/** A message as `send()` hands it to the codec. */
+type DataMessage = { readonly type: 'text'; readonly data: string | Uint8Array } | { readonly type: 'binary'; readonly data: Uint8Array };
+
 /**
  * A server-side WebSocket. Events: `message` (data, isBinary) — text arrives
- * as a string, binary as a Buffer; `message-part` (data, isBinary, last) with
+ * as a string (a Buffer of validated UTF-8 with `textAs: 'bytes'`), binary as
+ * a Buffer; `message-part` (data, isBinary, last) with
  * `messageMode: 'parts'`; `close` (code, reason), emitted exactly once;
  * `error` (only emitted when a listener is attached: a connection never throws
  * into the process for what the peer did); `ping`, `pong`, `drain`.
@@ -85,7 +111,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
 
   /** @internal */ readonly socket: Socket;
   /** @internal — the codec endpoint this connection runs (the broadcast reads its encoding). */
-  readonly endpoint: ServerEndpoint;
+  readonly endpoint: ServerEndpoint<TextAs>;
   private readonly settings: ConnectionSettings;
   private state: 1 | 2 | 3 = OPEN;
   private dispatching = false;
@@ -99,7 +125,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   private onEnd: (() => void) | undefined;
 
   /** @internal — created by `WebSocketServer` once its endpoint accepted the request. */
-  constructor(socket: Socket, endpoint: ServerEndpoint, settings: ConnectionSettings, extensions: string, data: Data) {
+  constructor(socket: Socket, endpoint: ServerEndpoint<TextAs>, settings: ConnectionSettings, extensions: string, data: Data) {
     super();
     this.socket = socket;
     this.endpoint = endpoint;
@@ -134,27 +160,25 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   }
 
   /**
-   * Sends a message: a string as text, bytes as binary. Binary payloads over
-   * the codec's copy threshold are written by reference: don't modify them until 'drain'.
+   * Sends a message: a string as text, bytes as binary (or as text with
+   * `binary: false`, e.g. a `textAs: 'bytes'` message passed on). Payloads
+   * given as bytes over the codec's copy threshold are written by reference:
+   * don't modify them until 'drain'.
    * Returns false when the caller should wait for 'drain' (the buffer is over
    * the read-pause threshold), when the message was dropped by the
    * backpressure policy, or when the connection is no longer open (the message
    * is then silently discarded, as a closed socket would).
    */
-  send(data: SendData): boolean {
+  send(data: SendData, options?: SendOptions): boolean {
     if (this.state !== OPEN) return false;
     if (this.streaming) {
-      (this.deferred ??= []).push(() => this.send(data));
+      (this.deferred ??= []).push(() => this.send(data, options));
       return false;
     }
-    if (typeof data === 'string') {
-      if (!this.admit(this.textFrameBytes(data))) return false;
-      this.endpoint.send({ type: 'text', data });
-    } else {
-      const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-      if (!this.admit(frameBytes(bytes.length))) return false;
-      this.endpoint.send({ type: 'binary', data: bytes });
-    }
+    const message = toMessage(typeof data === 'string' || data instanceof Uint8Array ? data : new Uint8Array(data), options?.binary);
+    const size = typeof message.data === 'string' ? this.textFrameBytes(message.data) : frameBytes(message.data.length);
+    if (!this.admit(size)) return false;
+    this.endpoint.send(message);
     return this.afterSend();
   }
 
@@ -272,13 +296,13 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   private dispatch(ev: EndpointEvent): void {
     switch (ev.type) {
       case 'text':
-        this.emit('message', ev.data, false);
+        this.emit('message', textData(ev.data), false);
         return;
       case 'binary':
         this.emit('message', toBuffer(ev.data), true);
         return;
       case 'text-part':
-        this.emit('message-part', ev.data, false, ev.last);
+        this.emit('message-part', textData(ev.data), false, ev.last);
         return;
       case 'binary-part':
         this.emit('message-part', toBuffer(ev.data), true, ev.last);
