@@ -3,6 +3,7 @@
  * pnpm run conformance --url ws://127.0.0.1:9001 [--runs N] [--seed S] [--path P]
  *   [--family F[,F]] [--skip VARIANT[,…]] [--max-message-size N] [--max-frame-size N] [--deflate] [--strict]
  *   [--flood-bytes N] [--flood-pings N] [--flood-stall MS] [--flood-timeout MS] [--max-delay MS] [--json report.json]
+ *   [--census]
  * Exit code: 0 when no family failed, 1 otherwise, 2 for bad arguments.
  */
 import { writeFileSync } from 'node:fs';
@@ -44,6 +45,7 @@ async function main(): Promise<number> {
       'max-delay': { type: 'string' },
       deflate: { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
+      census: { type: 'boolean', default: false },
       json: { type: 'string' },
     },
   });
@@ -65,6 +67,7 @@ async function main(): Promise<number> {
     maxDelay: int(values['max-delay'], '--max-delay'),
     deflate: values.deflate,
     strict: values.strict,
+    census: values.census,
     onFamily: (f) => console.log(`${f.family}: ${f.status}${f.status === 'not applicable' ? ` (${f.reason})` : ` ${f.passed}/${f.runs}`}`),
   });
   console.log(`\n${formatServerReport(report)}`);

@@ -6,7 +6,7 @@ export { messageInflater, type InflaterOptions, type MessageInflater } from './i
 export { limitCases, type LimitOptions } from './limit-cases.js';
 export { defaultFlood, floodCases, PING_FLOOD_GIVE_UP, SLOW_READER_GIVE_UP, type FloodCase, type FloodOptions, type PingFlood, type SlowReader } from './flood-cases.js';
 export { runFlood, type FloodRun } from './flood-run.js';
-export { formatServerReport, type FamilyResult, type Failure, type ServerReport } from './report.js';
+export { formatServerReport, type FamilyResult, type Failure, type ServerReport, type VariantFailure } from './report.js';
 export { runServerSuite, type ServerSuiteOptions } from './server-suite.js';
 export { parseTarget, runAgainstServer, type Observation, type Target, type Timing } from './session.js';
 export { CLIENT_FAMILIES, DEFAULT_CLIENT_FAMILIES, FuzzingServer, type AgentReport, type CaseVerdict, type ExtensionNegotiation, type FamilyCounts, type FuzzingServerOptions } from './fuzzing-server.js';

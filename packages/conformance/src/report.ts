@@ -14,6 +14,14 @@ export interface Failure {
   readonly reproduce: string;
 }
 
+/** A variant's first failure in census mode; `path` (with the run's seed) replays it and shrinks it. */
+export interface VariantFailure {
+  readonly variant: string;
+  readonly description: string;
+  readonly reason: string;
+  readonly path: string;
+}
+
 export interface FamilyResult {
   readonly family: Family;
   readonly status: 'passed' | 'failed' | 'not applicable';
@@ -24,6 +32,11 @@ export interface FamilyResult {
   /** What part of a family ran when not all of it could (limits without a limit: floods only). */
   readonly note?: string;
   readonly failure?: Failure;
+  /** Census mode (`census: true`): how many runs failed, and how many of each variant. Without it the family stops at its first failure. */
+  readonly failed?: number;
+  readonly failedVariants?: Readonly<Record<string, number>>;
+  /** Census mode: the first failed run of each failing variant, unshrunk (`failure` is the first of all, shrunk). */
+  readonly variantFailures?: readonly VariantFailure[];
   /** How often each policy choice was seen, e.g. `close/registry-code: accepted`. */
   readonly policies: Readonly<Record<string, number>>;
   /** Invalid cases passed by closing TCP without a close frame. */
@@ -44,6 +57,7 @@ export function formatServerReport(r: ServerReport): string {
   for (const f of r.families) {
     const head = f.status === 'not applicable' ? `n/a (${f.reason})` : `${f.status} ${f.passed}/${f.runs}${f.note !== undefined ? ` (${f.note})` : ''}`;
     const extra = [
+      ...Object.entries(f.failedVariants ?? {}).map(([k, n]) => `failed ${k}×${n}`),
       ...Object.entries(f.policies).map(([k, n]) => `${k}×${n}`),
       ...(f.droppedWithoutClose > 0 ? [`${f.droppedWithoutClose} dropped TCP without close`] : []),
     ];

@@ -11,8 +11,8 @@ import { type FloodCase, type FloodOptions, floodCases } from './flood-cases.js'
 import { runFlood } from './flood-run.js';
 import { judge, readFrames, type Verdict } from './judge.js';
 import { openRaw } from './raw-client.js';
-import type { FamilyResult, Failure, ServerReport } from './report.js';
-import { handshakeCases, runHandshakeCase } from './handshake-cases.js';
+import type { FamilyResult, Failure, ServerReport, VariantFailure } from './report.js';
+import { type HandshakeCase, handshakeCases, runHandshakeCase } from './handshake-cases.js';
 import { parseTarget, runAgainstServer, type Target, type Timing } from './session.js';
 import { hex, splitBounded } from './wire.js';
 
@@ -45,6 +45,17 @@ export interface ServerSuiteOptions {
   readonly command?: string;
   /** Called after each family. */
   readonly onFamily?: (result: FamilyResult) => void;
+  /**
+   * Run every case of a family instead of stopping at the first failure, so
+   * the report counts all failures (`failed`, `failedVariants`); the first
+   * failing run is then replayed from its index and shrunk as usual. Ignored
+   * with `path`, which replays one case.
+   */
+  readonly census?: boolean;
+  /** Census mode: replay and shrink the first failure (default true); without, it is reported as it was seen, its run's index as the path. */
+  readonly shrink?: boolean;
+  /** Longest a family's runs may take, and separately its shrinking in census mode (ms, default 120 000). */
+  readonly timeLimit?: number;
 }
 
 const defaultTiming: Timing = { replyTimeout: 5_000, failTimeout: 1_000, tcpCloseTimeout: 2_000 };
@@ -61,6 +72,110 @@ class CaseFailure extends Error {
   constructor(readonly verdict: Verdict & { status: 'fail' }) {
     super(verdict.reason);
   }
+}
+
+/** A failed run seen in census mode: its index in fast-check's stream of runs replays it (`path`). */
+interface CensusFailure<Args extends unknown[]> {
+  readonly index: number;
+  readonly variant: string;
+  readonly description: string;
+  readonly args: Args;
+  readonly error: unknown;
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof CaseFailure ? err.verdict.reason : err instanceof Error ? `the suite threw: ${err.stack ?? err.message}` : String(err);
+}
+
+/**
+ * Census mode: the predicate's failures are recorded instead of thrown, so
+ * fast-check runs every case. Afterwards `shrinking` is set and the same
+ * predicate throws again, for the pass that replays the first failure.
+ */
+class Census<Args extends unknown[]> {
+  readonly failures: CensusFailure<Args>[] = [];
+  shrinking = false;
+  private runs = 0;
+
+  constructor(private readonly caseOf: (...args: Args) => { readonly variant: string; readonly description: string }) {}
+
+  wrap(predicate: (...args: Args) => Promise<void>): (...args: Args) => Promise<void> {
+    return async (...args: Args) => {
+      if (this.shrinking) return predicate(...args);
+      const index = this.runs++;
+      try {
+        await predicate(...args);
+      } catch (error) {
+        this.failures.push({ index, ...this.caseOf(...args), args, error });
+      }
+    };
+  }
+
+  /** How many runs failed, per variant. */
+  variants(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const f of this.failures) out[f.variant] = (out[f.variant] ?? 0) + 1;
+    return out;
+  }
+
+  /** The first failed run of each variant, unshrunk: its index is the path that replays it. */
+  firstOfEach(): VariantFailure[] {
+    const seen = new Set<string>();
+    const out: VariantFailure[] = [];
+    for (const f of this.failures) {
+      if (seen.has(f.variant)) continue;
+      seen.add(f.variant);
+      out.push({ variant: f.variant, description: f.description, reason: reasonOf(f.error), path: String(f.index) });
+    }
+    return out;
+  }
+}
+
+/** What fast-check reports about a failure, or what the census saw when replaying it did not fail again. */
+interface FailedRun<Args extends unknown[]> {
+  readonly args: Args | undefined;
+  readonly error: unknown;
+  readonly seed: number;
+  readonly path: string;
+}
+
+interface Checked<Args extends unknown[]> {
+  readonly numRuns: number;
+  readonly failure: FailedRun<Args> | undefined;
+  /** Census mode only: every failed run, per variant. */
+  readonly census?: { readonly failed: number; readonly variants: Readonly<Record<string, number>>; readonly firstOfEach: readonly VariantFailure[] };
+}
+
+/**
+ * fast-check's check of a family's property: stops at the first failure and
+ * shrinks it; in census mode runs everything first (see `Census`).
+ */
+async function checkFamily<Args extends unknown[]>(
+  build: (predicate: (...args: Args) => Promise<void>) => fc.IAsyncProperty<Args>,
+  predicate: (...args: Args) => Promise<void>,
+  census: Census<Args> | undefined,
+  o: { readonly seed: number; readonly runs: number; readonly path: string | undefined; readonly timeLimit: number; readonly shrink: boolean },
+): Promise<Checked<Args>> {
+  // Each run is a real connection: time is bounded so one slow peer cannot stall the suite.
+  const limits = { interruptAfterTimeLimit: o.timeLimit, markInterruptAsFailure: false };
+  const failedRun = (d: fc.RunDetails<Args>): FailedRun<Args> | undefined =>
+    d.failed ? { args: d.counterexample ?? undefined, error: d.errorInstance, seed: d.seed, path: d.counterexamplePath ?? '' } : undefined;
+  if (census === undefined || o.path !== undefined) {
+    const details = await fc.check(build(predicate), { numRuns: o.runs, seed: o.seed, ...(o.path !== undefined ? { path: o.path } : {}), ...limits });
+    return { numRuns: details.numRuns, failure: failedRun(details) };
+  }
+  const details = await fc.check(build(census.wrap(predicate)), { numRuns: o.runs, seed: o.seed, ...limits });
+  const first = census.failures[0];
+  const counts = { failed: census.failures.length, variants: census.variants(), firstOfEach: census.firstOfEach() };
+  if (first === undefined) return { numRuns: details.numRuns, failure: undefined, census: counts };
+  const seen = { args: first.args, error: first.error, seed: o.seed, path: String(first.index) };
+  if (!o.shrink) return { numRuns: details.numRuns, failure: seen, census: counts };
+  census.shrinking = true;
+  // The runs from the first failure's index on, the first of them that fails shrunk.
+  const replay = await fc.check(build(census.wrap(predicate)), { numRuns: o.runs, seed: o.seed, path: String(first.index), ...limits });
+  // A failure that did not happen again (timing) is reported as it was first seen, unshrunk.
+  const failure = failedRun(replay) ?? seen;
+  return { numRuns: details.numRuns, failure, census: counts };
 }
 
 function describeCase(c: Case, bytes: Uint8Array | undefined, split: unknown, delays: readonly number[]): string {
@@ -108,14 +223,20 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
     let passed = 0;
     let declined = 0;
     let last: { outcome: Outcome } | undefined;
+    type Split = (bytes: Uint8Array) => Uint8Array[];
+    type Args = [Planned, Split, number[]];
+    const census = options.census ? new Census<Args>((planned) => planned.c) : undefined;
+    // The replay of a census failure is not counted again.
+    const counting = () => census?.shrinking !== true;
     const tally = (variant: string, verdict: Verdict) => {
+      if (!counting()) return;
       passed++;
       if (verdict.status === 'pass' && verdict.note !== undefined) {
         if (verdict.note === 'closed TCP without a close frame') dropped++;
         else policies[`${variant}: ${verdict.note}`] = (policies[`${variant}: ${verdict.note}`] ?? 0) + 1;
       }
     };
-    const property = fc.asyncProperty(arb, chunking({ maxCuts: 12 }), fc.array(fc.integer({ min: 0, max: options.maxDelay ?? 3 }), { maxLength: 6 }), async (planned, split, delays) => {
+    const predicate = async (planned: Planned, split: Split, delays: number[]): Promise<void> => {
       if (planned.type === 'flood') {
         const verdict = await runFloodCase(target, planned.c, timing, strict, options.flood);
         last = { outcome: { verdict, variant: planned.c.variant } };
@@ -126,7 +247,7 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
       const c = planned.c;
       const obs = await runAgainstServer(target, c, (bytes) => splitBounded(split, bytes), delays, timing, strict);
       if (obs.handshake.type === 'declined') {
-        declined++;
+        if (counting()) declined++;
         return; // judged as not applicable below
       }
       const verdict: Verdict =
@@ -144,35 +265,32 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
       last = { outcome: { verdict, variant: c.variant } };
       if (verdict.status === 'fail') throw new CaseFailure(verdict);
       tally(c.variant, verdict);
-    });
-    const details = await fc.check(property, {
-      numRuns: runs,
-      seed,
-      ...(options.path !== undefined ? { path: options.path } : {}),
-      // Each run is a real connection: shrinking is bounded so one failure cannot stall the suite.
-      interruptAfterTimeLimit: 120_000,
-      markInterruptAsFailure: false,
-    });
+    };
+    const checked = await checkFamily<Args>(
+      (p) => fc.asyncProperty(arb, chunking({ maxCuts: 12 }), fc.array(fc.integer({ min: 0, max: options.maxDelay ?? 3 }), { maxLength: 6 }), p),
+      predicate,
+      census,
+      { seed, runs, path: options.path, timeLimit: options.timeLimit ?? 120_000, shrink: options.shrink ?? true },
+    );
     const ms = Date.now() - started;
-    if (declined > 0 && passed === 0 && !details.failed) {
+    if (declined > 0 && passed === 0 && checked.failure === undefined) {
       results.push({ ...na('the server declined permessage-deflate'), ms });
       options.onFamily?.(results.at(-1) as FamilyResult);
       continue;
     }
     let failure: Failure | undefined;
-    if (details.failed) {
-      const [planned, split, delays] = details.counterexample ?? [];
+    if (checked.failure !== undefined) {
+      const { args, error: err, seed: failedSeed, path } = checked.failure;
+      const [planned, split, delays] = args ?? [];
       const c = planned?.c;
-      const err = details.errorInstance;
-      const reason = err instanceof CaseFailure ? err.verdict.reason : err instanceof Error ? `the suite threw: ${err.stack ?? err.message}` : String(err);
-      const path = details.counterexamplePath ?? '';
-      const flags = replayFlags(options, family, details.seed, path, skip);
+      const reason = reasonOf(err);
+      const flags = replayFlags(options, family, failedSeed, path, skip);
       failure = {
         family,
         variant: c?.variant ?? last?.outcome.variant ?? '?',
         description: c?.description ?? '?',
         reason,
-        seed: details.seed,
+        seed: failedSeed,
         path,
         shrunk: planned === undefined ? '?' : planned.type === 'flood' ? `${planned.c.variant}: ${planned.c.description} (seed ${planned.c.seed})` : describeCase(planned.c, planned.c.deflate === undefined ? safeBuild(planned.c) : undefined, split, delays ?? []),
         reproduce: `${options.command ?? 'pnpm run conformance'} ${flags.join(' ')}`,
@@ -180,10 +298,11 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
     }
     const result: FamilyResult = {
       family,
-      status: details.failed ? 'failed' : 'passed',
-      runs: details.numRuns,
-      passed: details.failed ? details.numRuns - 1 : details.numRuns,
+      status: failure ? 'failed' : 'passed',
+      runs: checked.numRuns,
+      passed: checked.numRuns - (checked.census?.failed ?? (failure ? 1 : 0)),
       ...(failure ? { failure } : {}),
+      ...(checked.census ? { failed: checked.census.failed, failedVariants: checked.census.variants, variantFailures: checked.census.firstOfEach } : {}),
       ...(note !== undefined ? { note } : {}),
       policies,
       droppedWithoutClose: dropped,
@@ -228,45 +347,49 @@ async function runHandshakeFamily(options: ServerSuiteOptions, target: Target, s
   const arb = skip.size > 0 ? handshakeCases().filter((c) => !skip.has(c.variant)) : handshakeCases();
   const policies: Record<string, number> = {};
   let dropped = 0;
-  const property = fc.asyncProperty(arb, chunking({ maxCuts: 12 }), async (c, split) => {
+  type Split = (bytes: Uint8Array) => Uint8Array[];
+  type Args = [HandshakeCase, Split];
+  const census = options.census ? new Census<Args>((c) => c) : undefined;
+  const predicate = async (c: HandshakeCase, split: Split): Promise<void> => {
     const verdict = await runHandshakeCase(target, c, split, timing.replyTimeout, options.strict ?? false);
     if (verdict.status === 'fail') throw new CaseFailure(verdict);
-    if (verdict.status === 'pass' && verdict.note !== undefined) {
+    // The replay of a census failure is not counted again.
+    if (verdict.status === 'pass' && verdict.note !== undefined && census?.shrinking !== true) {
       if (verdict.note === 'closed without a response') dropped++;
       const key = `${c.variant}: ${verdict.note}`;
       policies[key] = (policies[key] ?? 0) + 1;
     }
-  });
-  const details = await fc.check(property, {
-    numRuns: runs,
+  };
+  const checked = await checkFamily<Args>((p) => fc.asyncProperty(arb, chunking({ maxCuts: 12 }), p), predicate, census, {
     seed,
-    ...(options.path !== undefined ? { path: options.path } : {}),
-    interruptAfterTimeLimit: 120_000,
-    markInterruptAsFailure: false,
+    runs,
+    path: options.path,
+    timeLimit: options.timeLimit ?? 120_000,
+    shrink: options.shrink ?? true,
   });
   let failure: Failure | undefined;
-  if (details.failed) {
-    const [c, split] = details.counterexample ?? [];
-    const err = details.errorInstance;
-    const path = details.counterexamplePath ?? '';
+  if (checked.failure !== undefined) {
+    const { args, error: err, seed: failedSeed, path } = checked.failure;
+    const [c, split] = args ?? [];
     const request = c ? c.request(target) : undefined;
     failure = {
       family: 'handshake',
       variant: c?.variant ?? '?',
       description: c?.description ?? '?',
-      reason: err instanceof CaseFailure ? err.verdict.reason : err instanceof Error ? `the suite threw: ${err.stack ?? err.message}` : String(err),
-      seed: details.seed,
+      reason: reasonOf(err),
+      seed: failedSeed,
       path,
       shrunk: request ? `${c?.variant}: ${c?.description}; request ${JSON.stringify(new TextDecoder('latin1').decode(request.subarray(0, 600)))}${request.length > 600 ? `…(${request.length} B)` : ''}; split ${String(split)}` : '?',
-      reproduce: `${options.command ?? 'pnpm run conformance'} ${replayFlags(options, 'handshake', details.seed, path, skip).join(' ')}`,
+      reproduce: `${options.command ?? 'pnpm run conformance'} ${replayFlags(options, 'handshake', failedSeed, path, skip).join(' ')}`,
     };
   }
   return {
     family: 'handshake',
-    status: details.failed ? 'failed' : 'passed',
-    runs: details.numRuns,
-    passed: details.failed ? details.numRuns - 1 : details.numRuns,
+    status: failure ? 'failed' : 'passed',
+    runs: checked.numRuns,
+    passed: checked.numRuns - (checked.census?.failed ?? (failure ? 1 : 0)),
     ...(failure ? { failure } : {}),
+    ...(checked.census ? { failed: checked.census.failed, failedVariants: checked.census.variants, variantFailures: checked.census.firstOfEach } : {}),
     policies,
     droppedWithoutClose: dropped,
     ms: Date.now() - started,
