@@ -3,7 +3,7 @@
  * pnpm run fuzzing-server --port 9001 [--host H] [--cases N] [--seed S] [--family F,…]
  *   [--skip VARIANT,…] [--strict] [--report-dir DIR] [--case-timeout MS]
  *   [--max-message-size N] [--max-frame-size N] [--client-handshake-timeout MS]
- *   [--flood-bytes N] [--flood-pings N] [--flood-timeout MS]
+ *   [--flood-bytes N] [--flood-pings N] [--flood-timeout MS] [--close-after-replies]
  * Serves until SIGINT/SIGTERM; each /updateReports prints that agent's summary
  * (and writes DIR/<agent>.json with --report-dir).
  */
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     'flood-bytes': { type: 'string' },
     'flood-pings': { type: 'string' },
     'flood-timeout': { type: 'string' },
+    'close-after-replies': { type: 'boolean', default: false },
   },
 });
 const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
@@ -53,6 +54,7 @@ const server = new FuzzingServer({
   maxFrameSize: num(values['max-frame-size']),
   clientHandshakeTimeout: num(values['client-handshake-timeout']),
   flood: { bytes: num(values['flood-bytes']), pings: num(values['flood-pings']), timeout: num(values['flood-timeout']) },
+  closeAfterReplies: values['close-after-replies'],
 });
 const addr = await server.listen();
 console.log(`fuzzing server on ws://${addr.address}:${addr.port}: ${server.caseCount} cases, seed ${server.seed}`);

@@ -36,7 +36,7 @@ import { acceptFor, type ClientHandshakeCase, clientHandshakeCases, judgeRefusal
 import { type FloodCase, type FloodOptions, floodCases } from './flood-cases.js';
 import { runFlood } from './flood-run.js';
 import { judge, readFrames, type Verdict } from './judge.js';
-import { closeBody, concat, FrameReader, Op, splitBounded, type WireFrame } from './wire.js';
+import { closeBody, concat, FrameReader, messagesIn, Op, sameBytes, splitBounded, splitTrailingClose, type WireFrame } from './wire.js';
 
 /** Every family that applies to a client. */
 export const CLIENT_FAMILIES: readonly Family[] = ['handshake', 'framing', 'ping-pong', 'reserved', 'fragmentation', 'utf8', 'limits', 'close', 'deflate'];
@@ -81,6 +81,16 @@ export interface FuzzingServerOptions {
   readonly caseTimeout?: number;
   /** Called with every verdict as it is recorded. */
   readonly onVerdict?: (agent: string, verdict: CaseVerdict) => void;
+  /**
+   * Hold our closing frame until the client has sent the replies it owes (or
+   * their time is up), as Autobahn's testsuite does, instead of writing it
+   * with the case's other frames. RFC 6455 lets a client answer a close at
+   * once (§5.5.1), and one whose protocol engine runs apart from the
+   * application (Chromium's network process) does so before the page has
+   * echoed the messages that came with it: by default such a client fails
+   * every valid case. Floods likewise wait for every echo before our close.
+   */
+  readonly closeAfterReplies?: boolean;
 }
 
 /** What the client offered in `Sec-WebSocket-Extensions` and what the server answered. */
@@ -341,7 +351,7 @@ export class FuzzingServer {
   /** A flood case after a plain 101 (flood-run.ts). */
   private async runFloodCase(socket: Duplex, n: number, c: FloodCase, agent: string, negotiation: Negotiation): Promise<void> {
     const started = Date.now();
-    const verdict = await runFlood(c, { socket, us: 'server', options: this.options.flood, strict: this.options.strict ?? false });
+    const verdict = await runFlood(c, { socket, us: 'server', options: this.options.flood, strict: this.options.strict ?? false, closeAfterReplies: this.options.closeAfterReplies ?? false });
     this.hangUp(socket);
     this.record(agent, n, c, negotiation, started, verdict);
   }
@@ -397,7 +407,11 @@ export class FuzzingServer {
     };
     socket.on('end', gone);
     socket.on('close', gone);
-    const chunks = head !== undefined ? [concat([head, wire.send])] : splitBounded(split, wire.send);
+    // closeAfterReplies: our closing frame waits until the replies owed have come (see the option).
+    const owed = c.expect.kind === 'echo' ? c.expect.replies : c.expect.kind === 'policy' ? c.expect.accept.replies : undefined;
+    const held = this.options.closeAfterReplies && owed !== undefined ? splitTrailingClose(wire.send) : undefined;
+    const body = held?.body ?? wire.send;
+    const chunks = head !== undefined ? [concat([head, body])] : splitBounded(split, body);
     chunks.forEach((chunk, i) =>
       socket.write(chunk, (error) => {
         if (error || i < chunks.length - 1) return;
@@ -405,14 +419,31 @@ export class FuzzingServer {
         wake?.();
       }),
     );
-    while (!closeSeen && !tcpClosed && reader.error === undefined && Date.now() < deadline) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-      });
-      clearTimeout(timer);
+    const until = async (cond: () => boolean) => {
+      while (!cond() && !closeSeen && !tcpClosed && reader.error === undefined && Date.now() < deadline) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        });
+        clearTimeout(timer);
+      }
+    };
+    if (held !== undefined && owed !== undefined) {
+      const messages = owed.filter((r) => r.type !== 'pong').length;
+      const lastPong = owed.filter((r) => r.type === 'pong').at(-1);
+      await until(() => messagesIn(frames) >= messages && (lastPong === undefined || frames.some((f) => f.opcode === Op.Pong && sameBytes(f.payload, lastPong.data))));
+      if (!tcpClosed) {
+        // The close gets the time a reply gets, from when the client has taken it.
+        socket.write(held.close, (error) => {
+          if (error) return;
+          deadline = Date.now() + waited;
+          wake?.();
+        });
+        deadline = Math.max(deadline, Date.now() + waited);
+      }
     }
+    await until(() => false);
     wake = undefined;
     // The server closes TCP first once the close frames are exchanged (RFC 6455 §7.1.1); a client that
     // never closed gets the same treatment once the deadline passed.
@@ -442,6 +473,7 @@ export class FuzzingServer {
       ...(o.clientHandshakeTimeout !== undefined ? [`--client-handshake-timeout ${o.clientHandshakeTimeout}`] : []),
       ...(o.flood?.bytes !== undefined ? [`--flood-bytes ${o.flood.bytes}`] : []),
       ...(o.flood?.pings !== undefined ? [`--flood-pings ${o.flood.pings}`] : []),
+      ...(o.closeAfterReplies ? ['--close-after-replies'] : []),
     ];
     return `pnpm run fuzzing-server ${flags.join(' ')}  # then run case ${n} with the client (agent ${agent}), e.g. echo-client --cases ${n}`;
   }

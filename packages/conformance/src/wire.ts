@@ -147,3 +147,42 @@ export function splitBounded(split: (bytes: Uint8Array) => Uint8Array[], bytes: 
   if (bytes.length <= prefix) return split(bytes);
   return [...split(bytes.subarray(0, prefix)), bytes.subarray(prefix)];
 }
+
+/**
+ * Splits a whole, well-framed stream into everything before its last frame
+ * and that frame, when the last frame is a close frame; undefined otherwise
+ * (including streams whose headers cannot be walked, e.g. invalid cases).
+ */
+export function splitTrailingClose(bytes: Uint8Array): { readonly body: Uint8Array; readonly close: Uint8Array } | undefined {
+  let at = 0;
+  let last = -1;
+  while (at < bytes.length) {
+    if (bytes.length - at < 2) return undefined;
+    const b1 = bytes[at + 1] as number;
+    let len = b1 & 0x7f;
+    let head = 2;
+    if (len === 126) {
+      if (bytes.length - at < 4) return undefined;
+      len = ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number);
+      head = 4;
+    } else if (len === 127) {
+      if (bytes.length - at < 10) return undefined;
+      // Streams the suite generates never hold a frame of 2^32 bytes or more.
+      if ((bytes[at + 2] as number) !== 0 || (bytes[at + 3] as number) !== 0 || (bytes[at + 4] as number) !== 0 || (bytes[at + 5] as number) !== 0) return undefined;
+      len = (((bytes[at + 6] as number) << 24) | ((bytes[at + 7] as number) << 16) | ((bytes[at + 8] as number) << 8) | (bytes[at + 9] as number)) >>> 0;
+      head = 10;
+    }
+    if ((b1 & 0x80) !== 0) head += 4;
+    last = at;
+    at += head + len;
+  }
+  if (at !== bytes.length || last < 0 || ((bytes[last] as number) & 0x0f) !== 0x8) return undefined;
+  return { body: bytes.subarray(0, last), close: bytes.subarray(last) };
+}
+
+/** How many whole data messages (final text, binary or continuation frames) are among `frames`. */
+export function messagesIn(frames: readonly WireFrame[]): number {
+  let n = 0;
+  for (const f of frames) if (f.fin && f.opcode <= 0x2) n++;
+  return n;
+}
