@@ -8,7 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { openPair } from '../lib/endpoint.mjs';
-import { compare, prng } from '../lib/harness.mjs';
+import { clock, compare, prng } from '../lib/harness.mjs';
 import { Receiver, Sender, wsBufferUtil, wsMaskImplementation, wsVersion } from '../lib/ws.mjs';
 
 // BENCH_CODEC=path/to/index.js benches another build of the codec (e.g. a
@@ -17,7 +17,8 @@ const codecPath = process.env.BENCH_CODEC
   ? resolve(process.env.BENCH_CODEC)
   : new URL('../../packages/codec/dist/index.js', import.meta.url).pathname;
 const codec = await import(pathToFileURL(isAbsolute(codecPath) ? codecPath : resolve(codecPath)).href);
-const { maskInto, unmaskInPlace } = await import(new URL('frames.js', pathToFileURL(isAbsolute(codecPath) ? codecPath : resolve(codecPath))).href);
+const frames = await import(new URL('frames.js', pathToFileURL(isAbsolute(codecPath) ? codecPath : resolve(codecPath))).href);
+const { maskInto, unmaskInPlace } = frames;
 
 const CHUNK = 64 * 1024;
 const KiB = 1024;
@@ -242,6 +243,122 @@ async function encodeCase({ size, masked, batch = 1 }) {
   );
 }
 
+// --- the public frame encoder (/frames) -------------------------------------
+
+/**
+ * Masking keys the way ws's Sender draws them: 4 bytes at a time from a pool
+ * refilled with crypto randomness, so both contenders pay the same for keys.
+ */
+function keySource() {
+  const pool = new Uint8Array(4096);
+  let at = pool.length;
+  return (key) => {
+    if (at === pool.length) {
+      crypto.getRandomValues(pool);
+      at = 0;
+    }
+    key[0] = pool[at];
+    key[1] = pool[at + 1];
+    key[2] = pool[at + 2];
+    key[3] = pool[at + 3];
+    at += 4;
+  };
+}
+
+/**
+ * One frame per call, its bytes taken (ready to write) after every call.
+ * `encodeFrame` allocates the frame; `encodeFrameInto` writes it into the
+ * caller's buffer (a 64 KiB slab, replaced when full, as ws's Buffer pool
+ * is) and the caller takes a view of it.
+ */
+function thisFrameEncoder(api, payload, masked, ops) {
+  const key = new Uint8Array(4);
+  const init = masked ? { opcode: 2, maskKey: key } : { opcode: 2 };
+  const nextKey = keySource();
+  let bytes = 0;
+  if (api === 'encodeFrame') {
+    const { encodeFrame } = frames;
+    return {
+      pass: () => {
+        for (let i = 0; i < ops; i++) {
+          if (masked) nextKey(key);
+          bytes += encodeFrame(init, payload).length;
+        }
+        return ops;
+      },
+      bytes: () => bytes,
+    };
+  }
+  if (api === 'encodeFrameHeader') {
+    // Unmasked: the header alone, the payload written after it as it is (ws's list).
+    const { encodeFrameHeader } = frames;
+    return {
+      pass: () => {
+        for (let i = 0; i < ops; i++) {
+          const list = [encodeFrameHeader(init, payload.length), payload];
+          bytes += list[0].length + list[1].length;
+        }
+        return ops;
+      },
+      bytes: () => bytes,
+    };
+  }
+  const { encodeFrameInto } = frames;
+  const SLAB = 64 * 1024;
+  let slab = new Uint8Array(SLAB);
+  let pos = 0;
+  const view = api === 'encodeFrameInto+view';
+  return {
+    pass: () => {
+      for (let i = 0; i < ops; i++) {
+        if (masked) nextKey(key);
+        if (SLAB - pos < payload.length + 14) {
+          slab = new Uint8Array(SLAB);
+          pos = 0;
+        }
+        const end = encodeFrameInto(init, payload, slab, pos);
+        // The bytes are the caller's to write from its buffer; a transport that
+        // wants one object per frame gets a view.
+        bytes += view ? new Uint8Array(slab.buffer, pos, end - pos).length : end - pos;
+        pos = end;
+      }
+      return ops;
+    },
+    bytes: () => bytes,
+  };
+}
+
+/** ws's static Sender.frame() with the options its Sender#send() passes for a Buffer: a list of buffers to write. */
+function wsFrameEncoder(payload, masked, ops) {
+  const data = Buffer.from(payload);
+  const options = { fin: true, opcode: 2, mask: masked, maskBuffer: Buffer.alloc(4), readOnly: true, rsv1: false };
+  let bytes = 0;
+  return {
+    pass: () => {
+      for (let i = 0; i < ops; i++) {
+        const list = Sender.frame(data, options);
+        for (let j = 0; j < list.length; j++) bytes += list[j].length;
+      }
+      return ops;
+    },
+    bytes: () => bytes,
+  };
+}
+
+async function frameEncoderCase({ api, size, masked }) {
+  const payload = payloadBytes(size, false, prng(size));
+  const ops = 4096;
+  const a = thisFrameEncoder(api, payload, masked, 1);
+  const b = wsFrameEncoder(payload, masked, 1);
+  a.pass();
+  b.pass();
+  if (a.bytes() !== b.bytes()) throw new Error(`frame sizes differ: ${a.bytes()} vs ${b.bytes()}`);
+  return compare([
+    { name: 'this', pass: thisFrameEncoder(api, payload, masked, ops).pass },
+    { name: 'ws', pass: wsFrameEncoder(payload, masked, ops).pass },
+  ]);
+}
+
 // --- masking alone ----------------------------------------------------------
 
 /**
@@ -359,6 +476,20 @@ export function cases() {
       });
     }
   }
+  for (const api of ['encodeFrame', 'encodeFrameHeader', 'encodeFrameInto', 'encodeFrameInto+view']) {
+    if (typeof frames[api.replace('+view', '')] !== 'function') continue;
+    for (const masked of api === 'encodeFrameHeader' ? [false] : [false, true]) {
+      for (const size of [16, 125]) {
+        list.push({
+          group: 'frame encoder',
+          name: `${api} ${sizeName(size)} ${masked ? 'masked' : 'unmasked'} vs Sender.frame`,
+          unit: 'frames/s',
+          size,
+          run: () => frameEncoderCase({ api, size, masked }),
+        });
+      }
+    }
+  }
   for (const size of [64 * KiB, MiB]) {
     list.push({
       group: 'encode large',
@@ -383,7 +514,7 @@ export function cases() {
 }
 
 export function environment() {
-  return { codec: codecPath, ws: wsVersion, wsMasking: wsMaskImplementation(), chunkSize: CHUNK };
+  return { codec: codecPath, ws: wsVersion, wsMasking: wsMaskImplementation(), chunkSize: CHUNK, clock };
 }
 
 export const notes = [
@@ -391,5 +522,6 @@ export const notes = [
   'Binary is the like-for-like comparison. Text: "this" validates UTF-8 AND decodes to a JS string; ws validates and hands out bytes, "ws+toString" adds Buffer#toString() in the listener.',
   'Encode: send() plus taking the buffers for writing after every send, or once per 16 sends as an adapter does for the replies one read produced (this), vs Sender#send() into a socket stub that counts bytes (ws, which writes every frame as it is sent). Client keys come from crypto randomness in both.',
   'GB/s counts payload bytes (1 GB = 1e9 bytes).',
+  'Frame encoder: the public /frames encoder, one frame per call with its bytes taken each time (encodeFrame allocates it; encodeFrameInto writes into a 64 KiB buffer of the caller, who takes a view), vs ws\'s static Sender.frame() with the options Sender#send() passes for a Buffer. Keys for masked frames come from a crypto-filled pool in both.',
   'Mask only: maskInto/unmaskInPlace vs the mask/unmask functions ws itself uses, on payloads at odd offsets; copying into a destination of different alignment.',
 ];
