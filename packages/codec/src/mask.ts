@@ -7,14 +7,21 @@
  *  - short payloads (under 80 bytes): a byte loop with the key held in
  *    locals (no setup cost);
  *  - larger ones: a WebAssembly SIMD kernel, fed by copying blocks of up to
- *    64 KiB into its private memory and back (two memcpys and a 16-byte-wide
- *    XOR beat any JS loop from about 80 bytes on);
+ *    64 KiB into its memory and back (two memcpys and a 16-byte-wide XOR
+ *    beat any JS loop from about 80 bytes on);
  *  - where WebAssembly or SIMD is missing: 32-bit words from 128 bytes. When
  *    source and destination differ in alignment mod 4 (payloads sit at any
  *    offset in a socket chunk), the bytes are copied first and the copy is
  *    XORed in place, which keeps the word loop instead of a byte loop.
+ *
+ * The same memory serves as scratch space: a frame whose bytes must end up
+ * in a buffer of their own (a masked frame to send, a payload that arrived
+ * in several chunks) is assembled and masked there, then leaves in one copy
+ * with {@link copyOf}, which engines fill without zeroing first. Writing into
+ * a fresh zeroed buffer instead costs a pass of its own: zeroing a buffer
+ * costs about what copying into it does.
  */
-import { SIMD_BLOCK, simdMasker, type SimdMasker } from './mask-wasm.js';
+import { SIMD_OVERRUN, simdMasker, type SimdMasker } from './mask-wasm.js';
 
 const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -38,6 +45,23 @@ export function useSimd(allowed: boolean): boolean {
   simd = undefined;
   return allowed && simdMasker() !== null;
 }
+
+// maskInto streams larger payloads through the kernel's memory in blocks
+// this size: big enough to amortise a call, small enough to stay in cache.
+const SIMD_BLOCK = 65536;
+
+/**
+ * Largest number of bytes {@link scratch} hands out: a 1 MiB payload with the
+ * longest frame header (the kernel's memory is sized for it). Scratch memory
+ * is never released, so this is what a process keeps after its largest frame.
+ */
+export const SCRATCH_LIMIT = 1024 * 1024 + 14;
+
+/** The last view of the kernel's memory that maskInto copied out of. */
+let lastView = new Uint8Array(0);
+
+/** Scratch memory where WebAssembly is missing (or forbidden by useSimd). */
+let plainScratch = new Uint8Array(0);
 
 /** XORs `data` in place with `key`, where `data[0]` is payload byte number `offset`. */
 export function unmaskInPlace(data: Uint8Array, key: Uint8Array, offset: number): void {
@@ -97,6 +121,45 @@ function maskBytes(
   }
 }
 
+/**
+ * Shared memory of at least `n` bytes for assembling bytes that then leave
+ * with {@link copyOf}; null past {@link SCRATCH_LIMIT}. Its contents last
+ * until the next call into this module.
+ */
+export function scratch(n: number): Uint8Array<ArrayBuffer> | null {
+  if (n > SCRATCH_LIMIT) return null;
+  if (simd === undefined) simd = simdAllowed ? simdMasker() : null;
+  if (simd !== null) return n + SIMD_OVERRUN <= simd.mem.length ? simd.mem : null;
+  if (plainScratch.length < n) plainScratch = new Uint8Array(Math.min(SCRATCH_LIMIT, Math.max(n, 2 * plainScratch.length, 65536)));
+  return plainScratch;
+}
+
+/**
+ * Copies `src` into `mem` (what {@link scratch} returned) at `at`, masked
+ * with `key`, where `src[0]` is payload byte number `offset`: a copy and the
+ * kernel working on its own memory, with no copy back. Bytes up to 64 past
+ * the copy may change.
+ */
+export function maskIntoScratch(src: Uint8Array, mem: Uint8Array, at: number, key: Uint8Array, offset: number): void {
+  const n = src.length;
+  const s = simd;
+  if (s === null || s === undefined || n < SIMD_MIN) {
+    maskInto(src, mem, at, key, offset);
+    return;
+  }
+  mem.set(src, at);
+  s.xor(at, at + n, keyLE(key, offset));
+}
+
+/**
+ * A new buffer holding a copy of `bytes`. The typed-array constructor copies
+ * into memory it does not zero first (V8 allocates it uninitialised), where
+ * `new Uint8Array(n)` followed by `set()` writes every byte twice.
+ */
+export function copyOf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes);
+}
+
 /** The key rotated so that its byte for payload index `offset` comes first, packed little-endian. */
 function keyLE(key: Uint8Array, offset: number): number {
   const o = offset & 3;
@@ -128,16 +191,20 @@ function maskSimd(s: SimdMasker, src: Uint8Array, dst: Uint8Array, dstStart: num
   const n = src.length;
   if (n <= SIMD_BLOCK) {
     mem.set(src);
-    s.xor(n, k);
-    dst.set(n === SIMD_BLOCK ? mem : mem.subarray(0, n), dstStart);
+    s.xor(0, n, k);
+    // Making the view costs more than the copies for a frame of a hundred
+    // bytes; frames of one size in a row (fixed-size records, fragments) reuse it.
+    let view = lastView;
+    if (view.length !== n || view.buffer !== mem.buffer) lastView = view = mem.subarray(0, n);
+    dst.set(view, dstStart);
     return;
   }
   for (let at = 0; at < n; at += SIMD_BLOCK) {
     const end = Math.min(at + SIMD_BLOCK, n);
     const len = end - at;
     mem.set(src.subarray(at, end));
-    s.xor(len, k);
-    dst.set(len === SIMD_BLOCK ? mem : mem.subarray(0, len), dstStart + at);
+    s.xor(0, len, k);
+    dst.set(mem.subarray(0, len), dstStart + at);
   }
 }
 
