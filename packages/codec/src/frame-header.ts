@@ -6,7 +6,7 @@
  */
 import { CloseCode } from './close-codes.js';
 import { UsageError } from './errors.js';
-import { maskInto } from './mask.js';
+import { copyOf, maskInto, maskIntoScratch, scratch } from './mask.js';
 import { MAX_CONTROL_PAYLOAD, opcodeName } from './opcode.js';
 
 /** How a payload length was written: in the 7-bit field, or in 16 or 64 extra bits. */
@@ -165,36 +165,93 @@ export interface FrameInit {
 /**
  * Writes a header for a payload of `payloadLength` bytes, with the shortest
  * length encoding. Does not check the frame against the protocol: tools use
- * it to build invalid frames on purpose.
+ * it to build invalid frames on purpose. With the payload written after it
+ * as it is, this frames a large unmasked payload without copying it.
  */
 export function encodeFrameHeader(frame: FrameInit, payloadLength: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(headerSize(payloadLength, frame.maskKey !== undefined));
-  writeHeader(out, frame, payloadLength);
+  checkKey(frame.maskKey);
+  const out = new Uint8Array(encodedFrameLength(payloadLength, frame.maskKey !== undefined) - payloadLength);
+  writeHeader(out, 0, frame, payloadLength);
   return out;
 }
 
-/** Encodes one whole frame into a single buffer (masked when `maskKey` is given). */
+/**
+ * Encodes one whole frame into a buffer of its own (masked when `maskKey` is
+ * given). Each call allocates that buffer; to encode many small frames, write
+ * them into a buffer of yours with {@link encodeFrameInto}.
+ */
 export function encodeFrame(frame: FrameInit, payload: Uint8Array): Uint8Array<ArrayBuffer> {
-  const n = payload.length;
   const key = frame.maskKey;
-  const out = new Uint8Array(headerSize(n, key !== undefined) + n);
-  const at = writeHeader(out, frame, n);
+  checkKey(key);
+  const n = payload.length;
+  const size = frameLength(n, key !== undefined);
+  if (key !== undefined && n > LARGE_MASKED) {
+    // Assembled and masked in scratch memory, then copied once into a buffer
+    // that is not zeroed first.
+    const mem = scratch(size);
+    if (mem !== null) {
+      maskIntoScratch(payload, mem, writeHeader(mem, 0, frame, n), key, 0);
+      return copyOf(mem.subarray(0, size));
+    }
+  }
+  const out = new Uint8Array(size);
+  const at = writeHeader(out, 0, frame, n);
   if (key === undefined) out.set(payload, at);
   else maskInto(payload, out, at, key, 0);
   return out;
 }
 
-function headerSize(n: number, masked: boolean): number {
-  return (n < 126 ? 2 : n < 0x1_0000 ? 4 : 10) + (masked ? 4 : 0);
+/**
+ * Encodes one whole frame into `target` at `offset` (masked when `maskKey` is
+ * given) and returns the offset just past it: nothing is allocated, so many
+ * frames can share one buffer and leave in one write. `encodedFrameLength()`
+ * says how much room a frame needs; with too little, it throws
+ * `ERR_INVALID_ARGUMENT` and writes nothing. `payload` must not overlap the
+ * frame's place in `target`.
+ */
+export function encodeFrameInto(frame: FrameInit, payload: Uint8Array, target: Uint8Array, offset = 0): number {
+  const key = frame.maskKey;
+  const n = payload.length;
+  const end = offset + frameLength(n, key !== undefined);
+  if (!(end <= target.length) || !Number.isInteger(offset) || offset < 0) {
+    throw new UsageError('ERR_INVALID_ARGUMENT', `a frame of ${end - offset} bytes does not fit at offset ${offset} of ${target.length} bytes`);
+  }
+  checkKey(key);
+  const at = writeHeader(target, offset, frame, n);
+  if (key === undefined) {
+    // Past a few bytes, set() costs less than a loop.
+    if (n > 8) target.set(payload, at);
+    else for (let i = 0; i < n; i++) target[at + i] = payload[i] as number;
+  } else {
+    maskInto(payload, target, at, key, 0);
+  }
+  return end;
 }
 
-function writeHeader(out: Uint8Array, frame: FrameInit, n: number): number {
-  const key = frame.maskKey;
+/** Bytes a frame with a payload of `payloadLength` bytes takes, its header included. */
+export function encodedFrameLength(payloadLength: number, masked: boolean): number {
+  if (!Number.isSafeInteger(payloadLength) || payloadLength < 0) {
+    throw new UsageError('ERR_INVALID_ARGUMENT', `invalid payload length ${payloadLength}`);
+  }
+  return frameLength(payloadLength, masked);
+}
+
+function frameLength(n: number, masked: boolean): number {
+  return n + (n < 126 ? 2 : n < 0x1_0000 ? 4 : 10) + (masked ? 4 : 0);
+}
+
+// Masked frames over this size are assembled in scratch memory by encodeFrame.
+const LARGE_MASKED = 16 * 1024;
+
+function checkKey(key: Uint8Array | undefined): void {
   if (key !== undefined && key.length !== 4) throw new UsageError('ERR_INVALID_ARGUMENT', 'a masking key has 4 bytes');
-  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError('ERR_INVALID_ARGUMENT', `invalid payload length ${n}`);
+}
+
+/** Writes the header at `out[p]`; returns where the payload goes. */
+function writeHeader(out: Uint8Array, p: number, frame: FrameInit, n: number): number {
+  const key = frame.maskKey;
   const maskBit = key === undefined ? 0 : 0x80;
-  out[0] = (frame.fin === false ? 0 : 0x80) | ((frame.rsv ?? 0) & 0x70) | (frame.opcode & 0x0f);
-  let p = 1;
+  out[p++] = (frame.fin === false ? 0 : 0x80) | ((frame.rsv ?? 0) & 0x70) | (frame.opcode & 0x0f);
   if (n < 126) {
     out[p++] = n | maskBit;
   } else if (n < 0x1_0000) {
@@ -214,7 +271,10 @@ function writeHeader(out: Uint8Array, frame: FrameInit, n: number): number {
     out[p++] = n & 0xff;
   }
   if (key !== undefined) {
-    out.set(key, p);
+    out[p] = key[0] as number;
+    out[p + 1] = key[1] as number;
+    out[p + 2] = key[2] as number;
+    out[p + 3] = key[3] as number;
     p += 4;
   }
   return p;

@@ -4,8 +4,10 @@
  * messages encoded once for many connections.
  */
 export {
+  encodedFrameLength,
   encodeFrame,
   encodeFrameHeader,
+  encodeFrameInto,
   parseFrameHeader,
   type FrameHeader,
   type FrameHeaderResult,
