@@ -12,8 +12,8 @@
  */
 
 const SLAB_SIZE = 64 * 1024;
-// Frames larger than this get a buffer of their own instead of slab space.
-const PRIVATE_THRESHOLD = SLAB_SIZE / 4;
+/** Frames larger than this get a buffer of their own instead of slab space. */
+export const PRIVATE_THRESHOLD = SLAB_SIZE / 4;
 const EMPTY = new Uint8Array(0);
 
 let slab = new Uint8Array(SLAB_SIZE);
@@ -76,7 +76,10 @@ export class OutgoingQueue {
 
   private closeSegment(): void {
     if (this.pos === this.segStart) return;
-    this.add(this.buf.subarray(this.segStart, this.pos));
+    // The constructor, not subarray(): it skips the species lookup, and every
+    // take() of a frame or two pays for one view. (Slab and private buffers
+    // start at offset 0 of their ArrayBuffer.)
+    this.add(new Uint8Array(this.buf.buffer, this.segStart, this.pos - this.segStart));
     this.segStart = this.pos;
   }
 
