@@ -5,11 +5,14 @@
  *   [--flood-bytes N] [--flood-pings N] [--flood-stall MS] [--flood-timeout MS] [--max-delay MS] [--json report.json]
  *   [--census]
  * Exit code: 0 when no family failed, 1 otherwise, 2 for bad arguments.
+ *
+ * pnpm run conformance --scoreboard […]: the cross-runtime scoreboard (scoreboard-cli.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FAMILIES, type Family } from './case.js';
 import { formatServerReport } from './report.js';
+import { scoreboardMain } from './scoreboard-cli.js';
 import { runServerSuite } from './server-suite.js';
 
 function families(value: string | undefined): Family[] | undefined {
@@ -27,6 +30,7 @@ function int(value: string | undefined, name: string): number | undefined {
 }
 
 async function main(): Promise<number> {
+  if (process.argv.includes('--scoreboard')) return scoreboardMain(process.argv.slice(2));
   const { values } = parseArgs({
     args: process.argv.slice(2).filter((a) => a !== '--'),
     options: {

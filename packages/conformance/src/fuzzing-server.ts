@@ -205,6 +205,12 @@ export class FuzzingServer {
     return { agent, seed: this.seed, cases, passed: cases.length - failed - notApplicable, failed, notApplicable, families };
   }
 
+  /** What case `n` (1-based) is, as its verdict will name it; undefined past the last case. */
+  describeCase(n: number): { readonly family: Family; readonly variant: string; readonly description: string } | undefined {
+    const entry = this.plan[n - 1];
+    return entry === undefined ? undefined : { family: entry.c.family, variant: entry.c.variant, description: entry.c.description };
+  }
+
   agents(): string[] {
     return [...this.results.keys()];
   }
