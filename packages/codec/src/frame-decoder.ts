@@ -1,14 +1,29 @@
 /**
- * Incremental frame decoder (RFC 6455 §5.2). It never buffers payload: it
- * hands out each frame's payload as pieces that are views into the chunks it
- * was given, still masked, so the consumer decides whether to unmask in place
- * (zero-copy) or while copying into a message buffer (one pass, not two).
+ * Incremental frame decoder (RFC 6455 §5.2). It hands out each frame's
+ * payload as pieces that are views into the chunks it was given, still
+ * masked, so the consumer decides whether to unmask in place (zero-copy) or
+ * while copying into a message buffer (one pass, not two).
+ *
+ * One exception: the payload of a binary frame that is a whole message by
+ * itself (FIN set, not inside a fragmented message) of at most
+ * {@link SCRATCH_LIMIT} bytes is waited for (its header rules are checked
+ * first) and handed out as one piece. When it straddles chunks its bytes
+ * must be copied into one buffer anyway, and the decoder does it without a
+ * zeroed buffer: into the first chunk's own memory when the bytes before
+ * the payload there were never handed out (the frame's header at least; all
+ * of them when the previous frame was assembled the same way, as frames as
+ * large as the socket's reads are), or, for a masked payload, through
+ * scratch memory where it is unmasked, into a buffer that is not zeroed
+ * first. Such a piece is unmasked already. A peer's 64 KiB frames in 64 KiB
+ * socket reads then cost no allocation at all. Text is left out: its UTF-8
+ * is validated as pieces arrive, to fail fast.
  *
  * Every header rule that needs no message context is checked here, before a
  * single payload byte is looked at.
  */
 import { CloseCode } from './close-codes.js';
 import { exactPayloadLength, frameHeaderLength, frameHeaderProblem, LENGTH_MSB_REASON, readPayloadLength } from './frame-header.js';
+import { copyOf, maskIntoScratch, SCRATCH_LIMIT, scratch, unmaskInPlace } from './mask.js';
 
 export const Pull = {
   /** No complete header or payload byte is available; feed more input. */
@@ -33,7 +48,7 @@ const MAX_HEADER = 14;
 const NO_KEY = new Uint8Array(4);
 // A header that straddles chunks is gathered here and parsed at once, so one
 // buffer serves every connection (an idle connection holds none).
-const scratch = new Uint8Array(MAX_HEADER);
+const headerScratch = new Uint8Array(MAX_HEADER);
 
 export class FrameDecoder {
   /** RSV bits (as in header byte 0) owned by negotiated extensions. */
@@ -43,6 +58,7 @@ export class FrameDecoder {
   fin = false;
   rsv = 0;
   opcode = 0;
+  /** Whether the frame is masked and its pieces still are (an assembled payload is unmasked already). */
   masked = false;
   payloadLength = 0;
   /** The current frame's key; made on the first masked frame (a client never needs one). */
@@ -67,6 +83,16 @@ export class FrameDecoder {
   private available = 0;
   private inPayload = false;
   private remaining = 0;
+  /** Waiting until the current frame's payload has arrived whole, to assemble it. */
+  private gathering = false;
+  /** A data message with more frames to come was started (by the frame headers alone). */
+  private midMessage = false;
+  /**
+   * Offset in the head chunk up to which pieces were handed out: the
+   * consumer may hold them. Bytes between this and `pos` were consumed and
+   * copied or skipped, so they may be overwritten.
+   */
+  private lentEnd = 0;
 
   constructor(options: FrameDecoderOptions) {
     this.expectMasked = options.expectMasked;
@@ -90,7 +116,9 @@ export class FrameDecoder {
     this.chunks = [];
     this.head = 0;
     this.pos = 0;
+    this.lentEnd = 0;
     this.available = 0;
+    this.gathering = false;
   }
 
   /** Forgets the current piece, which would otherwise keep its whole chunk alive. */
@@ -100,7 +128,7 @@ export class FrameDecoder {
 
   pull(): Pull {
     this.piece = EMPTY;
-    if (this.inPayload) return this.nextPiece(false);
+    if (this.inPayload) return this.gathering ? this.gather() : this.nextPiece(false);
     return this.readHeader();
   }
 
@@ -114,8 +142,8 @@ export class FrameDecoder {
     if (this.available < size) return Pull.NeedMore;
     if (chunk.length - p < size) {
       // The header straddles chunks: gather it into the scratch buffer.
-      this.copyOut(scratch, size);
-      chunk = scratch;
+      this.copyOut(headerScratch, 0, size);
+      chunk = headerScratch;
       p = 0;
     } else {
       this.consume(size);
@@ -147,7 +175,107 @@ export class FrameDecoder {
     if (problem !== null) return this.error(problem.code, problem.reason);
     this.inPayload = true;
     this.remaining = length;
+    const op = this.opcode;
+    if (op < 0x8) {
+      const within = this.midMessage;
+      this.midMessage = !this.fin;
+      // Binary only: a text payload is validated as its pieces arrive, so that
+      // invalid UTF-8 fails the connection without waiting for the rest.
+      if (op === 0x2 && this.fin && !within && length > 0 && this.worthGathering(length)) {
+        this.gathering = true;
+        return this.gather();
+      }
+    }
     return this.nextPiece(true);
+  }
+
+  /**
+   * Whether to wait for the whole payload of a message's only frame before
+   * handing it out. Its payload is then one piece: a view when it turns out
+   * to lie in one chunk (a header that ended a chunk would otherwise be
+   * reported alone and the payload copied), else assembled. Waiting holds at
+   * most {@link SCRATCH_LIMIT} bytes, or the rest of the chunk at hand.
+   */
+  private worthGathering(n: number): boolean {
+    if (n <= SCRATCH_LIMIT) return true;
+    if (this.available === 0) return false;
+    const chunk = this.chunks[this.head] as Uint8Array;
+    return chunk.length - this.pos < n && chunk.length - this.lentEnd >= n;
+  }
+
+  /**
+   * A message's only frame: once its payload is all here, hands it out as
+   * one piece, unmasked when it had to be assembled. Where it can be neither
+   * a view nor assembled without a zeroed buffer, it goes out in pieces as
+   * any other frame (the message assembler copies them into its buffer).
+   */
+  private gather(): Pull {
+    const n = this.remaining;
+    if (this.available < n) return Pull.NeedMore;
+    this.gathering = false;
+    const chunk = this.chunks[this.head] as Uint8Array;
+    if (chunk.length - this.pos >= n) return this.nextPiece(true);
+    if (chunk.length - this.lentEnd >= n) this.gatherIntoChunk(chunk, n);
+    else if (!(this.masked && this.gatherIntoScratch(n))) return this.nextPiece(true);
+    this.isStart = true;
+    this.pieceOffset = 0;
+    this.remaining = 0;
+    this.masked = false;
+    return this.endPiece();
+  }
+
+  /**
+   * Assembles the payload at the end of the head chunk, which it starts in:
+   * its bytes there move back over the header (and whatever else was
+   * consumed there and never handed out), the rest is copied after them.
+   */
+  private gatherIntoChunk(chunk: Uint8Array, n: number): void {
+    const at = chunk.length - n;
+    if (this.masked) {
+      const mem = scratch(n);
+      if (mem !== null) {
+        this.copyOutUnmasked(mem, n);
+        chunk.set(mem.subarray(0, n), at);
+        this.piece = view(chunk, at, n);
+        return;
+      }
+    }
+    const first = chunk.length - this.pos;
+    chunk.copyWithin(at, this.pos);
+    this.available -= first;
+    this.nextChunk();
+    this.copyOut(chunk, at + first, n - first);
+    this.piece = view(chunk, at, n);
+    if (this.masked) unmaskInPlace(this.piece, this.maskKey, 0);
+  }
+
+  /**
+   * Assembles and unmasks a masked payload in scratch memory, then copies it
+   * into a buffer of its own; false without scratch memory. (An unmasked
+   * payload gains nothing here: copying it into a zeroed buffer costs no
+   * more than the extra copy through scratch memory.)
+   */
+  private gatherIntoScratch(n: number): boolean {
+    const mem = scratch(n);
+    if (mem === null) return false;
+    this.copyOutUnmasked(mem, n);
+    this.piece = copyOf(mem.subarray(0, n));
+    return true;
+  }
+
+  /** Copies the current frame's next `n` payload bytes, unmasked, into scratch memory at 0 and consumes them. */
+  private copyOutUnmasked(mem: Uint8Array, n: number): void {
+    const key = this.maskKey;
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[this.head] as Uint8Array;
+      const take = Math.min(n - filled, chunk.length - this.pos);
+      maskIntoScratch(chunk.subarray(this.pos, this.pos + take), mem, filled, key, filled);
+      filled += take;
+      this.available -= take;
+      this.pos += take;
+      if (this.pos === chunk.length) this.nextChunk();
+    }
   }
 
   private nextPiece(isStart: boolean): Pull {
@@ -168,7 +296,8 @@ export class FrameDecoder {
     const chunk = this.chunks[this.head] as Uint8Array;
     const start = this.pos;
     const take = Math.min(remaining, chunk.length - start);
-    this.piece = start === 0 && take === chunk.length ? chunk : chunk.subarray(start, start + take);
+    this.piece = start === 0 && take === chunk.length ? chunk : view(chunk, start, take);
+    this.lentEnd = start + take;
     this.consume(take);
     this.remaining = remaining - take;
     if (this.remaining === 0) return this.endPiece();
@@ -204,6 +333,7 @@ export class FrameDecoder {
 
   private nextChunk(): void {
     this.pos = 0;
+    this.lentEnd = 0;
     this.head++;
     if (this.head === this.chunks.length) {
       this.chunks.length = 0;
@@ -211,17 +341,22 @@ export class FrameDecoder {
     }
   }
 
-  /** Copies the next `n` bytes (which straddle chunks) into `dst` and consumes them. */
-  private copyOut(dst: Uint8Array, n: number): void {
+  /** Copies the next `n` bytes (which may straddle chunks) into `dst` at `at` and consumes them. */
+  private copyOut(dst: Uint8Array, at: number, n: number): void {
     let filled = 0;
     while (filled < n) {
       const chunk = this.chunks[this.head] as Uint8Array;
       const take = Math.min(n - filled, chunk.length - this.pos);
-      dst.set(chunk.subarray(this.pos, this.pos + take), filled);
+      dst.set(chunk.subarray(this.pos, this.pos + take), at + filled);
       filled += take;
       this.available -= take;
       this.pos += take;
       if (this.pos === chunk.length) this.nextChunk();
     }
   }
+}
+
+/** `bytes.subarray(at, at + n)`, without subarray()'s species lookup: this runs for every piece handed out. */
+function view(bytes: Uint8Array, at: number, n: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + at, n);
 }
