@@ -54,13 +54,24 @@ export function findPackage(name: string): string | undefined {
 /**
  * The runtime binaries themselves, not the npm packages' bin scripts: those
  * run the binary as a child of a Node process, and stopping that PID would
- * leave the runtime running.
+ * leave the runtime running. Each package copies its binary next to itself
+ * from a platform package (bun in its install script, deno on first run, and
+ * pnpm runs deno's install script only when allowed); until then the binary
+ * is in that platform package.
  */
 export function runtimeBinary(name: 'bun' | 'deno'): string | undefined {
   const dir = findPackage(name);
   if (dir === undefined) return undefined;
-  const binary = name === 'bun' ? join(dir, 'bin', 'bun.exe') : join(dir, 'deno');
-  return existsSync(binary) ? binary : undefined;
+  const copied = name === 'bun' ? join(dir, 'bin', 'bun.exe') : join(dir, 'deno');
+  if (existsSync(copied)) return copied;
+  const platform = name === 'bun' ? `@oven/bun-${process.platform}-${process.arch}` : `@deno/${process.platform}-${process.arch}${process.platform === 'linux' ? '-glibc' : ''}`;
+  try {
+    const source = dirname(createRequire(join(dir, 'package.json')).resolve(`${platform}/package.json`));
+    const binary = name === 'bun' ? join(source, 'bin', 'bun') : join(source, 'deno');
+    return existsSync(binary) ? binary : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function versionOf(name: string): string | undefined {
