@@ -236,7 +236,7 @@ export class FrameDecoder {
       if (mem !== null) {
         this.copyOutUnmasked(mem, n);
         chunk.set(mem.subarray(0, n), at);
-        this.piece = view(chunk, at, n);
+        this.piece = chunk.subarray(at);
         return;
       }
     }
@@ -245,7 +245,7 @@ export class FrameDecoder {
     this.available -= first;
     this.nextChunk();
     this.copyOut(chunk, at + first, n - first);
-    this.piece = view(chunk, at, n);
+    this.piece = chunk.subarray(at);
     if (this.masked) unmaskInPlace(this.piece, this.maskKey, 0);
   }
 
@@ -296,7 +296,7 @@ export class FrameDecoder {
     const chunk = this.chunks[this.head] as Uint8Array;
     const start = this.pos;
     const take = Math.min(remaining, chunk.length - start);
-    this.piece = start === 0 && take === chunk.length ? chunk : view(chunk, start, take);
+    this.piece = start === 0 && take === chunk.length ? chunk : chunk.subarray(start, start + take);
     this.lentEnd = start + take;
     this.consume(take);
     this.remaining = remaining - take;
@@ -354,9 +354,4 @@ export class FrameDecoder {
       if (this.pos === chunk.length) this.nextChunk();
     }
   }
-}
-
-/** `bytes.subarray(at, at + n)`, without subarray()'s species lookup: this runs for every piece handed out. */
-function view(bytes: Uint8Array, at: number, n: number): Uint8Array {
-  return new Uint8Array(bytes.buffer, bytes.byteOffset + at, n);
 }

@@ -17,6 +17,8 @@ export const PRIVATE_THRESHOLD = SLAB_SIZE / 4;
 const EMPTY = new Uint8Array(0);
 
 let slab = new Uint8Array(SLAB_SIZE);
+/** `slab.buffer`, kept at hand: the getter is a call, and every segment view needs it. */
+let slabBuffer = slab.buffer;
 let slabPos = 0;
 
 export class OutgoingQueue {
@@ -43,6 +45,7 @@ export class OutgoingQueue {
     } else {
       if (SLAB_SIZE - slabPos < n) {
         slab = new Uint8Array(SLAB_SIZE);
+        slabBuffer = slab.buffer;
         slabPos = 0;
       }
       this.buf = slab;
@@ -79,7 +82,8 @@ export class OutgoingQueue {
     // The constructor, not subarray(): it skips the species lookup, and every
     // take() of a frame or two pays for one view. (Slab and private buffers
     // start at offset 0 of their ArrayBuffer.)
-    this.add(new Uint8Array(this.buf.buffer, this.segStart, this.pos - this.segStart));
+    const buf = this.buf;
+    this.add(new Uint8Array(buf === slab ? slabBuffer : buf.buffer, this.segStart, this.pos - this.segStart));
     this.segStart = this.pos;
   }
 
