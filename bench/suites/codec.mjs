@@ -306,6 +306,7 @@ function thisFrameEncoder(api, payload, masked, ops) {
   const { encodeFrameInto } = frames;
   const SLAB = 64 * 1024;
   let slab = new Uint8Array(SLAB);
+  let slabBuffer = slab.buffer;
   let pos = 0;
   const view = api === 'encodeFrameInto+view';
   return {
@@ -314,12 +315,14 @@ function thisFrameEncoder(api, payload, masked, ops) {
         if (masked) nextKey(key);
         if (SLAB - pos < payload.length + 14) {
           slab = new Uint8Array(SLAB);
+          slabBuffer = slab.buffer;
           pos = 0;
         }
         const end = encodeFrameInto(init, payload, slab, pos);
         // The bytes are the caller's to write from its buffer; a transport that
-        // wants one object per frame gets a view.
-        bytes += view ? new Uint8Array(slab.buffer, pos, end - pos).length : end - pos;
+        // wants one object per frame gets a view (made from the ArrayBuffer at
+        // hand: its getter is a call).
+        bytes += view ? new Uint8Array(slabBuffer, pos, end - pos).length : end - pos;
         pos = end;
       }
       return ops;

@@ -194,8 +194,9 @@ function maskSimd(s: SimdMasker, src: Uint8Array, dst: Uint8Array, dstStart: num
     s.xor(0, n, k);
     // Making the view costs more than the copies for a frame of a hundred
     // bytes; frames of one size in a row (fixed-size records, fragments) reuse it.
+    // (The memory never grows, so a view of it never goes stale.)
     let view = lastView;
-    if (view.length !== n || view.buffer !== mem.buffer) lastView = view = mem.subarray(0, n);
+    if (view.length !== n) lastView = view = mem.subarray(0, n);
     dst.set(view, dstStart);
     return;
   }
