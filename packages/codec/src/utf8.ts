@@ -22,13 +22,14 @@ export interface TextCodec {
   validate?(bytes: Uint8Array): boolean;
 }
 
-const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 // Never used with `stream: true`: that would switch it to the slow converter for good.
 const laxDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 const REPLACEMENT = '\uFFFD';
 
 // Up to this length a JS loop beats TextDecoder's fixed per-call cost.
 const SHORT_TEXT = 24;
+// Up to this length one TextDecoder call beats two native calls (validate, then decode).
+const SMALL_TEXT = 256;
 // Ranges shorter than this are checked in JS even with a native validator: the call costs more.
 const NATIVE_MIN = 32;
 // ASCII runs are skipped four bytes at a time through an Int32Array view once the range is this long.
@@ -223,16 +224,11 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
     }
     if (i === n) return s;
   }
-  // The replacing decoder takes the fast native path the fatal one does not
-  // for non-ASCII text; it marks every invalid sequence with U+FFFD, so text
-  // without one is valid. Only text that has one (possibly its own) is checked.
+  // The replacing decoder is faster than the fatal one, and it marks every
+  // invalid sequence with U+FFFD, so text without one is valid. Only text that
+  // has one (possibly its own) is checked.
   const text = laxDecoder.decode(bytes);
-  if (text.indexOf(REPLACEMENT) < 0) return text;
-  try {
-    return fatalDecoder.decode(bytes);
-  } catch {
-    return undefined;
-  }
+  return text.indexOf(REPLACEMENT) < 0 || isValidUtf8(bytes) ? text : undefined;
 }
 
 /** True when `bytes` is entirely valid UTF-8. */
@@ -271,7 +267,7 @@ export class TextRules {
     this.native = codec.validate === undefined ? undefined : validate;
     this.validate = validate;
     this.decodeValid = decode;
-    this.decodeChecked = (bytes) => (validate(bytes) ? decode(bytes) : undefined);
+    this.decodeChecked = (bytes) => (bytes.length <= SMALL_TEXT ? decodeUtf8(bytes) : validate(bytes) ? decode(bytes) : undefined);
   }
 
   /** A streaming validator that uses the native one for runs of input. */
