@@ -3,6 +3,7 @@
 // passes text on without decoding or re-encoding it, and the peer sees the
 // same text messages it would from strings.
 import { once } from 'node:events';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocketClient from 'ws';
 import { type WebSocket, type WebSocketServer, nodeTextCodec, UsageError } from '../src/index.js';
@@ -104,22 +105,46 @@ describe("send(bytes, { binary: false })", () => {
   });
 });
 
+const utf8Strings = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 300 }),
+  fc.string({ unit: 'binary', minLength: 1000, maxLength: 5000 }),
+  fc.string({ unit: 'binary-ascii', minLength: 1000, maxLength: 3000 }),
+  // Latin-1 beyond ASCII only, and ASCII with one astral character far in.
+  fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1000, maxLength: 3000 }),
+  fc.tuple(fc.string({ unit: 'binary-ascii', minLength: 1000, maxLength: 2000 }), fc.constantFrom('😀', '\u{10ffff}', '\ufeff', '\ufffd')).map(([a, b]) => a + b),
+);
+
 describe('nodeTextCodec', () => {
-  it("agrees with Buffer's own validation and decoding, on any view of any buffer", () => {
-    const backing = Buffer.from(`xx${'κόσμε ✓ 😀'.repeat(10)}yy`);
-    for (let from = 0; from < 12; from++) {
-      const view = new Uint8Array(backing.buffer, backing.byteOffset + from, backing.length - from - 2);
-      const valid = nodeTextCodec.validate?.(view);
-      let decoded: string | undefined;
-      try {
-        decoded = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(view);
-      } catch {
-        decoded = undefined;
-      }
-      expect(valid).toBe(decoded !== undefined);
-      if (decoded !== undefined) expect(nodeTextCodec.decode(view)).toBe(decoded);
-    }
-    // A byte order mark is text, not a marker to drop.
+  it("decodes any valid UTF-8, at any offset of any buffer, as the platform's TextDecoder does", () => {
+    fc.assert(
+      fc.property(utf8Strings, fc.nat(7), (s, offset) => {
+        const encoded = new TextEncoder().encode(s);
+        const backing = new Uint8Array(encoded.length + offset + 1);
+        backing.set(encoded, offset);
+        const view = backing.subarray(offset, offset + encoded.length);
+        expect(nodeTextCodec.validate?.(view)).toBe(true);
+        expect(nodeTextCodec.decode(view)).toBe(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(view));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses what is not UTF-8, as the fatal TextDecoder does', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => {
+        let valid = true;
+        try {
+          new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        } catch {
+          valid = false;
+        }
+        expect(nodeTextCodec.validate?.(bytes)).toBe(valid);
+      }),
+      { numRuns: 300 },
+    );
+    // A byte order mark is text, not a marker to drop, however long the text.
     expect(nodeTextCodec.decode(Uint8Array.of(0xef, 0xbb, 0xbf, 0x41))).toBe('\ufeffA');
+    const long = new TextEncoder().encode(`\ufeff${'é'.repeat(1000)}`);
+    expect(nodeTextCodec.decode(long)).toBe(`\ufeff${'é'.repeat(1000)}`);
   });
 });
