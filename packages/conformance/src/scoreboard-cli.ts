@@ -3,6 +3,8 @@
  *   [--servers node-server,ws,bun,deno|none] [--clients rfc6455,undici,deno,bun,chromium|none]
  *   [--path P (replays a server failure)] [--case N (runs one client case)]
  *   [--flood-bytes N] [--flood-pings N] [--flood-timeout MS] [--no-shrink] [--out FILE] [--readme FILE] [--json FILE]
+ * pnpm conformance --scoreboard --from-json FILE [--out FILE] [--readme FILE]
+ *   writes the page and the README table again from a board saved with --json, without running anything
  *
  * A full run (no --servers, --clients, --family, --path or --case) writes
  * docs/conformance.md and the root README's scoreboard section (with --out
@@ -17,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { FAMILIES, type Family } from './case.js';
 import { replaceReadmeSection, scoreboardMarkdown } from './scoreboard-markdown.js';
 import { CLIENT_PEERS, type ClientPeerId, SERVER_PEERS, type ServerPeerId, WORKSPACE } from './scoreboard-peers.js';
-import { runScoreboard, type ScoreboardOptions } from './scoreboard.js';
+import { runScoreboard, type Scoreboard, type ScoreboardOptions } from './scoreboard.js';
 
 function list<T extends string>(value: string | undefined, known: readonly T[], flag: string): T[] | undefined {
   if (value === undefined) return undefined;
@@ -41,6 +43,10 @@ export interface ScoreboardArgs {
   readonly out: string | undefined;
   readonly readme: string | undefined;
   readonly json: string | undefined;
+  /** A board saved with --json, to write out again instead of running. */
+  readonly fromJson: string | undefined;
+  /** The arguments that decide what runs (output flags left out), for the page. */
+  readonly command: string;
 }
 
 /** The command line (after `conformance`) as scoreboard options; throws on bad arguments. */
@@ -64,6 +70,7 @@ export function parseScoreboardArgs(argv: readonly string[]): ScoreboardArgs {
       out: { type: 'string' },
       readme: { type: 'string' },
       json: { type: 'string' },
+      'from-json': { type: 'string' },
     },
   });
   const servers = list<ServerPeerId>(values.servers, SERVER_PEERS, '--servers');
@@ -87,6 +94,9 @@ export function parseScoreboardArgs(argv: readonly string[]): ScoreboardArgs {
     ...(Object.values(flood).some((v) => v !== undefined) ? { flood: Object.fromEntries(Object.entries(flood).filter(([, v]) => v !== undefined)) } : {}),
   };
   const full = servers === undefined && clients === undefined && families === undefined && !replay;
+  // Where the results are written does not change them: the page shows the rest.
+  const output = new Set(['--out', '--readme', '--json', '--from-json']);
+  const kept = argv.filter((a, i) => a !== '--' && !output.has(a.split('=')[0] as string) && !(output.has(argv[i - 1] as string) && !(argv[i - 1] as string).includes('=')));
   return {
     options,
     full,
@@ -94,16 +104,16 @@ export function parseScoreboardArgs(argv: readonly string[]): ScoreboardArgs {
     // The README's table goes with the page at its usual place; a run written elsewhere leaves it alone.
     readme: values.readme ?? (full && values.out === undefined ? join(WORKSPACE, 'README.md') : undefined),
     json: values.json,
+    fromJson: values['from-json'],
+    command: `npx --yes pnpm@10.34.9 conformance ${kept.join(' ')}`,
   };
 }
 
 export async function scoreboardMain(argv: readonly string[]): Promise<number> {
-  const args = argv.filter((a) => a !== '--');
-  const { options: parsed, out, readme, json } = parseScoreboardArgs(args);
+  const { options: parsed, out, readme, json, fromJson, command } = parseScoreboardArgs(argv);
   const options: ScoreboardOptions = { ...parsed, log: (line) => console.log(line) };
-  const board = await runScoreboard(options);
-  const command = `npx --yes pnpm@10.34.9 conformance ${args.join(' ')}`;
-  const markdown = scoreboardMarkdown(board, { command });
+  const board: Scoreboard = fromJson !== undefined ? (JSON.parse(readFileSync(fromJson, 'utf8')) as Scoreboard) : { ...(await runScoreboard(options)), command };
+  const markdown = scoreboardMarkdown(board);
   console.log(`\n${markdown}`);
   if (out !== undefined) {
     writeFileSync(out, markdown);

@@ -49,19 +49,18 @@ function versions(board: Scoreboard): string {
     .join(', ');
 }
 
-export interface MarkdownOptions {
-  /** The command line that produced the board, as a reader would type it. */
-  readonly command: string;
-}
+/** The command that runs the whole scoreboard. */
+export const FULL_COMMAND = 'npx --yes pnpm@10.34.9 conformance --scoreboard';
 
-export function scoreboardMarkdown(board: Scoreboard, o: MarkdownOptions): string {
+export function scoreboardMarkdown(board: Scoreboard): string {
+  const command = board.command ?? FULL_COMMAND;
   const out: string[] = [
     '# Conformance scoreboard',
     '',
     "This project's server and client beside other WebSocket implementations, judged by [`@rfc6455/conformance`](../packages/conformance) with the same generated cases for everyone: the server suite over TCP against each echo server, and the fuzzing server against each echo client. Each cell counts the cases that passed out of those judged; a failing cell links to its first failure, with a command that replays that case alone. This page is written by the command below; do not edit it by hand.",
     '',
     `- **Run**: ${board.date.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}, seed ${board.seed}, ${board.runs} server cases and ${board.cases} client cases per family, ${Math.round(board.seconds / 60)} min on the project's 2-core machine.`,
-    `- **Command**: \`${o.command}\` (add \`--seed=${board.seed}\` for these exact cases).`,
+    `- **Command**: \`${command}\`${/--seed\b/.test(command) ? '' : ` (add \`--seed=${board.seed}\` for these exact cases)`}.`,
     `- **Versions**: ${versions(board)}${board.commit !== undefined ? `; this project at commit ${board.commit}` : ''}.`,
     '- **Mode**: lenient (the default; see [what counts as a pass](../packages/conformance/README.md#what-counts-as-a-pass)). Server families run every case (census), then shrink the first failure; client families run every case.',
     '',
@@ -105,7 +104,7 @@ export function readmeSection(board: Scoreboard): string {
   const docs = 'docs/conformance.md';
   return [
     README_START,
-    `Servers (the server suite over TCP) and clients (the fuzzing server), ${board.runs} and ${board.cases} generated cases per family, the same for every implementation (seed ${board.seed}, ${board.date.slice(0, 10)}; ${versions(board)}). Passed / judged cases; a failing cell links to its first failure and replay command in [${docs}](${docs}), which has the details. \`npx --yes pnpm@10.34.9 conformance --scoreboard\` runs it again (several minutes).`,
+    `Servers (the server suite over TCP) and clients (the fuzzing server), ${board.runs} and ${board.cases} generated cases per family, the same for every implementation (seed ${board.seed}, ${board.date.slice(0, 10)}; ${versions(board)}). Passed / judged cases; a failing cell links to its first failure and replay command in [${docs}](${docs}), which has the details. \`${FULL_COMMAND}\` runs it again (several minutes).`,
     '',
     ...table(board, 'server', docs),
     '',

@@ -109,6 +109,8 @@ export interface Scoreboard {
   readonly commit?: string;
   readonly columns: readonly Column[];
   readonly seconds: number;
+  /** How it was invoked, as a reader would type it (the CLI sets it; output flags left out). */
+  readonly command?: string;
 }
 
 /** The flags that reproduce the run's settings in a replay line (defaults left out). */

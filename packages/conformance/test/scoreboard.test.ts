@@ -101,7 +101,7 @@ describe('a small scoreboard of every installed implementation', () => {
   });
 
   it('writes a table with a row per family and a cell per implementation', () => {
-    const md = scoreboardMarkdown(board, { command: 'npx --yes pnpm@10.34.9 conformance --scoreboard' });
+    const md = scoreboardMarkdown(board);
     for (const [heading, role, families] of [
       ['## Servers', 'server', FAMILIES],
       ['## Clients', 'client', CLIENT_FAMILIES],
@@ -164,6 +164,27 @@ function tableAfter(md: string, heading: string): string[][] {
   }
   return rows;
 }
+
+describe('the command line', () => {
+  it('writes the page and the README on a full run only, and records what decides the results', () => {
+    const full = parseScoreboardArgs(['--scoreboard', '--json', '/tmp/board.json', '--seed=7']);
+    expect(full.full).toBe(true);
+    expect(full.out).toMatch(/docs\/conformance\.md$/);
+    expect(full.readme).toMatch(/README\.md$/);
+    expect(full.json).toBe('/tmp/board.json');
+    expect(full.options.seed).toBe(7);
+    expect(full.command).toBe('npx --yes pnpm@10.34.9 conformance --scoreboard --seed=7');
+    // Written elsewhere: that file only.
+    const elsewhere = parseScoreboardArgs(['--scoreboard', '--out=/tmp/x.md', '--runs', '3']);
+    expect([elsewhere.out, elsewhere.readme, elsewhere.command]).toEqual(['/tmp/x.md', undefined, 'npx --yes pnpm@10.34.9 conformance --scoreboard --runs 3']);
+    // A filtered run prints only.
+    const filtered = parseScoreboardArgs(['--scoreboard', '--servers', 'ws', '--clients', 'none']);
+    expect([filtered.full, filtered.out, filtered.readme]).toEqual([false, undefined, undefined]);
+    expect(filtered.options.clients).toEqual([]);
+    expect(() => parseScoreboardArgs(['--scoreboard', '--servers', 'nginx'])).toThrow(/--servers: unknown nginx/);
+    expect(() => parseScoreboardArgs(['--scoreboard', '--servers', 'ws', '--family', 'utf8', '--path', '1'])).toThrow(/--seed/);
+  });
+});
 
 describe('replaying a failing cell', () => {
   it("reproduces ws's first failure from the replay command the cell gives", async () => {
