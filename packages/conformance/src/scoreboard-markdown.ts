@@ -104,9 +104,13 @@ export function readmeSection(board: Scoreboard): string {
   const docs = 'docs/conformance.md';
   return [
     README_START,
-    `Servers (the server suite over TCP) and clients (the fuzzing server), ${board.runs} and ${board.cases} generated cases per family, the same for every implementation (seed ${board.seed}, ${board.date.slice(0, 10)}; ${versions(board)}). Passed / judged cases; a failing cell links to its first failure and replay command in [${docs}](${docs}), which has the details. \`${FULL_COMMAND}\` runs it again (several minutes).`,
+    `${board.runs} generated cases per family for servers and ${board.cases} for clients, the same for every implementation (seed ${board.seed}, ${board.date.slice(0, 10)}; ${versions(board)}). Passed / judged cases; a failing cell links to its failures and their replay commands in [${docs}](${docs}). \`${FULL_COMMAND}\` runs it again (several minutes).`,
+    '',
+    '**Servers** (the server suite over TCP):',
     '',
     ...table(board, 'server', docs),
+    '',
+    '**Clients** (the fuzzing server):',
     '',
     ...table(board, 'client', docs),
     README_END,
