@@ -20,6 +20,13 @@ export interface TextCodec {
    * end). Without it the codec uses its own validator.
    */
   validate?(bytes: Uint8Array): boolean;
+  /**
+   * Validates and decodes in one step: the string, or undefined when the
+   * bytes are not valid UTF-8. For a platform that can do both for less than
+   * `validate` and `decode` apart (e.g. ASCII, which needs no validation once
+   * found). Without it the codec calls `validate`, then `decode`.
+   */
+  decodeIfValid?(bytes: Uint8Array): string | undefined;
 }
 
 // Never used with `stream: true`: that would switch it to the slow converter for good.
@@ -264,10 +271,11 @@ export class TextRules {
     }
     const decode = codec.decode.bind(codec);
     const validate = codec.validate === undefined ? isValidUtf8 : codec.validate.bind(codec);
+    const both = codec.decodeIfValid === undefined ? (bytes: Uint8Array) => (validate(bytes) ? decode(bytes) : undefined) : codec.decodeIfValid.bind(codec);
     this.native = codec.validate === undefined ? undefined : validate;
     this.validate = validate;
     this.decodeValid = decode;
-    this.decodeChecked = (bytes) => (bytes.length <= SMALL_TEXT ? decodeUtf8(bytes) : validate(bytes) ? decode(bytes) : undefined);
+    this.decodeChecked = (bytes) => (bytes.length <= SMALL_TEXT ? decodeUtf8(bytes) : both(bytes));
   }
 
   /** A streaming validator that uses the native one for runs of input. */

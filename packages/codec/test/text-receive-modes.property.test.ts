@@ -24,6 +24,10 @@ const nodeHelpers: TextCodec = {
   validate: (bytes) => isUtf8(bytes),
   decode: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
 };
+const nodeOneStep: TextCodec = {
+  ...nodeHelpers,
+  decodeIfValid: (bytes) => (isUtf8(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : undefined),
+};
 // Decodes with a fatal decoder: should the codec ever hand it bytes it has not validated, it throws.
 const strictDecodeOnly: TextCodec = {
   decode: (bytes) => new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes),
@@ -38,6 +42,7 @@ const MODES: readonly Mode[] = [
   { name: 'bytes', options: { textAs: 'bytes' } },
   { name: 'strings, Node helpers', options: { text: nodeHelpers } },
   { name: 'bytes, Node helpers', options: { textAs: 'bytes', text: nodeHelpers } },
+  { name: 'strings, Node helpers validating and decoding in one step', options: { text: nodeOneStep } },
   { name: 'strings, decode-only accelerator', options: { text: strictDecodeOnly } },
   { name: 'bytes, decode-only accelerator', options: { textAs: 'bytes', text: strictDecodeOnly } },
 ];
