@@ -123,7 +123,9 @@ describe('nodeTextCodec', () => {
         backing.set(encoded, offset);
         const view = backing.subarray(offset, offset + encoded.length);
         expect(nodeTextCodec.validate?.(view)).toBe(true);
-        expect(nodeTextCodec.decode(view)).toBe(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(view));
+        const expected = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(view);
+        expect(nodeTextCodec.decode(view)).toBe(expected);
+        expect(nodeTextCodec.decodeIfValid?.(view)).toBe(expected);
       }),
       { numRuns: 300 },
     );
@@ -131,7 +133,7 @@ describe('nodeTextCodec', () => {
 
   it('refuses what is not UTF-8, as the fatal TextDecoder does', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => {
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 2000 }), fc.tuple(fc.string({ unit: 'binary', minLength: 1000, maxLength: 2000 }), fc.uint8Array({ maxLength: 4 })).map(([s, tail]) => Buffer.concat([Buffer.from(s), tail]))), (bytes) => {
         let valid = true;
         try {
           new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -139,6 +141,7 @@ describe('nodeTextCodec', () => {
           valid = false;
         }
         expect(nodeTextCodec.validate?.(bytes)).toBe(valid);
+        if (!valid) expect(nodeTextCodec.decodeIfValid?.(bytes)).toBeUndefined();
       }),
       { numRuns: 300 },
     );
