@@ -100,7 +100,7 @@ export class MessageWriter extends FrameEncoder {
     if (first) {
       enc = undefined;
       for (const session of sessions) {
-        // A string's length in UTF-16 units stands in for its byte size: the threshold is a heuristic.
+        // A message's first chunk is bytes here (`data()` encodes a string first), so this is its byte length.
         enc = session.encoderFor(data.length, !fin);
         if (enc !== undefined) break;
       }
