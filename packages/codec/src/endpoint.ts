@@ -313,11 +313,11 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
   send(command: Command): void {
     switch (command.type) {
       case 'accept':
-        this.require('accept', command.type);
+        this.assertAllowed('accept', command.type);
         this.accept(command);
         return;
       case 'reject':
-        this.require('reject', command.type);
+        this.assertAllowed('reject', command.type);
         this.reject(command);
         return;
       default:
@@ -424,7 +424,7 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
 
   // ---- frame phase ------------------------------------------------------------
 
-  private require(input: Input, what: string): void {
+  private assertAllowed(input: Input, what: string): void {
     if (TRANSITIONS[this.s][input] === undefined) {
       throw new UsageError('ERR_INVALID_STATE', `cannot ${what} in state "${this.s}"`);
     }
