@@ -105,3 +105,14 @@ export function prng(seed) {
     return s;
   };
 }
+
+/** Receive buffers owned by one contender, refilled from the pristine chunks before each pass (untimed). */
+export function receiveBuffers(chunks, alloc) {
+  const bufs = chunks.map((c) => alloc(c.length));
+  return {
+    bufs,
+    refill() {
+      for (let i = 0; i < bufs.length; i++) bufs[i].set(chunks[i]);
+    },
+  };
+}

@@ -8,7 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { openPair } from '../lib/endpoint.mjs';
-import { clock, compare, prng } from '../lib/harness.mjs';
+import { clock, compare, prng, receiveBuffers } from '../lib/harness.mjs';
 import { Receiver, Sender, wsBufferUtil, wsMaskImplementation, wsVersion } from '../lib/ws.mjs';
 
 // BENCH_CODEC=path/to/index.js benches another build of the codec (e.g. a
@@ -91,17 +91,6 @@ function mix(h, bytes) {
 const mixText = (h, s) => mix(h, Uint8Array.from(s, (c) => c.charCodeAt(0)));
 
 // --- decoders ---------------------------------------------------------------
-
-/** Receive buffers owned by one contender, refilled from the pristine chunks before each pass. */
-function receiveBuffers(chunks, alloc) {
-  const bufs = chunks.map((c) => alloc(c.length));
-  return {
-    bufs,
-    refill() {
-      for (let i = 0; i < bufs.length; i++) bufs[i].set(chunks[i]);
-    },
-  };
-}
 
 function thisDecoder(stream, masked, onMessage) {
   const { bufs, refill } = receiveBuffers(stream.chunks, (n) => new Uint8Array(n));

@@ -21,7 +21,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { openPair } from '../lib/endpoint.mjs';
-import { compare, prng } from '../lib/harness.mjs';
+import { compare, prng, receiveBuffers } from '../lib/harness.mjs';
 import { Receiver, Sender, wsMaskImplementation, wsVersion } from '../lib/ws.mjs';
 
 const codecPath = process.env.BENCH_CODEC
@@ -113,17 +113,6 @@ function buildStream(opcode, payloads, count, fragment) {
   const chunks = [];
   for (let p = 0; p < stream.length; p += CHUNK) chunks.push(stream.subarray(p, p + CHUNK));
   return { chunks, count };
-}
-
-/** Receive buffers owned by one contender, refilled from the pristine chunks before each pass (untimed). */
-function receiveBuffers(chunks, alloc) {
-  const bufs = chunks.map((c) => alloc(c.length));
-  return {
-    bufs,
-    refill() {
-      for (let i = 0; i < bufs.length; i++) bufs[i].set(chunks[i]);
-    },
-  };
 }
 
 // --- decoders -----------------------------------------------------------------
