@@ -54,7 +54,36 @@ function runInChild(index) {
 const wasmSimd = (() => {
   try {
     // (module (func (result v128) v128.const i64x2 0 0))
-    const bytes = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, ...new Array(16).fill(0), 11];
+    const bytes = [
+      0,
+      97,
+      115,
+      109,
+      1,
+      0,
+      0,
+      0,
+      1,
+      5,
+      1,
+      96,
+      0,
+      1,
+      123,
+      3,
+      2,
+      1,
+      0,
+      10,
+      22,
+      1,
+      20,
+      0,
+      253,
+      12,
+      ...new Array(16).fill(0),
+      11,
+    ];
     return WebAssembly.validate(new Uint8Array(bytes));
   } catch {
     return false;
@@ -66,7 +95,9 @@ const env = {
   v8: process.versions.v8,
   cpu: `${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}`,
   wasmSimd,
-  loadAverageAtStart: loadavg().map((l) => l.toFixed(2)).join(' '),
+  loadAverageAtStart: loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' '),
   ...(suite.environment ? suite.environment() : {}),
 };
 console.log(`suite ${suiteName}: ${suite.description ?? ''}`);

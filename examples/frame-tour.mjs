@@ -27,12 +27,15 @@ function concat(chunks) {
 /** Prints an HTTP head as its lines, read with the codec's head parser; returns the bytes after it. */
 function printHead(bytes) {
   const start = new TextDecoder('latin1').decode(bytes.subarray(0, 5));
-  const parser = start === 'HTTP/' ? createResponseHeadParser() : start.startsWith('GET ') ? createRequestHeadParser() : null;
+  const parser =
+    start === 'HTTP/' ? createResponseHeadParser() : start.startsWith('GET ') ? createRequestHeadParser() : null;
   if (parser === null) return bytes;
   const head = parser.push(bytes);
   if (head.type !== 'complete') throw new Error(`not a whole head: ${head.type}`);
   const line = head.startLine;
-  console.log(`    ${'method' in line ? `${line.method} ${line.target} HTTP/${line.httpVersion}` : `HTTP/${line.httpVersion} ${line.status} ${line.reason}`}`);
+  console.log(
+    `    ${'method' in line ? `${line.method} ${line.target} HTTP/${line.httpVersion}` : `HTTP/${line.httpVersion} ${line.status} ${line.reason}`}`,
+  );
   for (const [name, value] of head.headers) console.log(dim(`    ${name}: ${value}`));
   return head.trailing;
 }
@@ -46,7 +49,9 @@ function printFrames(bytes) {
     const end = at + h.headerLength + h.payloadLength;
     const fields = `FIN=${h.fin ? 1 : 0} RSV1-3=${(h.rsv >> 4).toString(2).padStart(3, '0')} MASK=${h.masked ? 1 : 0}${h.maskKey ? ` key=${hex(h.maskKey)}` : ''} len=${h.payloadLength} (${h.lengthEncoding}-bit)`;
     console.log(`    ${bold(opcodeName(h.opcode).padEnd(6))} ${fields}`);
-    console.log(dim(`      ${hex(bytes.subarray(at, at + h.headerLength))} | ${hex(bytes.subarray(at + h.headerLength, end))}`));
+    console.log(
+      dim(`      ${hex(bytes.subarray(at, at + h.headerLength))} | ${hex(bytes.subarray(at + h.headerLength, end))}`),
+    );
     at = end;
   }
 }
@@ -109,7 +114,9 @@ deliver(server, client);
 client.send({ type: 'close', code: 1000, reason: 'bye' });
 deliver(client, server);
 deliver(server, client);
-console.log(`\nserver closes the TCP connection: ${server.shouldCloseTransport}; client waits for it: ${!client.shouldCloseTransport}`);
+console.log(
+  `\nserver closes the TCP connection: ${server.shouldCloseTransport}; client waits for it: ${!client.shouldCloseTransport}`,
+);
 client.receiveEof();
 server.receiveEof();
 console.log(`client's final event: ${JSON.stringify(client.nextEvent())}`);

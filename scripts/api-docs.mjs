@@ -29,9 +29,11 @@ function packages() {
       const types = typeof target === 'string' ? target : (target.import?.types ?? target.types);
       if (typeof types !== 'string') continue;
       const source = join(root, 'packages', dir, types.replace(/^\.\/dist\//, 'src/').replace(/\.d\.ts$/, '.ts'));
-      if (existsSync(source)) entries.push({ name: subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`, source });
+      if (existsSync(source))
+        entries.push({ name: subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`, source });
     }
-    if (entries.length > 0) list.push({ name: pkg.name, dir: join(root, 'packages', dir), description: pkg.description ?? '', entries });
+    if (entries.length > 0)
+      list.push({ name: pkg.name, dir: join(root, 'packages', dir), description: pkg.description ?? '', entries });
   }
   return list;
 }
@@ -61,11 +63,15 @@ const printer = ts.createPrinter({ removeComments: false });
 const doc = (symbol) => ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim();
 const firstLine = (text) => text.split('\n')[0];
 const ownerOf = (decl) => pkgs.find((p) => resolve(decl.getSourceFile().fileName).startsWith(p.dir + '/'));
-const isPublic = (decl) => !(ts.getCombinedModifierFlags(decl) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) && !(decl.name && ts.isPrivateIdentifier(decl.name));
+const isPublic = (decl) =>
+  !(ts.getCombinedModifierFlags(decl) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) &&
+  !(decl.name && ts.isPrivateIdentifier(decl.name));
 
 function memberLines(symbol, decl, isStatic) {
   const lines = [];
-  const props = isStatic ? checker.getPropertiesOfType(checker.getTypeOfSymbolAtLocation(symbol, decl)) : checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(symbol));
+  const props = isStatic
+    ? checker.getPropertiesOfType(checker.getTypeOfSymbolAtLocation(symbol, decl))
+    : checker.getPropertiesOfType(checker.getDeclaredTypeOfSymbol(symbol));
   for (const member of props) {
     const d = member.declarations?.[0];
     if (!d || !isPublic(d) || member.name === 'prototype' || member.name.startsWith('__')) continue;
@@ -76,7 +82,10 @@ function memberLines(symbol, decl, isStatic) {
     const readonly = ts.getCombinedModifierFlags(d) & ts.ModifierFlags.Readonly ? 'readonly ' : '';
     let line;
     if (member.flags & ts.SymbolFlags.Method) {
-      line = type.getCallSignatures().map((s) => `${prefix}${member.name}${checker.signatureToString(s, d, F)};`).join(' ');
+      line = type
+        .getCallSignatures()
+        .map((s) => `${prefix}${member.name}${checker.signatureToString(s, d, F)};`)
+        .join(' ');
     } else if (member.flags & ts.SymbolFlags.GetAccessor) {
       line = `${prefix}${member.flags & ts.SymbolFlags.SetAccessor ? '' : 'readonly '}${member.name}: ${checker.typeToString(type, d, F)};`;
     } else {
@@ -96,7 +105,9 @@ function render(name, symbol) {
       const sig = checker.getSignatureFromDeclaration(decl);
       if (sig) blocks.push(`function ${name}${checker.signatureToString(sig, decl, F)};`);
     } else if (ts.isClassDeclaration(decl)) {
-      const lines = [`class ${name}${decl.heritageClauses ? ` ${decl.heritageClauses.map((h) => h.getText()).join(' ')}` : ''} {`];
+      const lines = [
+        `class ${name}${decl.heritageClauses ? ` ${decl.heritageClauses.map((h) => h.getText()).join(' ')}` : ''} {`,
+      ];
       const ctorType = checker.getTypeOfSymbolAtLocation(symbol, decl);
       for (const sig of ctorType.getConstructSignatures()) {
         const params = sig.getParameters().map((p) => {
@@ -109,7 +120,9 @@ function render(name, symbol) {
       lines.push(...memberLines(symbol, decl, true), ...memberLines(symbol, decl, false), '}');
       blocks.push(lines.join('\n'));
     } else if (ts.isInterfaceDeclaration(decl) || ts.isTypeAliasDeclaration(decl) || ts.isEnumDeclaration(decl)) {
-      blocks.push(printer.printNode(ts.EmitHint.Unspecified, decl, decl.getSourceFile()).replace(/^export (declare )?/, ''));
+      blocks.push(
+        printer.printNode(ts.EmitHint.Unspecified, decl, decl.getSourceFile()).replace(/^export (declare )?/, ''),
+      );
     } else if (ts.isVariableDeclaration(decl)) {
       blocks.push(`const ${name}: ${checker.typeToString(checker.getTypeOfSymbolAtLocation(symbol, decl), decl, F)};`);
     }
@@ -127,7 +140,11 @@ const kindOf = (symbol) => {
   if (f & ts.SymbolFlags.Enum) return 'enum';
   return 'export';
 };
-const anchor = (text) => text.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-');
+const anchor = (text) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9 -]/g, '')
+    .replace(/ /g, '-');
 
 const out = [
   '# API reference',
@@ -135,7 +152,8 @@ const out = [
   'Every public export of every package, entry point by entry point, with its signature and doc comment. Generated from the TypeScript sources by `node scripts/api-docs.mjs` (the compiler API); do not edit by hand: a test regenerates it and fails when this file is stale.',
   '',
 ];
-for (const p of pkgs) out.push(`- [\`${p.name}\`](#${anchor(p.name)}) — ${p.entries.map((e) => `\`${e.name}\``).join(', ')}`);
+for (const p of pkgs)
+  out.push(`- [\`${p.name}\`](#${anchor(p.name)}) — ${p.entries.map((e) => `\`${e.name}\``).join(', ')}`);
 for (const p of pkgs) {
   out.push('', `## ${p.name}`, '');
   if (p.description) out.push(p.description, '');
@@ -172,7 +190,10 @@ for (const p of pkgs) {
     if (foreign.length > 0) out.push(`Re-exported from other packages: ${foreign.join(', ')}.`, '');
   }
 }
-const text = `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+const text = `${out
+  .join('\n')
+  .replace(/\n{3,}/g, '\n\n')
+  .trimEnd()}\n`;
 
 if (process.argv.includes('--check')) {
   const current = existsSync(outFile) ? readFileSync(outFile, 'utf8') : '';

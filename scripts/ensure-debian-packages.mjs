@@ -23,7 +23,9 @@ export const DEBIAN_PACKAGES = {
 export function ensureDebianPackages(names = Object.keys(DEBIAN_PACKAGES)) {
   for (const name of names) {
     if (!(name in DEBIAN_PACKAGES)) {
-      console.error(`ensure-debian-packages: unknown package ${name} (known: ${Object.keys(DEBIAN_PACKAGES).join(', ')})`);
+      console.error(
+        `ensure-debian-packages: unknown package ${name} (known: ${Object.keys(DEBIAN_PACKAGES).join(', ')})`,
+      );
       process.exit(1);
     }
   }
@@ -49,7 +51,9 @@ export function ensureDebianPackages(names = Object.keys(DEBIAN_PACKAGES)) {
   }
   const still = missing.filter((name) => !existsSync(DEBIAN_PACKAGES[name]));
   if (still.length > 0) {
-    console.error(`ensure-debian-packages: apt-get finished but ${still.map((n) => DEBIAN_PACKAGES[n]).join(', ')} is still missing`);
+    console.error(
+      `ensure-debian-packages: apt-get finished but ${still.map((n) => DEBIAN_PACKAGES[n]).join(', ')} is still missing`,
+    );
     process.exit(1);
   }
   console.log(`ensure-debian-packages: installed ${list}`);

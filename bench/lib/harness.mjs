@@ -87,7 +87,10 @@ export function formatRate(opsPerSec, unit) {
 /** Prints rows as an aligned text table. `rows` are arrays of strings; the first is the header. */
 export function printTable(rows) {
   const widths = rows[0].map((_, col) => Math.max(...rows.map((r) => String(r[col] ?? '').length)));
-  const line = (r) => r.map((cell, col) => (col === 0 ? String(cell).padEnd(widths[col]) : String(cell).padStart(widths[col]))).join('  ');
+  const line = (r) =>
+    r
+      .map((cell, col) => (col === 0 ? String(cell).padEnd(widths[col]) : String(cell).padStart(widths[col])))
+      .join('  ');
   console.log(line(rows[0]));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows.slice(1)) console.log(line(r));

@@ -17,7 +17,9 @@ const codecPath = process.env.BENCH_CODEC
   ? resolve(process.env.BENCH_CODEC)
   : new URL('../../packages/codec/dist/index.js', import.meta.url).pathname;
 const codec = await import(pathToFileURL(isAbsolute(codecPath) ? codecPath : resolve(codecPath)).href);
-const frames = await import(new URL('frames.js', pathToFileURL(isAbsolute(codecPath) ? codecPath : resolve(codecPath))).href);
+const frames = await import(
+  new URL('frames.js', pathToFileURL(isAbsolute(codecPath) ? codecPath : resolve(codecPath))).href
+);
 const { maskInto, unmaskInPlace } = frames;
 
 const CHUNK = 64 * 1024;
@@ -88,7 +90,11 @@ function mix(h, bytes) {
   for (let i = 0; i < bytes.length; i += step) h = (Math.imul(h, 31) + bytes[i]) | 0;
   return (Math.imul(h, 31) + bytes[bytes.length - 1]) | 0;
 }
-const mixText = (h, s) => mix(h, Uint8Array.from(s, (c) => c.charCodeAt(0)));
+const mixText = (h, s) =>
+  mix(
+    h,
+    Uint8Array.from(s, (c) => c.charCodeAt(0)),
+  );
 
 // --- decoders ---------------------------------------------------------------
 
@@ -141,7 +147,9 @@ function verify(name, make, stream, text, toString) {
   refill();
   const n = pass();
   if (n !== stream.count || h !== stream.expected) {
-    throw new Error(`${name} decoded ${n}/${stream.count} messages, checksum ${h} vs ${stream.expected}${text ? ' (text)' : ''}`);
+    throw new Error(
+      `${name} decoded ${n}/${stream.count} messages, checksum ${h} vs ${stream.expected}${text ? ' (text)' : ''}`,
+    );
   }
 }
 
@@ -370,7 +378,7 @@ async function maskCase({ size, copy }) {
   const slots = Math.max(1, Math.floor(span / (size + 5)));
   const memBuf = Buffer.from(mem.buffer, mem.byteOffset, mem.length);
   const outBuf = Buffer.from(out.buffer, out.byteOffset, out.length);
-  const at = (i) => ((i % slots) * (size + 5)) + 1;
+  const at = (i) => (i % slots) * (size + 5) + 1;
   const ours = copy
     ? () => {
         for (let i = 0; i < ops; i++) {
@@ -514,6 +522,6 @@ export const notes = [
   'Binary is the like-for-like comparison. Text: "this" validates UTF-8 AND decodes to a JS string; ws validates and hands out bytes, "ws+toString" adds Buffer#toString() in the listener.',
   'Encode: send() plus taking the buffers for writing after every send, or once per 16 sends as an adapter does for the replies one read produced (this), vs Sender#send() into a socket stub that counts bytes (ws, which writes every frame as it is sent). Client keys come from crypto randomness in both.',
   'GB/s counts payload bytes (1 GB = 1e9 bytes).',
-  'Frame encoder: the public /frames encoder, one frame per call with its bytes taken each time (encodeFrame allocates it; encodeFrameInto writes into a 64 KiB buffer of the caller, who takes a view), vs ws\'s static Sender.frame() with the options Sender#send() passes for a Buffer. Keys for masked frames come from a crypto-filled pool in both.',
+  "Frame encoder: the public /frames encoder, one frame per call with its bytes taken each time (encodeFrame allocates it; encodeFrameInto writes into a 64 KiB buffer of the caller, who takes a view), vs ws's static Sender.frame() with the options Sender#send() passes for a Buffer. Keys for masked frames come from a crypto-filled pool in both.",
   'Mask only: maskInto/unmaskInPlace vs the mask/unmask functions ws itself uses, on payloads at odd offsets; copying into a destination of different alignment.',
 ];

@@ -32,7 +32,10 @@ const codec = await import(pathToFileURL(isAbsolute(codecPath) ? codecPath : res
 const { permessageDeflate } = codec;
 // A server endpoint that negotiated permessage-deflate with `options` against a client offering it.
 const deflateServer = (options) =>
-  openPair(codec, { server: { extensions: [permessageDeflate(options)] }, client: { extensions: [permessageDeflate()] } }).server;
+  openPair(codec, {
+    server: { extensions: [permessageDeflate(options)] },
+    client: { extensions: [permessageDeflate()] },
+  }).server;
 
 const require = createRequire(import.meta.url);
 const wsRoot = require.resolve('ws/package.json').replace(/package\.json$/, '');
@@ -42,12 +45,26 @@ const KiB = 1024;
 const SIZE = 16 * KiB;
 const CONNECTIONS = 2000;
 
-export const description = 'permessage-deflate: 16 KiB JSON text compress/inflate throughput and memory per connection, this codec vs ws';
+export const description =
+  'permessage-deflate: 16 KiB JSON text compress/inflate throughput and memory per connection, this codec vs ws';
 
 /** Eight distinct JSON-like documents of about 16 KiB, so context takeover helps but never trivially. */
 function documents() {
   const rand = prng(0xdef1a7e);
-  const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima'];
+  const words = [
+    'alpha',
+    'bravo',
+    'charlie',
+    'delta',
+    'echo',
+    'foxtrot',
+    'golf',
+    'hotel',
+    'india',
+    'juliet',
+    'kilo',
+    'lima',
+  ];
   const docs = [];
   for (let d = 0; d < 8; d++) {
     const items = [];
@@ -164,7 +181,6 @@ async function compressCase() {
     `  compression ratio (16 messages, payload in / wire out incl. frame headers for this, payload only for ws): this ${ratio.this.toFixed(2)}:1, this level 1 ${ratio.level1.toFixed(2)}:1, ws ${ratio.ws.toFixed(2)}:1`,
   );
   return measured;
-
 }
 
 // --- inflate -------------------------------------------------------------------
@@ -290,7 +306,9 @@ async function memoryCase(which, params, wsOptions) {
   const after = footprint();
   const perConn = (after.total - before.total) / CONNECTIONS;
   const rssPer = (after.rss - before.rss) / CONNECTIONS;
-  console.log(`  ${which}: ${(perConn / KiB).toFixed(1)} KiB per connection (heap+external+arrayBuffers), rss ${(rssPer / KiB).toFixed(1)} KiB`);
+  console.log(
+    `  ${which}: ${(perConn / KiB).toFixed(1)} KiB per connection (heap+external+arrayBuffers), rss ${(rssPer / KiB).toFixed(1)} KiB`,
+  );
   if (held.length !== CONNECTIONS) throw new Error('lost connections');
   return { perConn, rssPer };
 }
@@ -314,7 +332,13 @@ export function cases() {
   return [
     { group: 'deflate', name: 'compress 16 KiB JSON text (server send)', unit: 'GB/s', size: SIZE, run: compressCase },
     { group: 'deflate', name: 'inflate 16 KiB JSON text (server receive)', unit: 'GB/s', size: SIZE, run: inflateCase },
-    { group: 'memory', name: `memory KiB/conn, ${CONNECTIONS} server conns after 1 message, context takeover`, unit: 'KiB/conn', size: 1, run: () => memoryCompare({}, {}) },
+    {
+      group: 'memory',
+      name: `memory KiB/conn, ${CONNECTIONS} server conns after 1 message, context takeover`,
+      unit: 'KiB/conn',
+      size: 1,
+      run: () => memoryCompare({}, {}),
+    },
     {
       group: 'memory',
       name: `memory KiB/conn, ${CONNECTIONS} server conns after 1 message, client_no_context_takeover`,

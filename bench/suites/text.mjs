@@ -36,13 +36,42 @@ const CHUNK = 64 * 1024;
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
-export const description = 'text messages: decode to strings or bytes, fragments, send from bytes; this codec vs ws + bufferutil';
+export const description =
+  'text messages: decode to strings or bytes, fragments, send from bytes; this codec vs ws + bufferutil';
 
 // --- text ---------------------------------------------------------------------
 
-const ASCII_WORDS = ['the', 'quick', 'brown', 'fox', 'jumps', 'over', 'lazy', 'dog', '{"id":', '42,', '"ok":true}', 'lorem', 'ipsum'];
+const ASCII_WORDS = [
+  'the',
+  'quick',
+  'brown',
+  'fox',
+  'jumps',
+  'over',
+  'lazy',
+  'dog',
+  '{"id":',
+  '42,',
+  '"ok":true}',
+  'lorem',
+  'ipsum',
+];
 // Latin with accents (2-byte), Cyrillic (2), Greek (2), CJK (3), emoji (4), between ASCII words.
-const MIXED_WORDS = [...ASCII_WORDS, 'café', 'naïve', 'Größe', 'привет', 'мир', 'καλημέρα', '東京', '日本語', 'テキスト', '😀', '🚀', '✓'];
+const MIXED_WORDS = [
+  ...ASCII_WORDS,
+  'café',
+  'naïve',
+  'Größe',
+  'привет',
+  'мир',
+  'καλημέρα',
+  '東京',
+  '日本語',
+  'テキスト',
+  '😀',
+  '🚀',
+  '✓',
+];
 
 /** UTF-8 text of exactly `size` bytes: whole words, padded with spaces. */
 function textBytes(size, mixed, seed) {
@@ -155,7 +184,8 @@ function wsDecoder(stream, onMessage) {
   return { pass, refill };
 }
 
-const asText = (data) => (typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.length).toString());
+const asText = (data) =>
+  typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.length).toString();
 
 /** Runs one pass of a contender and checks every message against the payloads. */
 function verify(name, make, stream, payloads, want) {
@@ -166,7 +196,8 @@ function verify(name, make, stream, payloads, want) {
   if (n !== stream.count) throw new Error(`${name} decoded ${n}/${stream.count} messages`);
   for (let i = 0; i < got.length; i++) {
     const data = got[i];
-    if (want === 'string' && typeof data !== 'string') throw new Error(`${name} handed out ${typeof data}, not a string`);
+    if (want === 'string' && typeof data !== 'string')
+      throw new Error(`${name} handed out ${typeof data}, not a string`);
     if (want === 'bytes' && typeof data === 'string') throw new Error(`${name} handed out a string, not bytes`);
     const expected = payloads[i % payloads.length];
     if (asText(data) !== Buffer.from(expected).toString()) throw new Error(`${name}: message ${i} differs`);
@@ -189,7 +220,11 @@ async function decodeCase({ payloads, count, fragment = Infinity, options = {}, 
   };
   const makers = [
     ['this', (cb) => thisDecoder(stream, options, cb), keepLength],
-    ['ws', (cb) => wsDecoder(stream, (data) => cb(want === 'string' ? data.toString() : data)), want === 'string' ? toString : keepLength],
+    [
+      'ws',
+      (cb) => wsDecoder(stream, (data) => cb(want === 'string' ? data.toString() : data)),
+      want === 'string' ? toString : keepLength,
+    ],
   ];
   const contenders = makers.map(([name, make, sinkFn]) => {
     if (opcode === 1) verify(name, make, stream, payloads, want);
@@ -261,7 +296,8 @@ const BYTES = { textAs: 'bytes' };
 const NODE_BYTES = { textAs: 'bytes', text: nodeTextCodec };
 
 const sizeName = (n) => (n >= MiB ? `${n / MiB} MiB` : n >= KiB ? `${n / KiB} KiB` : `${n} B`);
-const distinct = (size, mixed) => Array.from({ length: 4 }, (_, i) => textBytes(size, mixed, 0x1000 + size + i + (mixed ? 77 : 0)));
+const distinct = (size, mixed) =>
+  Array.from({ length: 4 }, (_, i) => textBytes(size, mixed, 0x1000 + size + i + (mixed ? 77 : 0)));
 const countFor = (size) => Math.max(1, Math.round((2 * MiB) / size));
 
 export function cases() {
@@ -308,7 +344,8 @@ export function cases() {
       name: `decode 4 MiB binary ${fr}`,
       unit: 'GB/s',
       size: big,
-      run: () => decodeCase({ payloads: [textBytes(big, false, 9)], count: 1, fragment, opcode: 2, want: 'bytes', timing }),
+      run: () =>
+        decodeCase({ payloads: [textBytes(big, false, 9)], count: 1, fragment, opcode: 2, want: 'bytes', timing }),
     });
     for (const [accel, options, want] of [
       ['→ string, pure', PURE, 'string'],

@@ -18,7 +18,13 @@ interface DenoConn {
 }
 interface DenoNamespace {
   connect(options: { hostname: string; port: number; transport?: 'tcp'; signal?: AbortSignal }): Promise<DenoConn>;
-  connectTls(options: { hostname: string; port: number; caCerts?: string[]; alpnProtocols?: string[]; signal?: AbortSignal }): Promise<DenoConn>;
+  connectTls(options: {
+    hostname: string;
+    port: number;
+    caCerts?: string[];
+    alpnProtocols?: string[];
+    signal?: AbortSignal;
+  }): Promise<DenoConn>;
 }
 
 export interface DenoDialOptions {

@@ -23,7 +23,9 @@ function parseArgs(argv: readonly string[]): Args {
   const args: Args = { url: 'ws://127.0.0.1:9001', agent: 'rfc6455-browser-client', deflate: true, cases: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    const [name, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [name, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
       if (v === undefined) throw new Error(`${name} needs a value`);
@@ -46,7 +48,11 @@ function session(
   onMessage?: (ws: WebSocket, data: string | ArrayBuffer) => void,
 ): Promise<{ code: number; reason: string; extensions: string }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, undefined, { maxMessageSize: 64 * 1024 * 1024, closeTimeout: 5_000, perMessageDeflate: deflate });
+    const ws = new WebSocket(url, undefined, {
+      maxMessageSize: 64 * 1024 * 1024,
+      closeTimeout: 5_000,
+      perMessageDeflate: deflate,
+    });
     ws.binaryType = 'arraybuffer';
     let error: unknown;
     ws.onmessage = (ev) => onMessage?.(ws, (ev as MessageEvent).data as string | ArrayBuffer);

@@ -58,7 +58,10 @@ class MessageEventShim<T> extends Event implements WebSocketMessageEvent<T | und
 }
 
 type CloseEventCtor = new (type: string, init?: CloseEventInit) => WebSocketCloseEvent;
-type MessageEventCtor = new <T = WebSocketMessageData>(type: string, init?: MessageEventInit<T>) => WebSocketMessageEvent<T>;
+type MessageEventCtor = new <T = WebSocketMessageData>(
+  type: string,
+  init?: MessageEventInit<T>,
+) => WebSocketMessageEvent<T>;
 
 const g = globalThis as { CloseEvent?: CloseEventCtor; MessageEvent?: MessageEventCtor };
 

@@ -6,8 +6,16 @@
 import type { ByteStream } from './transport.js';
 
 export function createByteStreamPair(highWaterMark = 16): [ByteStream, ByteStream] {
-  const a = new TransformStream<Uint8Array, Uint8Array>(undefined, undefined, new CountQueuingStrategy({ highWaterMark }));
-  const b = new TransformStream<Uint8Array, Uint8Array>(undefined, undefined, new CountQueuingStrategy({ highWaterMark }));
+  const a = new TransformStream<Uint8Array, Uint8Array>(
+    undefined,
+    undefined,
+    new CountQueuingStrategy({ highWaterMark }),
+  );
+  const b = new TransformStream<Uint8Array, Uint8Array>(
+    undefined,
+    undefined,
+    new CountQueuingStrategy({ highWaterMark }),
+  );
   return [
     { readable: a.readable, writable: b.writable },
     { readable: b.readable, writable: a.writable },

@@ -45,7 +45,11 @@ export class ReconnectEvent extends Event {
 }
 
 /** Backoff before retry `attempt` (1-based), before jitter: initial × factor^(attempt−1), capped. */
-export function backoffDelay(attempt: number, options: ReconnectOptions = {}, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: ReconnectOptions = {},
+  random: () => number = Math.random,
+): number {
   const initial = options.initialDelay ?? 500;
   const cap = options.maxDelay ?? 30_000;
   const factor = options.factor ?? 2;
@@ -182,4 +186,3 @@ export class ReconnectingWebSocket extends EventTarget {
     if (typeof handler === 'function') handler.call(this, ev);
   }
 }
-

@@ -121,7 +121,13 @@ export class Session {
   private lastWrite: Promise<void> = Promise.resolve();
 
   /** Throws the codec's UsageError for invalid `perMessageDeflate` options. */
-  constructor(url: URL, protocols: readonly string[], options: ClientOptions, sink: SessionSink, internals: SessionInternals = {}) {
+  constructor(
+    url: URL,
+    protocols: readonly string[],
+    options: ClientOptions,
+    sink: SessionSink,
+    internals: SessionInternals = {},
+  ) {
     this.url = url;
     this.protocols = protocols;
     this.options = options;
@@ -147,7 +153,8 @@ export class Session {
   /** Queues a message and writes it; throws the codec's UsageError when not allowed. Resolves when the transport took the bytes. */
   send(command: FrameCommand): Promise<void> {
     const endpoint = this.endpoint;
-    if (endpoint === undefined) throw new UsageError('ERR_INVALID_STATE', `cannot send ${command.type}: the connection has not started`);
+    if (endpoint === undefined)
+      throw new UsageError('ERR_INVALID_STATE', `cannot send ${command.type}: the connection has not started`);
     endpoint.send(command);
     return this.flush();
   }
@@ -192,7 +199,10 @@ export class Session {
     try {
       stream = await transport(this.url, { signal: this.abortController.signal });
     } catch (error) {
-      throw this.failure ?? new HandshakeError('transport', `could not connect: ${toError(error).message}`, { cause: error });
+      throw (
+        this.failure ??
+        new HandshakeError('transport', `could not connect: ${toError(error).message}`, { cause: error })
+      );
     }
     this.stream = stream;
     const reader = stream.readable.getReader();
@@ -332,7 +342,9 @@ export class Session {
   /** A transport error as the application sees it: before the 101 it fails the handshake. */
   private transportError(error: unknown): Error {
     if (this.opened) return toError(error);
-    return new HandshakeError('transport', `the transport failed during the handshake: ${toError(error).message}`, { cause: error });
+    return new HandshakeError('transport', `the transport failed during the handshake: ${toError(error).message}`, {
+      cause: error,
+    });
   }
 
   /** Half-closes after what is queued has been written, then stops reading. */
@@ -359,7 +371,10 @@ export class Session {
   private armHandshakeTimer(): void {
     const ms = this.options.handshakeTimeout ?? 30_000;
     if (ms <= 0) return;
-    this.handshakeTimer = setTimeout(() => this.abort(new HandshakeError('timeout', `no handshake response within ${ms} ms`)), ms);
+    this.handshakeTimer = setTimeout(
+      () => this.abort(new HandshakeError('timeout', `no handshake response within ${ms} ms`)),
+      ms,
+    );
   }
 
   private clearHandshakeTimer(): void {

@@ -32,7 +32,10 @@ export interface TunnelOptions {
  * `bridge` is the bridge's URL (the target is added as `target=host:port`,
  * plus `tls=1` for wss:), or a function building the bridge URL for a target.
  */
-export function webSocketTunnel(bridge: string | URL | ((target: URL) => string | URL), options: TunnelOptions = {}): Transport {
+export function webSocketTunnel(
+  bridge: string | URL | ((target: URL) => string | URL),
+  options: TunnelOptions = {},
+): Transport {
   return (target: URL, init: DialInit) => {
     let url: string;
     if (typeof bridge === 'function') url = String(bridge(target));

@@ -90,48 +90,63 @@ export class WebSocketStream<M extends MessageMode = 'whole'> {
     this.closed.catch(noop);
     const highWaterMark = options.highWaterMark ?? 16;
 
-    this.session = new Session(parsed, options.protocols ?? [], options, {
-      open: (info: OpenInfo) => resolveOpened(this.makeStreams(info, highWaterMark)),
-      message: (data) => {
-        this.readableController?.enqueue(data);
+    this.session = new Session(
+      parsed,
+      options.protocols ?? [],
+      options,
+      {
+        open: (info: OpenInfo) => resolveOpened(this.makeStreams(info, highWaterMark)),
+        message: (data) => {
+          this.readableController?.enqueue(data);
+        },
+        part: (data, binary, last) => {
+          const chunk: WebSocketMessagePart = { data: data as string | Uint8Array<ArrayBuffer>, binary, last };
+          this.readableController?.enqueue(chunk);
+        },
+        demand: () => {
+          const controller = this.readableController;
+          if (controller === undefined || (controller.desiredSize ?? 1) > 0) return undefined;
+          this.room ??= deferred();
+          return this.room.promise;
+        },
+        closed: (info: CloseInfo) => {
+          this.room?.resolve();
+          if (info.beforeOpen) {
+            rejectOpened(info.error);
+            rejectClosed(
+              new WebSocketError('the WebSocket handshake failed', {
+                closeCode: CloseCode.Abnormal,
+                reason: '',
+                cause: info.error,
+              }),
+            );
+            return;
+          }
+          if (info.wasClean) {
+            try {
+              this.readableController?.close();
+            } catch {}
+            this.writableController?.error(new TypeError('the WebSocket is closed'));
+            resolveClosed({ closeCode: info.code, reason: info.reason });
+          } else {
+            const error = new WebSocketError(
+              `the WebSocket closed uncleanly (${info.code})${info.error ? `: ${info.error.message}` : ''}`,
+              {
+                closeCode: info.code,
+                reason: info.reason,
+                cause: info.error,
+              },
+            );
+            try {
+              this.readableController?.error(error);
+            } catch {}
+            this.writableController?.error(error);
+            rejectClosed(error);
+          }
+        },
       },
-      part: (data, binary, last) => {
-        const chunk: WebSocketMessagePart = { data: data as string | Uint8Array<ArrayBuffer>, binary, last };
-        this.readableController?.enqueue(chunk);
-      },
-      demand: () => {
-        const controller = this.readableController;
-        if (controller === undefined || (controller.desiredSize ?? 1) > 0) return undefined;
-        this.room ??= deferred();
-        return this.room.promise;
-      },
-      closed: (info: CloseInfo) => {
-        this.room?.resolve();
-        if (info.beforeOpen) {
-          rejectOpened(info.error);
-          rejectClosed(new WebSocketError('the WebSocket handshake failed', { closeCode: CloseCode.Abnormal, reason: '', cause: info.error }));
-          return;
-        }
-        if (info.wasClean) {
-          try {
-            this.readableController?.close();
-          } catch {}
-          this.writableController?.error(new TypeError('the WebSocket is closed'));
-          resolveClosed({ closeCode: info.code, reason: info.reason });
-        } else {
-          const error = new WebSocketError(`the WebSocket closed uncleanly (${info.code})${info.error ? `: ${info.error.message}` : ''}`, {
-            closeCode: info.code,
-            reason: info.reason,
-            cause: info.error,
-          });
-          try {
-            this.readableController?.error(error);
-          } catch {}
-          this.writableController?.error(error);
-          rejectClosed(error);
-        }
-      },
-    }, options.messageMode === undefined ? {} : { messageMode: options.messageMode });
+      options.messageMode === undefined ? {} : { messageMode: options.messageMode },
+    );
     const signal = options.signal;
     if (signal !== undefined) {
       if (signal.aborted) queueMicrotask(() => this.session.close());

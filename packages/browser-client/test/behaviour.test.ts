@@ -31,7 +31,10 @@ describe('backpressure', () => {
     // so most of the 25 MiB must still be on the server side, unsent: its
     // queue grows past the 1 MiB at which it pauses only when the socket
     // takes no more.
-    await vi.waitFor(() => expect(ws?.bufferedAmount ?? 0).toBeGreaterThan(1024 * 1024), { timeout: 20_000, interval: 20 });
+    await vi.waitFor(() => expect(ws?.bufferedAmount ?? 0).toBeGreaterThan(1024 * 1024), {
+      timeout: 20_000,
+      interval: 20,
+    });
     const reader = readable.getReader();
     let received = 0;
     let bytes = 0;

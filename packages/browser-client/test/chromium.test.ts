@@ -103,7 +103,9 @@ describe('Chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: the browser tests need Debian's chromium (node scripts/ensure-chromium.mjs installs it)`);
+      throw new Error(
+        `${CHROMIUM} is missing: the browser tests need Debian's chromium (node scripts/ensure-chromium.mjs installs it)`,
+      );
     }
     server = await startTestServer();
     page = await startPageServer(server.port);

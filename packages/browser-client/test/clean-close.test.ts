@@ -102,7 +102,11 @@ describe('a completed closing handshake on a TCP connection the server never clo
     ws.onopen = () => ws.close(1000, 'done');
     const { order, close } = await recordUntilClose(ws);
     expect(order).toEqual(['open', 'close']);
-    expect({ code: close.code, reason: close.reason, wasClean: close.wasClean }).toEqual({ code: 1000, reason: 'done', wasClean: true });
+    expect({ code: close.code, reason: close.reason, wasClean: close.wasClean }).toEqual({
+      code: 1000,
+      reason: 'done',
+      wasClean: true,
+    });
     // The client ended the TCP connection itself, as §7.1.1 lets it once the server does not.
     await peer.clientClosedTcp;
   });
@@ -112,7 +116,11 @@ describe('a completed closing handshake on a TCP connection the server never clo
     const ws = new WebSocket(peer.url, undefined, { closeTimeout: CLOSE_TIMEOUT });
     const { order, close } = await recordUntilClose(ws);
     expect(order).toEqual(['open', 'close']);
-    expect({ code: close.code, reason: close.reason, wasClean: close.wasClean }).toEqual({ code: 4001, reason: 'bye', wasClean: true });
+    expect({ code: close.code, reason: close.reason, wasClean: close.wasClean }).toEqual({
+      code: 4001,
+      reason: 'bye',
+      wasClean: true,
+    });
     await peer.clientClosedTcp;
   });
 

@@ -49,7 +49,9 @@ async function fakeFuzzingServer() {
         const parts = m.fragments ?? 1;
         const step = Math.ceil(bytes.length / parts) || 1;
         if (parts === 1) ws.send(m.data, { binary: m.binary });
-        else for (let at = 0; at < bytes.length; at += step) ws.send(bytes.subarray(at, at + step), { binary: m.binary, fin: at + step >= bytes.length });
+        else
+          for (let at = 0; at < bytes.length; at += step)
+            ws.send(bytes.subarray(at, at + step), { binary: m.binary, fin: at + step >= bytes.length });
       }
     } else if (url.pathname === '/updateReports') {
       ws.close(1000);
@@ -75,8 +77,11 @@ test.each([
   const deflate = flags.length === 0;
   const fake = await fakeFuzzingServer();
   const out = await new Promise<string>((resolve, reject) => {
-    execFile(process.execPath, [cli, '--url', fake.url, '--agent', 'test agent', ...flags], { timeout: 30_000 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+    execFile(
+      process.execPath,
+      [cli, '--url', fake.url, '--agent', 'test agent', ...flags],
+      { timeout: 30_000 },
+      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout)),
     );
   });
   fake.close();

@@ -36,7 +36,9 @@ afterAll(async () => {
 });
 
 /** Opens, then closes at once; resolves with what happened. */
-function attempt(options: WebSocketOptions): Promise<{ opened: boolean; code: number; error: unknown; padding: string | undefined }> {
+function attempt(
+  options: WebSocketOptions,
+): Promise<{ opened: boolean; code: number; error: unknown; padding: string | undefined }> {
   const ws = new WebSocket(url, undefined, options);
   let opened = false;
   let error: unknown;

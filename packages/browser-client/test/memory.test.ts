@@ -18,7 +18,13 @@ function serveEcho(
   stream: ByteStream,
   opts: { protocol?: string; reject?: boolean; deflate?: boolean; answerExtensions?: ExtensionElement[] } = {},
 ) {
-  const seen: Seen = { headers: new Map<string, string>(), closeCode: 0, messages: 0, compressed: 0, bytesAfterHead: 0 };
+  const seen: Seen = {
+    headers: new Map<string, string>(),
+    closeCode: 0,
+    messages: 0,
+    compressed: 0,
+    bytesAfterHead: 0,
+  };
   const writer = stream.writable.getWriter();
   const reader = stream.readable.getReader();
   if (opts.answerExtensions !== undefined) return answerWith(reader, writer, opts.answerExtensions, seen);
@@ -38,7 +44,11 @@ function serveEcho(
         if (ev.type === 'request') {
           for (const [k, v] of ev.headers.entries()) seen.headers.set(k.toLowerCase(), v);
           if (opts.reject) endpoint.send({ type: 'reject', status: 401, body: 'who are you?' });
-          else endpoint.send({ type: 'accept', protocol: opts.protocol && ev.protocols.includes(opts.protocol) ? opts.protocol : null });
+          else
+            endpoint.send({
+              type: 'accept',
+              protocol: opts.protocol && ev.protocols.includes(opts.protocol) ? opts.protocol : null,
+            });
         }
         if (ev.type === 'text') endpoint.send({ type: 'text', data: ev.data });
         if (ev.type === 'binary') endpoint.send({ type: 'binary', data: ev.data.slice() });
@@ -150,7 +160,10 @@ describe('in-memory stream pair', () => {
   test('permessage-deflate against the codec as server: compressed both ways, reported in extensions', async () => {
     const [client, server] = createByteStreamPair();
     const served = serveEcho(server, { deflate: true });
-    const wss = new WebSocketStream('ws://in-memory.test/', { transport: () => client, perMessageDeflate: { threshold: 0 } });
+    const wss = new WebSocketStream('ws://in-memory.test/', {
+      transport: () => client,
+      perMessageDeflate: { threshold: 0 },
+    });
     const { readable, writable, extensions } = await wss.opened;
     expect(extensions).toBe('permessage-deflate');
     const writer = writable.getWriter();
@@ -168,7 +181,9 @@ describe('in-memory stream pair', () => {
 
   test('a refused extension response: error then close 1006, and not one frame sent', async () => {
     const [client, server] = createByteStreamPair();
-    const served = serveEcho(server, { answerExtensions: [{ name: 'permessage-deflate', params: [{ name: 'server_max_window_bits', value: '16' }] }] });
+    const served = serveEcho(server, {
+      answerExtensions: [{ name: 'permessage-deflate', params: [{ name: 'server_max_window_bits', value: '16' }] }],
+    });
     const ws = new WebSocket('ws://in-memory.test/', undefined, { transport: () => client });
     const order: string[] = [];
     let error: unknown;
@@ -193,8 +208,12 @@ describe('in-memory stream pair', () => {
 
   test('invalid perMessageDeflate options throw from the constructor', () => {
     const transport = () => createByteStreamPair()[0];
-    expect(() => new WebSocket('ws://x.test/', undefined, { transport, perMessageDeflate: { serverMaxWindowBits: 16 } })).toThrow(UsageError);
-    expect(() => new WebSocketStream('ws://x.test/', { transport, perMessageDeflate: { clientMaxWindowBits: 8 } })).toThrow(/clientMaxWindowBits/);
+    expect(
+      () => new WebSocket('ws://x.test/', undefined, { transport, perMessageDeflate: { serverMaxWindowBits: 16 } }),
+    ).toThrow(UsageError);
+    expect(
+      () => new WebSocketStream('ws://x.test/', { transport, perMessageDeflate: { clientMaxWindowBits: 8 } }),
+    ).toThrow(/clientMaxWindowBits/);
   });
 
   test('without a transport the main entry fails with a clear error', async () => {

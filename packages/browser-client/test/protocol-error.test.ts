@@ -60,27 +60,30 @@ describe('a frame that breaks the protocol', () => {
   test.each([
     ['/reserved-opcode', 1002],
     ['/invalid-utf8', 1007],
-  ])('%s: error with a ProtocolError (closeCode %i), then close 1006; the server gets that code', async (path, closeCode) => {
-    const ws = new WebSocket(`${base}${path}`);
-    const order: string[] = [];
-    let error: unknown;
-    ws.onopen = () => order.push('open');
-    ws.onmessage = () => order.push('message');
-    ws.onerror = (ev) => {
-      order.push('error');
-      error = ev.error;
-    };
-    const close = await new Promise<{ code: number; wasClean: boolean }>((resolve) => {
-      ws.onclose = (ev) => {
-        order.push('close');
-        resolve({ code: ev.code, wasClean: ev.wasClean });
+  ])(
+    '%s: error with a ProtocolError (closeCode %i), then close 1006; the server gets that code',
+    async (path, closeCode) => {
+      const ws = new WebSocket(`${base}${path}`);
+      const order: string[] = [];
+      let error: unknown;
+      ws.onopen = () => order.push('open');
+      ws.onmessage = () => order.push('message');
+      ws.onerror = (ev) => {
+        order.push('error');
+        error = ev.error;
       };
-    });
-    expect(order).toEqual(['open', 'error', 'close']);
-    expect(close).toEqual({ code: 1006, wasClean: false });
-    expect(error).toBeInstanceOf(ProtocolError);
-    expect(error).toMatchObject({ name: 'ProtocolError', closeCode });
-    expect(error).not.toHaveProperty('code');
-    expect(await received.get(path)).toBe(closeCode);
-  });
+      const close = await new Promise<{ code: number; wasClean: boolean }>((resolve) => {
+        ws.onclose = (ev) => {
+          order.push('close');
+          resolve({ code: ev.code, wasClean: ev.wasClean });
+        };
+      });
+      expect(order).toEqual(['open', 'error', 'close']);
+      expect(close).toEqual({ code: 1006, wasClean: false });
+      expect(error).toBeInstanceOf(ProtocolError);
+      expect(error).toMatchObject({ name: 'ProtocolError', closeCode });
+      expect(error).not.toHaveProperty('code');
+      expect(await received.get(path)).toBe(closeCode);
+    },
+  );
 });

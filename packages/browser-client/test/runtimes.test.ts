@@ -27,14 +27,19 @@ interface Report {
 
 function run(command: string, args: string[]): Promise<Report> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: 90_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
-      const line = stdout.trim().split('\n').at(-1) ?? '';
-      try {
-        resolve(JSON.parse(line) as Report);
-      } catch {
-        reject(new Error(`${command} failed: ${error?.message ?? ''}\nstdout: ${stdout}\nstderr: ${stderr}`));
-      }
-    });
+    execFile(
+      command,
+      args,
+      { timeout: 90_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } },
+      (error, stdout, stderr) => {
+        const line = stdout.trim().split('\n').at(-1) ?? '';
+        try {
+          resolve(JSON.parse(line) as Report);
+        } catch {
+          reject(new Error(`${command} failed: ${error?.message ?? ''}\nstdout: ${stdout}\nstderr: ${stderr}`));
+        }
+      },
+    );
   });
 }
 
@@ -46,7 +51,8 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all([server.close(), projectServer.close()]));
 
-const deno = (url: () => string) => () => run(binary('deno'), ['run', '--allow-net=127.0.0.1', '--allow-read', '--no-prompt', runner, 'deno', url()]);
+const deno = (url: () => string) => () =>
+  run(binary('deno'), ['run', '--allow-net=127.0.0.1', '--allow-read', '--no-prompt', runner, 'deno', url()]);
 const bun = (url: () => string) => () => run(binary('bun'), [runner, 'bun', url()]);
 
 describe.each([

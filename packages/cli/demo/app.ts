@@ -29,7 +29,10 @@ const sessions = new Map<number, SessionDissector>();
 const incomplete = new Set<number>();
 
 function appendRecord(node: HTMLElement): void {
-  const atBottom = inspector.parentElement !== null && inspector.parentElement.scrollHeight - inspector.parentElement.scrollTop - inspector.parentElement.clientHeight < 40;
+  const atBottom =
+    inspector.parentElement !== null &&
+    inspector.parentElement.scrollHeight - inspector.parentElement.scrollTop - inspector.parentElement.clientHeight <
+      40;
   inspector.append(node);
   if (atBottom) node.scrollIntoView({ block: 'end' });
 }
@@ -70,11 +73,14 @@ function onTap(message: TapMessage): void {
   const bytes = Uint8Array.from(atob(message.base64), (c) => c.charCodeAt(0));
   if (message.length !== undefined) {
     const from = message.from === 'client' ? 'client → server' : 'server → client';
-    note(`${from} #${message.conn}: ${message.length} bytes, of which the server kept the first ${bytes.length}: ${toHex(bytes, 48)}`);
+    note(
+      `${from} #${message.conn}: ${message.length} bytes, of which the server kept the first ${bytes.length}: ${toHex(bytes, 48)}`,
+    );
     stopDissecting(message.conn, 'a chunk was cut to size');
     return;
   }
-  for (const record of session.push(message.from, bytes)) appendRecord(renderRecord(record, message.from, { time: message.t, conn: message.conn }));
+  for (const record of session.push(message.from, bytes))
+    appendRecord(renderRecord(record, message.from, { time: message.t, conn: message.conn }));
 }
 
 function openInspector(): Promise<void> {
@@ -146,7 +152,9 @@ $('binary-form').addEventListener('submit', (ev) => {
   else log('info', `invalid hex at character ${parsed.position + 1}: ${parsed.reason}`);
 });
 $('send-200').addEventListener('click', () => send('x'.repeat(200)));
-$('send-70k').addEventListener('click', () => send('The quick brown fox jumps over the lazy dog. '.repeat(1600).slice(0, 70_000)));
+$('send-70k').addEventListener('click', () =>
+  send('The quick brown fox jumps over the lazy dog. '.repeat(1600).slice(0, 70_000)),
+);
 $('close-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   try {
@@ -167,16 +175,36 @@ $('hex-form').addEventListener('submit', (ev) => {
   out.replaceChildren();
   const parsed = parseHex($<HTMLTextAreaElement>('hex').value);
   if (!parsed.ok) {
-    out.append(Object.assign(document.createElement('div'), { className: 'rec error', textContent: `invalid hex at character ${parsed.position + 1}: ${parsed.reason}` }));
+    out.append(
+      Object.assign(document.createElement('div'), {
+        className: 'rec error',
+        textContent: `invalid hex at character ${parsed.position + 1}: ${parsed.reason}`,
+      }),
+    );
     return;
   }
   const choice = $<HTMLSelectElement>('hex-from').value;
-  const guess = choice === 'client' || choice === 'server' ? { side: choice as Side, why: 'chosen' } : detectSide(parsed.bytes);
-  out.append(Object.assign(document.createElement('div'), { className: 'conn', textContent: `${parsed.bytes.length} bytes from the ${guess.side} (${guess.why})` }));
-  const dissector = new StreamDissector({ from: guess.side, deflate: $<HTMLInputElement>('hex-deflate').checked ? {} : null });
+  const guess =
+    choice === 'client' || choice === 'server' ? { side: choice as Side, why: 'chosen' } : detectSide(parsed.bytes);
+  out.append(
+    Object.assign(document.createElement('div'), {
+      className: 'conn',
+      textContent: `${parsed.bytes.length} bytes from the ${guess.side} (${guess.why})`,
+    }),
+  );
+  const dissector = new StreamDissector({
+    from: guess.side,
+    deflate: $<HTMLInputElement>('hex-deflate').checked ? {} : null,
+  });
   const records = [...dissector.push(parsed.bytes), ...dissector.end()];
   for (const record of records) out.append(renderRecord(record, guess.side));
-  if (!records.some((r) => r.kind === 'error')) out.append(Object.assign(document.createElement('div'), { className: 'conn ok', textContent: `✓ all ${parsed.bytes.length} bytes decoded` }));
+  if (!records.some((r) => r.kind === 'error'))
+    out.append(
+      Object.assign(document.createElement('div'), {
+        className: 'conn ok',
+        textContent: `✓ all ${parsed.bytes.length} bytes decoded`,
+      }),
+    );
 });
 
 void openInspector().then(connectEcho);

@@ -12,7 +12,9 @@ import { serveCommand } from './commands/serve.js';
 import { styleFor } from './style.js';
 
 // Each command keeps its own option types; the table only needs the common shape.
-const commands = [connectCommand, serveCommand, decodeCommand, demoCommand] as unknown as ReadonlyArray<Command<OptionsConfig>>;
+const commands = [connectCommand, serveCommand, decodeCommand, demoCommand] as unknown as ReadonlyArray<
+  Command<OptionsConfig>
+>;
 
 const HELP = `Usage: rfc6455 <command> [options]
 
@@ -44,10 +46,14 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const style = styleFor(process.stderr);
     if (error instanceof CliUsageError) {
-      process.stderr.write(`${style.red('rfc6455 ' + command.name + ':')} ${error.message}\n(see rfc6455 ${command.name} --help)\n`);
+      process.stderr.write(
+        `${style.red('rfc6455 ' + command.name + ':')} ${error.message}\n(see rfc6455 ${command.name} --help)\n`,
+      );
       return Exit.Usage;
     }
-    process.stderr.write(`${style.red('rfc6455 ' + command.name + ':')} ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `${style.red('rfc6455 ' + command.name + ':')} ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return Exit.Failure;
   }
 }

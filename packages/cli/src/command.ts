@@ -17,7 +17,9 @@ export interface Command<O extends OptionsConfig> {
   run(values: ParsedValues<O>, positionals: string[]): Promise<number>;
 }
 
-export type ParsedValues<O extends OptionsConfig> = ReturnType<typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>>['values'];
+export type ParsedValues<O extends OptionsConfig> = ReturnType<
+  typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>
+>['values'];
 
 /** A mistake in how the command was called: exit code 2. */
 export class CliUsageError extends Error {
@@ -51,6 +53,7 @@ export function parseCommandArgs<O extends OptionsConfig>(command: Command<O>, a
 export function parsePort(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535) throw new CliUsageError(`--port must be a number from 0 to 65535, got "${text}"`);
+  if (!/^\d+$/.test(text) || port > 65535)
+    throw new CliUsageError(`--port must be a number from 0 to 65535, got "${text}"`);
   return port;
 }

@@ -108,14 +108,21 @@ function limitsOf(options: DemoOptions): Limits {
   };
   for (const [name, value] of Object.entries(limits)) {
     const least = name === 'heartbeatInterval' || name === 'maxRecordBytes' ? 0 : 1;
-    if (!Number.isSafeInteger(value) || value < least) throw new UsageError('ERR_INVALID_ARGUMENT', `${name} must be a whole number ≥ ${least}, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < least)
+      throw new UsageError('ERR_INVALID_ARGUMENT', `${name} must be a whole number ≥ ${least}, got ${value}`);
   }
   if (limits.requestTimeout < limits.headersTimeout) {
-    throw new UsageError('ERR_INVALID_ARGUMENT', `requestTimeout (${limits.requestTimeout}) must be at least headersTimeout (${limits.headersTimeout})`);
+    throw new UsageError(
+      'ERR_INVALID_ARGUMENT',
+      `requestTimeout (${limits.requestTimeout}) must be at least headersTimeout (${limits.headersTimeout})`,
+    );
   }
   if (limits.maxBufferedAmount < limits.maxMessageSize) {
     // Otherwise echoing one large message would always close the connection with 1008.
-    throw new UsageError('ERR_INVALID_ARGUMENT', `maxBufferedAmount (${limits.maxBufferedAmount}) must be at least maxMessageSize (${limits.maxMessageSize})`);
+    throw new UsageError(
+      'ERR_INVALID_ARGUMENT',
+      `maxBufferedAmount (${limits.maxBufferedAmount}) must be at least maxMessageSize (${limits.maxMessageSize})`,
+    );
   }
   return limits;
 }
@@ -131,7 +138,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     (info) => {
       if (!route(info.path)) return { accept: false, status: 404, body: 'no WebSocket here\n' };
       if (!originAllowed(info.origin)) {
-        return { accept: false, status: 403, body: `origin ${info.origin} may not use this demo (see rfc6455 demo --help: --allow-origin)\n` };
+        return {
+          accept: false,
+          status: 403,
+          body: `origin ${info.origin} may not use this demo (see rfc6455 demo --help: --allow-origin)\n`,
+        };
       }
       return true;
     };
@@ -174,9 +185,17 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       socket.destroy();
       return;
     }
-    refuse(socket, error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400, limits.closeTimeout);
+    refuse(
+      socket,
+      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400,
+      limits.closeTimeout,
+    );
   });
-  const inspector = new WebSocketServer({ server: pages, handleUpgrade: sameOriginOnly((path) => path === '/inspect'), ...webSocketLimits });
+  const inspector = new WebSocketServer({
+    server: pages,
+    handleUpgrade: sameOriginOnly((path) => path === '/inspect'),
+    ...webSocketLimits,
+  });
   // Inspectors that have caught up with the backlog and now get records as they happen.
   const live = new WeakSet<WebSocket>();
   inspector.on('connection', (ws: WebSocket) => replay(ws));
@@ -193,7 +212,13 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     const pump = (): void => {
       if (ws.readyState !== WebSocket.OPEN) return;
       if (cursor < backlog.start) {
-        ws.send(JSON.stringify({ type: 'gap', t: Date.now() - started, records: backlog.start - cursor } satisfies TapMessage));
+        ws.send(
+          JSON.stringify({
+            type: 'gap',
+            t: Date.now() - started,
+            records: backlog.start - cursor,
+          } satisfies TapMessage),
+        );
         cursor = backlog.start;
       }
       for (const entry of backlog.from(cursor)) {
@@ -257,7 +282,10 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     const upstream = net.connect(port, '127.0.0.1');
     track(upstream);
     const tap = (from: 'client' | 'server') =>
-      conn === null ? ignore : (bytes: Buffer): void => publish({ type: 'bytes', conn, t: Date.now() - started, from, base64: bytes.toString('base64') });
+      conn === null
+        ? ignore
+        : (bytes: Buffer): void =>
+            publish({ type: 'bytes', conn, t: Date.now() - started, from, base64: bytes.toString('base64') });
     if (conn !== null) publish({ type: 'open', conn, t: Date.now() - started, remote: client.remoteAddress ?? '' });
     tap('client')(first);
     upstream.write(first);
@@ -356,7 +384,9 @@ function refuse(socket: net.Socket, status: 400 | 408 | 431, ms: number): void {
   const body = `${status} ${http.STATUS_CODES[status]}\n`;
   socket.on('data', ignore);
   socket.resume();
-  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+  );
   const timer = setTimeout(() => socket.destroy(), ms);
   socket.once('close', () => clearTimeout(timer));
 }
@@ -370,7 +400,12 @@ async function serveStatic(dir: string, req: http.IncomingMessage, res: http.Ser
   }
   try {
     const body = await readFile(file);
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
+    res
+      .writeHead(200, {
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'cache-control': 'no-store',
+      })
+      .end(body);
   } catch {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
   }

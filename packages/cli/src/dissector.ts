@@ -15,7 +15,13 @@
  * reason (receiving-endpoint.ts builds those endpoints). So what this tool
  * calls invalid is exactly what this project's endpoints refuse.
  */
-import { closeCodeName, type ClientEndpoint, type ExtensionElement, type PerMessageDeflateParams, type ServerEndpoint } from '@rfc6455/codec';
+import {
+  closeCodeName,
+  type ClientEndpoint,
+  type ExtensionElement,
+  type PerMessageDeflateParams,
+  type ServerEndpoint,
+} from '@rfc6455/codec';
 import { opcodeName, parseFrameHeader, unmaskInPlace, type FrameHeader } from '@rfc6455/codec/frames';
 import {
   HandshakeFailure,
@@ -31,7 +37,14 @@ import {
 } from '@rfc6455/codec/http';
 import { streamStart } from './detect-side.js';
 import { deflateElement, judgeSwitchingProtocols, receivingEndpoint } from './receiving-endpoint.js';
-import type { DissectRecord, ErrorRecord, FrameRecord, HttpRequestRecord, HttpResponseRecord, Side } from './records.js';
+import type {
+  DissectRecord,
+  ErrorRecord,
+  FrameRecord,
+  HttpRequestRecord,
+  HttpResponseRecord,
+  Side,
+} from './records.js';
 
 export interface StreamDissectorOptions {
   /** Who sent these bytes. */
@@ -153,7 +166,8 @@ export class StreamDissector {
     const have = this.headConsumed + this.pendingLength;
     if (have === 0) return [];
     let reason: string;
-    if (this.phase === 'start' || this.phase === 'head') reason = `input ended inside the HTTP head (${have} bytes, no blank line yet)`;
+    if (this.phase === 'start' || this.phase === 'head')
+      reason = `input ended inside the HTTP head (${have} bytes, no blank line yet)`;
     else if (this.header === null) {
       const first = parseFrameHeader(this.peek(Math.min(this.pendingLength, 14)));
       const need = first.type === 'need-more' ? first.bytes : 2;
@@ -176,7 +190,8 @@ export class StreamDissector {
   }
 
   private startHead(type: 'request' | 'response'): void {
-    this.head = type === 'request' ? { type, parser: createRequestHeadParser() } : { type, parser: createResponseHeadParser() };
+    this.head =
+      type === 'request' ? { type, parser: createRequestHeadParser() } : { type, parser: createResponseHeadParser() };
     this.headConsumed = 0;
     this.phase = 'head';
   }
@@ -185,15 +200,25 @@ export class StreamDissector {
   private readHead(out: DissectRecord[]): boolean {
     const head = this.head as HeadReader;
     if (head.type === 'request') {
-      return this.readHeadWith(head.parser, out, (offset, length, line, headers) => this.onRequest(out, offset, length, line, headers), (status) => ({
-        status,
-        failure: requestFailure(status),
-      }));
+      return this.readHeadWith(
+        head.parser,
+        out,
+        (offset, length, line, headers) => this.onRequest(out, offset, length, line, headers),
+        (status) => ({
+          status,
+          failure: requestFailure(status),
+        }),
+      );
     }
-    return this.readHeadWith(head.parser, out, (offset, length, line, headers) => this.onResponse(out, offset, length, line, headers), (status) => ({
-      // A client names a response it cannot read this way (and has no status to report).
-      failure: status === 431 ? HandshakeFailure.ResponseTooLarge : HandshakeFailure.MalformedResponse,
-    }));
+    return this.readHeadWith(
+      head.parser,
+      out,
+      (offset, length, line, headers) => this.onResponse(out, offset, length, line, headers),
+      (status) => ({
+        // A client names a response it cannot read this way (and has no status to report).
+        failure: status === 431 ? HandshakeFailure.ResponseTooLarge : HandshakeFailure.MalformedResponse,
+      }),
+    );
   }
 
   private readHeadWith<T>(
@@ -229,7 +254,13 @@ export class StreamDissector {
     return false;
   }
 
-  private onRequest(out: DissectRecord[], offset: number, length: number, line: RequestLine, headers: HttpHeaders): void {
+  private onRequest(
+    out: DissectRecord[],
+    offset: number,
+    length: number,
+    line: RequestLine,
+    headers: HttpHeaders,
+  ): void {
     const verdict = validateUpgradeRequest(line, headers);
     const key = headers.getAll('sec-websocket-key').length === 1 ? (headers.get('sec-websocket-key') as string) : null;
     const record: HttpRequestRecord = {
@@ -245,7 +276,9 @@ export class StreamDissector {
     out.push(record);
     if (!verdict.ok) {
       // A server reads nothing after a request it refuses.
-      out.push(stop(offset, 'handshake', verdict.reason, { status: verdict.status, failure: requestFailure(verdict.status) }));
+      out.push(
+        stop(offset, 'handshake', verdict.reason, { status: verdict.status, failure: requestFailure(verdict.status) }),
+      );
       this.phase = 'stopped';
       return;
     }
@@ -253,8 +286,15 @@ export class StreamDissector {
     this.phase = 'frames';
   }
 
-  private onResponse(out: DissectRecord[], offset: number, length: number, line: StatusLine, headers: HttpHeaders): void {
-    const accept = headers.getAll('sec-websocket-accept').length === 1 ? (headers.get('sec-websocket-accept') as string) : null;
+  private onResponse(
+    out: DissectRecord[],
+    offset: number,
+    length: number,
+    line: StatusLine,
+    headers: HttpHeaders,
+  ): void {
+    const accept =
+      headers.getAll('sec-websocket-accept').length === 1 ? (headers.get('sec-websocket-accept') as string) : null;
     const key = this.answering?.key ?? null;
     const base = {
       kind: 'http-response' as const,
@@ -274,7 +314,11 @@ export class StreamDissector {
       }
       // 1xx other than 101 (e.g. 103 Early Hints) precede the real response.
       if (++this.interimResponses > MAX_INTERIM_RESPONSES) {
-        out.push(stop(offset, 'handshake', `more than ${MAX_INTERIM_RESPONSES} interim responses`, { failure: HandshakeFailure.MalformedResponse }));
+        out.push(
+          stop(offset, 'handshake', `more than ${MAX_INTERIM_RESPONSES} interim responses`, {
+            failure: HandshakeFailure.MalformedResponse,
+          }),
+        );
         this.phase = 'stopped';
         return;
       }
@@ -310,7 +354,14 @@ export class StreamDissector {
       if (header === null) {
         // A length no frame may have: nothing to show but the verdict.
         if (!this.validate(peeked.slice(), out, this.offset, null)) {
-          out.push(stop(this.offset, 'frames', parsed.type === 'invalid' ? parsed.reason : 'unreadable frame header', parsed.type === 'invalid' ? { code: parsed.code } : {}));
+          out.push(
+            stop(
+              this.offset,
+              'frames',
+              parsed.type === 'invalid' ? parsed.reason : 'unreadable frame header',
+              parsed.type === 'invalid' ? { code: parsed.code } : {},
+            ),
+          );
         }
         this.phase = 'stopped';
         return false;
@@ -407,7 +458,10 @@ export class StreamDissector {
     for (let ev = endpoint.nextEvent(); ev !== undefined; ev = endpoint.nextEvent()) {
       if (ev.type === 'protocol-error') {
         const unknown = this.agreedValue === null && this.deflate === null;
-        const hint = unknown && frame === null && /RSV/i.test(ev.reason) ? ' (pass --deflate if permessage-deflate was negotiated)' : '';
+        const hint =
+          unknown && frame === null && /RSV/i.test(ev.reason)
+            ? ' (pass --deflate if permessage-deflate was negotiated)'
+            : '';
         out.push(stop(frameOffset, 'frames', ev.reason + hint, ev.phase === 'frames' ? { code: ev.code } : {}));
         return true;
       }
@@ -431,7 +485,8 @@ export class StreamDissector {
   }
 
   private peek(n: number): Uint8Array {
-    if (this.pending.length === 1 || n <= (this.pending[0]?.length ?? 0)) return (this.pending[0] ?? EMPTY).subarray(0, n);
+    if (this.pending.length === 1 || n <= (this.pending[0]?.length ?? 0))
+      return (this.pending[0] ?? EMPTY).subarray(0, n);
     const joined = new Uint8Array(this.pendingLength);
     let p = 0;
     for (const chunk of this.pending) {
@@ -458,12 +513,24 @@ function stop(
   reason: string,
   detail: { readonly code?: number; readonly status?: number; readonly failure?: HandshakeFailure | null } = {},
 ): ErrorRecord {
-  return { kind: 'error', offset, phase, code: detail.code ?? null, status: detail.status ?? null, failure: detail.failure ?? null, reason };
+  return {
+    kind: 'error',
+    offset,
+    phase,
+    code: detail.code ?? null,
+    status: detail.status ?? null,
+    failure: detail.failure ?? null,
+    reason,
+  };
 }
 
 /** How a server endpoint names the refusals of a request, by status. */
 function requestFailure(status: number): HandshakeFailure {
-  return status === 426 ? HandshakeFailure.UnsupportedVersion : status === 431 ? HandshakeFailure.RequestTooLarge : HandshakeFailure.BadRequest;
+  return status === 426
+    ? HandshakeFailure.UnsupportedVersion
+    : status === 431
+      ? HandshakeFailure.RequestTooLarge
+      : HandshakeFailure.BadRequest;
 }
 
 /**
@@ -475,7 +542,9 @@ export class SessionDissector {
   readonly client: StreamDissector;
   readonly server: StreamDissector;
 
-  constructor(options: { readonly maxMessageSize?: number; readonly deflate?: Partial<PerMessageDeflateParams> | null } = {}) {
+  constructor(
+    options: { readonly maxMessageSize?: number; readonly deflate?: Partial<PerMessageDeflateParams> | null } = {},
+  ) {
     this.client = new StreamDissector({ from: 'client', ...options });
     this.server = new StreamDissector({ from: 'server', ...options });
   }
@@ -484,7 +553,8 @@ export class SessionDissector {
     const records = (from === 'client' ? this.client : this.server).push(bytes);
     for (const record of records) {
       if (record.kind === 'http-request' && this.client.request !== null) this.server.answers(this.client.request);
-      if (record.kind === 'http-response' && this.server.agreedExtensions !== null) this.client.agree(this.server.agreedExtensions);
+      if (record.kind === 'http-response' && this.server.agreedExtensions !== null)
+        this.client.agree(this.server.agreedExtensions);
     }
     return records;
   }

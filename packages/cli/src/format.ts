@@ -29,37 +29,62 @@ export function formatRecord(record: DissectRecord, options: FormatOptions): str
  * `peer` before it is styled, e.g. to escape control characters for a
  * terminal. Not part of the package's API: `connect` uses it.
  */
-export function formatPeerRecord(record: DissectRecord, options: FormatOptions, peer: (text: string) => string): string[] {
+export function formatPeerRecord(
+  record: DissectRecord,
+  options: FormatOptions,
+  peer: (text: string) => string,
+): string[] {
   const { style } = options;
   const max = options.maxBytes ?? 64;
   switch (record.kind) {
     case 'http-request': {
       const lines = [style.bold(`HTTP request (${record.length} bytes)`), `  ${peer(record.startLine)}`];
       for (const [name, value] of record.headers) lines.push(`  ${style.cyan(peer(name))}: ${peer(value)}`);
-      if (record.expectedAccept !== null) lines.push(style.dim(`  Sec-WebSocket-Accept expected: ${peer(record.expectedAccept)} (base64 SHA-1 of the key + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11)`));
+      if (record.expectedAccept !== null)
+        lines.push(
+          style.dim(
+            `  Sec-WebSocket-Accept expected: ${peer(record.expectedAccept)} (base64 SHA-1 of the key + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11)`,
+          ),
+        );
       if (record.problem !== null) lines.push(style.red(`  not a valid upgrade: ${peer(record.problem)}`));
       return lines;
     }
     case 'http-response': {
       const startLine = peer(record.startLine);
-      const lines = [style.bold(`HTTP response (${record.length} bytes)`), `  ${record.status === 101 ? style.green(startLine) : style.red(startLine)}`];
+      const lines = [
+        style.bold(`HTTP response (${record.length} bytes)`),
+        `  ${record.status === 101 ? style.green(startLine) : style.red(startLine)}`,
+      ];
       for (const [name, value] of record.headers) lines.push(`  ${style.cyan(peer(name))}: ${peer(value)}`);
-      if (record.acceptMatches !== null) lines.push(record.acceptMatches ? style.green('  Sec-WebSocket-Accept matches the key') : style.red('  Sec-WebSocket-Accept does NOT match the key'));
+      if (record.acceptMatches !== null)
+        lines.push(
+          record.acceptMatches
+            ? style.green('  Sec-WebSocket-Accept matches the key')
+            : style.red('  Sec-WebSocket-Accept does NOT match the key'),
+        );
       if (record.deflate !== null) lines.push(style.dim(`  permessage-deflate agreed: ${peer(record.deflate)}`));
       if (record.problem !== null) lines.push(style.red(`  ${peer(record.problem)}`));
       return lines;
     }
     case 'http-body':
-      return [style.bold(`HTTP body (${record.bytes.length} bytes)`), `  ${peer(JSON.stringify(new TextDecoder().decode(record.bytes)))}`];
+      return [
+        style.bold(`HTTP body (${record.bytes.length} bytes)`),
+        `  ${peer(JSON.stringify(new TextDecoder().decode(record.bytes)))}`,
+      ];
     case 'frame':
       return formatFrame(record, style, max, peer);
     case 'message': {
       const how = `${record.length} bytes${record.compressed ? `, inflated from ${record.wireLength}` : ''}, ${record.frames} frame${record.frames === 1 ? '' : 's'}`;
-      const data = typeof record.data === 'string' ? peer(JSON.stringify(clip(record.data, max * 2))) : toHex(record.data, max);
+      const data =
+        typeof record.data === 'string' ? peer(JSON.stringify(clip(record.data, max * 2))) : toHex(record.data, max);
       return [`  ${style.green('⇒')} ${record.type} message (${how}): ${data}`];
     }
     case 'error':
-      return [style.red(`✗ decoding stopped at byte ${record.offset}: ${record.code === null ? '' : `${record.code} `}${peer(record.reason)}`)];
+      return [
+        style.red(
+          `✗ decoding stopped at byte ${record.offset}: ${record.code === null ? '' : `${record.code} `}${peer(record.reason)}`,
+        ),
+      ];
   }
 }
 
@@ -79,7 +104,10 @@ function formatFrame(f: FrameRecord, style: Style, max: number, peer: (text: str
   if (f.compressed) head.push(style.magenta('compressed'));
   const lines = [`frame @${f.offset}: ${head.join(' ')}`, style.dim(`  header ${toHex(f.header)}`)];
   if (f.payload.length < f.payloadLength) return lines; // header only: decoding stopped at it
-  if (f.close !== null) lines.push(`  close ${f.close.code} ${f.close.codeName}${f.close.reason === '' ? '' : ` ${peer(JSON.stringify(f.close.reason))}`}`);
+  if (f.close !== null)
+    lines.push(
+      `  close ${f.close.code} ${f.close.codeName}${f.close.reason === '' ? '' : ` ${peer(JSON.stringify(f.close.reason))}`}`,
+    );
   else if (f.opcode === 0x8) lines.push('  close without a code (reported as 1005 No Status Received)');
   if (f.payload.length > 0) {
     const text = !f.compressed && f.opcode !== 0x2 ? asText(f.payload) : null;

@@ -18,7 +18,8 @@ export function parseHex(text: string): HexParseResult {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i] as string;
     if (SEPARATOR.test(ch)) {
-      if (high >= 0) return { ok: false, position: highAt, reason: `odd hex digit "${text[highAt]}" not followed by its pair` };
+      if (high >= 0)
+        return { ok: false, position: highAt, reason: `odd hex digit "${text[highAt]}" not followed by its pair` };
       continue;
     }
     // `0x` only where a byte starts; a 0 inside a byte is a digit.
@@ -44,6 +45,7 @@ export function parseHex(text: string): HexParseResult {
 export function toHex(bytes: Uint8Array, max = Number.POSITIVE_INFINITY): string {
   const shown = bytes.length > max ? bytes.subarray(0, max) : bytes;
   let text = '';
-  for (let i = 0; i < shown.length; i++) text += (i === 0 ? '' : ' ') + (shown[i] as number).toString(16).padStart(2, '0');
+  for (let i = 0; i < shown.length; i++)
+    text += (i === 0 ? '' : ' ') + (shown[i] as number).toString(16).padStart(2, '0');
   return bytes.length > max ? `${text} … (+${bytes.length - max} bytes)` : text;
 }

@@ -50,10 +50,16 @@ export function parseOrigin(text: string): string {
   if (text === 'null') return text;
   const url = tryUrl(text);
   if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new UsageError('ERR_INVALID_ARGUMENT', `"${text}" is not an origin; give scheme://host[:port], e.g. https://tools.example`);
+    throw new UsageError(
+      'ERR_INVALID_ARGUMENT',
+      `"${text}" is not an origin; give scheme://host[:port], e.g. https://tools.example`,
+    );
   }
   if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
-    throw new UsageError('ERR_INVALID_ARGUMENT', `"${text}" is not an origin: an origin has no path, query or credentials (try ${url.origin})`);
+    throw new UsageError(
+      'ERR_INVALID_ARGUMENT',
+      `"${text}" is not an origin: an origin has no path, query or credentials (try ${url.origin})`,
+    );
   }
   return url.origin;
 }

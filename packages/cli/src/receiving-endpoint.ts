@@ -23,7 +23,13 @@ import {
   type ExtensionParam,
   type PerMessageDeflateParams,
 } from '@rfc6455/codec';
-import { computeAcceptKey, HttpHeaders, validateUpgradeResponse, type HandshakeFailure, type UpgradeRequestEvent } from '@rfc6455/codec/http';
+import {
+  computeAcceptKey,
+  HttpHeaders,
+  validateUpgradeResponse,
+  type HandshakeFailure,
+  type UpgradeRequestEvent,
+} from '@rfc6455/codec/http';
 import type { Side } from './records.js';
 
 export interface ReceivingEndpointOptions {
@@ -73,7 +79,9 @@ export function judgeSwitchingProtocols(
   if (undecodable !== null) return { ok: false, failure: null, reason: undecodable };
   const offers = request === null ? (verdict.extensions.length > 0 ? [{}] : []) : deflateOffers(request.extensions);
   const protocols = request === null ? (verdict.protocol === null ? [] : [verdict.protocol]) : request.protocols;
-  const opened = openClient(protocols, offers, options, (key) => encodeHead('HTTP/1.1 101 Switching Protocols', withAccept(headers, computeAcceptKey(key))));
+  const opened = openClient(protocols, offers, options, (key) =>
+    encodeHead('HTTP/1.1 101 Switching Protocols', withAccept(headers, computeAcceptKey(key))),
+  );
   if (opened.type === 'refused') return { ok: false, failure: opened.failure, reason: opened.reason };
   return { ok: true, agreed: verdict.extensions, endpoint: opened.endpoint };
 }
@@ -82,7 +90,11 @@ export function judgeSwitchingProtocols(
  * An open endpoint of the role that receives what `from` sends, with
  * `agreed` negotiated, or why there cannot be one.
  */
-export function receivingEndpoint(from: Side, agreed: readonly ExtensionElement[], options: ReceivingEndpointOptions): ClientEndpoint | ServerEndpoint | string {
+export function receivingEndpoint(
+  from: Side,
+  agreed: readonly ExtensionElement[],
+  options: ReceivingEndpointOptions,
+): ClientEndpoint | ServerEndpoint | string {
   const undecodable = cannotDecode(agreed);
   if (undecodable !== null) return undecodable;
   if (from === 'client') return openServer(agreed, options);
@@ -103,8 +115,10 @@ export function deflateElement(params: Partial<PerMessageDeflateParams>): Extens
   const out: ExtensionParam[] = [];
   if (params.serverNoContextTakeover === true) out.push({ name: 'server_no_context_takeover', value: null });
   if (params.clientNoContextTakeover === true) out.push({ name: 'client_no_context_takeover', value: null });
-  if (params.serverMaxWindowBits !== undefined && params.serverMaxWindowBits < 15) out.push({ name: 'server_max_window_bits', value: String(params.serverMaxWindowBits) });
-  if (params.clientMaxWindowBits !== undefined && params.clientMaxWindowBits < 15) out.push({ name: 'client_max_window_bits', value: String(params.clientMaxWindowBits) });
+  if (params.serverMaxWindowBits !== undefined && params.serverMaxWindowBits < 15)
+    out.push({ name: 'server_max_window_bits', value: String(params.serverMaxWindowBits) });
+  if (params.clientMaxWindowBits !== undefined && params.clientMaxWindowBits < 15)
+    out.push({ name: 'client_max_window_bits', value: String(params.clientMaxWindowBits) });
   return { name: PERMESSAGE_DEFLATE, params: out };
 }
 
@@ -122,7 +136,12 @@ type Opened =
  * offers, fed the response `respond` writes for its key: open, or its
  * verdict on that response.
  */
-function openClient(protocols: readonly string[], offers: readonly DeflateOffer[], options: ReceivingEndpointOptions, respond: (key: string) => Uint8Array): Opened {
+function openClient(
+  protocols: readonly string[],
+  offers: readonly DeflateOffer[],
+  options: ReceivingEndpointOptions,
+  respond: (key: string) => Uint8Array,
+): Opened {
   let client: ClientEndpoint;
   let response: Uint8Array;
   try {
@@ -141,8 +160,13 @@ function openClient(protocols: readonly string[], offers: readonly DeflateOffer[
   client.receive(response);
   const ev = client.nextEvent();
   if (ev?.type === 'open') return { type: 'open', endpoint: client };
-  if (ev?.type === 'protocol-error') return { type: 'refused', failure: ev.phase === 'handshake' ? ev.failure : null, reason: ev.reason };
-  return { type: 'refused', failure: null, reason: `the client endpoint reported ${ev?.type ?? 'nothing'} for the 101` };
+  if (ev?.type === 'protocol-error')
+    return { type: 'refused', failure: ev.phase === 'handshake' ? ev.failure : null, reason: ev.reason };
+  return {
+    type: 'refused',
+    failure: null,
+    reason: `the client endpoint reported ${ev?.type ?? 'nothing'} for the 101`,
+  };
 }
 
 /** A server endpoint that accepted a request offering exactly what was agreed. */
@@ -165,11 +189,13 @@ function openServer(agreed: readonly ExtensionElement[], options: ReceivingEndpo
       },
     );
     const request = server.nextEvent();
-    if (request?.type !== 'request') return `the server endpoint reported ${request?.type ?? 'nothing'} for the request`;
+    if (request?.type !== 'request')
+      return `the server endpoint reported ${request?.type ?? 'nothing'} for the request`;
     server.send({ type: 'accept' });
     server.takeOutgoing();
     server.nextEvent(); // open
-    if (server.extensions.length !== agreed.length) return `the server endpoint did not agree ${serializeExtensions(agreed)}`;
+    if (server.extensions.length !== agreed.length)
+      return `the server endpoint did not agree ${serializeExtensions(agreed)}`;
     return server;
   } catch (error) {
     return (error as Error).message;
@@ -245,6 +271,8 @@ function deflateExtension(offers: readonly DeflateOffer[]): Extension {
 function asServerOffer(element: ExtensionElement): ExtensionElement {
   return {
     name: element.name,
-    params: element.params.map((p) => (p.name.toLowerCase() === 'server_max_window_bits' && p.value === '8' ? { name: p.name, value: '9' } : p)),
+    params: element.params.map((p) =>
+      p.name.toLowerCase() === 'server_max_window_bits' && p.value === '8' ? { name: p.name, value: '9' } : p,
+    ),
   };
 }

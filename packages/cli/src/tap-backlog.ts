@@ -47,12 +47,18 @@ export class TapBacklog {
   constructor(options: TapBacklogOptions) {
     const { maxBytes, maxRecordBytes } = options;
     if (!Number.isSafeInteger(maxRecordBytes) || maxRecordBytes < 0) {
-      throw new UsageError('ERR_INVALID_ARGUMENT', `maxRecordBytes must be a whole number of bytes ≥ 0, got ${maxRecordBytes}`);
+      throw new UsageError(
+        'ERR_INVALID_ARGUMENT',
+        `maxRecordBytes must be a whole number of bytes ≥ 0, got ${maxRecordBytes}`,
+      );
     }
     // One record cut to maxRecordBytes must fit, or the newest record could never be kept.
     const smallest = RECORD_OVERHEAD + 64 + 4 * Math.ceil(maxRecordBytes / 3);
     if (!Number.isSafeInteger(maxBytes) || maxBytes < smallest) {
-      throw new UsageError('ERR_INVALID_ARGUMENT', `maxBytes must be a whole number ≥ ${smallest} (one record of maxRecordBytes), got ${maxBytes}`);
+      throw new UsageError(
+        'ERR_INVALID_ARGUMENT',
+        `maxBytes must be a whole number ≥ ${smallest} (one record of maxRecordBytes), got ${maxBytes}`,
+      );
     }
     this.maxBytes = maxBytes;
     this.maxRecordBytes = maxRecordBytes;
@@ -95,7 +101,8 @@ export class TapBacklog {
   /** The kept entries with `seq >= from`, oldest first (those before the oldest kept are gone). */
   *from(from: number): IterableIterator<BacklogEntry> {
     const oldest = this.entries[this.head]?.seq ?? this.nextSeq;
-    for (let i = this.head + Math.max(0, from - oldest); i < this.entries.length; i++) yield this.entries[i] as BacklogEntry;
+    for (let i = this.head + Math.max(0, from - oldest); i < this.entries.length; i++)
+      yield this.entries[i] as BacklogEntry;
   }
 
   /** Sequence number of the oldest kept entry (`end` when empty). */

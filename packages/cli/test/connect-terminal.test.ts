@@ -22,7 +22,10 @@ const MESSAGE = `${ATTACK}red\u009b1mbold\u202eevil\r\nfake line\x7f\tend`;
 const MESSAGE_SHOWN = '\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mred\\x9b1mbold\\u202eevil\\r\\nfake line\\x7f\tend';
 
 const controlHeavy = fc.string({
-  unit: fc.oneof(fc.constantFrom(...'\x00\x07\x08\t\n\r\x1b\x7f\u0080\u009b\u009c\u202a\u202e\u2066\u2069[]0;m'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })),
+  unit: fc.oneof(
+    fc.constantFrom(...'\x00\x07\x08\t\n\r\x1b\x7f\u0080\u009b\u009c\u202a\u202e\u2066\u2069[]0;m'),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+  ),
 });
 
 describe('escapeControls', () => {
@@ -51,7 +54,9 @@ describe('escapeControls', () => {
         const kept = [...text].filter((c) => !UNSAFE.test(c)).join('');
         const escaped = escapeControls(text);
         // Each control became a backslash escape of ASCII letters and digits; dropping those leaves the rest.
-        expect(escaped.replace(/\\(x[0-9a-f]{2}|u[0-9a-f]{4}|n|r)/g, '')).toBe(kept.replace(/\\(x[0-9a-f]{2}|u[0-9a-f]{4}|n|r)/g, ''));
+        expect(escaped.replace(/\\(x[0-9a-f]{2}|u[0-9a-f]{4}|n|r)/g, '')).toBe(
+          kept.replace(/\\(x[0-9a-f]{2}|u[0-9a-f]{4}|n|r)/g, ''),
+        );
       }),
     );
   });
@@ -100,7 +105,9 @@ describe('rfc6455 connect against a server sending escape sequences', () => {
     const r = await run(['connect', `${url}refuse`, '--escape']);
     expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(UNSAFE_IN_LINES);
-    expect(r.stderr).toContain('the server refused the upgrade: 403 Forbidden\n\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mgo away');
+    expect(r.stderr).toContain(
+      'the server refused the upgrade: 403 Forbidden\n\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mgo away',
+    );
   });
 
   test('--raw, and output piped without either switch, pass the bytes on as sent', async () => {

@@ -22,7 +22,10 @@ describe('on a terminal', () => {
   test('decode escapes a close reason’s control characters; piped, it prints them as sent', async () => {
     const hex = closeFrameHex(1000, REASON);
     const command = `'${process.execPath}' '${CLI}' decode --from server ${hex}`;
-    const { stdout } = await promisify(execFile)('script', ['-q', '-e', '-c', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    const { stdout } = await promisify(execFile)('script', ['-q', '-e', '-c', command, '/dev/null'], {
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     expect(stdout).toContain(REASON_SHOWN);
     expect(stdout.replaceAll('\r\n', '\n')).not.toMatch(UNSAFE);
     const piped = await run(['decode', '--from', 'server', hex]);

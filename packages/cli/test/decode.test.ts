@@ -8,7 +8,9 @@ describe('rfc6455 decode', () => {
     const r = await run(['decode', '81 85 37 fa 21 3d 7f 9f 4d 51 58']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('11 bytes from the client (first frame is masked)');
-    expect(r.stdout).toContain('frame @0: TEXT opcode=0x1 FIN=1 RSV1=0 RSV2=0 RSV3=0 MASK=1 len=5 (7-bit) key=37 fa 21 3d');
+    expect(r.stdout).toContain(
+      'frame @0: TEXT opcode=0x1 FIN=1 RSV1=0 RSV2=0 RSV3=0 MASK=1 len=5 (7-bit) key=37 fa 21 3d',
+    );
     expect(r.stdout).toContain('⇒ text message (5 bytes, 1 frame): "Hello"');
     expect(r.stdout).toContain('✓ all 11 bytes decoded');
     expect(r.stdout).not.toContain('\x1b['); // no colours when not a TTY
@@ -34,7 +36,8 @@ describe('rfc6455 decode', () => {
   });
 
   test('an upgrade request head then frames, from stdin as raw bytes', async () => {
-    const head = 'GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+    const head =
+      'GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
     const input = Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from('818537fa213d7f9f4d5158', 'hex')]);
     const r = await run(['decode', '-'], { input });
     expect(r.code).toBe(0);
@@ -44,7 +47,8 @@ describe('rfc6455 decode', () => {
   });
 
   test('a response head turns on permessage-deflate for the frames after it (RFC 7692 §7.2.3.1)', async () => {
-    const head = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n';
+    const head =
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n';
     const hex = Buffer.from(head, 'latin1').toString('hex') + ' c1 07 f2 48 cd c9 c9 07 00';
     const r = await run(['decode', hex]);
     expect(r.code).toBe(0);
@@ -54,7 +58,10 @@ describe('rfc6455 decode', () => {
   });
 
   test('a refused upgrade shows the status and body', async () => {
-    const r = await run(['decode', Buffer.from('HTTP/1.1 403 Forbidden\r\nContent-Length: 12\r\n\r\nlog in first', 'latin1').toString('hex')]);
+    const r = await run([
+      'decode',
+      Buffer.from('HTTP/1.1 403 Forbidden\r\nContent-Length: 12\r\n\r\nlog in first', 'latin1').toString('hex'),
+    ]);
     expect(r.stdout).toContain('HTTP/1.1 403 Forbidden');
     expect(r.stdout).toContain('HTTP body (12 bytes)');
     expect(r.stdout).toContain('"log in first"');
@@ -64,7 +71,9 @@ describe('rfc6455 decode', () => {
     expect((await run(['decode', '--deflate', 'c1 07 f2 48 cd c9 c9 07 00'])).stdout).toContain('"Hello"');
     const r = await run(['decode', 'c1 07 f2 48 cd c9 c9 07 00']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('✗ decoding stopped at byte 0: 1002 RSV1 set without a negotiated extension (pass --deflate');
+    expect(r.stdout).toContain(
+      '✗ decoding stopped at byte 0: 1002 RSV1 set without a negotiated extension (pass --deflate',
+    );
   });
 
   test('protocol errors stop decoding where the codec does, with its close code', async () => {

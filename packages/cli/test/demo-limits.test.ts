@@ -67,7 +67,9 @@ describe('request deadlines', () => {
   });
 
   test('a page request that never finishes its head is answered 408 and closed', async () => {
-    const answers = await Promise.all(Array.from({ length: 50 }, () => exchange(demo.port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ')));
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => exchange(demo.port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ')),
+    );
     for (const answer of answers) expect(answer).toMatch(/^HTTP\/1\.1 408 /);
   });
 
@@ -76,7 +78,6 @@ describe('request deadlines', () => {
     const answers = await Promise.all(Array.from({ length: 20 }, () => exchange(demo.port, half)));
     for (const answer of answers) expect(answer).not.toContain('101');
   });
-
 });
 
 describe('request sizes', () => {
@@ -92,14 +93,20 @@ describe('request sizes', () => {
   });
 
   test('a page request with a head over the limit is answered 431, even while the client is still sending', async () => {
-    expect(await exchange(demo.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'b'.repeat(8000)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 /);
+    expect(
+      await exchange(demo.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'b'.repeat(8000)}\r\n\r\n`),
+    ).toMatch(/^HTTP\/1\.1 431 /);
     // Far more than the limit in one go: the answer must survive the input that is still arriving.
-    expect(await exchange(demo.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'b'.repeat(1 << 20)}\r\n\r\n`)).toMatch(/^HTTP\/1\.1 431 /);
+    expect(
+      await exchange(demo.port, `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'b'.repeat(1 << 20)}\r\n\r\n`),
+    ).toMatch(/^HTTP\/1\.1 431 /);
   });
 
   test('an upgrade to /echo with a head over the limit is answered 431', async () => {
     expect(await exchange(demo.port, UPGRADE('/echo', `X-Big: ${'b'.repeat(8000)}\r\n`))).toMatch(/^HTTP\/1\.1 431 /);
-    expect(await exchange(demo.port, UPGRADE('/inspect', `X-Big: ${'b'.repeat(8000)}\r\n`))).toMatch(/^HTTP\/1\.1 431 /);
+    expect(await exchange(demo.port, UPGRADE('/inspect', `X-Big: ${'b'.repeat(8000)}\r\n`))).toMatch(
+      /^HTTP\/1\.1 431 /,
+    );
   });
 
   test('the page is still served to an ordinary request', async () => {
@@ -109,7 +116,13 @@ describe('request sizes', () => {
   });
 
   test('bad limits are a typed error', async () => {
-    for (const bad of [{ headersTimeout: 0 }, { maxHeaderSize: -1 }, { headersTimeout: 500, requestTimeout: 100 }, { maxMessageSize: 2048, maxBufferedAmount: 1024 }, { backlogBytes: 10 }]) {
+    for (const bad of [
+      { headersTimeout: 0 },
+      { maxHeaderSize: -1 },
+      { headersTimeout: 500, requestTimeout: 100 },
+      { maxMessageSize: 2048, maxBufferedAmount: 1024 },
+      { backlogBytes: 10 },
+    ]) {
       await expect(demoWith(bad)).rejects.toMatchObject({ name: 'UsageError', code: 'ERR_INVALID_ARGUMENT' });
     }
   });
@@ -117,7 +130,12 @@ describe('request sizes', () => {
 
 /** A masked binary frame with an all-zero key, so the payload needs no masking work. */
 function zeroKeyFrame(size: number): Buffer {
-  const header = size < 126 ? Buffer.from([0x82, 0x80 | size]) : size < 65536 ? Buffer.from([0x82, 0x80 | 126, size >> 8, size & 0xff]) : null;
+  const header =
+    size < 126
+      ? Buffer.from([0x82, 0x80 | size])
+      : size < 65536
+        ? Buffer.from([0x82, 0x80 | 126, size >> 8, size & 0xff])
+        : null;
   if (header === null) throw new Error('frame too large for this helper');
   return Buffer.concat([header, Buffer.alloc(4), Buffer.alloc(size, 0x61)]);
 }

@@ -48,18 +48,32 @@ describe('origins', () => {
   afterAll(() => demo.close());
 
   test.each(['/inspect', '/echo', '/echo?deflate=off'])('%s refuses pages from other sites with 403', async (path) => {
-    for (const origin of ['http://evil.example', `http://evil.example:${demo.port}`, 'https://localhost', `http://localhost:${demo.port + 1}`, 'null']) {
+    for (const origin of [
+      'http://evil.example',
+      `http://evil.example:${demo.port}`,
+      'https://localhost',
+      `http://localhost:${demo.port + 1}`,
+      'null',
+    ]) {
       expect((await upgrade(`ws://127.0.0.1:${demo.port}${path}`, origin)).result).toBe(403);
     }
   });
 
-  test.each(['/inspect', '/echo', '/echo?deflate=off'])('%s accepts the page’s own origins, and clients that send no Origin', async (path) => {
-    for (const origin of [`http://localhost:${demo.port}`, `http://127.0.0.1:${demo.port}`, `http://[::1]:${demo.port}`, undefined]) {
-      const { result, ws } = await upgrade(`ws://127.0.0.1:${demo.port}${path}`, origin);
-      expect(result, String(origin)).toBe('open');
-      ws.close();
-    }
-  });
+  test.each(['/inspect', '/echo', '/echo?deflate=off'])(
+    '%s accepts the page’s own origins, and clients that send no Origin',
+    async (path) => {
+      for (const origin of [
+        `http://localhost:${demo.port}`,
+        `http://127.0.0.1:${demo.port}`,
+        `http://[::1]:${demo.port}`,
+        undefined,
+      ]) {
+        const { result, ws } = await upgrade(`ws://127.0.0.1:${demo.port}${path}`, origin);
+        expect(result, String(origin)).toBe('open');
+        ws.close();
+      }
+    },
+  );
 
   test('a foreign page cannot read what another tab sent through the demo', async () => {
     const tab = (await upgrade(`ws://127.0.0.1:${demo.port}/echo?deflate=off`, `http://localhost:${demo.port}`)).ws;
@@ -107,7 +121,14 @@ describe('origins', () => {
     expect(parseOrigin('http://LOCALHOST:80')).toBe('http://localhost');
     expect(parseOrigin('https://tools.example:8443')).toBe('https://tools.example:8443');
     expect(parseOrigin('null')).toBe('null');
-    for (const bad of ['tools.example', 'ftp://tools.example', 'https://tools.example/app', 'https://u:p@tools.example', 'https://tools.example?x=1', '*']) {
+    for (const bad of [
+      'tools.example',
+      'ftp://tools.example',
+      'https://tools.example/app',
+      'https://u:p@tools.example',
+      'https://tools.example?x=1',
+      '*',
+    ]) {
       expect(() => parseOrigin(bad), bad).toThrow(UsageError);
       try {
         parseOrigin(bad);
@@ -118,7 +139,10 @@ describe('origins', () => {
   });
 
   test('rfc6455 demo: --allow-origin on the command line, its help warns about --allow-any-origin', async () => {
-    const demoProcess = await start(['demo', '--port', '0', '--allow-origin', 'https://tools.example'], /http:\/\/localhost:(\d+)\//);
+    const demoProcess = await start(
+      ['demo', '--port', '0', '--allow-origin', 'https://tools.example'],
+      /http:\/\/localhost:(\d+)\//,
+    );
     try {
       const port = demoProcess.match[1];
       expect((await upgrade(`ws://127.0.0.1:${port}/inspect`, 'https://tools.example')).result).toBe('open');

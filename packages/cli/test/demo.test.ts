@@ -10,7 +10,16 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { start, stop } from './helpers.js';
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
 let demo: Awaited<ReturnType<typeof start>>;
@@ -21,7 +30,11 @@ let profile: string;
 beforeAll(async () => {
   demo = await start(['demo', '--port', '0'], /http:\/\/localhost:(\d+)\//);
   profile = mkdtempSync(join(tmpdir(), 'rfc6455-demo-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', args: ARGS, viewport: { width: 1440, height: 1000 } });
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    args: ARGS,
+    viewport: { width: 1440, height: 1000 },
+  });
   page = context.pages()[0] ?? (await context.newPage());
   await page.goto(`http://127.0.0.1:${demo.match[1]}/`);
   await page.locator('#status[data-state=open]').waitFor();
@@ -50,13 +63,17 @@ test('a text and a binary message show as frames in both directions', async () =
   await page.fill('#text', 'Hello, inspector!');
   await page.click('#text-form button');
   // The browser compresses what it sends (permessage-deflate): the inspector inflates it.
-  const clientFrame = inspector().locator('.rec[data-kind=frame][data-from=client][data-opcode=text][data-masked=true]').first();
+  const clientFrame = inspector()
+    .locator('.rec[data-kind=frame][data-from=client][data-opcode=text][data-masked=true]')
+    .first();
   await clientFrame.waitFor();
   const clientText = await clientFrame.textContent();
   expect(clientText).toMatch(/MASK 1/);
   expect(clientText).toMatch(/key [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2}/);
   expect(clientText).toMatch(/length \d+ \(7-bit\)/);
-  await expect.poll(() => inspector().locator('.rec[data-kind=message][data-from=client]').first().textContent()).toContain('Hello, inspector!');
+  await expect
+    .poll(() => inspector().locator('.rec[data-kind=message][data-from=client]').first().textContent())
+    .toContain('Hello, inspector!');
   // The server echoes small messages uncompressed: the text is in the frame itself.
   const serverFrame = inspector().locator('.rec[data-kind=frame][data-from=server][data-opcode=text]').first();
   await serverFrame.waitFor();
@@ -85,7 +102,9 @@ test('pasted hex is dissected by the codec in the page', async () => {
   expect(text).toContain('key 37 fa 21 3d');
   expect(text).toContain('"Hello"');
   expect(text).toContain('length 5 (7-bit)');
-  expect(await out.locator('.rec[data-kind=frame][data-opcode=close]').textContent()).toContain('close code 1000: Normal Closure');
+  expect(await out.locator('.rec[data-kind=frame][data-opcode=close]').textContent()).toContain(
+    'close code 1000: Normal Closure',
+  );
   expect(await out.textContent()).toContain('✓ all 19 bytes decoded');
 
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -103,7 +122,9 @@ test('without compression a 70 KB message uses 64-bit lengths both ways', async 
   await expect.poll(() => page.locator('#status').textContent()).toContain('no compression');
   await page.click('#send-70k');
   for (const from of ['client', 'server']) {
-    const frame = inspector().locator(`.rec[data-kind=frame][data-from=${from}][data-length-encoding="64-bit"]`).first();
+    const frame = inspector()
+      .locator(`.rec[data-kind=frame][data-from=${from}][data-length-encoding="64-bit"]`)
+      .first();
     await frame.waitFor();
     expect(await frame.textContent()).toContain('length 70000 (64-bit)');
   }

@@ -30,7 +30,9 @@ const RUNS = Number(process.env.FC_RUNS ?? 100);
 const latin1 = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 const utf8 = new TextEncoder();
 
-type Message = { readonly type: 'text'; readonly data: string } | { readonly type: 'binary'; readonly data: readonly number[] };
+type Message =
+  | { readonly type: 'text'; readonly data: string }
+  | { readonly type: 'binary'; readonly data: readonly number[] };
 
 /** Where reading stopped; null when every byte was accepted. */
 type Stop =
@@ -66,7 +68,8 @@ function dissectorVerdict(records: readonly DissectRecord[]): Verdict {
             : { type: 'truncated' };
       return { messages, stop };
     }
-    if (record.kind === 'http-response' && record.status >= 200) return { messages, stop: { type: 'rejected', status: record.status } };
+    if (record.kind === 'http-response' && record.status >= 200)
+      return { messages, stop: { type: 'rejected', status: record.status } };
   }
   return { messages, stop: null };
 }
@@ -90,7 +93,10 @@ function endpointVerdict(endpoint: Endpoint, chunks: readonly Uint8Array[]): Ver
         case 'protocol-error':
           return {
             messages,
-            stop: ev.phase === 'handshake' ? { type: 'handshake', status: ev.status, failure: ev.failure } : { type: 'close', code: ev.code },
+            stop:
+              ev.phase === 'handshake'
+                ? { type: 'handshake', status: ev.status, failure: ev.failure }
+                : { type: 'close', code: ev.code },
           };
         default:
           break;
@@ -158,15 +164,27 @@ describe('client → server: the dissector stops where a ServerEndpoint does', (
           server.send({ type: 'accept' });
           const response = concat(server.takeOutgoing());
           expect(server.extensions.length).toBe(offerDeflate ? 1 : 0);
-          const frames = [stream.bytes, ...(compressed !== undefined && offerDeflate ? [compressedText(compressed[0], compressed[1])] : [])];
-          const expected = [...messagesOf(stream.expected), ...(compressed !== undefined && offerDeflate ? [message('text', compressed[0])] : [])];
+          const frames = [
+            stream.bytes,
+            ...(compressed !== undefined && offerDeflate ? [compressedText(compressed[0], compressed[1])] : []),
+          ];
+          const expected = [
+            ...messagesOf(stream.expected),
+            ...(compressed !== undefined && offerDeflate ? [message('text', compressed[0])] : []),
+          ];
           const frameChunks = split(concat(frames));
 
-          const reference = endpointVerdict(new ServerEndpoint({ extensions: [permessageDeflate()] }), [...split(request), ...frameChunks]);
+          const reference = endpointVerdict(new ServerEndpoint({ extensions: [permessageDeflate()] }), [
+            ...split(request),
+            ...frameChunks,
+          ]);
           let records: DissectRecord[];
           if (headInView) {
             const session = new SessionDissector();
-            records = [...split(request).flatMap((c) => session.push('client', c)), ...session.push('server', response)];
+            records = [
+              ...split(request).flatMap((c) => session.push('client', c)),
+              ...session.push('server', response),
+            ];
             records.push(...frameChunks.flatMap((c) => session.push('client', c)), ...session.client.end());
           } else {
             const dissector = new StreamDissector({ from: 'client', deflate: offerDeflate ? {} : null });
@@ -183,7 +201,11 @@ describe('client → server: the dissector stops where a ServerEndpoint does', (
           [
             { bytes: PLAIN_REQUEST, key: 'AAAAAAAAAAAAAAAAAAAAAA==', protocols: [], path: '/' },
             false,
-            { frames: [], bytes: Uint8Array.of(0x82, 0x80, 0, 0, 0, 0), expected: [{ type: 'binary', data: new Uint8Array(0) }] },
+            {
+              frames: [],
+              bytes: Uint8Array.of(0x82, 0x80, 0, 0, 0, 0),
+              expected: [{ type: 'binary', data: new Uint8Array(0) }],
+            },
             undefined,
             false,
             whole,
@@ -202,7 +224,10 @@ describe('client → server: the dissector stops where a ServerEndpoint does', (
         const dissector = new StreamDissector({ from: 'client', ...options });
         const verdict = dissectorVerdict([...chunks.flatMap((chunk) => dissector.push(chunk)), ...dissector.end()]);
         expect(verdict, c.description).toEqual(reference);
-        expect(reference, c.description).toEqual({ messages: messagesOf(c.expectedBefore), stop: { type: 'close', code: c.expectedCode } });
+        expect(reference, c.description).toEqual({
+          messages: messagesOf(c.expectedBefore),
+          stop: { type: 'close', code: c.expectedCode },
+        });
       }),
       { numRuns: RUNS },
     );
@@ -210,15 +235,20 @@ describe('client → server: the dissector stops where a ServerEndpoint does', (
 
   test('defective requests: the same HTTP status, and nothing after the head is read', () => {
     fc.assert(
-      fc.property(invalidUpgradeRequest(), validStream({ sender: 'client', maxMessages: 2 }), chunking(), (req, after, split) => {
-        const chunks = split(concat([req.bytes, after.bytes]));
-        const reference = endpointVerdict(new ServerEndpoint(), chunks);
-        const dissector = new StreamDissector({ from: 'client' });
-        const verdict = dissectorVerdict([...chunks.flatMap((chunk) => dissector.push(chunk)), ...dissector.end()]);
-        expect(verdict, req.description).toEqual(reference);
-        expect(reference.stop, req.description).toMatchObject({ type: 'handshake', status: req.expectedStatus });
-        expect(reference.messages).toEqual([]);
-      }),
+      fc.property(
+        invalidUpgradeRequest(),
+        validStream({ sender: 'client', maxMessages: 2 }),
+        chunking(),
+        (req, after, split) => {
+          const chunks = split(concat([req.bytes, after.bytes]));
+          const reference = endpointVerdict(new ServerEndpoint(), chunks);
+          const dissector = new StreamDissector({ from: 'client' });
+          const verdict = dissectorVerdict([...chunks.flatMap((chunk) => dissector.push(chunk)), ...dissector.end()]);
+          expect(verdict, req.description).toEqual(reference);
+          expect(reference.stop, req.description).toMatchObject({ type: 'handshake', status: req.expectedStatus });
+          expect(reference.messages).toEqual([]);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -335,41 +365,68 @@ function responseFor(key: string, plan: ResponsePlan): { readonly bytes: Uint8Ar
       break;
   }
   const head = fields.map(([n, v]) => (v === '' ? n : `${n}: ${v}`)).join('\r\n');
-  return { bytes: latin1(`${before}${status}\r\n${head}\r\n\r\n${body}`), agreed: agreed && plan.defect.failure === null };
+  return {
+    bytes: latin1(`${before}${status}\r\n${head}\r\n\r\n${body}`),
+    agreed: agreed && plan.defect.failure === null,
+  };
 }
 
 describe('server → client: the dissector stops where a ClientEndpoint does', () => {
   test('101s with and without defects, then frames', () => {
     fc.assert(
-      fc.property(responsePlan, validStream({ sender: 'server', maxMessages: 4 }), fc.option(fc.string(), { nil: undefined }), chunking(), (plan, stream, compressed, split) => {
-        const options = { protocols: plan.protocols, extensions: plan.offerDeflate ? [permessageDeflate()] : [] };
-        const client = new ClientEndpoint('ws://example.test/chat', options);
-        const request = concat(client.takeOutgoing());
-        const response = responseFor(client.key, plan);
-        const compress = compressed !== undefined && response.agreed;
-        const chunks = split(concat([response.bytes, stream.bytes, ...(compress ? [compressedText(compressed, null)] : [])]));
+      fc.property(
+        responsePlan,
+        validStream({ sender: 'server', maxMessages: 4 }),
+        fc.option(fc.string(), { nil: undefined }),
+        chunking(),
+        (plan, stream, compressed, split) => {
+          const options = { protocols: plan.protocols, extensions: plan.offerDeflate ? [permessageDeflate()] : [] };
+          const client = new ClientEndpoint('ws://example.test/chat', options);
+          const request = concat(client.takeOutgoing());
+          const response = responseFor(client.key, plan);
+          const compress = compressed !== undefined && response.agreed;
+          const chunks = split(
+            concat([response.bytes, stream.bytes, ...(compress ? [compressedText(compressed, null)] : [])]),
+          );
 
-        const reference = endpointVerdict(client, chunks);
-        const session = new SessionDissector();
-        session.push('client', request);
-        const verdict = dissectorVerdict([...chunks.flatMap((chunk) => session.push('server', chunk)), ...session.server.end()]);
-        expect(verdict, plan.defect.name).toEqual(reference);
+          const reference = endpointVerdict(client, chunks);
+          const session = new SessionDissector();
+          session.push('client', request);
+          const verdict = dissectorVerdict([
+            ...chunks.flatMap((chunk) => session.push('server', chunk)),
+            ...session.server.end(),
+          ]);
+          expect(verdict, plan.defect.name).toEqual(reference);
 
-        const failure = plan.defect.failure;
-        if (failure === null) {
-          expect(reference).toEqual({ messages: [...messagesOf(stream.expected), ...(compress ? [message('text', compressed)] : [])], stop: null });
-        } else if (failure === 'rejected') {
-          expect(reference).toEqual({ messages: [], stop: { type: 'rejected', status: 403 } });
-        } else {
-          expect(reference).toEqual({ messages: [], stop: { type: 'handshake', status: failure === 'malformed-response' ? null : 101, failure } });
-        }
-      }),
+          const failure = plan.defect.failure;
+          if (failure === null) {
+            expect(reference).toEqual({
+              messages: [...messagesOf(stream.expected), ...(compress ? [message('text', compressed)] : [])],
+              stop: null,
+            });
+          } else if (failure === 'rejected') {
+            expect(reference).toEqual({ messages: [], stop: { type: 'rejected', status: 403 } });
+          } else {
+            expect(reference).toEqual({
+              messages: [],
+              stop: { type: 'handshake', status: failure === 'malformed-response' ? null : 101, failure },
+            });
+          }
+        },
+      ),
       {
         numRuns: RUNS * 2,
         examples: [
           // Byte by byte, "HTTP/" without its version digit yet was taken for frames.
           [
-            { protocols: [], offerDeflate: false, choose: null, agreeDeflate: false, forbidden: 'permessage-deflate; unknown_param', defect: RESPONSE_DEFECTS[0] },
+            {
+              protocols: [],
+              offerDeflate: false,
+              choose: null,
+              agreeDeflate: false,
+              forbidden: 'permessage-deflate; unknown_param',
+              defect: RESPONSE_DEFECTS[0],
+            },
             { frames: [], bytes: new Uint8Array(0), expected: [] },
             undefined,
             bytewise,
@@ -385,20 +442,29 @@ describe('server → client: the dissector stops where a ClientEndpoint does', (
         const options = c.maxMessageSize === undefined ? {} : { maxMessageSize: c.maxMessageSize };
         const client = new ClientEndpoint('ws://example.test/', options);
         const request = concat(client.takeOutgoing());
-        const response = latin1(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(client.key)}\r\n\r\n`);
+        const response = latin1(
+          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(client.key)}\r\n\r\n`,
+        );
         const frameChunks = split(c.bytes);
         const reference = endpointVerdict(client, [response, ...frameChunks]);
         let records: DissectRecord[];
         if (headInView) {
           const session = new SessionDissector(options);
           session.push('client', request);
-          records = [...session.push('server', response), ...frameChunks.flatMap((chunk) => session.push('server', chunk)), ...session.server.end()];
+          records = [
+            ...session.push('server', response),
+            ...frameChunks.flatMap((chunk) => session.push('server', chunk)),
+            ...session.server.end(),
+          ];
         } else {
           const dissector = new StreamDissector({ from: 'server', ...options });
           records = [...frameChunks.flatMap((chunk) => dissector.push(chunk)), ...dissector.end()];
         }
         expect(dissectorVerdict(records), c.description).toEqual(reference);
-        expect(reference, c.description).toEqual({ messages: messagesOf(c.expectedBefore), stop: { type: 'close', code: c.expectedCode } });
+        expect(reference, c.description).toEqual({
+          messages: messagesOf(c.expectedBefore),
+          stop: { type: 'close', code: c.expectedCode },
+        });
       }),
       { numRuns: RUNS },
     );

@@ -14,7 +14,8 @@ const SCRATCH = fileURLToPath(new URL('../node_modules/.docs-examples/', import.
 function examples(markdown: string): Array<{ code: string; prints: string | null }> {
   const found: Array<{ code: string; prints: string | null }> = [];
   const pattern = /<!-- test: run -->\s*```js\n([\s\S]*?)```(?:\s*It prints:\s*```\n([\s\S]*?)```)?/g;
-  for (let m = pattern.exec(markdown); m !== null; m = pattern.exec(markdown)) found.push({ code: m[1] as string, prints: m[2] ?? null });
+  for (let m = pattern.exec(markdown); m !== null; m = pattern.exec(markdown))
+    found.push({ code: m[1] as string, prints: m[2] ?? null });
   return found;
 }
 
@@ -35,6 +36,9 @@ describe.each(['embedding.md', 'alternate-transport.md'])('docs/%s', (file) => {
 });
 
 test('docs/api.md matches the sources (regenerate with node scripts/api-docs.mjs)', () => {
-  const output = execFileSync(process.execPath, [`${ROOT}scripts/api-docs.mjs`, '--check'], { encoding: 'utf8', timeout: 120_000 });
+  const output = execFileSync(process.execPath, [`${ROOT}scripts/api-docs.mjs`, '--check'], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   expect(output).toContain('up to date');
 }, 120_000);

@@ -33,7 +33,10 @@ export function run(args: string[], options: { input?: string | Uint8Array; time
 }
 
 /** A long-running command (serve, demo) and the first stdout line matching `ready`. */
-export async function start(args: string[], ready: RegExp): Promise<{ child: ChildProcessWithoutNullStreams; match: RegExpMatchArray; output: () => string }> {
+export async function start(
+  args: string[],
+  ready: RegExp,
+): Promise<{ child: ChildProcessWithoutNullStreams; match: RegExpMatchArray; output: () => string }> {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
   let stdout = '';
   let stderr = '';
@@ -44,7 +47,9 @@ export async function start(args: string[], ready: RegExp): Promise<{ child: Chi
       const m = ready.exec(stdout);
       if (m) resolve(m);
     });
-    child.on('exit', (code) => reject(new Error(`rfc6455 ${args.join(' ')} exited with ${code}\n${stdout}\n${stderr}`)));
+    child.on('exit', (code) =>
+      reject(new Error(`rfc6455 ${args.join(' ')} exited with ${code}\n${stdout}\n${stderr}`)),
+    );
   });
   return { child, match, output: () => stdout + stderr };
 }

@@ -74,8 +74,29 @@ describe('rfc6455 serve', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rfc6455-tls-'));
     const key = join(dir, 'key.pem');
     const cert = join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
-    const server = await start(['serve', '--port', '0', '--tls', '--key', key, '--cert', cert, '--quiet'], /listening on wss:\/\/127\.0\.0\.1:(\d+)/);
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    const server = await start(
+      ['serve', '--port', '0', '--tls', '--key', key, '--cert', cert, '--quiet'],
+      /listening on wss:\/\/127\.0\.0\.1:(\d+)/,
+    );
     const { text, ws } = await wsEcho(`wss://127.0.0.1:${server.match[1]}/`, { rejectUnauthorized: false });
     expect(text).toBe('hello');
     ws.close();
@@ -90,7 +111,11 @@ describe('rfc6455 serve', () => {
 describe('rfc6455 connect', () => {
   let wss: WebSocketServer;
   let url: string;
-  const seen: Array<{ headers: Record<string, string | string[] | undefined>; closeCode?: number; closeReason?: string }> = [];
+  const seen: Array<{
+    headers: Record<string, string | string[] | undefined>;
+    closeCode?: number;
+    closeReason?: string;
+  }> = [];
 
   beforeAll(async () => {
     wss = new WebSocketServer({
@@ -118,12 +143,19 @@ describe('rfc6455 connect', () => {
   afterAll(() => new Promise<void>((r) => wss.close(() => r())));
 
   test('piped lines are sent, echoes printed, and it exits 0 after a clean close', async () => {
-    const r = await run(['connect', `${url}/`, '-H', 'X-Trace-Id: 42', '-s', 'chat.v1', '-s', 'chat.v2'], { input: 'one\ntwo\n/binary 01 02 ff\n//slash\n' });
+    const r = await run(['connect', `${url}/`, '-H', 'X-Trace-Id: 42', '-s', 'chat.v1', '-s', 'chat.v2'], {
+      input: 'one\ntwo\n/binary 01 02 ff\n//slash\n',
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('connected to');
     expect(r.stdout).toContain('protocol: chat.v2');
     expect(r.stdout).toContain('extensions: permessage-deflate');
-    expect(r.stdout.split('\n').filter((l) => l.startsWith('<'))).toEqual(['< one', '< two', '< [binary, 3 bytes] 01 02 ff', '< /slash']);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('<'))).toEqual([
+      '< one',
+      '< two',
+      '< [binary, 3 bytes] 01 02 ff',
+      '< /slash',
+    ]);
     expect(r.stdout).toContain('disconnected: 1000');
     const last = seen.at(-1);
     expect(last?.headers['x-trace-id']).toBe('42');

@@ -8,16 +8,27 @@ import { TapBacklog } from '../src/tap-backlog.js';
 import type { TapMessage } from '../src/tap-message.js';
 
 const message: fc.Arbitrary<{ message: TapMessage; payload: Uint8Array | null }> = fc.oneof(
-  fc.record({ conn: fc.nat(), t: fc.nat(), remote: fc.oneof(fc.ipV4(), fc.ipV6()) }).map((m) => ({ message: { type: 'open' as const, ...m }, payload: null })),
-  fc.record({ conn: fc.nat(), t: fc.nat(), from: fc.constantFrom('client' as const, 'server' as const) }).map((m) => ({ message: { type: 'end' as const, ...m }, payload: null })),
+  fc
+    .record({ conn: fc.nat(), t: fc.nat(), remote: fc.oneof(fc.ipV4(), fc.ipV6()) })
+    .map((m) => ({ message: { type: 'open' as const, ...m }, payload: null })),
+  fc
+    .record({ conn: fc.nat(), t: fc.nat(), from: fc.constantFrom('client' as const, 'server' as const) })
+    .map((m) => ({ message: { type: 'end' as const, ...m }, payload: null })),
   fc
     .record({
       conn: fc.nat(),
       t: fc.nat(),
       from: fc.constantFrom('client' as const, 'server' as const),
-      payload: fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ minLength: 1000, maxLength: 9000 }), fc.integer({ min: 0, max: 70_000 }).map((n) => new Uint8Array(n).fill(n & 0xff))),
+      payload: fc.oneof(
+        fc.uint8Array({ maxLength: 64 }),
+        fc.uint8Array({ minLength: 1000, maxLength: 9000 }),
+        fc.integer({ min: 0, max: 70_000 }).map((n) => new Uint8Array(n).fill(n & 0xff)),
+      ),
     })
-    .map(({ payload, ...m }) => ({ message: { type: 'bytes' as const, ...m, base64: Buffer.from(payload).toString('base64') }, payload })),
+    .map(({ payload, ...m }) => ({
+      message: { type: 'bytes' as const, ...m, base64: Buffer.from(payload).toString('base64') },
+      payload,
+    })),
 );
 
 describe('TapBacklog', () => {
@@ -75,7 +86,13 @@ describe('TapBacklog', () => {
   });
 
   test('caps too small for one record, and non-integer limits, are a typed error', () => {
-    for (const options of [{ maxBytes: 10, maxRecordBytes: 0 }, { maxBytes: 1000, maxRecordBytes: 4096 }, { maxBytes: 1e6, maxRecordBytes: -1 }, { maxBytes: 1e6, maxRecordBytes: 1.5 }, { maxBytes: Number.NaN, maxRecordBytes: 10 }]) {
+    for (const options of [
+      { maxBytes: 10, maxRecordBytes: 0 },
+      { maxBytes: 1000, maxRecordBytes: 4096 },
+      { maxBytes: 1e6, maxRecordBytes: -1 },
+      { maxBytes: 1e6, maxRecordBytes: 1.5 },
+      { maxBytes: Number.NaN, maxRecordBytes: 10 },
+    ]) {
       expect(() => new TapBacklog(options)).toThrow(UsageError);
     }
   });

@@ -29,9 +29,7 @@ export function isValidClientKey(key: string): boolean {
 }
 
 function isBase64Char(c: number): boolean {
-  return (
-    (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f
-  );
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f;
 }
 
 /** A fresh client key: 16 bytes from `random`, base64-encoded (RFC 6455 §4.1). */

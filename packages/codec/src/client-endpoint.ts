@@ -73,7 +73,11 @@ export class ClientEndpoint<T extends TextAs = 'string'> extends Endpoint<T> {
     this.limits = {
       maxHeadSize: limitOption(options.maxHeadSize, DEFAULT_HEAD_LIMITS.maxHeadSize, 'maxHeadSize'),
       maxHeaderCount: limitOption(options.maxHeaderCount, DEFAULT_HEAD_LIMITS.maxHeaderCount, 'maxHeaderCount'),
-      maxStartLineLength: limitOption(options.maxStartLineLength, DEFAULT_HEAD_LIMITS.maxStartLineLength, 'maxStartLineLength'),
+      maxStartLineLength: limitOption(
+        options.maxStartLineLength,
+        DEFAULT_HEAD_LIMITS.maxStartLineLength,
+        'maxStartLineLength',
+      ),
     };
     this.maxBodySize = limitOption(options.maxBodySize, DEFAULT_MAX_BODY_SIZE, 'maxBodySize');
     this.parser = createResponseHeadParser(this.limits);
@@ -120,14 +124,24 @@ export class ClientEndpoint<T extends TextAs = 'string'> extends Endpoint<T> {
       this.finishBody();
       return;
     }
-    this.failHandshake(HandshakeFailure.ConnectionClosed, 'the connection closed before the response head was complete', null, null);
+    this.failHandshake(
+      HandshakeFailure.ConnectionClosed,
+      'the connection closed before the response head was complete',
+      null,
+      null,
+    );
   }
 
   /** 1xx other than 101 (e.g. 103 Early Hints) precede the real response. */
   private interimResponse(trailing: Uint8Array): void {
     this.interimResponses++;
     if (this.interimResponses > MAX_INTERIM_RESPONSES) {
-      this.failHandshake(HandshakeFailure.MalformedResponse, `more than ${MAX_INTERIM_RESPONSES} interim responses`, null, null);
+      this.failHandshake(
+        HandshakeFailure.MalformedResponse,
+        `more than ${MAX_INTERIM_RESPONSES} interim responses`,
+        null,
+        null,
+      );
       return;
     }
     this.parser = createResponseHeadParser(this.limits);
@@ -164,12 +178,25 @@ export class ClientEndpoint<T extends TextAs = 'string'> extends Endpoint<T> {
     const { body, complete } = reader.result();
     this.refused(
       'refuse',
-      { type: 'rejected', status: line.status, reason: line.reason, httpVersion: line.httpVersion, headers, body, bodyComplete: complete },
+      {
+        type: 'rejected',
+        status: line.status,
+        reason: line.reason,
+        httpVersion: line.httpVersion,
+        headers,
+        body,
+        bodyComplete: complete,
+      },
       null,
     );
   }
 
-  private failHandshake(failure: HandshakeFailure, reason: string, status: number | null, headers: HttpHeaders | null): void {
+  private failHandshake(
+    failure: HandshakeFailure,
+    reason: string,
+    status: number | null,
+    headers: HttpHeaders | null,
+  ): void {
     this.refused('refuse', this.handshakeError(failure, reason, status, headers), null);
   }
 }

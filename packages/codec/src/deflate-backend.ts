@@ -141,8 +141,18 @@ class PakoDeflater implements Deflater {
   private readonly strm = new ZStream();
 
   constructor(options: DeflaterOptions) {
-    const status = zlibDeflateInit2(this.strm, options.level, 8, -options.windowBits, options.memLevel, Z_DEFAULT_STRATEGY);
-    if (status !== Z_OK) throw new RangeError(`cannot deflate with window ${options.windowBits}, level ${options.level}, memLevel ${options.memLevel}`);
+    const status = zlibDeflateInit2(
+      this.strm,
+      options.level,
+      8,
+      -options.windowBits,
+      options.memLevel,
+      Z_DEFAULT_STRATEGY,
+    );
+    if (status !== Z_OK)
+      throw new RangeError(
+        `cannot deflate with window ${options.windowBits}, level ${options.level}, memLevel ${options.memLevel}`,
+      );
   }
 
   compress(bytes: Uint8Array): Uint8Array {

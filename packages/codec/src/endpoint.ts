@@ -382,7 +382,13 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
    * agreed subprotocol and extensions, and `trailing` (the bytes that came
    * after the head) is its first input.
    */
-  protected opened(input: 'accept' | 'opened', protocol: string | null, agreed: readonly NegotiatedExtension[], headers: HttpHeaders, trailing: Uint8Array): void {
+  protected opened(
+    input: 'accept' | 'opened',
+    protocol: string | null,
+    agreed: readonly NegotiatedExtension[],
+    headers: HttpHeaders,
+    trailing: Uint8Array,
+  ): void {
     this.move(input);
     this.protocolValue = protocol;
     if (agreed.length > 0) {
@@ -405,7 +411,11 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
   }
 
   /** @internal The handshake ended without a WebSocket: `event` says why (null: no event), `response` is written. */
-  protected refused(input: 'refuse' | 'reject', event: HandshakeEvent | null, response: Uint8Array<ArrayBuffer> | null): void {
+  protected refused(
+    input: 'refuse' | 'reject',
+    event: HandshakeEvent | null,
+    response: Uint8Array<ArrayBuffer> | null,
+  ): void {
     this.move(input);
     this.decoder.discard();
     if (event !== null) this.report(event);
@@ -418,7 +428,12 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
   }
 
   /** @internal A handshake error event of this role. */
-  protected handshakeError(failure: HandshakeFailure, reason: string, status: number | null, headers: HttpHeaders | null): HandshakeErrorEvent {
+  protected handshakeError(
+    failure: HandshakeFailure,
+    reason: string,
+    status: number | null,
+    headers: HttpHeaders | null,
+  ): HandshakeErrorEvent {
     return { type: 'protocol-error', phase: 'handshake', status, failure, reason, headers };
   }
 
@@ -440,11 +455,18 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
   private sendPreEncoded(command: PreEncodedCommand): void {
     const message = command.message;
     if (message.encoding !== '' && message.encoding !== this.sharedEncoding) {
-      throw new UsageError('ERR_INVALID_ARGUMENT', `a message pre-encoded as "${message.encoding}" does not suit this connection`);
+      throw new UsageError(
+        'ERR_INVALID_ARGUMENT',
+        `a message pre-encoded as "${message.encoding}" does not suit this connection`,
+      );
     }
-    if (this.role !== 'server') throw new UsageError('ERR_INVALID_STATE', 'pre-encoded messages are server frames (unmasked)');
+    if (this.role !== 'server')
+      throw new UsageError('ERR_INVALID_STATE', 'pre-encoded messages are server frames (unmasked)');
     if (this.writer.streaming) {
-      throw new UsageError('ERR_MESSAGE_INTERLEAVED', 'a data message was started before the streamed message was finished');
+      throw new UsageError(
+        'ERR_MESSAGE_INTERLEAVED',
+        'a data message was started before the streamed message was finished',
+      );
     }
     for (const frame of message.frames) this.out.pushBuffer(frame);
   }
@@ -514,7 +536,10 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
 
   private sendControl(opcode: number, payload: Uint8Array): void {
     if (payload.length > MAX_CONTROL_PAYLOAD) {
-      throw new UsageError('ERR_CONTROL_PAYLOAD_TOO_LONG', `control frame payload of ${payload.length} bytes exceeds 125`);
+      throw new UsageError(
+        'ERR_CONTROL_PAYLOAD_TOO_LONG',
+        `control frame payload of ${payload.length} bytes exceeds 125`,
+      );
     }
     this.writer.frame(FIN | opcode, payload, false);
   }
@@ -531,7 +556,12 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
       if (dec.isStart) this.controlLen = 0;
       const control = (this.control ??= new Uint8Array(MAX_CONTROL_PAYLOAD));
       control.set(dec.piece, this.controlLen);
-      if (dec.masked) unmaskInPlace(control.subarray(this.controlLen, this.controlLen + dec.piece.length), dec.maskKey, dec.pieceOffset);
+      if (dec.masked)
+        unmaskInPlace(
+          control.subarray(this.controlLen, this.controlLen + dec.piece.length),
+          dec.maskKey,
+          dec.pieceOffset,
+        );
       this.controlLen += dec.piece.length;
       if (!dec.isEnd) return undefined;
       payload = control.slice(0, this.controlLen);

@@ -122,7 +122,10 @@ export interface ServerNegotiation {
  * (in the request's order of extensions). An extension whose RSV bits are
  * already taken by an accepted one is skipped. Never throws on peer input.
  */
-export function negotiateExtensions(offers: readonly ExtensionElement[], supported: readonly Extension[]): ServerNegotiation {
+export function negotiateExtensions(
+  offers: readonly ExtensionElement[],
+  supported: readonly Extension[],
+): ServerNegotiation {
   const response: ExtensionElement[] = [];
   const negotiated: NegotiatedExtension[] = [];
   let taken = 0;
@@ -153,13 +156,17 @@ export type ClientNegotiation =
  * configured, on one accepted twice, on RSV bits claimed twice, and on
  * whatever the extension itself rejects (RFC 6455 §9.1, RFC 7692 §7).
  */
-export function acceptExtensions(accepted: readonly ExtensionElement[], offered: readonly Extension[]): ClientNegotiation {
+export function acceptExtensions(
+  accepted: readonly ExtensionElement[],
+  offered: readonly Extension[],
+): ClientNegotiation {
   const negotiated: NegotiatedExtension[] = [];
   let taken = 0;
   for (const element of accepted) {
     const name = element.name.toLowerCase();
     const ext = offered.find((e) => e.name === name);
-    if (ext === undefined) return { ok: false, reason: `the server accepted extension "${element.name}", which was not offered` };
+    if (ext === undefined)
+      return { ok: false, reason: `the server accepted extension "${element.name}", which was not offered` };
     if (negotiated.some((n) => n.name === name)) {
       return { ok: false, reason: `the server accepted extension "${name}" more than once` };
     }

@@ -22,7 +22,13 @@
  * single payload byte is looked at.
  */
 import { CloseCode } from './close-codes.js';
-import { exactPayloadLength, frameHeaderLength, frameHeaderProblem, LENGTH_MSB_REASON, readPayloadLength } from './frame-header.js';
+import {
+  exactPayloadLength,
+  frameHeaderLength,
+  frameHeaderProblem,
+  LENGTH_MSB_REASON,
+  readPayloadLength,
+} from './frame-header.js';
 import { copyOf, maskIntoScratch, SCRATCH_LIMIT, scratch, unmaskInPlace } from './mask.js';
 
 export const Pull = {

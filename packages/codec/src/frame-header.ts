@@ -66,8 +66,11 @@ export function readPayloadLength(h: Uint8Array, p: number): number {
   const q = p + 2;
   if (len7 === 126) return ((h[q] as number) << 8) | (h[q + 1] as number);
   if (len7 !== 127) return len7;
-  const high = (h[q] as number) * 0x100_0000 + (((h[q + 1] as number) << 16) | ((h[q + 2] as number) << 8) | (h[q + 3] as number));
-  const low = (h[q + 4] as number) * 0x100_0000 + (((h[q + 5] as number) << 16) | ((h[q + 6] as number) << 8) | (h[q + 7] as number));
+  const high =
+    (h[q] as number) * 0x100_0000 + (((h[q + 1] as number) << 16) | ((h[q + 2] as number) << 8) | (h[q + 3] as number));
+  const low =
+    (h[q + 4] as number) * 0x100_0000 +
+    (((h[q + 5] as number) << 16) | ((h[q + 6] as number) << 8) | (h[q + 7] as number));
   if (high >= 0x8000_0000) return -1;
   return high * TWO_POW_32 + low;
 }
@@ -90,9 +93,13 @@ export function frameHeaderProblem(
     return { code: CloseCode.ProtocolError, reason: `reserved opcode 0x${opcode.toString(16)}` };
   }
   const stray = rsv & ~(rules.allowedRsv ?? 0);
-  if (stray !== 0) return { code: CloseCode.ProtocolError, reason: `${rsvNames(stray)} set without a negotiated extension` };
+  if (stray !== 0)
+    return { code: CloseCode.ProtocolError, reason: `${rsvNames(stray)} set without a negotiated extension` };
   if (rules.expectMasked !== undefined && masked !== rules.expectMasked) {
-    return { code: CloseCode.ProtocolError, reason: rules.expectMasked ? 'a client frame was not masked' : 'a server frame was masked' };
+    return {
+      code: CloseCode.ProtocolError,
+      reason: rules.expectMasked ? 'a client frame was not masked' : 'a server frame was masked',
+    };
   }
   if (opcode >= 0x8) {
     if (!fin) return { code: CloseCode.ProtocolError, reason: `fragmented ${opcodeName(opcode)} frame` };
@@ -144,7 +151,8 @@ export function parseFrameHeader(bytes: Uint8Array, offset = 0, rules: FrameHead
     lengthEncoding: len7 === 126 ? 16 : len7 === 127 ? 64 : 7,
     headerLength,
   };
-  if (payloadLength < 0) return { type: 'invalid', header: null, code: CloseCode.ProtocolError, reason: LENGTH_MSB_REASON };
+  if (payloadLength < 0)
+    return { type: 'invalid', header: null, code: CloseCode.ProtocolError, reason: LENGTH_MSB_REASON };
   const exact = payloadLength > Number.MAX_SAFE_INTEGER ? exactPayloadLength(bytes, offset) : undefined;
   const problem = frameHeaderProblem(header.fin, header.rsv, header.opcode, masked, payloadLength, rules, exact);
   if (problem !== null) return { type: 'invalid', header, ...problem };
@@ -214,7 +222,10 @@ export function encodeFrameInto(frame: FrameInit, payload: Uint8Array, target: U
   const n = payload.length;
   const end = offset + frameLength(n, key !== undefined);
   if (!(end <= target.length) || !Number.isInteger(offset) || offset < 0) {
-    throw new UsageError('ERR_INVALID_ARGUMENT', `a frame of ${end - offset} bytes does not fit at offset ${offset} of ${target.length} bytes`);
+    throw new UsageError(
+      'ERR_INVALID_ARGUMENT',
+      `a frame of ${end - offset} bytes does not fit at offset ${offset} of ${target.length} bytes`,
+    );
   }
   checkKey(key);
   const at = writeHeader(target, offset, frame, n);

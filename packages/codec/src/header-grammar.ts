@@ -26,7 +26,9 @@ export interface ExtensionElement {
 }
 
 /** The outcome of parsing peer input: a value, or why it was rejected. */
-export type HeaderParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
+export type HeaderParseResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly reason: string };
 
 const HTAB = 0x09;
 const SP = 0x20;

@@ -213,7 +213,12 @@ export class HttpHeadParser<T> {
       return false;
     }
     if (start === end) {
-      this.finish({ type: 'complete', startLine: this.startLine as T, headers: new HttpHeaders(this.fields), trailing: new Uint8Array(0) });
+      this.finish({
+        type: 'complete',
+        startLine: this.startLine as T,
+        headers: new HttpHeaders(this.fields),
+        trailing: new Uint8Array(0),
+      });
       return true;
     }
     if (this.fields.length >= this.limits.maxHeaderCount) {
@@ -316,7 +321,11 @@ export const requestLineSyntax: StartLineSyntax<RequestLine> = {
     if (version === null || targetEnd + 1 + 8 !== end) return fail('malformed request line: bad HTTP version');
     return {
       ok: true,
-      value: { method: latin1(buf, start, methodEnd), target: latin1(buf, targetStart, targetEnd), httpVersion: version },
+      value: {
+        method: latin1(buf, start, methodEnd),
+        target: latin1(buf, targetStart, targetEnd),
+        httpVersion: version,
+      },
     };
   },
 };

@@ -130,7 +130,8 @@ export function scratch(n: number): Uint8Array<ArrayBuffer> | null {
   if (n > SCRATCH_LIMIT) return null;
   if (simd === undefined) simd = simdAllowed ? simdMasker() : null;
   if (simd !== null) return n + SIMD_OVERRUN <= simd.mem.length ? simd.mem : null;
-  if (plainScratch.length < n) plainScratch = new Uint8Array(Math.min(SCRATCH_LIMIT, Math.max(n, 2 * plainScratch.length, 65536)));
+  if (plainScratch.length < n)
+    plainScratch = new Uint8Array(Math.min(SCRATCH_LIMIT, Math.max(n, 2 * plainScratch.length, 65536)));
   return plainScratch;
 }
 
@@ -184,7 +185,14 @@ function keyNative(key: Uint8Array, offset: number): number {
 }
 
 /** Masks through the WebAssembly kernel, one block of at most 64 KiB at a time. */
-function maskSimd(s: SimdMasker, src: Uint8Array, dst: Uint8Array, dstStart: number, key: Uint8Array, offset: number): void {
+function maskSimd(
+  s: SimdMasker,
+  src: Uint8Array,
+  dst: Uint8Array,
+  dstStart: number,
+  key: Uint8Array,
+  offset: number,
+): void {
   // Blocks are a multiple of 4 bytes long, so one rotation of the key serves them all.
   const k = keyLE(key, offset);
   const mem = s.mem;

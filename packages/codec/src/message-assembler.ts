@@ -156,7 +156,9 @@ export class MessageAssembler<T extends TextAs = 'string'> {
   /** RFC 6455 §5.4: a continuation needs a message to continue; a new message needs none unfinished. Starts it. */
   private continuationRules(op: number): FrameErrorEvent | undefined {
     if (op === Opcode.Continuation) {
-      return this.kind === 0 ? protocolError(CloseCode.ProtocolError, 'continuation frame without a message to continue') : undefined;
+      return this.kind === 0
+        ? protocolError(CloseCode.ProtocolError, 'continuation frame without a message to continue')
+        : undefined;
     }
     if (this.kind !== 0) {
       return protocolError(CloseCode.ProtocolError, `${opcodeName(op)} frame inside an unfinished fragmented message`);

@@ -45,7 +45,10 @@ export class MessageWriter extends FrameEncoder {
   data(opcode: number, data: string | Uint8Array, fin: boolean): void {
     const first = this.sending === 0;
     if (!first && this.sending !== opcode) {
-      throw new UsageError('ERR_MESSAGE_INTERLEAVED', 'a data message was started before the streamed message was finished');
+      throw new UsageError(
+        'ERR_MESSAGE_INTERLEAVED',
+        'a data message was started before the streamed message was finished',
+      );
     }
     if (opcode === Opcode.Text) this.checkText(data, first, fin);
     this.sending = fin ? 0 : opcode;
@@ -79,7 +82,11 @@ export class MessageWriter extends FrameEncoder {
     if (first) state?.reset();
     if (typeof data === 'string') {
       // A string is whole characters: bytes sent before it may not end inside one.
-      if (state?.incomplete === true) throw new UsageError('ERR_INVALID_ARGUMENT', 'a text part ended inside a UTF-8 character that the next part does not finish');
+      if (state?.incomplete === true)
+        throw new UsageError(
+          'ERR_INVALID_ARGUMENT',
+          'a text part ended inside a UTF-8 character that the next part does not finish',
+        );
       return;
     }
     if (first && fin) {
@@ -95,7 +102,13 @@ export class MessageWriter extends FrameEncoder {
    * message (decided on its first chunk); false to send it as is. RSV bits go
    * on the message's first frame only.
    */
-  private sendEncoded(sessions: readonly ExtensionSession[], first: boolean, opcode: number, data: string | Uint8Array, fin: boolean): boolean {
+  private sendEncoded(
+    sessions: readonly ExtensionSession[],
+    first: boolean,
+    opcode: number,
+    data: string | Uint8Array,
+    fin: boolean,
+  ): boolean {
     let enc = this.outflow;
     if (first) {
       enc = undefined;

@@ -32,5 +32,3 @@ export function opcodeName(opcode: number): string {
 
 /** The largest control-frame payload (§5.5). */
 export const MAX_CONTROL_PAYLOAD = 125;
-
-

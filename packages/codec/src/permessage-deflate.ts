@@ -159,11 +159,15 @@ export function deflateOfferElement(offer: DeflateOffer = { clientMaxWindowBits:
   if (offer.serverNoContextTakeover) params.push({ name: 'server_no_context_takeover', value: null });
   if (offer.clientNoContextTakeover) params.push({ name: 'client_no_context_takeover', value: null });
   if (offer.serverMaxWindowBits !== undefined) {
-    params.push({ name: 'server_max_window_bits', value: String(checkBits(offer.serverMaxWindowBits, 8, 'serverMaxWindowBits')) });
+    params.push({
+      name: 'server_max_window_bits',
+      value: String(checkBits(offer.serverMaxWindowBits, 8, 'serverMaxWindowBits')),
+    });
   }
   const c = offer.clientMaxWindowBits;
   if (c === true) params.push({ name: 'client_max_window_bits', value: null });
-  else if (typeof c === 'number') params.push({ name: 'client_max_window_bits', value: String(checkBits(c, 9, 'clientMaxWindowBits')) });
+  else if (typeof c === 'number')
+    params.push({ name: 'client_max_window_bits', value: String(checkBits(c, 9, 'clientMaxWindowBits')) });
   return { name: PERMESSAGE_DEFLATE, params };
 }
 
@@ -207,8 +211,12 @@ export function permessageDeflate(options: PerMessageDeflateOptions = {}): Exten
   const offers = [first, ...(options.fallbackOffers ?? [])];
   const elements = offers.map((o) => deflateOfferElement(o));
   // Server preferences: validated here so a bad configuration throws at setup, not per request.
-  const serverBits = options.serverMaxWindowBits === undefined ? 15 : checkBits(options.serverMaxWindowBits, 9, 'serverMaxWindowBits');
-  const askClientBits = typeof options.clientMaxWindowBits === 'number' ? checkBits(options.clientMaxWindowBits, 8, 'clientMaxWindowBits') : undefined;
+  const serverBits =
+    options.serverMaxWindowBits === undefined ? 15 : checkBits(options.serverMaxWindowBits, 9, 'serverMaxWindowBits');
+  const askClientBits =
+    typeof options.clientMaxWindowBits === 'number'
+      ? checkBits(options.clientMaxWindowBits, 8, 'clientMaxWindowBits')
+      : undefined;
   return {
     name: PERMESSAGE_DEFLATE,
     rsv: RSV1,
@@ -286,7 +294,8 @@ function checkResponse(response: ParsedParams, offer: DeflateOffer): PerMessageD
   let clientBits = typeof offeredClient === 'number' ? offeredClient : 15;
   if (response.clientMaxWindowBits != null) {
     if (offeredClient === undefined || offeredClient === false) return 'client_max_window_bits was not offered';
-    if (response.clientMaxWindowBits < 9) return 'client_max_window_bits=8 is not supported (zlib cannot deflate with an 8-bit window)';
+    if (response.clientMaxWindowBits < 9)
+      return 'client_max_window_bits=8 is not supported (zlib cannot deflate with an 8-bit window)';
     clientBits = Math.min(clientBits, response.clientMaxWindowBits);
   }
   return {
@@ -315,7 +324,8 @@ function responseElement(params: PerMessageDeflateParams, offer: ParsedParams | 
   if (params.serverMaxWindowBits < 15 || offer?.serverMaxWindowBits !== undefined) {
     out.push({ name: 'server_max_window_bits', value: String(params.serverMaxWindowBits) });
   }
-  if (params.clientMaxWindowBits < 15) out.push({ name: 'client_max_window_bits', value: String(params.clientMaxWindowBits) });
+  if (params.clientMaxWindowBits < 15)
+    out.push({ name: 'client_max_window_bits', value: String(params.clientMaxWindowBits) });
   return { name: PERMESSAGE_DEFLATE, params: out };
 }
 
@@ -324,7 +334,11 @@ export interface PerMessageDeflateAgreement extends NegotiatedExtension {
   readonly params: PerMessageDeflateParams;
 }
 
-function agreement(params: PerMessageDeflateParams, tuning: Tuning, response = deflateResponseElement(params)): PerMessageDeflateAgreement {
+function agreement(
+  params: PerMessageDeflateParams,
+  tuning: Tuning,
+  response = deflateResponseElement(params),
+): PerMessageDeflateAgreement {
   return {
     name: PERMESSAGE_DEFLATE,
     rsv: RSV1,
@@ -332,7 +346,9 @@ function agreement(params: PerMessageDeflateParams, tuning: Tuning, response = d
     response,
     // Without server context takeover a server's compressed message depends on
     // no history, so one encoding serves every connection with this window.
-    ...(params.serverNoContextTakeover && { sharedEncoding: `${PERMESSAGE_DEFLATE}; server_max_window_bits=${params.serverMaxWindowBits}` }),
+    ...(params.serverNoContextTakeover && {
+      sharedEncoding: `${PERMESSAGE_DEFLATE}; server_max_window_bits=${params.serverMaxWindowBits}`,
+    }),
     // The size limit is the connection's: it counts the decoded bytes this session hands over.
     createSession: (role) => new DeflateSession(role, params, tuning),
   };
@@ -476,7 +492,8 @@ class DeflateMessageDecoder implements MessageDecoder {
         return null;
       }
       // No output and input left: a stream of empty blocks; bounded by the input, but guard anyway.
-      if (++this.stalls > 1 << 20) return { type: 'failure', code: CloseCode.InvalidPayload, reason: 'invalid compressed data: no progress' };
+      if (++this.stalls > 1 << 20)
+        return { type: 'failure', code: CloseCode.InvalidPayload, reason: 'invalid compressed data: no progress' };
     }
   }
 
@@ -509,7 +526,13 @@ class DeflateMessageEncoder implements MessageEncoder {
     let d = this.deflater;
     if (d === undefined) {
       const idle = this.reusable ? pool(deflaterPools, this.tuning.backend, this.key).pop() : undefined;
-      d = idle ?? this.tuning.backend.createDeflater({ windowBits: this.bits, level: this.tuning.level, memLevel: this.tuning.memLevel });
+      d =
+        idle ??
+        this.tuning.backend.createDeflater({
+          windowBits: this.bits,
+          level: this.tuning.level,
+          memLevel: this.tuning.memLevel,
+        });
       this.deflater = d;
     }
     const out = d.compress(chunk);

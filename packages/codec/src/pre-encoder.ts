@@ -39,7 +39,8 @@ export class MessagePreEncoder {
 
   constructor(options: MessagePreEncoderOptions = {}) {
     const size = options.fragmentSize ?? Infinity;
-    if (!(size >= 1)) throw new UsageError('ERR_INVALID_ARGUMENT', `fragmentSize must be a positive number, got ${size}`);
+    if (!(size >= 1))
+      throw new UsageError('ERR_INVALID_ARGUMENT', `fragmentSize must be a positive number, got ${size}`);
     this.fragmentSize = size;
   }
 
@@ -71,7 +72,10 @@ export class MessagePreEncoder {
     }
     const { type, data } = message;
     if (type === 'text' ? typeof data !== 'string' : !(data instanceof Uint8Array)) {
-      throw new UsageError('ERR_INVALID_ARGUMENT', `a ${type} message needs ${type === 'text' ? 'a string' : 'a Uint8Array'}`);
+      throw new UsageError(
+        'ERR_INVALID_ARGUMENT',
+        `a ${type} message needs ${type === 'text' ? 'a string' : 'a Uint8Array'}`,
+      );
     }
     entry.writer.data(type === 'text' ? Opcode.Text : Opcode.Binary, data, true);
     const frames = entry.out.take();

@@ -8,7 +8,14 @@ import { Endpoint, type FrameOptions } from './endpoint.js';
 import { UsageError } from './errors.js';
 import type { AcceptCommand, RejectCommand, TextAs } from './events.js';
 import { type Extension, negotiateExtensions } from './extension.js';
-import { DEFAULT_HEAD_LIMITS, type HeadLimits, type HttpHeadParser, type RequestLine, createRequestHeadParser, limitOption } from './http-head.js';
+import {
+  DEFAULT_HEAD_LIMITS,
+  type HeadLimits,
+  type HttpHeadParser,
+  type RequestLine,
+  createRequestHeadParser,
+  limitOption,
+} from './http-head.js';
 import {
   type ExtendedConnectRequest,
   type ParsedRequest,
@@ -77,9 +84,13 @@ export class ServerEndpoint<T extends TextAs = 'string'> extends Endpoint<T> {
    * refusal) is ready in `nextEvent()`, and `trailing` is the frame phase's
    * first input (it is copied: a host may reuse its read buffer).
    */
-  static fromParsedRequest<T extends TextAs = 'string'>(request: ParsedRequest, options: ServerEndpointOptions<T> = DEFAULTS): ServerEndpoint<T> {
+  static fromParsedRequest<T extends TextAs = 'string'>(
+    request: ParsedRequest,
+    options: ServerEndpointOptions<T> = DEFAULTS,
+  ): ServerEndpoint<T> {
     const endpoint = new ServerEndpoint<T>(options);
-    const trailing = request.trailing === undefined || request.trailing.length === 0 ? NO_BYTES : request.trailing.slice();
+    const trailing =
+      request.trailing === undefined || request.trailing.length === 0 ? NO_BYTES : request.trailing.slice();
     endpoint.verdict(validateParsedRequest(request, endpoint.config.limits.maxHeaderCount), trailing);
     return endpoint;
   }
@@ -92,7 +103,10 @@ export class ServerEndpoint<T extends TextAs = 'string'> extends Endpoint<T> {
    * bytes, and the stream's DATA carries the frames through `receive()` and
    * `takeOutgoing()` as usual. Refusals are 400 (HTTP/2 has no 426).
    */
-  static fromExtendedConnect<T extends TextAs = 'string'>(request: ExtendedConnectRequest, options: ServerEndpointOptions<T> = DEFAULTS): ServerEndpoint<T> {
+  static fromExtendedConnect<T extends TextAs = 'string'>(
+    request: ExtendedConnectRequest,
+    options: ServerEndpointOptions<T> = DEFAULTS,
+  ): ServerEndpoint<T> {
     const endpoint = new ServerEndpoint<T>(options);
     endpoint.overHttp2 = true;
     endpoint.verdict(validateExtendedConnect(request, endpoint.config.limits.maxHeaderCount), NO_BYTES);
@@ -118,7 +132,11 @@ export class ServerEndpoint<T extends TextAs = 'string'> extends Endpoint<T> {
   /** @internal */
   protected override checkEarlyData(size: number): void {
     if (size > this.config.maxEarlyDataSize) {
-      this.refuse(400, `more than ${this.config.maxEarlyDataSize} bytes sent before the handshake completed`, HandshakeFailure.EarlyDataTooLarge);
+      this.refuse(
+        400,
+        `more than ${this.config.maxEarlyDataSize} bytes sent before the handshake completed`,
+        HandshakeFailure.EarlyDataTooLarge,
+      );
     }
   }
 
@@ -169,12 +187,21 @@ export class ServerEndpoint<T extends TextAs = 'string'> extends Endpoint<T> {
       return;
     }
     this.refused('refuse', event, null);
-    this.report({ type: 'response', status, headers: [['content-type', 'text/plain; charset=utf-8']], body: new TextEncoder().encode(`${reason}\n`) });
+    this.report({
+      type: 'response',
+      status,
+      headers: [['content-type', 'text/plain; charset=utf-8']],
+      body: new TextEncoder().encode(`${reason}\n`),
+    });
   }
 }
 
 function failureOf(status: 400 | 426 | 431): HandshakeFailure {
-  return status === 426 ? HandshakeFailure.UnsupportedVersion : status === 431 ? HandshakeFailure.RequestTooLarge : HandshakeFailure.BadRequest;
+  return status === 426
+    ? HandshakeFailure.UnsupportedVersion
+    : status === 431
+      ? HandshakeFailure.RequestTooLarge
+      : HandshakeFailure.BadRequest;
 }
 
 interface ServerConfig {
@@ -194,7 +221,11 @@ function configFor(options: ServerEndpointOptions<TextAs>): ServerConfig {
       limits: {
         maxHeadSize: limitOption(options.maxHeadSize, DEFAULT_HEAD_LIMITS.maxHeadSize, 'maxHeadSize'),
         maxHeaderCount: limitOption(options.maxHeaderCount, DEFAULT_HEAD_LIMITS.maxHeaderCount, 'maxHeaderCount'),
-        maxStartLineLength: limitOption(options.maxStartLineLength, DEFAULT_HEAD_LIMITS.maxStartLineLength, 'maxStartLineLength'),
+        maxStartLineLength: limitOption(
+          options.maxStartLineLength,
+          DEFAULT_HEAD_LIMITS.maxStartLineLength,
+          'maxStartLineLength',
+        ),
       },
       maxEarlyDataSize: limitOption(options.maxEarlyDataSize, DEFAULT_MAX_EARLY_DATA, 'maxEarlyDataSize'),
       supported: options.extensions ?? [],

@@ -71,7 +71,8 @@ const utf8 = new TextEncoder();
 export function encodeFrame(f: FrameSpec): Uint8Array<ArrayBuffer> {
   const n = f.declaredLength ?? f.payload.length;
   const form = f.lengthEncoding ?? 'minimal';
-  const ext = form === '64' || (form === 'minimal' && n > 0xffff) ? 8 : form === '16' || (form === 'minimal' && n > 125) ? 2 : 0;
+  const ext =
+    form === '64' || (form === 'minimal' && n > 0xffff) ? 8 : form === '16' || (form === 'minimal' && n > 125) ? 2 : 0;
   const keyLen = f.maskKey ? 4 : 0;
   const out = new Uint8Array(2 + ext + keyLen + f.payload.length);
   out[0] = (f.fin ? 0x80 : 0) | f.rsv | f.opcode;
@@ -99,7 +100,6 @@ export function encodeFrame(f: FrameSpec): Uint8Array<ArrayBuffer> {
   }
   return out;
 }
-
 
 /** A masking key for frames sent by `sender` (clients mask, servers do not). */
 function keyFor(sender: Role): fc.Arbitrary<Uint8Array | null> {
@@ -140,32 +140,59 @@ function pieces(payload: Uint8Array, max: number): fc.Arbitrary<Uint8Array[]> {
 }
 
 const control = (opcode: number) =>
-  fc.uint8Array({ maxLength: 125 }).map((data) => ({ type: opcode === Opcode.Ping ? ('ping' as const) : ('pong' as const), data }));
+  fc
+    .uint8Array({ maxLength: 125 })
+    .map((data) => ({ type: opcode === Opcode.Ping ? ('ping' as const) : ('pong' as const), data }));
 
 /** The frames of one data message, fragmented at random, with control frames possibly inside. */
-function messageFrames(sender: Role, maxLength: number): fc.Arbitrary<{ frames: FrameSpec[]; expected: ExpectedEvent[] }> {
+function messageFrames(
+  sender: Role,
+  maxLength: number,
+): fc.Arbitrary<{ frames: FrameSpec[]; expected: ExpectedEvent[] }> {
   return message({ maxLength }).chain((msg) => {
     const payload = msg.type === 'text' ? utf8.encode(msg.data) : msg.data;
     const opcode = msg.type === 'text' ? Opcode.Text : Opcode.Binary;
     return fc
-      .tuple(pieces(payload, 5), fc.array(fc.option(fc.constantFrom(Opcode.Ping, Opcode.Pong).chain(control), { nil: undefined, freq: 3 }), { maxLength: 4 }))
-      .chain(([parts, controls]) =>
-        fc.array(keyFor(sender), { minLength: parts.length + controls.length, maxLength: parts.length + controls.length }).map((keys) => {
-          const frames: FrameSpec[] = [];
-          const expected: ExpectedEvent[] = [];
-          let k = 0;
-          parts.forEach((part, i) => {
-            frames.push({ fin: i === parts.length - 1, rsv: 0, opcode: i === 0 ? opcode : Opcode.Continuation, payload: part, maskKey: keys[k++] ?? null });
-            const c = controls[i];
-            // Control frames may sit between the fragments of a message (RFC 6455 §5.4).
-            if (c !== undefined && i < parts.length - 1) {
-              frames.push({ fin: true, rsv: 0, opcode: c.type === 'ping' ? Opcode.Ping : Opcode.Pong, payload: c.data, maskKey: keys[k++] ?? null });
-              expected.push(c);
-            }
-          });
-          expected.push(msg);
-          return { frames, expected };
+      .tuple(
+        pieces(payload, 5),
+        fc.array(fc.option(fc.constantFrom(Opcode.Ping, Opcode.Pong).chain(control), { nil: undefined, freq: 3 }), {
+          maxLength: 4,
         }),
+      )
+      .chain(([parts, controls]) =>
+        fc
+          .array(keyFor(sender), {
+            minLength: parts.length + controls.length,
+            maxLength: parts.length + controls.length,
+          })
+          .map((keys) => {
+            const frames: FrameSpec[] = [];
+            const expected: ExpectedEvent[] = [];
+            let k = 0;
+            parts.forEach((part, i) => {
+              frames.push({
+                fin: i === parts.length - 1,
+                rsv: 0,
+                opcode: i === 0 ? opcode : Opcode.Continuation,
+                payload: part,
+                maskKey: keys[k++] ?? null,
+              });
+              const c = controls[i];
+              // Control frames may sit between the fragments of a message (RFC 6455 §5.4).
+              if (c !== undefined && i < parts.length - 1) {
+                frames.push({
+                  fin: true,
+                  rsv: 0,
+                  opcode: c.type === 'ping' ? Opcode.Ping : Opcode.Pong,
+                  payload: c.data,
+                  maskKey: keys[k++] ?? null,
+                });
+                expected.push(c);
+              }
+            });
+            expected.push(msg);
+            return { frames, expected };
+          }),
       );
   });
 }
@@ -175,7 +202,11 @@ function messageFrames(sender: Role, maxLength: number): fc.Arbitrary<{ frames: 
  * fragmented at random, pings and pongs between and inside them. `expected`
  * is what the other side must report, in order.
  */
-export function validStream(options: { sender: Role; maxMessages?: number; maxMessageLength?: number }): fc.Arbitrary<ValidStream> {
+export function validStream(options: {
+  sender: Role;
+  maxMessages?: number;
+  maxMessageLength?: number;
+}): fc.Arbitrary<ValidStream> {
   const one = fc.oneof(
     { weight: 4, arbitrary: messageFrames(options.sender, options.maxMessageLength ?? 300) },
     {
@@ -183,7 +214,9 @@ export function validStream(options: { sender: Role; maxMessages?: number; maxMe
       arbitrary: fc
         .tuple(fc.constantFrom(Opcode.Ping, Opcode.Pong).chain(control), keyFor(options.sender))
         .map(([c, key]) => ({
-          frames: [{ fin: true, rsv: 0, opcode: c.type === 'ping' ? Opcode.Ping : Opcode.Pong, payload: c.data, maskKey: key }],
+          frames: [
+            { fin: true, rsv: 0, opcode: c.type === 'ping' ? Opcode.Ping : Opcode.Pong, payload: c.data, maskKey: key },
+          ],
           expected: [c as ExpectedEvent],
         })),
     },
@@ -196,24 +229,29 @@ export function validStream(options: { sender: Role; maxMessages?: number; maxMe
 
 /** Splits of a byte stream: a function from bytes to chunks, from one piece down to single bytes. */
 export function chunking(options: { maxCuts?: number } = {}): fc.Arbitrary<(bytes: Uint8Array) => Uint8Array[]> {
-  return fc.oneof(
-    { weight: 6, arbitrary: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: options.maxCuts ?? 30 }) },
-    { weight: 1, arbitrary: fc.constant('bytewise' as const) },
-  ).map((cuts) => {
-    const split = (b: Uint8Array): Uint8Array[] => {
-      if (cuts === 'bytewise') return Array.from(b, (x) => Uint8Array.of(x));
-      const points = [...new Set(cuts.map((c) => Math.floor(c * b.length)))].sort((x, y) => x - y);
-      const out: Uint8Array[] = [];
-      let at = 0;
-      for (const p of points) {
-        if (p > at) out.push(b.slice(at, p));
-        at = Math.max(at, p);
-      }
-      if (at < b.length) out.push(b.slice(at));
-      return out;
-    };
-    return Object.assign(split, { toString: () => (cuts === 'bytewise' ? 'bytewise' : `cuts(${cuts.join(',')})`) });
-  });
+  return fc
+    .oneof(
+      {
+        weight: 6,
+        arbitrary: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: options.maxCuts ?? 30 }),
+      },
+      { weight: 1, arbitrary: fc.constant('bytewise' as const) },
+    )
+    .map((cuts) => {
+      const split = (b: Uint8Array): Uint8Array[] => {
+        if (cuts === 'bytewise') return Array.from(b, (x) => Uint8Array.of(x));
+        const points = [...new Set(cuts.map((c) => Math.floor(c * b.length)))].sort((x, y) => x - y);
+        const out: Uint8Array[] = [];
+        let at = 0;
+        for (const p of points) {
+          if (p > at) out.push(b.slice(at, p));
+          at = Math.max(at, p);
+        }
+        if (at < b.length) out.push(b.slice(at));
+        return out;
+      };
+      return Object.assign(split, { toString: () => (cuts === 'bytewise' ? 'bytewise' : `cuts(${cuts.join(',')})`) });
+    });
 }
 
 const invalidUtf8Sequences: readonly (readonly number[])[] = [
@@ -229,49 +267,83 @@ const invalidUtf8Sequences: readonly (readonly number[])[] = [
 ];
 
 /** One violation of RFC 6455 that a receiver in `receiver` role must fail with a known close code. */
-export function invalidInput(options: { receiver: Role; families?: readonly InvalidFamily[] }): fc.Arbitrary<InvalidCase> {
+export function invalidInput(options: {
+  receiver: Role;
+  families?: readonly InvalidFamily[];
+}): fc.Arbitrary<InvalidCase> {
   const sender: Role = options.receiver === 'server' ? 'client' : 'server';
   const key = keyFor(sender);
-  const all: Record<InvalidFamily, fc.Arbitrary<Omit<InvalidCase, 'bytes' | 'expectedBefore'> & { frames: FrameSpec[] }>> = {
-    opcode: fc.tuple(fc.constantFrom(3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf), bytes({ maxLength: 20 }), key).map(([opcode, payload, k]) => ({
-      family: 'opcode' as const,
-      description: `reserved opcode 0x${opcode.toString(16)}`,
-      expectedCode: 1002 as const,
-      frames: [{ fin: true, rsv: 0, opcode, payload, maskKey: k }],
-    })),
-    rsv: fc.tuple(fc.constantFrom(0x40, 0x20, 0x10, 0x70), fc.constantFrom(Opcode.Text, Opcode.Binary, Opcode.Ping), key).map(([rsv, opcode, k]) => ({
-      family: 'rsv' as const,
-      description: `RSV bits 0x${rsv.toString(16)} without a negotiated extension`,
-      expectedCode: 1002 as const,
-      frames: [{ fin: true, rsv, opcode, payload: utf8.encode('x'), maskKey: k }],
-    })),
+  const all: Record<
+    InvalidFamily,
+    fc.Arbitrary<Omit<InvalidCase, 'bytes' | 'expectedBefore'> & { frames: FrameSpec[] }>
+  > = {
+    opcode: fc
+      .tuple(fc.constantFrom(3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf), bytes({ maxLength: 20 }), key)
+      .map(([opcode, payload, k]) => ({
+        family: 'opcode' as const,
+        description: `reserved opcode 0x${opcode.toString(16)}`,
+        expectedCode: 1002 as const,
+        frames: [{ fin: true, rsv: 0, opcode, payload, maskKey: k }],
+      })),
+    rsv: fc
+      .tuple(fc.constantFrom(0x40, 0x20, 0x10, 0x70), fc.constantFrom(Opcode.Text, Opcode.Binary, Opcode.Ping), key)
+      .map(([rsv, opcode, k]) => ({
+        family: 'rsv' as const,
+        description: `RSV bits 0x${rsv.toString(16)} without a negotiated extension`,
+        expectedCode: 1002 as const,
+        frames: [{ fin: true, rsv, opcode, payload: utf8.encode('x'), maskKey: k }],
+      })),
     masking: fc.tuple(bytes({ maxLength: 20 }), fc.uint8Array({ minLength: 4, maxLength: 4 })).map(([payload, k]) => ({
       family: 'masking' as const,
-      description: options.receiver === 'server' ? 'an unmasked frame sent to a server' : 'a masked frame sent to a client',
+      description:
+        options.receiver === 'server' ? 'an unmasked frame sent to a server' : 'a masked frame sent to a client',
       expectedCode: 1002 as const,
-      frames: [{ fin: true, rsv: 0, opcode: Opcode.Binary, payload, maskKey: options.receiver === 'server' ? null : k }],
+      frames: [
+        { fin: true, rsv: 0, opcode: Opcode.Binary, payload, maskKey: options.receiver === 'server' ? null : k },
+      ],
     })),
     length: fc.oneof(
       fc.tuple(fc.integer({ min: 0x8000_0000, max: 0xffff_ffff }), key).map(([high, k]) => ({
         family: 'length' as const,
         description: 'a 64-bit length with its most significant bit set',
         expectedCode: 1002 as const,
-        frames: [{ fin: true, rsv: 0, opcode: Opcode.Binary, payload: new Uint8Array(0), maskKey: k, lengthEncoding: '64' as const, declaredLength: high * 2 ** 32 }],
+        frames: [
+          {
+            fin: true,
+            rsv: 0,
+            opcode: Opcode.Binary,
+            payload: new Uint8Array(0),
+            maskKey: k,
+            lengthEncoding: '64' as const,
+            declaredLength: high * 2 ** 32,
+          },
+        ],
       })),
       fc.tuple(fc.integer({ min: 1024, max: 60_000 }), key).map(([limit, k]) => ({
         family: 'length' as const,
         description: `a frame one byte over a ${limit}-byte message limit (header only)`,
         expectedCode: 1009 as const,
         maxMessageSize: limit,
-        frames: [{ fin: true, rsv: 0, opcode: Opcode.Binary, payload: new Uint8Array(0), maskKey: k, declaredLength: limit + 1 }],
+        frames: [
+          {
+            fin: true,
+            rsv: 0,
+            opcode: Opcode.Binary,
+            payload: new Uint8Array(0),
+            maskKey: k,
+            declaredLength: limit + 1,
+          },
+        ],
       })),
     ),
-    'control-size': fc.tuple(fc.constantFrom(Opcode.Ping, Opcode.Pong, Opcode.Close), fc.integer({ min: 126, max: 300 }), key).map(([opcode, n, k]) => ({
-      family: 'control-size' as const,
-      description: `a control frame (0x${opcode.toString(16)}) with ${n} bytes of payload`,
-      expectedCode: 1002 as const,
-      frames: [{ fin: true, rsv: 0, opcode, payload: new Uint8Array(n), maskKey: k }],
-    })),
+    'control-size': fc
+      .tuple(fc.constantFrom(Opcode.Ping, Opcode.Pong, Opcode.Close), fc.integer({ min: 126, max: 300 }), key)
+      .map(([opcode, n, k]) => ({
+        family: 'control-size' as const,
+        description: `a control frame (0x${opcode.toString(16)}) with ${n} bytes of payload`,
+        expectedCode: 1002 as const,
+        frames: [{ fin: true, rsv: 0, opcode, payload: new Uint8Array(n), maskKey: k }],
+      })),
     'control-fragmented': fc.tuple(fc.constantFrom(Opcode.Ping, Opcode.Pong, Opcode.Close), key).map(([opcode, k]) => ({
       family: 'control-fragmented' as const,
       description: `a control frame (0x${opcode.toString(16)}) without FIN`,
@@ -302,15 +374,27 @@ export function invalidInput(options: { receiver: Role; families?: readonly Inva
       frames: [{ fin: true, rsv: 0, opcode: Opcode.Close, payload: new Uint8Array([0x03]), maskKey: k }],
     })),
     'close-code': fc
-      .tuple(fc.integer({ min: 0, max: 0xffff }).filter((c) => !isValidWireCloseCode(c)), key)
+      .tuple(
+        fc.integer({ min: 0, max: 0xffff }).filter((c) => !isValidWireCloseCode(c)),
+        key,
+      )
       .map(([code, k]) => ({
         family: 'close-code' as const,
         description: `close code ${code}, which may not appear on the wire`,
         expectedCode: 1002 as const,
-        frames: [{ fin: true, rsv: 0, opcode: Opcode.Close, payload: new Uint8Array([code >> 8, code & 0xff]), maskKey: k }],
+        frames: [
+          { fin: true, rsv: 0, opcode: Opcode.Close, payload: new Uint8Array([code >> 8, code & 0xff]), maskKey: k },
+        ],
       })),
     utf8: fc
-      .tuple(text({ maxLength: 40 }), text({ maxLength: 40 }), fc.constantFrom(...invalidUtf8Sequences), fc.constantFrom('text', 'fragmented', 'close-reason'), key, key)
+      .tuple(
+        text({ maxLength: 40 }),
+        text({ maxLength: 40 }),
+        fc.constantFrom(...invalidUtf8Sequences),
+        fc.constantFrom('text', 'fragmented', 'close-reason'),
+        key,
+        key,
+      )
       .map(([before, after, bad, where, k1, k2]) => {
         const payload = concatBytes([utf8.encode(before), Uint8Array.from(bad), utf8.encode(after)]);
         const frames: FrameSpec[] =
@@ -319,9 +403,23 @@ export function invalidInput(options: { receiver: Role; families?: readonly Inva
             : where === 'fragmented'
               ? [
                   { fin: false, rsv: 0, opcode: Opcode.Text, payload: utf8.encode(before), maskKey: k1 },
-                  { fin: true, rsv: 0, opcode: Opcode.Continuation, payload: concatBytes([Uint8Array.from(bad), utf8.encode(after)]), maskKey: k2 },
+                  {
+                    fin: true,
+                    rsv: 0,
+                    opcode: Opcode.Continuation,
+                    payload: concatBytes([Uint8Array.from(bad), utf8.encode(after)]),
+                    maskKey: k2,
+                  },
                 ]
-              : [{ fin: true, rsv: 0, opcode: Opcode.Close, payload: concatBytes([Uint8Array.of(0x03, 0xe8), payload.subarray(0, 123)]), maskKey: k1 }];
+              : [
+                  {
+                    fin: true,
+                    rsv: 0,
+                    opcode: Opcode.Close,
+                    payload: concatBytes([Uint8Array.of(0x03, 0xe8), payload.subarray(0, 123)]),
+                    maskKey: k1,
+                  },
+                ];
         return {
           family: 'utf8' as const,
           description: `invalid UTF-8 (${bad.map((b) => b.toString(16).padStart(2, '0')).join(' ')}) in a ${where === 'close-reason' ? 'close reason' : `${where} message`}`,
@@ -379,7 +477,12 @@ export function deflateOffer(): fc.Arbitrary<{ readonly header: string; readonly
 }
 
 /** A valid HTTP/1.1 upgrade request, with the fields it carries. */
-export function upgradeRequest(): fc.Arbitrary<{ readonly bytes: Uint8Array<ArrayBuffer>; readonly key: string; readonly protocols: readonly string[]; readonly path: string }> {
+export function upgradeRequest(): fc.Arbitrary<{
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly key: string;
+  readonly protocols: readonly string[];
+  readonly path: string;
+}> {
   return fc
     .record({
       key: fc.uint8Array({ minLength: 16, maxLength: 16 }).map((b) => bytesToString(b, 'base64pad')),
@@ -399,12 +502,21 @@ export function upgradeRequest(): fc.Arbitrary<{ readonly bytes: Uint8Array<Arra
         'Sec-WebSocket-Version: 13',
       ];
       if (r.protocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${r.protocols.join(', ')}`);
-      return { bytes: utf8.encode(`${lines.join('\r\n')}\r\n\r\n`) as Uint8Array<ArrayBuffer>, key: r.key, protocols: r.protocols, path: r.path };
+      return {
+        bytes: utf8.encode(`${lines.join('\r\n')}\r\n\r\n`) as Uint8Array<ArrayBuffer>,
+        key: r.key,
+        protocols: r.protocols,
+        path: r.path,
+      };
     });
 }
 
 /** An upgrade request with one defect, and the status a server must answer it with. */
-export function invalidUpgradeRequest(): fc.Arbitrary<{ readonly bytes: Uint8Array<ArrayBuffer>; readonly expectedStatus: 400 | 426; readonly description: string }> {
+export function invalidUpgradeRequest(): fc.Arbitrary<{
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly expectedStatus: 400 | 426;
+  readonly description: string;
+}> {
   const defects: readonly [string, 400 | 426, (lines: string[]) => string[]][] = [
     ['method POST', 400, (l) => [l[0]!.replace('GET', 'POST'), ...l.slice(1)]],
     ['HTTP/1.0', 400, (l) => [l[0]!.replace('HTTP/1.1', 'HTTP/1.0'), ...l.slice(1)]],
@@ -412,7 +524,11 @@ export function invalidUpgradeRequest(): fc.Arbitrary<{ readonly bytes: Uint8Arr
     ['no Upgrade', 400, (l) => l.filter((x) => !x.startsWith('Upgrade:'))],
     ['Upgrade: h2c', 400, (l) => l.map((x) => (x.startsWith('Upgrade:') ? 'Upgrade: h2c' : x))],
     ['Connection: keep-alive', 400, (l) => l.map((x) => (x.startsWith('Connection:') ? 'Connection: keep-alive' : x))],
-    ['a 15-byte key', 400, (l) => l.map((x) => (x.startsWith('Sec-WebSocket-Key:') ? 'Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA' : x))],
+    [
+      'a 15-byte key',
+      400,
+      (l) => l.map((x) => (x.startsWith('Sec-WebSocket-Key:') ? 'Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA' : x)),
+    ],
     ['no key', 400, (l) => l.filter((x) => !x.startsWith('Sec-WebSocket-Key:'))],
     ['version 8', 426, (l) => l.map((x) => (x.startsWith('Sec-WebSocket-Version:') ? 'Sec-WebSocket-Version: 8' : x))],
     ['no version', 426, (l) => l.filter((x) => !x.startsWith('Sec-WebSocket-Version:'))],
@@ -421,6 +537,10 @@ export function invalidUpgradeRequest(): fc.Arbitrary<{ readonly bytes: Uint8Arr
   ];
   return fc.tuple(upgradeRequest(), fc.constantFrom(...defects)).map(([req, [description, expectedStatus, mutate]]) => {
     const lines = new TextDecoder().decode(req.bytes).split('\r\n').slice(0, -2);
-    return { bytes: utf8.encode(`${mutate(lines).join('\r\n')}\r\n\r\n`) as Uint8Array<ArrayBuffer>, expectedStatus, description };
+    return {
+      bytes: utf8.encode(`${mutate(lines).join('\r\n')}\r\n\r\n`) as Uint8Array<ArrayBuffer>,
+      expectedStatus,
+      description,
+    };
   });
 }

@@ -17,7 +17,13 @@ import {
   trimOws,
 } from './header-grammar.js';
 import { HttpHeaders, type RequestLine } from './http-head.js';
-import { type HeaderField, type HeaderInit, checkFieldValue, normalizeHeaders, serializeMessage } from './http-write.js';
+import {
+  type HeaderField,
+  type HeaderInit,
+  checkFieldValue,
+  normalizeHeaders,
+  serializeMessage,
+} from './http-write.js';
 
 /** A valid upgrade request, with everything the application decides on. */
 export interface UpgradeRequestEvent {
@@ -130,12 +136,16 @@ export function validateParsedRequest(request: ParsedRequest, maxHeaderCount: nu
   if (!/^\d\.\d$/.test(httpVersion)) return refuse400('malformed request line: bad HTTP version');
   const pairs = toPairs(request.headers);
   if (pairs === null) return refuse400('header list has an odd number of entries');
-  if (pairs.length > maxHeaderCount) return { ok: false, status: 431, reason: `more than ${maxHeaderCount} header fields` };
+  if (pairs.length > maxHeaderCount)
+    return { ok: false, status: 431, reason: `more than ${maxHeaderCount} header fields` };
   for (const [name, value] of pairs) {
     if (!isToken(name)) return refuse400('invalid character in header field name');
     if (!isFieldValue(value)) return refuse400('control character in a header field value');
   }
-  return validateUpgradeRequest({ method: request.method, target: request.target, httpVersion }, new HttpHeaders(pairs));
+  return validateUpgradeRequest(
+    { method: request.method, target: request.target, httpVersion },
+    new HttpHeaders(pairs),
+  );
 }
 
 /**
@@ -145,7 +155,9 @@ export function validateParsedRequest(request: ParsedRequest, maxHeaderCount: nu
  * record like Node's `http2` stream headers.
  */
 export interface ExtendedConnectRequest {
-  readonly headers: ReadonlyArray<readonly [string, string]> | Readonly<Record<string, string | readonly string[] | undefined>>;
+  readonly headers:
+    | ReadonlyArray<readonly [string, string]>
+    | Readonly<Record<string, string | readonly string[] | undefined>>;
 }
 
 /**
@@ -154,17 +166,23 @@ export interface ExtendedConnectRequest {
  * and `sec-websocket-version: 13`; there is no key (the stream itself proves
  * the server speaks WebSocket). Offers and Origin are read as in HTTP/1.1.
  */
-export function validateExtendedConnect(request: ExtendedConnectRequest, maxHeaderCount: number): UpgradeRequestVerdict {
+export function validateExtendedConnect(
+  request: ExtendedConnectRequest,
+  maxHeaderCount: number,
+): UpgradeRequestVerdict {
   const pairs: Array<readonly [string, string]> = [];
   if (Array.isArray(request.headers)) {
     for (const [name, value] of request.headers as ReadonlyArray<readonly [string, string]>) pairs.push([name, value]);
   } else {
-    for (const [name, value] of Object.entries(request.headers as Readonly<Record<string, string | readonly string[] | undefined>>)) {
+    for (const [name, value] of Object.entries(
+      request.headers as Readonly<Record<string, string | readonly string[] | undefined>>,
+    )) {
       if (value === undefined) continue;
       for (const v of typeof value === 'string' ? [value] : value) pairs.push([name, v]);
     }
   }
-  if (pairs.length > maxHeaderCount) return { ok: false, status: 431, reason: `more than ${maxHeaderCount} header fields` };
+  if (pairs.length > maxHeaderCount)
+    return { ok: false, status: 431, reason: `more than ${maxHeaderCount} header fields` };
   for (const [name, value] of pairs) {
     const bare = name.startsWith(':') ? name.slice(1) : name;
     if (!isToken(bare) || bare !== bare.toLowerCase()) return refuse400('invalid HTTP/2 header field name');
@@ -173,7 +191,8 @@ export function validateExtendedConnect(request: ExtendedConnectRequest, maxHead
   const headers = new HttpHeaders(pairs);
   const pseudo = (name: string): string | null => single(headers, name);
   if (pseudo(':method') !== 'CONNECT') return refuse400('an extended CONNECT needs :method CONNECT');
-  if (pseudo(':protocol') !== 'websocket') return refuse400('an extended CONNECT for WebSocket needs :protocol websocket');
+  if (pseudo(':protocol') !== 'websocket')
+    return refuse400('an extended CONNECT for WebSocket needs :protocol websocket');
   const scheme = pseudo(':scheme');
   const path = pseudo(':path');
   const authority = pseudo(':authority');

@@ -75,7 +75,10 @@ export function validateUpgradeResponse(headers: HttpHeaders, expected: UpgradeE
     return failed(HandshakeFailure.InvalidUpgrade, `Upgrade must be "websocket", got ${describe(upgrade)}`);
   }
   if (!listHasToken(headers.get('connection') ?? '', 'upgrade')) {
-    return failed(HandshakeFailure.InvalidConnection, `Connection must include "Upgrade", got ${describe(headers.getAll('connection'))}`);
+    return failed(
+      HandshakeFailure.InvalidConnection,
+      `Connection must include "Upgrade", got ${describe(headers.getAll('connection'))}`,
+    );
   }
   const accept = headers.getAll('sec-websocket-accept');
   const wanted = computeAcceptKey(expected.key);
@@ -87,7 +90,10 @@ export function validateUpgradeResponse(headers: HttpHeaders, expected: UpgradeE
   if (protocols.length > 0) {
     const value = protocols[0] ?? '';
     if (protocols.length > 1 || !isToken(value)) {
-      return failed(HandshakeFailure.InvalidProtocol, `Sec-WebSocket-Protocol must be one token, got ${describe(protocols)}`);
+      return failed(
+        HandshakeFailure.InvalidProtocol,
+        `Sec-WebSocket-Protocol must be one token, got ${describe(protocols)}`,
+      );
     }
     if (!expected.protocols.includes(value)) {
       const offered = expected.protocols.length === 0 ? 'but none was offered' : 'which was not offered';
@@ -102,7 +108,10 @@ export function validateUpgradeResponse(headers: HttpHeaders, expected: UpgradeE
   const offered = new Set(expected.extensions.map((name) => name.toLowerCase()));
   for (const element of parsed.value) {
     if (!offered.has(element.name.toLowerCase())) {
-      return failed(HandshakeFailure.InvalidExtensions, `the server accepted extension "${element.name}", which was not offered`);
+      return failed(
+        HandshakeFailure.InvalidExtensions,
+        `the server accepted extension "${element.name}", which was not offered`,
+      );
     }
   }
   return { ok: true, protocol, extensions: parsed.value };
@@ -151,16 +160,24 @@ export function extendedConnectResponseFields(
   const fields: Array<readonly [string, string]> = [];
   if (protocol !== null) fields.push(['sec-websocket-protocol', protocol]);
   if (extensions.length > 0) fields.push(['sec-websocket-extensions', serializeExtensions(extensions)]);
-  for (const [name, value] of normalizeHeaders(headers, RESERVED_ACCEPT_HEADERS)) fields.push([name.toLowerCase(), value]);
+  for (const [name, value] of normalizeHeaders(headers, RESERVED_ACCEPT_HEADERS))
+    fields.push([name.toLowerCase(), value]);
   return fields;
 }
 
 /** An error response's parts for an HTTP/2 stream: the status, lower-case fields and the body. */
-export function extendedConnectErrorResponse(options: ErrorResponseOptions): { status: number; headers: Array<readonly [string, string]>; body: Uint8Array } {
+export function extendedConnectErrorResponse(options: ErrorResponseOptions): {
+  status: number;
+  headers: Array<readonly [string, string]>;
+  body: Uint8Array;
+} {
   errorResponse(options); // the same checks as over HTTP/1.1
-  const headers: Array<readonly [string, string]> = normalizeHeaders(options.headers, RESERVED_ERROR_HEADERS).map(([n, v]) => [n.toLowerCase(), v]);
+  const headers: Array<readonly [string, string]> = normalizeHeaders(options.headers, RESERVED_ERROR_HEADERS).map(
+    ([n, v]) => [n.toLowerCase(), v],
+  );
   const body = encodeBody(options.body);
-  if (typeof options.body === 'string' && !headers.some(([name]) => name === 'content-type')) headers.push(['content-type', 'text/plain; charset=utf-8']);
+  if (typeof options.body === 'string' && !headers.some(([name]) => name === 'content-type'))
+    headers.push(['content-type', 'text/plain; charset=utf-8']);
   return { status: options.status, headers, body };
 }
 

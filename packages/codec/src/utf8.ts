@@ -68,7 +68,13 @@ function scanValid(bytes: Uint8Array, i: number, end: number): number {
         if (((i - base) & 3) === 0 && i >= base) {
           let w = (i - base) >>> 2;
           const wEnd = (end - base) >>> 2;
-          while (w + 4 <= wEnd && (((words[w] as number) | (words[w + 1] as number) | (words[w + 2] as number) | (words[w + 3] as number)) & 0x80808080) === 0) w += 4;
+          while (
+            w + 4 <= wEnd &&
+            (((words[w] as number) | (words[w + 1] as number) | (words[w + 2] as number) | (words[w + 3] as number)) &
+              0x80808080) ===
+              0
+          )
+            w += 4;
           while (w < wEnd && ((words[w] as number) & 0x80808080) === 0) w++;
           i = base + (w << 2);
         }
@@ -271,7 +277,10 @@ export class TextRules {
     }
     const decode = codec.decode.bind(codec);
     const validate = codec.validate === undefined ? isValidUtf8 : codec.validate.bind(codec);
-    const both = codec.decodeIfValid === undefined ? (bytes: Uint8Array) => (validate(bytes) ? decode(bytes) : undefined) : codec.decodeIfValid.bind(codec);
+    const both =
+      codec.decodeIfValid === undefined
+        ? (bytes: Uint8Array) => (validate(bytes) ? decode(bytes) : undefined)
+        : codec.decodeIfValid.bind(codec);
     this.native = codec.validate === undefined ? undefined : validate;
     this.validate = validate;
     this.decodeValid = decode;

@@ -11,21 +11,30 @@ const wildFrame = fc
   .record({
     fin: fc.boolean(),
     rsv: fc.constantFrom(0, 0, 0, 0x40, 0x20, 0x10),
-    opcode: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(0, 1, 2, 8, 9, 10) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 15 }) }),
+    opcode: fc.oneof(
+      { weight: 5, arbitrary: fc.constantFrom(0, 1, 2, 8, 9, 10) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 15 }) },
+    ),
     payload: fc.oneof(
       fc.uint8Array({ maxLength: 140 }),
       fc.string({ unit: 'binary', maxLength: 60 }).map((s) => new TextEncoder().encode(s)),
-      fc.tuple(fc.integer({ min: 1000, max: 5000 }), fc.string({ maxLength: 20 })).map(([code, r]) =>
-        concat([new Uint8Array([code >> 8, code & 0xff]), new TextEncoder().encode(r)]),
-      ),
+      fc
+        .tuple(fc.integer({ min: 1000, max: 5000 }), fc.string({ maxLength: 20 }))
+        .map(([code, r]) => concat([new Uint8Array([code >> 8, code & 0xff]), new TextEncoder().encode(r)])),
     ),
     masked: fc.boolean(),
   })
-  .map((f) => rawFrame({ fin: f.fin, rsv: f.rsv, opcode: f.opcode, payload: f.payload, mask: f.masked ? [9, 8, 7, 6] : null }));
+  .map((f) =>
+    rawFrame({ fin: f.fin, rsv: f.rsv, opcode: f.opcode, payload: f.payload, mask: f.masked ? [9, 8, 7, 6] : null }),
+  );
 
 const stream = fc.oneof(
   fc.uint8Array({ maxLength: 600 }),
-  fc.array(fc.oneof({ weight: 4, arbitrary: wildFrame }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 20 }) }), { maxLength: 12 }).map((parts) => concat(parts)),
+  fc
+    .array(fc.oneof({ weight: 4, arbitrary: wildFrame }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 20 }) }), {
+      maxLength: 12,
+    })
+    .map((parts) => concat(parts)),
 );
 
 describe.each<Role>(['server', 'client'])('arbitrary bytes fed to an open %s endpoint', (role) => {
@@ -33,7 +42,13 @@ describe.each<Role>(['server', 'client'])('arbitrary bytes fed to an open %s end
     fc.assert(
       fc.property(stream, fc.array(fc.nat(), { maxLength: 10 }), (bytes, cuts) => {
         const conn = openEndpoint(role, { maxMessageSize: 1000 });
-        const events = feed(conn, split(bytes, cuts.map((c) => c % (bytes.length + 1))));
+        const events = feed(
+          conn,
+          split(
+            bytes,
+            cuts.map((c) => c % (bytes.length + 1)),
+          ),
+        );
         const terminal = events.findIndex((e) => e.type === 'protocol-error' || e.type === 'close');
         if (terminal === -1) {
           expect(conn.state).toBe('open');
@@ -52,7 +67,10 @@ describe.each<Role>(['server', 'client'])('arbitrary bytes fed to an open %s end
         // The last frame queued is a close: the failure's, or the reply to the peer's close.
         const peer = openEndpoint(role === 'server' ? 'client' : 'server');
         const answer = feed(peer, [concat(conn.takeOutgoing())]);
-        expect(answer.at(-1)).toMatchObject({ type: 'close', code: last.type === 'protocol-error' ? last.code : last.code });
+        expect(answer.at(-1)).toMatchObject({
+          type: 'close',
+          code: last.type === 'protocol-error' ? last.code : last.code,
+        });
       }),
       { numRuns: RUNS },
     );
@@ -62,8 +80,17 @@ describe.each<Role>(['server', 'client'])('arbitrary bytes fed to an open %s end
     fc.assert(
       fc.property(stream, fc.array(fc.nat(), { maxLength: 20 }), (bytes, cuts) => {
         const whole = feed(openEndpoint(role, { maxMessageSize: 1000 }), [bytes]);
-        const pieces = feed(openEndpoint(role, { maxMessageSize: 1000 }), split(bytes, cuts.map((c) => c % (bytes.length + 1))));
-        const bytewise = feed(openEndpoint(role, { maxMessageSize: 1000 }), Array.from(bytes, (b) => new Uint8Array([b])));
+        const pieces = feed(
+          openEndpoint(role, { maxMessageSize: 1000 }),
+          split(
+            bytes,
+            cuts.map((c) => c % (bytes.length + 1)),
+          ),
+        );
+        const bytewise = feed(
+          openEndpoint(role, { maxMessageSize: 1000 }),
+          Array.from(bytes, (b) => new Uint8Array([b])),
+        );
         expect(pieces).toEqual(whole);
         expect(bytewise).toEqual(whole);
       }),

@@ -32,21 +32,37 @@ const size = fc.oneof(
 );
 
 const msg: fc.Arbitrary<Msg> = fc.oneof(
-  { arbitrary: fc.record({ type: fc.constant('binary' as const), data: fc.tuple(size, fc.nat()).map(([n, s]) => filled(n, s)), frag: fc.constantFrom(1, 1, 1, 2, 3) }), weight: 4 },
+  {
+    arbitrary: fc.record({
+      type: fc.constant('binary' as const),
+      data: fc.tuple(size, fc.nat()).map(([n, s]) => filled(n, s)),
+      frag: fc.constantFrom(1, 1, 1, 2, 3),
+    }),
+    weight: 4,
+  },
   { arbitrary: fc.record({ type: fc.constant('text' as const), data: fc.string({ maxLength: 40 }) }), weight: 1 },
   { arbitrary: fc.record({ type: fc.constant('ping' as const), data: fc.uint8Array({ maxLength: 125 }) }), weight: 1 },
 );
 
-type Cutting = { readonly type: 'reads'; readonly size: number } | { readonly type: 'anywhere'; readonly cuts: readonly number[] };
+type Cutting =
+  | { readonly type: 'reads'; readonly size: number }
+  | { readonly type: 'anywhere'; readonly cuts: readonly number[] };
 
 /** Where the stream is cut: reads of one size (as a socket delivers), or anywhere. */
 const cutting: fc.Arbitrary<Cutting> = fc.oneof(
-  fc.record({ type: fc.constant('reads' as const), size: fc.constantFrom(1000, 4096, 16_384, 65_536, 65_546, 100_000) }),
+  fc.record({
+    type: fc.constant('reads' as const),
+    size: fc.constantFrom(1000, 4096, 16_384, 65_536, 65_546, 100_000),
+  }),
   fc.record({ type: fc.constant('anywhere' as const), cuts: fc.array(fc.nat(), { maxLength: 30 }) }),
 );
 
 function cut(bytes: Uint8Array, how: Cutting): Uint8Array[] {
-  if (how.type === 'anywhere') return split(bytes, how.cuts.map((c) => c % (bytes.length + 1)));
+  if (how.type === 'anywhere')
+    return split(
+      bytes,
+      how.cuts.map((c) => c % (bytes.length + 1)),
+    );
   const out: Uint8Array[] = [];
   for (let at = 0; at < bytes.length; at += how.size) out.push(bytes.slice(at, at + how.size));
   return out;
@@ -86,7 +102,8 @@ function expectMessages(events: readonly EndpointEvent[], msgs: readonly Msg[]):
     if (ev.type === 'text') expect(ev.data).toBe(m.data);
     else if (ev.type === 'binary' || ev.type === 'ping') {
       // equals(), not toEqual(): a diff of 200 000 elements is what would make this slow.
-      if (!equals(ev.data, m.data as Uint8Array)) throw new Error(`message ${i} (${ev.type}, ${ev.data.length} bytes) differs from what was sent`);
+      if (!equals(ev.data, m.data as Uint8Array))
+        throw new Error(`message ${i} (${ev.type}, ${ev.data.length} bytes) differs from what was sent`);
     }
   });
 }
@@ -105,9 +122,25 @@ describe('binary messages across reads', () => {
           numRuns: 60,
           examples: [
             // Frames as large as the reads: each one is put together in the read it starts in.
-            [[{ type: 'binary', data: filled(65_536, 1), frag: 1 }, { type: 'binary', data: filled(65_536, 2), frag: 1 }, { type: 'binary', data: filled(65_536, 3), frag: 1 }], { type: 'reads', size: 65_536 }, 0],
+            [
+              [
+                { type: 'binary', data: filled(65_536, 1), frag: 1 },
+                { type: 'binary', data: filled(65_536, 2), frag: 1 },
+                { type: 'binary', data: filled(65_536, 3), frag: 1 },
+              ],
+              { type: 'reads', size: 65_536 },
+              0,
+            ],
             // Small messages handed out as views of a read, then a frame that starts in that read.
-            [[{ type: 'binary', data: filled(40, 4), frag: 1 }, { type: 'ping', data: filled(5, 5) }, { type: 'binary', data: filled(64_000, 6), frag: 1 }], { type: 'reads', size: 65_536 }, 1],
+            [
+              [
+                { type: 'binary', data: filled(40, 4), frag: 1 },
+                { type: 'ping', data: filled(5, 5) },
+                { type: 'binary', data: filled(64_000, 6), frag: 1 },
+              ],
+              { type: 'reads', size: 65_536 },
+              1,
+            ],
           ],
         },
       );

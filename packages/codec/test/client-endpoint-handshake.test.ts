@@ -12,7 +12,13 @@ import { toString } from 'uint8arrays/to-string';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../src/frames.js';
 import { computeAcceptKey, createRequestHeadParser } from '../src/http.js';
-import { ClientEndpoint, type ClientEndpointOptions, type EndpointEvent, HandshakeFailure, UsageError } from '../src/index.js';
+import {
+  ClientEndpoint,
+  type ClientEndpointOptions,
+  type EndpointEvent,
+  HandshakeFailure,
+  UsageError,
+} from '../src/index.js';
 import { passThroughExtension } from './helpers.js';
 
 const text = (bytes: Uint8Array): string => toString(bytes, 'latin1');
@@ -67,7 +73,11 @@ function parseRequest(endpoint: ClientEndpoint) {
 
 describe('client endpoint: the request', () => {
   it('builds the RFC 6455 §1.2 example request', () => {
-    const endpoint = new ClientEndpoint('ws://server.example.com/chat', { random: sampleNonce, origin: 'http://example.com', protocols: ['chat', 'superchat'] });
+    const endpoint = new ClientEndpoint('ws://server.example.com/chat', {
+      random: sampleNonce,
+      origin: 'http://example.com',
+      protocols: ['chat', 'superchat'],
+    });
     expect(endpoint.key).toBe('dGhlIHNhbXBsZSBub25jZQ==');
     expect(text(parseRequest(endpoint).raw)).toBe(
       [
@@ -120,13 +130,17 @@ describe('client endpoint: the request', () => {
   it.each(['ftp://h/', 'file:///x', 'ws://h/#frag', 'ws://h/#', 'wss://h/?q#', '/relative', 'not a url', 'ws://'])(
     'refuses the URL %j',
     (url) => {
-      expect(() => new ClientEndpoint(url)).toThrow(expect.objectContaining({ name: 'UsageError', code: 'ERR_INVALID_URL' }));
+      expect(() => new ClientEndpoint(url)).toThrow(
+        expect.objectContaining({ name: 'UsageError', code: 'ERR_INVALID_URL' }),
+      );
     },
   );
 
   it('offers its extensions in order and adds extra headers', () => {
     const endpoint = new ClientEndpoint('ws://server.example.com/chat', {
-      extensions: [passThroughExtension({ name: 'permessage-deflate', params: [{ name: 'client_max_window_bits', value: null }] })],
+      extensions: [
+        passThroughExtension({ name: 'permessage-deflate', params: [{ name: 'client_max_window_bits', value: null }] }),
+      ],
       headers: [
         ['Authorization', 'Bearer t'],
         ['Cookie', 'a=1'],
@@ -138,7 +152,10 @@ describe('client endpoint: the request', () => {
     expect(request.headers.get('authorization')).toBe('Bearer t');
     expect(request.headers.getAll('cookie')).toEqual(['a=1', 'b=2']);
     const two = new ClientEndpoint('ws://h/', {
-      extensions: [passThroughExtension({ name: 'x-a', params: [{ name: 'p', value: '1' }] }), passThroughExtension({ name: 'x-b', params: [] })],
+      extensions: [
+        passThroughExtension({ name: 'x-a', params: [{ name: 'p', value: '1' }] }),
+        passThroughExtension({ name: 'x-b', params: [] }),
+      ],
     });
     expect(two.offers).toEqual([
       { name: 'x-a', params: [{ name: 'p', value: '1' }] },
@@ -158,7 +175,10 @@ describe('client endpoint: the request', () => {
     ['a header name with a space', { headers: { 'X Y': 'a' } }],
     ['a reserved header', { headers: { 'Sec-WebSocket-Key': 'x' } }],
     ['a Host header', { headers: { host: 'x' } }],
-    ['an extension offer whose parameter value is no token', { extensions: [passThroughExtension({ name: 'a', params: [{ name: 'b', value: 'c d' }] })] }],
+    [
+      'an extension offer whose parameter value is no token',
+      { extensions: [passThroughExtension({ name: 'a', params: [{ name: 'b', value: 'c d' }] })] },
+    ],
     ['an extension name that is not a token', { extensions: [passThroughExtension({ name: 'a,b', params: [] })] }],
     ['a zero head limit', { maxHeadSize: 0 }],
     ['a fractional body limit', { maxBodySize: 1.5 }],
@@ -183,15 +203,28 @@ describe('client endpoint: a 101 response', () => {
   });
 
   it('accepts case variations and Connection lists', () => {
-    const raw = response(() => ['UPGRADE: WebSocket', 'connection: keep-alive, upgrade', 'sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=']);
+    const raw = response(() => [
+      'UPGRADE: WebSocket',
+      'connection: keep-alive, upgrade',
+      'sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=',
+    ]);
     expect(outcome(client(), raw)).toMatchObject({ type: 'open', protocol: null });
   });
 
   it('hands accepted extensions to the offered extension, parsed', () => {
-    const endpoint = client({ extensions: [passThroughExtension({ name: 'permessage-deflate', params: [{ name: 'client_max_window_bits', value: null }] })] });
-    const event = outcome(endpoint, response((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10']));
+    const endpoint = client({
+      extensions: [
+        passThroughExtension({ name: 'permessage-deflate', params: [{ name: 'client_max_window_bits', value: null }] }),
+      ],
+    });
+    const event = outcome(
+      endpoint,
+      response((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=10']),
+    );
     expect(event).toMatchObject({ type: 'open', extensions: 'permessage-deflate; client_max_window_bits=10' });
-    expect(endpoint.extensions.map((e) => e.response)).toEqual([{ name: 'permessage-deflate', params: [{ name: 'client_max_window_bits', value: '10' }] }]);
+    expect(endpoint.extensions.map((e) => e.response)).toEqual([
+      { name: 'permessage-deflate', params: [{ name: 'client_max_window_bits', value: '10' }] },
+    ]);
   });
 
   it('reads bytes and EOF after opening as the connection’s', () => {
@@ -206,21 +239,87 @@ describe('client endpoint: a 101 response', () => {
   });
 
   const failures: Array<[string, ClientEndpointOptions, string, HandshakeFailure, RegExp]> = [
-    ['no Upgrade', {}, response((l) => l.slice(1)), HandshakeFailure.InvalidUpgrade, /Upgrade must be "websocket", got none/],
+    [
+      'no Upgrade',
+      {},
+      response((l) => l.slice(1)),
+      HandshakeFailure.InvalidUpgrade,
+      /Upgrade must be "websocket", got none/,
+    ],
     ['Upgrade: h2c', {}, response((l) => ['Upgrade: h2c', ...l.slice(1)]), HandshakeFailure.InvalidUpgrade, /"h2c"/],
-    ['Upgrade: websocket, h2c', {}, response((l) => ['Upgrade: websocket, h2c', ...l.slice(1)]), HandshakeFailure.InvalidUpgrade, /h2c/],
+    [
+      'Upgrade: websocket, h2c',
+      {},
+      response((l) => ['Upgrade: websocket, h2c', ...l.slice(1)]),
+      HandshakeFailure.InvalidUpgrade,
+      /h2c/,
+    ],
     ['no Connection', {}, response((l) => [l[0] ?? '', l[2] ?? '']), HandshakeFailure.InvalidConnection, /Connection/],
-    ['Connection: close', {}, response((l) => [l[0] ?? '', 'Connection: close', l[2] ?? '']), HandshakeFailure.InvalidConnection, /"close"/],
+    [
+      'Connection: close',
+      {},
+      response((l) => [l[0] ?? '', 'Connection: close', l[2] ?? '']),
+      HandshakeFailure.InvalidConnection,
+      /"close"/,
+    ],
     ['no accept', {}, response((l) => l.slice(0, 2)), HandshakeFailure.InvalidAccept, /got none/],
-    ['a wrong accept', {}, response((l) => [...l.slice(0, 2), 'Sec-WebSocket-Accept: 4EaeSCkuOGBy+rjOSJSMV+VMoC0=']), HandshakeFailure.InvalidAccept, /must be "s3pPLMBiTxaQ9kYGzzhZRbK\+xOo="/],
+    [
+      'a wrong accept',
+      {},
+      response((l) => [...l.slice(0, 2), 'Sec-WebSocket-Accept: 4EaeSCkuOGBy+rjOSJSMV+VMoC0=']),
+      HandshakeFailure.InvalidAccept,
+      /must be "s3pPLMBiTxaQ9kYGzzhZRbK\+xOo="/,
+    ],
     ['two accepts', {}, response((l) => [...l, l[2] ?? '']), HandshakeFailure.InvalidAccept, /2 fields/],
-    ['a protocol when none was offered', {}, response((l) => [...l, 'Sec-WebSocket-Protocol: chat']), HandshakeFailure.InvalidProtocol, /none was offered/],
-    ['an unoffered protocol', { protocols: ['a'] }, response((l) => [...l, 'Sec-WebSocket-Protocol: chat']), HandshakeFailure.InvalidProtocol, /not offered/],
-    ['two protocols', { protocols: ['a', 'b'] }, response((l) => [...l, 'Sec-WebSocket-Protocol: a, b']), HandshakeFailure.InvalidProtocol, /one token/],
-    ['an empty protocol', { protocols: ['a'] }, response((l) => [...l, 'Sec-WebSocket-Protocol: ']), HandshakeFailure.InvalidProtocol, /one token/],
-    ['an unoffered extension', {}, response((l) => [...l, 'Sec-WebSocket-Extensions: permessage-deflate']), HandshakeFailure.InvalidExtensions, /not offered/],
-    ['a malformed extension', { extensions: [passThroughExtension({ name: 'x', params: [] })] }, response((l) => [...l, 'Sec-WebSocket-Extensions: x; a="b']), HandshakeFailure.InvalidExtensions, /quoted/],
-    ['a malformed head', {}, 'HTTP/1.1 101 OK\r\nUpgrade : websocket\r\n\r\n', HandshakeFailure.MalformedResponse, /whitespace/],
+    [
+      'a protocol when none was offered',
+      {},
+      response((l) => [...l, 'Sec-WebSocket-Protocol: chat']),
+      HandshakeFailure.InvalidProtocol,
+      /none was offered/,
+    ],
+    [
+      'an unoffered protocol',
+      { protocols: ['a'] },
+      response((l) => [...l, 'Sec-WebSocket-Protocol: chat']),
+      HandshakeFailure.InvalidProtocol,
+      /not offered/,
+    ],
+    [
+      'two protocols',
+      { protocols: ['a', 'b'] },
+      response((l) => [...l, 'Sec-WebSocket-Protocol: a, b']),
+      HandshakeFailure.InvalidProtocol,
+      /one token/,
+    ],
+    [
+      'an empty protocol',
+      { protocols: ['a'] },
+      response((l) => [...l, 'Sec-WebSocket-Protocol: ']),
+      HandshakeFailure.InvalidProtocol,
+      /one token/,
+    ],
+    [
+      'an unoffered extension',
+      {},
+      response((l) => [...l, 'Sec-WebSocket-Extensions: permessage-deflate']),
+      HandshakeFailure.InvalidExtensions,
+      /not offered/,
+    ],
+    [
+      'a malformed extension',
+      { extensions: [passThroughExtension({ name: 'x', params: [] })] },
+      response((l) => [...l, 'Sec-WebSocket-Extensions: x; a="b']),
+      HandshakeFailure.InvalidExtensions,
+      /quoted/,
+    ],
+    [
+      'a malformed head',
+      {},
+      'HTTP/1.1 101 OK\r\nUpgrade : websocket\r\n\r\n',
+      HandshakeFailure.MalformedResponse,
+      /whitespace/,
+    ],
     ['a bare LF head', {}, response().replaceAll('\r\n', '\n'), HandshakeFailure.MalformedResponse, /LF/],
     ['a non-HTTP reply', {}, 'SSH-2.0-OpenSSH\r\n\r\n', HandshakeFailure.MalformedResponse, /status line/],
   ];
@@ -242,9 +341,19 @@ describe('client endpoint: a 101 response', () => {
 
   it('fails on a response head over the limits', () => {
     const large = client({ maxHeadSize: 128 });
-    expect(outcome(large, response((l) => [...l, `X: ${'a'.repeat(200)}`]))).toMatchObject({ phase: 'handshake', status: null, failure: HandshakeFailure.ResponseTooLarge });
+    expect(
+      outcome(
+        large,
+        response((l) => [...l, `X: ${'a'.repeat(200)}`]),
+      ),
+    ).toMatchObject({ phase: 'handshake', status: null, failure: HandshakeFailure.ResponseTooLarge });
     const many = client({ maxHeaderCount: 4 });
-    expect(outcome(many, response((l) => [...l, 'A: 1', 'B: 2']))).toMatchObject({ phase: 'handshake', status: null, failure: HandshakeFailure.ResponseTooLarge });
+    expect(
+      outcome(
+        many,
+        response((l) => [...l, 'A: 1', 'B: 2']),
+      ),
+    ).toMatchObject({ phase: 'handshake', status: null, failure: HandshakeFailure.ResponseTooLarge });
   });
 
   it('fails when the transport ends before the head is complete', () => {
@@ -258,7 +367,11 @@ describe('client endpoint: a 101 response', () => {
   });
 
   it('skips interim 1xx responses', () => {
-    const event = outcome(client(), 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n', response());
+    const event = outcome(
+      client(),
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n',
+      response(),
+    );
     expect(event?.type).toBe('open');
   });
 });
@@ -274,12 +387,19 @@ describe('client endpoint: other statuses', () => {
   });
 
   it('keeps the headers of a 401 challenge', () => {
-    const event = outcome(client(), 'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="x"\r\nContent-Length: 0\r\n\r\n');
+    const event = outcome(
+      client(),
+      'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="x"\r\nContent-Length: 0\r\n\r\n',
+    );
     expect(event?.type === 'rejected' && event.headers.get('www-authenticate')).toBe('Basic realm="x"');
   });
 
   it('decodes a chunked body', () => {
-    const event = outcome(client(), 'HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n', '6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n');
+    const event = outcome(
+      client(),
+      'HTTP/1.1 503 Service Unavailable\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n',
+      '6\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n',
+    );
     expect(event).toMatchObject({ type: 'rejected', status: 503, bodyComplete: true });
     expect(event?.type === 'rejected' && text(event.body)).toBe('hello world');
   });
@@ -298,7 +418,10 @@ describe('client endpoint: other statuses', () => {
   });
 
   it('caps the body and marks it incomplete', () => {
-    const capped = outcome(client({ maxBodySize: 4 }), 'HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n\r\n0123456789');
+    const capped = outcome(
+      client({ maxBodySize: 4 }),
+      'HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\n\r\n0123456789',
+    );
     expect(capped).toMatchObject({ type: 'rejected', bodyComplete: false });
     expect(capped?.type === 'rejected' && text(capped.body)).toBe('0123');
     const eofCapped = outcome(client({ maxBodySize: 4 }), 'HTTP/1.1 404 Not Found\r\n\r\n0123456789');
@@ -314,8 +437,13 @@ describe('client endpoint: other statuses', () => {
 
   it('reports at once when there is no body', () => {
     expect(outcome(client(), 'HTTP/1.1 204 No Content\r\n\r\n')).toMatchObject({ status: 204, bodyComplete: true });
-    expect(outcome(client(), 'HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n')).toMatchObject({ status: 302 });
-    expect(outcome(client(), 'HTTP/1.1 400 Bad Request\r\nContent-Length: 1, 2\r\n\r\nx')).toMatchObject({ status: 400, bodyComplete: false });
+    expect(outcome(client(), 'HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\n\r\n')).toMatchObject({
+      status: 302,
+    });
+    expect(outcome(client(), 'HTTP/1.1 400 Bad Request\r\nContent-Length: 1, 2\r\n\r\nx')).toMatchObject({
+      status: 400,
+      bodyComplete: false,
+    });
   });
 
   it('ends a malformed chunked body early', () => {
@@ -327,7 +455,10 @@ describe('client endpoint: other statuses', () => {
 describe('client endpoint: any split of the response', () => {
   const cases = [
     ['open', `${response((l) => [...l, 'Sec-WebSocket-Protocol: chat'])}${serverText('FRAME BYTES')}`],
-    ['chunked 503', 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n'],
+    [
+      'chunked 503',
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n',
+    ],
     ['sized 403', 'HTTP/1.1 403 Forbidden\r\nContent-Length: 5\r\n\r\nnope!'],
     ['failure', response((l) => l.slice(1))],
   ] as const;
@@ -339,7 +470,8 @@ describe('client endpoint: any split of the response', () => {
     const events = endpoint.events();
     expect(events.length, text(raw)).toBeGreaterThan(0);
     return events.map((event) => {
-      if (event.type === 'protocol-error' && event.phase === 'handshake') return { ...event, headers: event.headers?.entries() };
+      if (event.type === 'protocol-error' && event.phase === 'handshake')
+        return { ...event, headers: event.headers?.entries() };
       if (event.type === 'open') return { ...event, headers: event.headers.entries() };
       if (event.type === 'rejected') return { ...event, headers: event.headers.entries(), body: text(event.body) };
       return event;
@@ -349,11 +481,21 @@ describe('client endpoint: any split of the response', () => {
   it.each(cases)('gives the same %s whatever the chunking', (_, rawText) => {
     const raw = bytes(rawText);
     const whole = run(raw, [raw]);
-    expect(run(raw, Array.from(raw, (b) => Uint8Array.of(b)))).toEqual(whole);
+    expect(
+      run(
+        raw,
+        Array.from(raw, (b) => Uint8Array.of(b)),
+      ),
+    ).toEqual(whole);
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer({ min: 1, max: raw.length - 1 }), { maxLength: 10 }), (cuts) => {
         const points = [0, ...cuts.sort((a, b) => a - b), raw.length];
-        expect(run(raw, points.slice(1).map((end, i) => raw.subarray(points[i], end)))).toEqual(whole);
+        expect(
+          run(
+            raw,
+            points.slice(1).map((end, i) => raw.subarray(points[i], end)),
+          ),
+        ).toEqual(whole);
       }),
       { numRuns: 200 },
     );

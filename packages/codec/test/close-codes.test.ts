@@ -6,7 +6,8 @@ describe('close codes (RFC 6455 §7.4 and the IANA registry)', () => {
   it('allows exactly 1000–1003, 1007–1014 and 3000–4999 on the wire', () => {
     fc.assert(
       fc.property(fc.integer({ min: -10, max: 70_000 }), (code) => {
-        const expected = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+        const expected =
+          (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
         expect(isValidWireCloseCode(code)).toBe(expected);
       }),
       { numRuns: 5000 },
@@ -14,7 +15,8 @@ describe('close codes (RFC 6455 §7.4 and the IANA registry)', () => {
   });
 
   it('never allows the codes reserved for local reporting', () => {
-    for (const code of [CloseCode.NoStatus, CloseCode.Abnormal, CloseCode.TlsHandshake, 1004]) expect(isValidWireCloseCode(code)).toBe(false);
+    for (const code of [CloseCode.NoStatus, CloseCode.Abnormal, CloseCode.TlsHandshake, 1004])
+      expect(isValidWireCloseCode(code)).toBe(false);
   });
 
   it('names every range for logs and tools', () => {
@@ -31,14 +33,10 @@ describe('close codes (RFC 6455 §7.4 and the IANA registry)', () => {
 
 describe('opcodes', () => {
   it('names the six defined opcodes and marks the rest reserved', () => {
-    expect([Opcode.Continuation, Opcode.Text, Opcode.Binary, Opcode.Close, Opcode.Ping, Opcode.Pong].map(opcodeName)).toEqual([
-      'continuation',
-      'text',
-      'binary',
-      'close',
-      'ping',
-      'pong',
-    ]);
-    for (const op of [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf]) expect(opcodeName(op)).toBe(`reserved 0x${op.toString(16)}`);
+    expect(
+      [Opcode.Continuation, Opcode.Text, Opcode.Binary, Opcode.Close, Opcode.Ping, Opcode.Pong].map(opcodeName),
+    ).toEqual(['continuation', 'text', 'binary', 'close', 'ping', 'pong']);
+    for (const op of [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf])
+      expect(opcodeName(op)).toBe(`reserved 0x${op.toString(16)}`);
   });
 });

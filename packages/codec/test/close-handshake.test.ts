@@ -48,7 +48,9 @@ describe('the closing handshake (RFC 6455 §7)', () => {
     const { client: c, server: s } = openPair();
     c.send({ type: 'text', data: 'hello world' });
     const bytes = concat(c.takeOutgoing());
-    expect(feed(s, [bytes.subarray(0, 9)], true)).toEqual([{ type: 'closed', code: 1006, reason: '', wasClean: false }]);
+    expect(feed(s, [bytes.subarray(0, 9)], true)).toEqual([
+      { type: 'closed', code: 1006, reason: '', wasClean: false },
+    ]);
   });
 
   it('pings after this side sent close are reported but not answered', () => {
@@ -103,7 +105,10 @@ describe('misuse throws a typed UsageError', () => {
   });
 
   it('a close reason over 123 bytes (counted in UTF-8)', () => {
-    expectUsage(() => server().send({ type: 'close', code: 1000, reason: 'é'.repeat(62) }), 'ERR_CLOSE_REASON_TOO_LONG');
+    expectUsage(
+      () => server().send({ type: 'close', code: 1000, reason: 'é'.repeat(62) }),
+      'ERR_CLOSE_REASON_TOO_LONG',
+    );
     const s = server();
     s.send({ type: 'close', code: 1000, reason: 'é'.repeat(61) + 'a' });
     expect(outgoingBytes(s).length).toBe(2 + 2 + 123);

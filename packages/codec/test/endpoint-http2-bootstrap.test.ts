@@ -22,16 +22,36 @@ const connect = (extra: Record<string, string> = {}): Record<string, string> => 
 describe('a server endpoint from an extended CONNECT', () => {
   it('reports the request and answers accept with :status 200, the subprotocol and the agreed extensions', () => {
     const server = ServerEndpoint.fromExtendedConnect(
-      { headers: connect({ origin: 'https://example.com', 'sec-websocket-protocol': 'chat, v2', 'sec-websocket-extensions': 'permessage-deflate; client_max_window_bits' }) },
+      {
+        headers: connect({
+          origin: 'https://example.com',
+          'sec-websocket-protocol': 'chat, v2',
+          'sec-websocket-extensions': 'permessage-deflate; client_max_window_bits',
+        }),
+      },
       { extensions: [permessageDeflate()] },
     );
-    expect(server.nextEvent()).toMatchObject({ type: 'request', method: 'CONNECT', httpVersion: '2.0', path: '/chat', query: 'room=1', host: 'server.example.com', origin: 'https://example.com', protocols: ['chat', 'v2'], key: '' });
+    expect(server.nextEvent()).toMatchObject({
+      type: 'request',
+      method: 'CONNECT',
+      httpVersion: '2.0',
+      path: '/chat',
+      query: 'room=1',
+      host: 'server.example.com',
+      origin: 'https://example.com',
+      protocols: ['chat', 'v2'],
+      key: '',
+    });
     server.send({ type: 'accept', protocol: 'v2', headers: { 'X-Served-By': 'a' } });
     const response = server.nextEvent();
     expect(response).toEqual({
       type: 'response',
       status: 200,
-      headers: [['sec-websocket-protocol', 'v2'], ['sec-websocket-extensions', 'permessage-deflate'], ['x-served-by', 'a']],
+      headers: [
+        ['sec-websocket-protocol', 'v2'],
+        ['sec-websocket-extensions', 'permessage-deflate'],
+        ['x-served-by', 'a'],
+      ],
       body: new Uint8Array(0),
     });
     expect(server.nextEvent()).toMatchObject({ type: 'open', protocol: 'v2', extensions: 'permessage-deflate' });
@@ -50,8 +70,17 @@ describe('a server endpoint from an extended CONNECT', () => {
   ])('refuses %s with a 400 response event and nothing on the stream', (_name, extra) => {
     const server = ServerEndpoint.fromExtendedConnect({ headers: connect(extra) });
     const [error, response] = server.events();
-    expect(error).toMatchObject({ type: 'protocol-error', phase: 'handshake', status: 400, failure: HandshakeFailure.BadRequest });
-    expect(response).toMatchObject({ type: 'response', status: 400, headers: [['content-type', 'text/plain; charset=utf-8']] });
+    expect(error).toMatchObject({
+      type: 'protocol-error',
+      phase: 'handshake',
+      status: 400,
+      failure: HandshakeFailure.BadRequest,
+    });
+    expect(response).toMatchObject({
+      type: 'response',
+      status: 400,
+      headers: [['content-type', 'text/plain; charset=utf-8']],
+    });
     expect(server.takeOutgoing()).toEqual([]);
     expect(server.shouldCloseTransport).toBe(true);
   });
@@ -63,7 +92,10 @@ describe('a server endpoint from an extended CONNECT', () => {
     expect(server.nextEvent()).toEqual({
       type: 'response',
       status: 403,
-      headers: [['www-authenticate', 'Bearer'], ['content-type', 'text/plain; charset=utf-8']],
+      headers: [
+        ['www-authenticate', 'Bearer'],
+        ['content-type', 'text/plain; charset=utf-8'],
+      ],
       body: new TextEncoder().encode('no'),
     });
     expect(server.state).toBe('closed');
@@ -78,7 +110,9 @@ describe('a server endpoint from an extended CONNECT', () => {
       const seen: unknown[] = [];
       const keep = (ev: EndpointEvent): void => {
         if (ev.type === 'open' || ev.type === 'response') return;
-        seen.push(ev.type === 'binary' || ev.type === 'ping' || ev.type === 'pong' ? { ...ev, data: Array.from(ev.data) } : ev);
+        seen.push(
+          ev.type === 'binary' || ev.type === 'ping' || ev.type === 'pong' ? { ...ev, data: Array.from(ev.data) } : ev,
+        );
       };
       server.events().forEach(keep);
       for (const c of chunks) {
@@ -93,7 +127,11 @@ describe('a server endpoint from an extended CONNECT', () => {
       fc.property(validStream({ sender: 'client' }), chunking(), (stream, split) => {
         const viaHttp2 = frameEvents(ServerEndpoint.fromExtendedConnect({ headers: connect() }), split(stream.bytes));
         const http1 = new ServerEndpoint();
-        http1.receive(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'));
+        http1.receive(
+          new TextEncoder().encode(
+            'GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+          ),
+        );
         const [events, out] = frameEvents(http1, [stream.bytes]) as [unknown[], number[][]];
         // The HTTP/1.1 side wrote its 101 first; the frames after it are the same bytes.
         const [viaEvents, viaOut] = viaHttp2 as [unknown[], number[][]];

@@ -17,7 +17,11 @@ type Step =
 
 const side = fc.constantFrom('client' as const, 'server' as const);
 const step: fc.Arbitrary<Step> = fc.oneof(
-  fc.record({ from: side, type: fc.constant('text' as const), data: fc.oneof(fc.string({ maxLength: 300 }), fc.constant('x'.repeat(3000))) }),
+  fc.record({
+    from: side,
+    type: fc.constant('text' as const),
+    data: fc.oneof(fc.string({ maxLength: 300 }), fc.constant('x'.repeat(3000))),
+  }),
   fc.record({ from: side, type: fc.constant('binary' as const), data: fc.uint8Array({ maxLength: 2000 }) }),
   fc.record({ from: side, type: fc.constant('ping' as const), data: fc.uint8Array({ maxLength: 125 }) }),
 );
@@ -39,7 +43,9 @@ function pump(from: Endpoint, to: Endpoint, split: (b: Uint8Array) => Uint8Array
       to.receive(piece.slice());
       for (let ev = to.nextEvent(); ev !== undefined; ev = to.nextEvent()) {
         // Binary data is a view into the chunk: keep a copy.
-        seen.push(ev.type === 'binary' || ev.type === 'ping' || ev.type === 'pong' ? { ...ev, data: ev.data.slice() } : ev);
+        seen.push(
+          ev.type === 'binary' || ev.type === 'ping' || ev.type === 'pong' ? { ...ev, data: ev.data.slice() } : ev,
+        );
       }
     }
   }
@@ -48,59 +54,75 @@ function pump(from: Endpoint, to: Endpoint, split: (b: Uint8Array) => Uint8Array
 describe('a client and a server endpoint against each other', () => {
   it('deliver every message once, in order, and close cleanly', () => {
     fc.assert(
-      fc.property(fc.array(step, { maxLength: 12 }), deflateSetup, chunking(), fc.integer({ min: 1 }), side, (steps, deflate, split, seed, closer) => {
-        const server = new ServerEndpoint({ extensions: deflate === undefined ? [] : [permessageDeflate(deflate)] });
-        const client = new ClientEndpoint('ws://localhost/', {
-          extensions: [permessageDeflate({ threshold: deflate?.threshold ?? 1024 })],
-          random: seededRandom(seed),
-        });
-        const atServer: EndpointEvent[] = [];
-        const atClient: EndpointEvent[] = [];
-        pump(client, server, split, atServer);
-        expect(atServer[0]?.type).toBe('request');
-        server.send({ type: 'accept' });
-        atServer.push(...server.events());
-        pump(server, client, split, atClient);
-        expect(atClient.shift()).toMatchObject({ type: 'open', extensions: deflate === undefined ? '' : expect.stringContaining('permessage-deflate') });
-        expect(atServer.splice(0, 2).map((e) => e.type)).toEqual(['request', 'open']);
-        expect(client.extensions.length).toBe(server.extensions.length);
+      fc.property(
+        fc.array(step, { maxLength: 12 }),
+        deflateSetup,
+        chunking(),
+        fc.integer({ min: 1 }),
+        side,
+        (steps, deflate, split, seed, closer) => {
+          const server = new ServerEndpoint({ extensions: deflate === undefined ? [] : [permessageDeflate(deflate)] });
+          const client = new ClientEndpoint('ws://localhost/', {
+            extensions: [permessageDeflate({ threshold: deflate?.threshold ?? 1024 })],
+            random: seededRandom(seed),
+          });
+          const atServer: EndpointEvent[] = [];
+          const atClient: EndpointEvent[] = [];
+          pump(client, server, split, atServer);
+          expect(atServer[0]?.type).toBe('request');
+          server.send({ type: 'accept' });
+          atServer.push(...server.events());
+          pump(server, client, split, atClient);
+          expect(atClient.shift()).toMatchObject({
+            type: 'open',
+            extensions: deflate === undefined ? '' : expect.stringContaining('permessage-deflate'),
+          });
+          expect(atServer.splice(0, 2).map((e) => e.type)).toEqual(['request', 'open']);
+          expect(client.extensions.length).toBe(server.extensions.length);
 
-        for (const s of steps) {
-          const [from, to, seen] = s.from === 'client' ? [client, server, atServer] : [server, client, atClient];
-          from.send(s);
-          pump(from, to, split, seen);
-          // Auto-pongs go back the other way.
-          pump(to, from, split, s.from === 'client' ? atClient : atServer);
-        }
-        const expected = (from: 'client' | 'server'): unknown[] =>
-          steps.filter((s) => s.from === from).map((s) => ({ type: s.type, data: s.data }));
-        const messages = (seen: EndpointEvent[]): unknown[] =>
-          seen.filter((e) => e.type === 'text' || e.type === 'binary' || e.type === 'ping').map((e) => ({ type: e.type, data: (e as { data: unknown }).data }));
-        expect(messages(atServer)).toEqual(expected('client'));
-        expect(messages(atClient)).toEqual(expected('server'));
-        const pongs = (seen: EndpointEvent[]): number => seen.filter((e) => e.type === 'pong').length;
-        expect(pongs(atClient)).toBe(steps.filter((s) => s.from === 'client' && s.type === 'ping').length);
-        expect(pongs(atServer)).toBe(steps.filter((s) => s.from === 'server' && s.type === 'ping').length);
+          for (const s of steps) {
+            const [from, to, seen] = s.from === 'client' ? [client, server, atServer] : [server, client, atClient];
+            from.send(s);
+            pump(from, to, split, seen);
+            // Auto-pongs go back the other way.
+            pump(to, from, split, s.from === 'client' ? atClient : atServer);
+          }
+          const expected = (from: 'client' | 'server'): unknown[] =>
+            steps.filter((s) => s.from === from).map((s) => ({ type: s.type, data: s.data }));
+          const messages = (seen: EndpointEvent[]): unknown[] =>
+            seen
+              .filter((e) => e.type === 'text' || e.type === 'binary' || e.type === 'ping')
+              .map((e) => ({ type: e.type, data: (e as { data: unknown }).data }));
+          expect(messages(atServer)).toEqual(expected('client'));
+          expect(messages(atClient)).toEqual(expected('server'));
+          const pongs = (seen: EndpointEvent[]): number => seen.filter((e) => e.type === 'pong').length;
+          expect(pongs(atClient)).toBe(steps.filter((s) => s.from === 'client' && s.type === 'ping').length);
+          expect(pongs(atServer)).toBe(steps.filter((s) => s.from === 'server' && s.type === 'ping').length);
 
-        // The closing handshake, started by either side.
-        const [a, b, atA, atB] = closer === 'client' ? [client, server, atClient, atServer] : [server, client, atServer, atClient];
-        a.send({ type: 'close', code: 1000, reason: 'done' });
-        expect(a.state).toBe('closing');
-        pump(a, b, split, atB);
-        expect(atB.at(-1)).toEqual({ type: 'close', code: 1000, reason: 'done' });
-        pump(b, a, split, atA);
-        expect(atA.at(-1)).toEqual({ type: 'close', code: 1000, reason: 'done' });
-        expect([client.state, server.state]).toEqual(['closed', 'closed']);
-        // RFC 6455 §7.1.1: the server closes TCP first; the client waits for it.
-        expect(server.shouldCloseTransport).toBe(true);
-        expect(client.shouldCloseTransport).toBe(false);
-        for (const [e, seen] of [[client, atClient], [server, atServer]] as const) {
-          e.receiveEof();
-          expect(e.nextEvent()).toEqual({ type: 'closed', code: 1000, reason: 'done', wasClean: true });
-          expect(e.nextEvent()).toBeUndefined();
-          expect(seen.some((ev) => ev.type === 'protocol-error')).toBe(false);
-        }
-      }),
+          // The closing handshake, started by either side.
+          const [a, b, atA, atB] =
+            closer === 'client' ? [client, server, atClient, atServer] : [server, client, atServer, atClient];
+          a.send({ type: 'close', code: 1000, reason: 'done' });
+          expect(a.state).toBe('closing');
+          pump(a, b, split, atB);
+          expect(atB.at(-1)).toEqual({ type: 'close', code: 1000, reason: 'done' });
+          pump(b, a, split, atA);
+          expect(atA.at(-1)).toEqual({ type: 'close', code: 1000, reason: 'done' });
+          expect([client.state, server.state]).toEqual(['closed', 'closed']);
+          // RFC 6455 §7.1.1: the server closes TCP first; the client waits for it.
+          expect(server.shouldCloseTransport).toBe(true);
+          expect(client.shouldCloseTransport).toBe(false);
+          for (const [e, seen] of [
+            [client, atClient],
+            [server, atServer],
+          ] as const) {
+            e.receiveEof();
+            expect(e.nextEvent()).toEqual({ type: 'closed', code: 1000, reason: 'done', wasClean: true });
+            expect(e.nextEvent()).toBeUndefined();
+            expect(seen.some((ev) => ev.type === 'protocol-error')).toBe(false);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
   });

@@ -14,7 +14,12 @@ import { seededRandom } from './helpers.js';
 /** Events in a comparable form: binary data copied out of the views the endpoint hands out. */
 function snapshot(ev: EndpointEvent): unknown {
   if ('data' in ev && ev.data instanceof Uint8Array) return { ...ev, data: Array.from(ev.data) };
-  if (ev.type === 'request' || ev.type === 'open' || ev.type === 'rejected' || (ev.type === 'protocol-error' && ev.phase === 'handshake')) {
+  if (
+    ev.type === 'request' ||
+    ev.type === 'open' ||
+    ev.type === 'rejected' ||
+    (ev.type === 'protocol-error' && ev.phase === 'handshake')
+  ) {
     const { headers, ...rest } = ev;
     return { ...rest, headers: headers === null ? null : headers.entries() };
   }
@@ -44,14 +49,20 @@ function serverEvents(chunks: readonly Uint8Array[], eof: boolean): unknown[] {
 describe('a server endpoint', () => {
   it('reports the same events for any split of request head + frames', () => {
     fc.assert(
-      fc.property(upgradeRequest(), validStream({ sender: 'client' }), chunking(), fc.boolean(), (request, stream, split, eof) => {
-        const bytes = concat([request.bytes, stream.bytes]);
-        const whole = serverEvents([bytes], eof);
-        expect(serverEvents(split(bytes), eof)).toEqual(whole);
-        // And the frames are the stream's: request, open, then every expected message.
-        const frames = whole.slice(2, 2 + stream.expected.length);
-        expect(frames).toEqual(stream.expected.map((ev) => snapshot(ev as EndpointEvent)));
-      }),
+      fc.property(
+        upgradeRequest(),
+        validStream({ sender: 'client' }),
+        chunking(),
+        fc.boolean(),
+        (request, stream, split, eof) => {
+          const bytes = concat([request.bytes, stream.bytes]);
+          const whole = serverEvents([bytes], eof);
+          expect(serverEvents(split(bytes), eof)).toEqual(whole);
+          // And the frames are the stream's: request, open, then every expected message.
+          const frames = whole.slice(2, 2 + stream.expected.length);
+          expect(frames).toEqual(stream.expected.map((ev) => snapshot(ev as EndpointEvent)));
+        },
+      ),
     );
   });
 
@@ -61,7 +72,9 @@ describe('a server endpoint', () => {
         const bytes = concat([request.bytes, bad.bytes]);
         const whole = serverEvents([bytes], true);
         expect(serverEvents(split(bytes), true)).toEqual(whole);
-        const failure = whole.find((ev) => (ev as { type: string }).type === 'protocol-error') as { code: number } | undefined;
+        const failure = whole.find((ev) => (ev as { type: string }).type === 'protocol-error') as
+          | { code: number }
+          | undefined;
         if (bad.maxMessageSize === undefined) expect(failure?.code).toBe(bad.expectedCode);
       }),
     );
@@ -98,18 +111,26 @@ function clientEvents(chunks: readonly Uint8Array[], seed: number, eof: boolean)
 describe('a client endpoint', () => {
   it('reports the same events for any split of response head + frames', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1 }), validStream({ sender: 'server' }), chunking(), fc.boolean(), (seed, stream, split, eof) => {
-        const probe = new ClientEndpoint('ws://example.com/chat', {
-          protocols: ['chat'],
-          extensions: [permessageDeflate()],
-          random: seededRandom(seed),
-        });
-        const bytes = clientBytes(probe, stream.bytes);
-        const whole = clientEvents([bytes], seed, eof);
-        expect(whole[0]).toMatchObject({ type: 'open', protocol: 'chat' });
-        expect(clientEvents(split(bytes), seed, eof)).toEqual(whole);
-        expect(whole.slice(1, 1 + stream.expected.length)).toEqual(stream.expected.map((ev) => snapshot(ev as EndpointEvent)));
-      }),
+      fc.property(
+        fc.integer({ min: 1 }),
+        validStream({ sender: 'server' }),
+        chunking(),
+        fc.boolean(),
+        (seed, stream, split, eof) => {
+          const probe = new ClientEndpoint('ws://example.com/chat', {
+            protocols: ['chat'],
+            extensions: [permessageDeflate()],
+            random: seededRandom(seed),
+          });
+          const bytes = clientBytes(probe, stream.bytes);
+          const whole = clientEvents([bytes], seed, eof);
+          expect(whole[0]).toMatchObject({ type: 'open', protocol: 'chat' });
+          expect(clientEvents(split(bytes), seed, eof)).toEqual(whole);
+          expect(whole.slice(1, 1 + stream.expected.length)).toEqual(
+            stream.expected.map((ev) => snapshot(ev as EndpointEvent)),
+          );
+        },
+      ),
     );
   });
 });

@@ -8,11 +8,20 @@ import fc from 'fast-check';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { equals } from 'uint8arrays/equals';
-import { encodedFrameLength, encodeFrame, encodeFrameHeader, encodeFrameInto, type FrameInit, parseFrameHeader } from '../src/frames.js';
+import {
+  encodedFrameLength,
+  encodeFrame,
+  encodeFrameHeader,
+  encodeFrameInto,
+  type FrameInit,
+  parseFrameHeader,
+} from '../src/frames.js';
 
 // ws's frame Receiver, from its CommonJS entry; it carries no types.
 const { Receiver } = createRequire(import.meta.url)('ws') as {
-  Receiver: new (options: object) => {
+  Receiver: new (
+    options: object,
+  ) => {
     on(event: string, fn: (...args: unknown[]) => void): void;
     _write(chunk: Buffer, encoding: string, cb: (err?: Error) => void): void;
   };
@@ -44,25 +53,38 @@ function payloadOf(n: number, seed: number): Uint8Array {
 describe('encodeFrameInto', () => {
   it('writes the bytes encodeFrame allocates, where it is told, and nothing else', () => {
     fc.assert(
-      fc.property(init, length, fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 20 }), fc.nat(), (frame, n, offset, slack, seed) => {
-        const payload = payloadOf(n, seed);
-        const before = payload.slice();
-        const size = encodedFrameLength(n, frame.maskKey !== undefined);
-        const target = new Uint8Array(offset + size + slack).fill(SENTINEL);
-        const end = encodeFrameInto(frame, payload, target, offset);
-        expect(end).toBe(offset + size);
-        expect(equals(target.subarray(offset, end), encodeFrame(frame, payload))).toBe(true);
-        expect(target.subarray(0, offset).every((b) => b === SENTINEL)).toBe(true);
-        expect(target.subarray(end).every((b) => b === SENTINEL)).toBe(true);
-        // The payload is the caller's: masking it into the target leaves it as it was.
-        expect(equals(payload, before)).toBe(true);
-        const parsed = parseFrameHeader(target, offset, { allowedRsv: 0x70 });
-        // Reserved opcodes and fragmented control frames are 'invalid', with the header read all the same.
-        if (parsed.type === 'need-more' || parsed.header === null) throw new Error(`no header read: ${parsed.type}`);
-        const h = parsed.header;
-        expect(h).toMatchObject({ fin: frame.fin ?? true, rsv: frame.rsv ?? 0, opcode: frame.opcode, masked: frame.maskKey !== undefined, payloadLength: n });
-        expect(equals(target.subarray(offset, offset + h.headerLength), encodeFrameHeader(frame, n))).toBe(true);
-      }),
+      fc.property(
+        init,
+        length,
+        fc.integer({ min: 0, max: 40 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.nat(),
+        (frame, n, offset, slack, seed) => {
+          const payload = payloadOf(n, seed);
+          const before = payload.slice();
+          const size = encodedFrameLength(n, frame.maskKey !== undefined);
+          const target = new Uint8Array(offset + size + slack).fill(SENTINEL);
+          const end = encodeFrameInto(frame, payload, target, offset);
+          expect(end).toBe(offset + size);
+          expect(equals(target.subarray(offset, end), encodeFrame(frame, payload))).toBe(true);
+          expect(target.subarray(0, offset).every((b) => b === SENTINEL)).toBe(true);
+          expect(target.subarray(end).every((b) => b === SENTINEL)).toBe(true);
+          // The payload is the caller's: masking it into the target leaves it as it was.
+          expect(equals(payload, before)).toBe(true);
+          const parsed = parseFrameHeader(target, offset, { allowedRsv: 0x70 });
+          // Reserved opcodes and fragmented control frames are 'invalid', with the header read all the same.
+          if (parsed.type === 'need-more' || parsed.header === null) throw new Error(`no header read: ${parsed.type}`);
+          const h = parsed.header;
+          expect(h).toMatchObject({
+            fin: frame.fin ?? true,
+            rsv: frame.rsv ?? 0,
+            opcode: frame.opcode,
+            masked: frame.maskKey !== undefined,
+            payloadLength: n,
+          });
+          expect(equals(target.subarray(offset, offset + h.headerLength), encodeFrameHeader(frame, n))).toBe(true);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -72,7 +94,10 @@ describe('encodeFrameInto', () => {
       const masked = role === 'client';
       fc.assert(
         fc.property(
-          fc.array(fc.tuple(length, fc.boolean(), fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.nat()), { minLength: 1, maxLength: 6 }),
+          fc.array(fc.tuple(length, fc.boolean(), fc.uint8Array({ minLength: 4, maxLength: 4 }), fc.nat()), {
+            minLength: 1,
+            maxLength: 6,
+          }),
           (specs) => {
             const payloads = specs.map(([n, , , seed]) => payloadOf(n, seed));
             const total = payloads.reduce((sum, p) => sum + encodedFrameLength(p.length, masked), 0);

@@ -15,15 +15,28 @@ describe('parseFrameHeader', () => {
   it('reads the RFC 6455 §5.7 examples', () => {
     expect(parseFrameHeader(hex('81 05 48 65 6c 6c 6f'))).toEqual({
       type: 'header',
-      header: { fin: true, rsv: 0, opcode: 1, masked: false, maskKey: null, payloadLength: 5, lengthEncoding: 7, headerLength: 2 },
+      header: {
+        fin: true,
+        rsv: 0,
+        opcode: 1,
+        masked: false,
+        maskKey: null,
+        payloadLength: 5,
+        lengthEncoding: 7,
+        headerLength: 2,
+      },
     });
     expect(parseFrameHeader(hex('81 85 37 fa 21 3d 7f 9f 4d 51 58'))).toMatchObject({
       type: 'header',
       header: { masked: true, maskKey: hex('37 fa 21 3d'), payloadLength: 5, headerLength: 6 },
     });
     expect(parseFrameHeader(hex('01 03 48 65 6c'))).toMatchObject({ header: { fin: false, opcode: 1 } });
-    expect(parseFrameHeader(hex('82 7E 01 00'))).toMatchObject({ header: { payloadLength: 256, lengthEncoding: 16, headerLength: 4 } });
-    expect(parseFrameHeader(hex('82 7F 00 00 00 00 00 01 00 00'))).toMatchObject({ header: { payloadLength: 65536, lengthEncoding: 64, headerLength: 10 } });
+    expect(parseFrameHeader(hex('82 7E 01 00'))).toMatchObject({
+      header: { payloadLength: 256, lengthEncoding: 16, headerLength: 4 },
+    });
+    expect(parseFrameHeader(hex('82 7F 00 00 00 00 00 01 00 00'))).toMatchObject({
+      header: { payloadLength: 65536, lengthEncoding: 64, headerLength: 10 },
+    });
   });
 
   it('says how many bytes a partial header needs', () => {
@@ -33,20 +46,42 @@ describe('parseFrameHeader', () => {
   });
 
   it('applies the receiver’s rules and names the close code', () => {
-    expect(parseFrameHeader(hex('83 00'))).toMatchObject({ type: 'invalid', code: 1002, reason: 'reserved opcode 0x3' });
+    expect(parseFrameHeader(hex('83 00'))).toMatchObject({
+      type: 'invalid',
+      code: 1002,
+      reason: 'reserved opcode 0x3',
+    });
     expect(parseFrameHeader(hex('c1 00'))).toMatchObject({ type: 'invalid', code: 1002 });
     expect(parseFrameHeader(hex('c1 00'), 0, { allowedRsv: 0x40 }).type).toBe('header');
-    expect(parseFrameHeader(hex('81 00'), 0, { expectMasked: true })).toMatchObject({ type: 'invalid', reason: 'a client frame was not masked' });
-    expect(parseFrameHeader(hex('09 00'))).toMatchObject({ type: 'invalid', code: 1002, reason: 'fragmented ping frame' });
+    expect(parseFrameHeader(hex('81 00'), 0, { expectMasked: true })).toMatchObject({
+      type: 'invalid',
+      reason: 'a client frame was not masked',
+    });
+    expect(parseFrameHeader(hex('09 00'))).toMatchObject({
+      type: 'invalid',
+      code: 1002,
+      reason: 'fragmented ping frame',
+    });
     expect(parseFrameHeader(hex('89 7E 00 7E'))).toMatchObject({ type: 'invalid', code: 1002 });
-    expect(parseFrameHeader(hex('82 7E 01 00'), 0, { maxFramePayload: 255 })).toMatchObject({ type: 'invalid', code: 1009 });
-    expect(parseFrameHeader(hex('82 7F 80 00 00 00 00 00 00 00'))).toMatchObject({ type: 'invalid', code: 1002, header: null });
+    expect(parseFrameHeader(hex('82 7E 01 00'), 0, { maxFramePayload: 255 })).toMatchObject({
+      type: 'invalid',
+      code: 1009,
+    });
+    expect(parseFrameHeader(hex('82 7F 80 00 00 00 00 00 00 00'))).toMatchObject({
+      type: 'invalid',
+      code: 1002,
+      header: null,
+    });
   });
 
   it('reads back whatever encodeFrame wrote, for every length encoding and mask', () => {
     fc.assert(
       fc.property(
-        fc.record({ fin: fc.boolean(), rsv: fc.constantFrom(0, 0x40, 0x20, 0x10, 0x70), opcode: fc.constantFrom(0, 1, 2) }),
+        fc.record({
+          fin: fc.boolean(),
+          rsv: fc.constantFrom(0, 0x40, 0x20, 0x10, 0x70),
+          opcode: fc.constantFrom(0, 1, 2),
+        }),
         fc.oneof(fc.integer({ min: 0, max: 125 }), fc.integer({ min: 126, max: 70_000 })),
         fc.option(fc.uint8Array({ minLength: 4, maxLength: 4 }), { nil: undefined }),
         (init, length, maskKey) => {
@@ -58,9 +93,12 @@ describe('parseFrameHeader', () => {
           expect(h).toMatchObject({ ...init, masked: maskKey !== undefined, payloadLength: length });
           expect(h.lengthEncoding).toBe(length < 126 ? 7 : length < 65536 ? 16 : 64);
           expect(frame.length).toBe(h.headerLength + length);
-          expect(frame.subarray(0, h.headerLength)).toEqual(encodeFrameHeader({ ...init, ...(maskKey && { maskKey }) }, length));
+          expect(frame.subarray(0, h.headerLength)).toEqual(
+            encodeFrameHeader({ ...init, ...(maskKey && { maskKey }) }, length),
+          );
           const body = frame.slice(h.headerLength);
-          if (maskKey !== undefined) for (let i = 0; i < body.length; i++) body[i] = (body[i] as number) ^ (maskKey[i & 3] as number);
+          if (maskKey !== undefined)
+            for (let i = 0; i < body.length; i++) body[i] = (body[i] as number) ^ (maskKey[i & 3] as number);
           // equals(), not toEqual(): a deep diff of 70 000 elements is what would make this slow.
           expect(equals(body, payload)).toBe(true);
         },
@@ -92,7 +130,12 @@ describe('MessagePreEncoder', () => {
   it('encodes a broadcast once per encoding, and every kind of client reads it', () => {
     const encoder = new MessagePreEncoder();
     const text = 'a broadcast, long enough to be worth compressing. '.repeat(40);
-    const endpoints = [pair(), pair({ threshold: 0 }), pair({ threshold: 0, serverNoContextTakeover: true }), pair({ threshold: 0, serverNoContextTakeover: true, serverMaxWindowBits: 10 })];
+    const endpoints = [
+      pair(),
+      pair({ threshold: 0 }),
+      pair({ threshold: 0, serverNoContextTakeover: true }),
+      pair({ threshold: 0, serverNoContextTakeover: true, serverMaxWindowBits: 10 }),
+    ];
     const cache = new Map<string, ReturnType<MessagePreEncoder['encode']>>();
     for (const { server, client } of endpoints) {
       let message = cache.get(server.sharedEncoding);
@@ -104,10 +147,17 @@ describe('MessagePreEncoder', () => {
       server.send({ type: 'pre-encoded', message });
       // The connection's own messages still flow around it, with its own compression context.
       server.send({ type: 'text', data: text });
-      expect(deliver(server, client)).toEqual([{ type: 'text', data: text }, { type: 'text', data: text }]);
+      expect(deliver(server, client)).toEqual([
+        { type: 'text', data: text },
+        { type: 'text', data: text },
+      ]);
     }
     // Plain, and one per window size without server context takeover.
-    expect([...cache.keys()].sort()).toEqual(['', 'permessage-deflate; server_max_window_bits=10', 'permessage-deflate; server_max_window_bits=15']);
+    expect([...cache.keys()].sort()).toEqual([
+      '',
+      'permessage-deflate; server_max_window_bits=10',
+      'permessage-deflate; server_max_window_bits=15',
+    ]);
     const compressed = cache.get('permessage-deflate; server_max_window_bits=15');
     expect(compressed?.byteLength).toBeLessThan(text.length / 4);
     expect((compressed?.frames[0]?.[0] ?? 0) & 0x40).toBe(0x40);
@@ -118,9 +168,15 @@ describe('MessagePreEncoder', () => {
     const shared = pair({ threshold: 0, serverNoContextTakeover: true });
     const plain = pair();
     const compressed = encoder.encode({ type: 'binary', data: new Uint8Array(100) }, shared.server.extensions);
-    expect(() => plain.server.send({ type: 'pre-encoded', message: compressed })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => plain.server.send({ type: 'pre-encoded', message: compressed })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
     shared.server.send({ type: 'text', data: 'part', fin: false });
-    expect(() => shared.server.send({ type: 'pre-encoded', message: compressed })).toThrow(expect.objectContaining({ code: 'ERR_MESSAGE_INTERLEAVED' }));
-    expect(() => encoder.encode({ type: 'text', data: new Uint8Array(1) })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => shared.server.send({ type: 'pre-encoded', message: compressed })).toThrow(
+      expect.objectContaining({ code: 'ERR_MESSAGE_INTERLEAVED' }),
+    );
+    expect(() => encoder.encode({ type: 'text', data: new Uint8Array(1) })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
   });
 });

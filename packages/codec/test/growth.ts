@@ -38,8 +38,14 @@ export function growthRatio<T>(make: (size: number) => T, work: (input: T) => un
   let bestSmall = Number.POSITIVE_INFINITY;
   let bestLarge = Number.POSITIVE_INFINITY;
   for (let round = 0; round < rounds; round++) {
-    bestSmall = Math.min(bestSmall, cpuMicros(() => work(small), repeat * factor));
-    bestLarge = Math.min(bestLarge, cpuMicros(() => work(large), repeat));
+    bestSmall = Math.min(
+      bestSmall,
+      cpuMicros(() => work(small), repeat * factor),
+    );
+    bestLarge = Math.min(
+      bestLarge,
+      cpuMicros(() => work(large), repeat),
+    );
   }
   return (bestLarge / bestSmall) * factor;
 }

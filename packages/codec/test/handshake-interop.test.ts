@@ -8,7 +8,13 @@ import { concat } from 'uint8arrays/concat';
 import { toString } from 'uint8arrays/to-string';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { ClientEndpoint, type ClientEndpointOptions, type EndpointEvent, permessageDeflate, ServerEndpoint } from '../src/index.js';
+import {
+  ClientEndpoint,
+  type ClientEndpointOptions,
+  type EndpointEvent,
+  permessageDeflate,
+  ServerEndpoint,
+} from '../src/index.js';
 import { deflateParams } from './helpers.js';
 
 const cleanups: Array<() => void> = [];
@@ -24,7 +30,13 @@ async function codecServer(): Promise<{ server: Server; url: string }> {
     // The host knows the path before the endpoint exists: /deflate supports permessage-deflate.
     const deflate = new URL(req.url ?? '/', 'http://host').pathname === '/deflate';
     const endpoint = ServerEndpoint.fromParsedRequest(
-      { method: req.method ?? '', target: req.url ?? '', httpVersion: req.httpVersion, headers: req.rawHeaders, trailing: head },
+      {
+        method: req.method ?? '',
+        target: req.url ?? '',
+        httpVersion: req.httpVersion,
+        headers: req.rawHeaders,
+        trailing: head,
+      },
       { extensions: deflate ? [permessageDeflate()] : [] },
     );
     const event = endpoint.nextEvent();
@@ -38,7 +50,11 @@ async function codecServer(): Promise<{ server: Server; url: string }> {
       socket.end(concat(endpoint.takeOutgoing()));
       return;
     }
-    endpoint.send({ type: 'accept', protocol: event.protocols.includes('chat') ? 'chat' : null, headers: { 'Set-Cookie': ['a=1', 'b=2'] } });
+    endpoint.send({
+      type: 'accept',
+      protocol: event.protocols.includes('chat') ? 'chat' : null,
+      headers: { 'Set-Cookie': ['a=1', 'b=2'] },
+    });
     // A text frame "hi" right behind the 101, in the same write.
     endpoint.send({ type: 'text', data: 'hi' });
     socket.write(concat(endpoint.takeOutgoing()));
@@ -94,7 +110,11 @@ describe('ServerEndpoint behind node:http, ws as the client', () => {
  * Runs a client endpoint over TCP until it opened and read its first
  * message, or was refused or failed and the server closed the connection.
  */
-async function codecClient(port: number, path: string, options: ClientEndpointOptions): Promise<{ events: EndpointEvent[]; endpoint: ClientEndpoint }> {
+async function codecClient(
+  port: number,
+  path: string,
+  options: ClientEndpointOptions,
+): Promise<{ events: EndpointEvent[]; endpoint: ClientEndpoint }> {
   const endpoint = new ClientEndpoint(`ws://127.0.0.1:${port}${path}`, options);
   const socket = connect(port, '127.0.0.1');
   cleanups.push(() => socket.destroy());
@@ -104,7 +124,8 @@ async function codecClient(port: number, path: string, options: ClientEndpointOp
     const read = () => {
       for (let ev = endpoint.nextEvent(); ev !== undefined; ev = endpoint.nextEvent()) events.push(ev);
       const opened = events[0]?.type === 'open';
-      if ((opened && events.some((e) => e.type === 'text')) || events.at(-1)?.type === 'closed') resolve({ events, endpoint });
+      if ((opened && events.some((e) => e.type === 'text')) || events.at(-1)?.type === 'closed')
+        resolve({ events, endpoint });
     };
     socket.on('data', (chunk: Buffer) => {
       endpoint.receive(new Uint8Array(chunk));
@@ -129,8 +150,14 @@ async function wsServer(options: ConstructorParameters<typeof WebSocketServer>[0
 describe('ClientEndpoint over TCP, a ws WebSocketServer as the server', () => {
   it('opens on ws’s 101, with the protocol ws chose, and reads ws’s first frame', async () => {
     const port = await wsServer({ handleProtocols: (protocols) => (protocols.has('chat') ? 'chat' : false) });
-    const { events } = await codecClient(port, '/chat', { protocols: ['superchat', 'chat'], origin: 'http://localhost' });
-    expect(events).toMatchObject([{ type: 'open', protocol: 'chat', extensions: '' }, { type: 'text', data: 'hello' }]);
+    const { events } = await codecClient(port, '/chat', {
+      protocols: ['superchat', 'chat'],
+      origin: 'http://localhost',
+    });
+    expect(events).toMatchObject([
+      { type: 'open', protocol: 'chat', extensions: '' },
+      { type: 'text', data: 'hello' },
+    ]);
   });
 
   it('agrees permessage-deflate parameters with ws’s response', async () => {
@@ -145,7 +172,9 @@ describe('ClientEndpoint over TCP, a ws WebSocketServer as the server', () => {
   });
 
   it('reports ws’s 401 rejection with its status and body', async () => {
-    const port = await wsServer({ verifyClient: (_info: unknown, done: (ok: boolean, code?: number) => void) => done(false, 401) });
+    const port = await wsServer({
+      verifyClient: (_info: unknown, done: (ok: boolean, code?: number) => void) => done(false, 401),
+    });
     const { events } = await codecClient(port, '/', {});
     const event = events[0];
     expect(event).toMatchObject({ type: 'rejected', status: 401, reason: 'Unauthorized', bodyComplete: true });
@@ -158,7 +187,10 @@ describe('ClientEndpoint over TCP, a ws WebSocketServer as the server', () => {
     // A doctored request: ws answers 400 and our client must surface it.
     const socket = connect(port, '127.0.0.1');
     cleanups.push(() => socket.destroy());
-    const request = toString(concat(endpoint.takeOutgoing()), 'latin1').replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 7');
+    const request = toString(concat(endpoint.takeOutgoing()), 'latin1').replace(
+      'Sec-WebSocket-Version: 13',
+      'Sec-WebSocket-Version: 7',
+    );
     socket.write(request, 'latin1');
     const chunks: Buffer[] = [];
     for await (const chunk of socket) chunks.push(chunk as Buffer);

@@ -18,8 +18,17 @@ const VISIBLE = Array.from({ length: 0x7e - 0x20 + 1 }, (_, i) => String.fromCha
 const fieldValue = fc.string({ unit: fc.constantFrom(...VISIBLE, '\t'), maxLength: 30 }).map((v) => v.trim());
 
 const RESERVED = new Set([
-  'host', 'upgrade', 'connection', 'origin', 'sec-websocket-key', 'sec-websocket-version',
-  'sec-websocket-protocol', 'sec-websocket-extensions', 'sec-websocket-accept', 'content-length', 'transfer-encoding',
+  'host',
+  'upgrade',
+  'connection',
+  'origin',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-protocol',
+  'sec-websocket-extensions',
+  'sec-websocket-accept',
+  'content-length',
+  'transfer-encoding',
 ]);
 const headerName = token.filter((name) => !RESERVED.has(name.toLowerCase()));
 
@@ -82,7 +91,10 @@ describe('client ⇄ server endpoint handshake round trip', () => {
 
         const protocol = s.protocols.length === 0 ? null : (s.protocols[s.protocolChoice % s.protocols.length] ?? null);
         server.send({ type: 'accept', protocol, headers: [['X-Chosen', 'yes']] });
-        expect(server.events()).toMatchObject([{ type: 'open', protocol }, { type: 'text', data: s.early }]);
+        expect(server.events()).toMatchObject([
+          { type: 'open', protocol },
+          { type: 'text', data: s.early },
+        ]);
         expect(server.extensions.map((e) => e.response)).toEqual(chosen);
 
         // An empty text message right behind the 101.

@@ -90,13 +90,29 @@ describe('Sec-WebSocket-Extensions', () => {
   });
 
   it('unescapes quoted-pairs and requires a token after unescaping', () => {
-    expect(parseExtensions('e; p="a\\bc"')).toEqual({ ok: true, value: [{ name: 'e', params: [{ name: 'p', value: 'abc' }] }] });
+    expect(parseExtensions('e; p="a\\bc"')).toEqual({
+      ok: true,
+      value: [{ name: 'e', params: [{ name: 'p', value: 'abc' }] }],
+    });
     expect(parseExtensions('e; p="a b"').ok).toBe(false);
     expect(parseExtensions('e; p=""').ok).toBe(false);
   });
 
   it('rejects malformed lists', () => {
-    for (const bad of ['', ',', ';', 'e;', 'e; =1', 'e; p=', 'e; p="1', 'e; p="1\\', 'e p', 'e; p=1 2', '"e"', 'e;; p']) {
+    for (const bad of [
+      '',
+      ',',
+      ';',
+      'e;',
+      'e; =1',
+      'e; p=',
+      'e; p="1',
+      'e; p="1\\',
+      'e p',
+      'e; p=1 2',
+      '"e"',
+      'e;; p',
+    ]) {
       expect(parseExtensions(bad).ok, bad).toBe(false);
     }
   });
@@ -141,10 +157,14 @@ describe('linear time on crafted input', () => {
   ];
 
   it.each(crafted.map((make, i) => [i, make] as const))('case %i costs time linear in its length', (_, make) => {
-    const ratio = growthRatio(make, (text) => [parseExtensions(text), parseSubprotocols(text), listHasToken(text, 'upgrade')], {
-      size: 25_000,
-      factor: 4,
-    });
+    const ratio = growthRatio(
+      make,
+      (text) => [parseExtensions(text), parseSubprotocols(text), listHasToken(text, 'upgrade')],
+      {
+        size: 25_000,
+        factor: 4,
+      },
+    );
     // 4 times the input: about 4 times the work when linear, 16 when quadratic.
     expect(ratio).toBeLessThan(8);
   });

@@ -69,7 +69,11 @@ export function plain(ev: EndpointEvent): PlainEvent {
 }
 
 /** Feeds every chunk (copied, as a socket hands out fresh buffers) and collects plain events after each. */
-export function feed(endpoint: Pick<Endpoint, 'receive' | 'receiveEof' | 'nextEvent'>, chunks: readonly Uint8Array[], eof = false): PlainEvent[] {
+export function feed(
+  endpoint: Pick<Endpoint, 'receive' | 'receiveEof' | 'nextEvent'>,
+  chunks: readonly Uint8Array[],
+  eof = false,
+): PlainEvent[] {
   const events: PlainEvent[] = [];
   for (const chunk of chunks) {
     endpoint.receive(chunk.slice());
@@ -130,22 +134,37 @@ export function openDeflatePair(
   options: { readonly tuning?: DeflateTuning; readonly server?: FrameOptions; readonly client?: FrameOptions } = {},
 ): { server: ServerEndpoint; client: ClientEndpoint } {
   const extension = () => permessageDeflate({ ...params, ...options.tuning });
-  return openPair({ server: { ...options.server, extensions: [extension()] }, client: { ...options.client, extensions: [extension()] } });
+  return openPair({
+    server: { ...options.server, extensions: [extension()] },
+    client: { ...options.client, extensions: [extension()] },
+  });
 }
 
 /** The permessage-deflate parameters an open endpoint agreed on, or undefined when it agreed none. */
 export function deflateParams(endpoint: Endpoint): PerMessageDeflateParams | undefined {
-  const agreed = endpoint.extensions.find((ext) => ext.name === 'permessage-deflate') as PerMessageDeflateAgreement | undefined;
+  const agreed = endpoint.extensions.find((ext) => ext.name === 'permessage-deflate') as
+    | PerMessageDeflateAgreement
+    | undefined;
   return agreed?.params;
 }
 
 /** `params` with RFC 7692's defaults for the ones left out. */
 export function fullDeflateParams(params: Partial<PerMessageDeflateParams>): PerMessageDeflateParams {
-  return { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15, ...params };
+  return {
+    serverNoContextTakeover: false,
+    clientNoContextTakeover: false,
+    serverMaxWindowBits: 15,
+    clientMaxWindowBits: 15,
+    ...params,
+  };
 }
 
 /** An open pair seen from one side: `sender` plays `role`, `receiver` the other role. */
-export function senderAndReceiver(role: Role, sender: FrameOptions = {}, receiver: FrameOptions = {}): { sender: Endpoint; receiver: Endpoint } {
+export function senderAndReceiver(
+  role: Role,
+  sender: FrameOptions = {},
+  receiver: FrameOptions = {},
+): { sender: Endpoint; receiver: Endpoint } {
   if (role === 'server') {
     const pair = openPair({ server: sender, client: receiver });
     return { sender: pair.server, receiver: pair.client };

@@ -111,7 +111,9 @@ describe('request heads', () => {
   it('answers 431 past the head size and header count limits', () => {
     const limits = { maxHeadSize: 64, maxHeaderCount: 3, maxStartLineLength: 64 };
     expect(parseRequest(`GET / HTTP/1.1\r\nX: ${'a'.repeat(60)}`, limits)).toMatchObject({ status: 431 });
-    expect(parseRequest('GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n', limits)).toMatchObject({ status: 431 });
+    expect(parseRequest('GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n', limits)).toMatchObject({
+      status: 431,
+    });
     expect(parseRequest('GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n', limits).type).toBe('complete');
   });
 
@@ -183,10 +185,15 @@ describe('response heads', () => {
     expect(parseResponse('HTTP/1.1 403 \r\n\r\n')).toMatchObject({ startLine: { status: 403, reason: '' } });
   });
 
-  it.each(['HTTP/1.1 10 x\r\n\r\n', 'HTTP/1.1 1011 x\r\n\r\n', 'HTTP/1.1\r\n\r\n', 'HTTP/1.1  101 x\r\n\r\n', 'ICY 200 OK\r\n\r\n', 'HTTP/1.1 101 a\u0001\r\n\r\n', 'HTTP/1.1 101x\r\n\r\n'])(
-    'rejects the malformed status line %j',
-    (text) => {
-      expect(parseResponse(text)).toMatchObject({ type: 'invalid', status: 400 });
-    },
-  );
+  it.each([
+    'HTTP/1.1 10 x\r\n\r\n',
+    'HTTP/1.1 1011 x\r\n\r\n',
+    'HTTP/1.1\r\n\r\n',
+    'HTTP/1.1  101 x\r\n\r\n',
+    'ICY 200 OK\r\n\r\n',
+    'HTTP/1.1 101 a\u0001\r\n\r\n',
+    'HTTP/1.1 101x\r\n\r\n',
+  ])('rejects the malformed status line %j', (text) => {
+    expect(parseResponse(text)).toMatchObject({ type: 'invalid', status: 400 });
+  });
 });

@@ -65,7 +65,8 @@ function internalDeclarations(packageDir: string): InternalDeclaration[] {
     const file = relative(packagesDir, path);
     const found: InternalDeclaration[] = [];
     for (const statement of parse(path).statements) {
-      if (isInternal(statement)) for (const name of declaredNames(statement)) found.push({ file, container: undefined, name });
+      if (isInternal(statement))
+        for (const name of declaredNames(statement)) found.push({ file, container: undefined, name });
       if (!ts.isClassDeclaration(statement) && !ts.isInterfaceDeclaration(statement)) continue;
       const container = statement.name?.text;
       const members: readonly (ts.ClassElement | ts.TypeElement)[] = statement.members;

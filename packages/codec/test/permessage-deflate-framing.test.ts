@@ -16,14 +16,35 @@ import {
   type PerMessageDeflateParams,
   permessageDeflate,
 } from '../src/index.js';
-import { deflateParams, feed, fullDeflateParams, openDeflatePair, openPair, outgoingBytes, rawFrame, seededRandom, server as plainServer } from './helpers.js';
+import {
+  deflateParams,
+  feed,
+  fullDeflateParams,
+  openDeflatePair,
+  openPair,
+  outgoingBytes,
+  rawFrame,
+  seededRandom,
+  server as plainServer,
+} from './helpers.js';
 
 const enc = new TextEncoder();
 
 /** Endpoints that negotiated `params`, with the frame options on both sides. */
-function pair(params: Partial<PerMessageDeflateParams> = {}, extra: { threshold?: number; maxMessageSize?: number; fragmentSize?: number; messageMode?: 'whole' | 'parts' } = {}) {
-  const frame = { maxMessageSize: extra.maxMessageSize, fragmentSize: extra.fragmentSize, messageMode: extra.messageMode };
-  const { client, server } = openDeflatePair(params, { tuning: { threshold: extra.threshold ?? 0 }, server: frame, client: { ...frame, random: seededRandom(3) } });
+function pair(
+  params: Partial<PerMessageDeflateParams> = {},
+  extra: { threshold?: number; maxMessageSize?: number; fragmentSize?: number; messageMode?: 'whole' | 'parts' } = {},
+) {
+  const frame = {
+    maxMessageSize: extra.maxMessageSize,
+    fragmentSize: extra.fragmentSize,
+    messageMode: extra.messageMode,
+  };
+  const { client, server } = openDeflatePair(params, {
+    tuning: { threshold: extra.threshold ?? 0 },
+    server: frame,
+    client: { ...frame, random: seededRandom(3) },
+  });
   expect(deflateParams(server)).toEqual(fullDeflateParams(params));
   expect(deflateParams(client)).toEqual(fullDeflateParams(params));
   return { client, server };
@@ -90,7 +111,9 @@ describe('permessage-deflate framing', () => {
       const { client } = pair({}, { messageMode });
       // zlib's one-shot raw deflate ends with BFINAL and needs no 00 00 ff ff tail.
       const final = new Uint8Array(deflateRawSync(enc.encode('first message')));
-      const frames = [final, compressed(enc.encode('Hello')), final, final].map((p) => rawFrame({ rsv: 0x40, opcode: Opcode.Text, payload: p, mask: null }));
+      const frames = [final, compressed(enc.encode('Hello')), final, final].map((p) =>
+        rawFrame({ rsv: 0x40, opcode: Opcode.Text, payload: p, mask: null }),
+      );
       const messages: string[] = [];
       let pending = '';
       for (const ev of feed(client, frames)) {
@@ -106,7 +129,9 @@ describe('permessage-deflate framing', () => {
 
   it('still accepts uncompressed messages', () => {
     const { server } = pair();
-    expect(feed(server, [rawFrame({ opcode: Opcode.Text, payload: enc.encode('plain') })])).toEqual([{ type: 'text', data: 'plain' }]);
+    expect(feed(server, [rawFrame({ opcode: Opcode.Text, payload: enc.encode('plain') })])).toEqual([
+      { type: 'text', data: 'plain' },
+    ]);
   });
 
   it('leaves messages under the threshold uncompressed', () => {
@@ -121,24 +146,40 @@ describe('permessage-deflate framing', () => {
 
   it('rejects RSV1 on a continuation frame and on a control frame with 1002', () => {
     const a = pair().server;
-    const first = rawFrame({ fin: false, rsv: 0x40, opcode: Opcode.Text, payload: compressed(enc.encode('ab')).subarray(0, 1) });
+    const first = rawFrame({
+      fin: false,
+      rsv: 0x40,
+      opcode: Opcode.Text,
+      payload: compressed(enc.encode('ab')).subarray(0, 1),
+    });
     const cont = rawFrame({ rsv: 0x40, opcode: Opcode.Continuation, payload: new Uint8Array([0]) });
-    expect(feed(a, [first, cont]).at(-1)).toEqual({ type: 'protocol-error', phase: 'frames', code: 1002, reason: 'RSV1 set on a continuation frame' });
+    expect(feed(a, [first, cont]).at(-1)).toEqual({
+      type: 'protocol-error',
+      phase: 'frames',
+      code: 1002,
+      reason: 'RSV1 set on a continuation frame',
+    });
     const b = pair().server;
     expect(feed(b, [rawFrame({ rsv: 0x40, opcode: Opcode.Ping })])).toEqual([
       { type: 'protocol-error', phase: 'frames', code: 1002, reason: 'RSV bit set on a control frame' },
     ]);
     // Without the extension RSV1 stays a protocol error.
     const c = plainServer();
-    expect(feed(c, [rawFrame({ rsv: 0x40, opcode: Opcode.Text, payload: new Uint8Array([0]) })])[0]).toMatchObject({ code: 1002 });
+    expect(feed(c, [rawFrame({ rsv: 0x40, opcode: Opcode.Text, payload: new Uint8Array([0]) })])[0]).toMatchObject({
+      code: 1002,
+    });
     // RSV2 is not permessage-deflate's.
     const d = pair().server;
-    expect(feed(d, [rawFrame({ rsv: 0x20, opcode: Opcode.Text, payload: new Uint8Array([0]) })])[0]).toMatchObject({ code: 1002 });
+    expect(feed(d, [rawFrame({ rsv: 0x20, opcode: Opcode.Text, payload: new Uint8Array([0]) })])[0]).toMatchObject({
+      code: 1002,
+    });
   });
 
   it('fails invalid compressed data with 1007 and a reason', () => {
     const { server } = pair();
-    const evs = feed(server, [rawFrame({ rsv: 0x40, opcode: Opcode.Binary, payload: new Uint8Array([0xff, 0xff, 0xff, 0xff]) })]);
+    const evs = feed(server, [
+      rawFrame({ rsv: 0x40, opcode: Opcode.Binary, payload: new Uint8Array([0xff, 0xff, 0xff, 0xff]) }),
+    ]);
     expect(evs[0]).toMatchObject({ type: 'protocol-error', phase: 'frames', code: 1007 });
     expect(evs[0]!.reason).toMatch(/^invalid compressed data: /);
     expect(server.shouldCloseTransport).toBe(true);
@@ -150,7 +191,9 @@ describe('permessage-deflate framing', () => {
     const payload = compressed(bad);
     const frame = rawFrame({ fin: false, rsv: 0x40, opcode: Opcode.Text, payload });
     // Fail-fast: the error comes with the first frame, before the message ends.
-    expect(feed(server, [frame])).toEqual([{ type: 'protocol-error', phase: 'frames', code: 1007, reason: 'invalid UTF-8 in a text message' }]);
+    expect(feed(server, [frame])).toEqual([
+      { type: 'protocol-error', phase: 'frames', code: 1007, reason: 'invalid UTF-8 in a text message' },
+    ]);
   });
 
   it('keeps context across messages unless no_context_takeover applies', () => {
@@ -204,14 +247,22 @@ describe('permessage-deflate framing', () => {
     client.send({ type: 'binary', data: new Uint8Array(10_001) });
     const evs = feed(server, [outgoingBytes(client)]);
     expect(evs[0]).toMatchObject({ type: 'binary' });
-    expect(evs[1]).toEqual({ type: 'protocol-error', phase: 'frames', code: 1009, reason: 'message of at least 10001 bytes exceeds the limit of 10000' });
+    expect(evs[1]).toEqual({
+      type: 'protocol-error',
+      phase: 'frames',
+      code: 1009,
+      reason: 'message of at least 10001 bytes exceeds the limit of 10000',
+    });
   });
 
   it('fails a 1 GiB bomb with 1009 after inflating little more than the limit, and with bounded memory', () => {
     const bomb = zeroBomb(1024);
     expect(bomb.length).toBeLessThan(1_100_000);
     const inflation = countingBackend();
-    const { server } = openPair({ server: { extensions: [permessageDeflate({ backend: inflation.backend })] }, client: { extensions: [permessageDeflate()] } });
+    const { server } = openPair({
+      server: { extensions: [permessageDeflate({ backend: inflation.backend })] },
+      client: { extensions: [permessageDeflate()] },
+    });
     expect(deflateParams(server)).toEqual(fullDeflateParams({}));
     const frame = rawFrame({ rsv: 0x40, opcode: Opcode.Binary, payload: bomb });
     globalThis.gc?.();
@@ -233,7 +284,14 @@ describe('permessage-deflate framing', () => {
     const bomb = zeroBomb(1); // 1 MiB of zeros in about 1 KiB
     expect(bomb.length).toBeLessThan(1100);
     const evs = feed(server, [rawFrame({ rsv: 0x40, opcode: Opcode.Text, payload: bomb })]);
-    expect(evs).toEqual([{ type: 'protocol-error', phase: 'frames', code: 1009, reason: expect.stringMatching(/exceeds the limit of 1024$/) }]);
+    expect(evs).toEqual([
+      {
+        type: 'protocol-error',
+        phase: 'frames',
+        code: 1009,
+        reason: expect.stringMatching(/exceeds the limit of 1024$/),
+      },
+    ]);
   });
 });
 

@@ -22,7 +22,15 @@ type DeflateOptions = Parameters<typeof permessageDeflate>[0];
 
 /** A valid upgrade request offering the extensions in `header`. */
 function requestOffering(header: string): Uint8Array {
-  const lines = ['GET / HTTP/1.1', 'Host: example.com', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', `Sec-WebSocket-Extensions: ${header}`];
+  const lines = [
+    'GET / HTTP/1.1',
+    'Host: example.com',
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    'Sec-WebSocket-Version: 13',
+    `Sec-WebSocket-Extensions: ${header}`,
+  ];
   return enc.encode(`${lines.join('\r\n')}\r\n\r\n`);
 }
 
@@ -35,7 +43,10 @@ function responseField(endpoint: Endpoint, name: string): string {
 }
 
 /** What a server endpoint supporting permessage-deflate with `options` agrees to for the offers in `header`. */
-function serverChoice(header: string, options: DeflateOptions = {}): { header: string; params: PerMessageDeflateParams | undefined } {
+function serverChoice(
+  header: string,
+  options: DeflateOptions = {},
+): { header: string; params: PerMessageDeflateParams | undefined } {
   const server = new ServerEndpoint({ extensions: [permessageDeflate(options)] });
   server.receive(requestOffering(header));
   expect(server.nextEvent()?.type).toBe('request');
@@ -45,17 +56,31 @@ function serverChoice(header: string, options: DeflateOptions = {}): { header: s
 
 /** A 101 that answers `client`'s request, accepting the extensions in `header`. */
 function switchingProtocols(client: ClientEndpoint, header: string): Uint8Array {
-  const lines = ['HTTP/1.1 101 Switching Protocols', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Accept: ${computeAcceptKey(client.key)}`, `Sec-WebSocket-Extensions: ${header}`];
+  const lines = [
+    'HTTP/1.1 101 Switching Protocols',
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Accept: ${computeAcceptKey(client.key)}`,
+    `Sec-WebSocket-Extensions: ${header}`,
+  ];
   return enc.encode(`${lines.join('\r\n')}\r\n\r\n`);
 }
 
 /** How a client endpoint offering permessage-deflate with `options` takes a 101 accepting `responseHeader`. */
-function clientCheck(responseHeader: string, options: DeflateOptions = {}): { ok: true; params: PerMessageDeflateParams | undefined } | { ok: false; reason: string } {
+function clientCheck(
+  responseHeader: string,
+  options: DeflateOptions = {},
+): { ok: true; params: PerMessageDeflateParams | undefined } | { ok: false; reason: string } {
   const client = new ClientEndpoint('ws://example.com/', { extensions: [permessageDeflate(options)] });
   client.receive(switchingProtocols(client, responseHeader));
   const ev = client.nextEvent();
   if (ev?.type === 'open') return { ok: true, params: deflateParams(client) };
-  expect(ev).toMatchObject({ type: 'protocol-error', phase: 'handshake', status: 101, failure: HandshakeFailure.InvalidExtensions });
+  expect(ev).toMatchObject({
+    type: 'protocol-error',
+    phase: 'handshake',
+    status: 101,
+    failure: HandshakeFailure.InvalidExtensions,
+  });
   expect(client.shouldCloseTransport).toBe(true);
   return { ok: false, reason: ev?.type === 'protocol-error' ? ev.reason : '' };
 }
@@ -95,7 +120,12 @@ describe('server choice', () => {
   it('accepts the plain offer with an empty response', () => {
     expect(serverChoice('permessage-deflate')).toEqual({
       header: 'permessage-deflate',
-      params: { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 },
+      params: {
+        serverNoContextTakeover: false,
+        clientNoContextTakeover: false,
+        serverMaxWindowBits: 15,
+        clientMaxWindowBits: 15,
+      },
     });
   });
 
@@ -119,20 +149,30 @@ describe('server choice', () => {
   });
 
   it('reads quoted values', () => {
-    expect(serverChoice('permessage-deflate; server_max_window_bits="10"').header).toBe('permessage-deflate; server_max_window_bits=10');
+    expect(serverChoice('permessage-deflate; server_max_window_bits="10"').header).toBe(
+      'permessage-deflate; server_max_window_bits=10',
+    );
   });
 
   it('echoes server_no_context_takeover and caps windows by the offer and its own options', () => {
-    expect(serverChoice('permessage-deflate; server_no_context_takeover; server_max_window_bits=12; client_max_window_bits=11', { serverMaxWindowBits: 10 }).header).toBe(
-      'permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits=11',
-    );
-    expect(serverChoice('permessage-deflate; client_max_window_bits', { clientMaxWindowBits: 9, clientNoContextTakeover: true }).header).toBe(
-      'permessage-deflate; client_no_context_takeover; client_max_window_bits=9',
-    );
+    expect(
+      serverChoice(
+        'permessage-deflate; server_no_context_takeover; server_max_window_bits=12; client_max_window_bits=11',
+        { serverMaxWindowBits: 10 },
+      ).header,
+    ).toBe('permessage-deflate; server_no_context_takeover; server_max_window_bits=10; client_max_window_bits=11');
+    expect(
+      serverChoice('permessage-deflate; client_max_window_bits', {
+        clientMaxWindowBits: 9,
+        clientNoContextTakeover: true,
+      }).header,
+    ).toBe('permessage-deflate; client_no_context_takeover; client_max_window_bits=9');
     // Without the parameter in the offer the client may not be told its window.
     expect(serverChoice('permessage-deflate', { clientMaxWindowBits: 9 }).header).toBe('permessage-deflate');
     // A server may state its own window unasked.
-    expect(serverChoice('permessage-deflate', { serverMaxWindowBits: 11 }).header).toBe('permessage-deflate; server_max_window_bits=11');
+    expect(serverChoice('permessage-deflate', { serverMaxWindowBits: 11 }).header).toBe(
+      'permessage-deflate; server_max_window_bits=11',
+    );
   });
 
   it('accepts 8 for the client window and reads it with 9', () => {
@@ -146,7 +186,12 @@ describe('server choice', () => {
     // A parameter value that is no token even unquoted (§9.1) never reaches negotiation: the request is refused.
     const server = new ServerEndpoint({ extensions: [permessageDeflate()] });
     server.receive(requestOffering('PERMESSAGE-DEFLATE; x="\\""'));
-    expect(server.nextEvent()).toMatchObject({ type: 'protocol-error', phase: 'handshake', status: 400, failure: HandshakeFailure.BadRequest });
+    expect(server.nextEvent()).toMatchObject({
+      type: 'protocol-error',
+      phase: 'handshake',
+      status: 400,
+      failure: HandshakeFailure.BadRequest,
+    });
     expect(new TextDecoder().decode(outgoingBytes(server))).toMatch(/^HTTP\/1\.1 400 /);
   });
 });
@@ -159,7 +204,9 @@ describe('client validation of the response', () => {
   };
 
   it('accepts what it offered', () => {
-    const r = clientCheck('permessage-deflate; client_max_window_bits=10; server_max_window_bits=9; server_no_context_takeover');
+    const r = clientCheck(
+      'permessage-deflate; client_max_window_bits=10; server_max_window_bits=9; server_no_context_takeover',
+    );
     expect(r.ok && r.params).toEqual({
       serverNoContextTakeover: true,
       clientNoContextTakeover: false,
@@ -173,9 +220,13 @@ describe('client validation of the response', () => {
     expect(fails('permessage-deflate; client_max_window_bits')).toMatch(/client_max_window_bits needs a value/);
     expect(fails('permessage-deflate; server_max_window_bits=10; server_max_window_bits=10')).toMatch(/duplicate/);
     expect(fails('permessage-deflate; server_max_window_bits=010')).toMatch(/8 to 15/);
-    expect(fails('permessage-deflate; client_max_window_bits=10', { clientMaxWindowBits: false })).toMatch(/not offered/);
+    expect(fails('permessage-deflate; client_max_window_bits=10', { clientMaxWindowBits: false })).toMatch(
+      /not offered/,
+    );
     expect(fails('permessage-deflate; client_max_window_bits=8')).toMatch(/8-bit window/);
-    expect(fails('permessage-deflate; server_max_window_bits=12', { serverMaxWindowBits: 10 })).toMatch(/exceeds the offered 10/);
+    expect(fails('permessage-deflate; server_max_window_bits=12', { serverMaxWindowBits: 10 })).toMatch(
+      /exceeds the offered 10/,
+    );
     expect(fails('permessage-deflate', { serverNoContextTakeover: true })).toMatch(/not echoed/);
     expect(fails('permessage-deflate, permessage-deflate')).toMatch(/more than once/);
   });
@@ -189,7 +240,10 @@ describe('client validation of the response', () => {
 
 describe('the whole handshake', () => {
   it('negotiates between a client and a server endpoint and carries messages', () => {
-    const c = new ClientEndpoint('ws://example.com/', { extensions: [permessageDeflate({ serverNoContextTakeover: true, clientMaxWindowBits: 12 })], random: seededRandom(1) });
+    const c = new ClientEndpoint('ws://example.com/', {
+      extensions: [permessageDeflate({ serverNoContextTakeover: true, clientMaxWindowBits: 12 })],
+      random: seededRandom(1),
+    });
     const s = new ServerEndpoint({ extensions: [permessageDeflate({ clientMaxWindowBits: 10 })] });
     s.receive(outgoingBytes(c));
     expect(s.nextEvent()?.type).toBe('request');
@@ -199,9 +253,17 @@ describe('the whole handshake', () => {
       'Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_max_window_bits=10\r\n',
     );
     c.receive(response);
-    expect(c.nextEvent()).toMatchObject({ type: 'open', extensions: 'permessage-deflate; server_no_context_takeover; client_max_window_bits=10' });
+    expect(c.nextEvent()).toMatchObject({
+      type: 'open',
+      extensions: 'permessage-deflate; server_no_context_takeover; client_max_window_bits=10',
+    });
     expect(s.nextEvent()?.type).toBe('open');
-    const agreed = { serverNoContextTakeover: true, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 10 };
+    const agreed = {
+      serverNoContextTakeover: true,
+      clientNoContextTakeover: false,
+      serverMaxWindowBits: 15,
+      clientMaxWindowBits: 10,
+    };
     expect(deflateParams(c)).toEqual(agreed);
     expect(deflateParams(s)).toEqual(agreed);
     const text = 'negotiated and compressed '.repeat(100);
@@ -228,7 +290,12 @@ describe('the whole handshake', () => {
     const client = new ClientEndpoint('ws://example.com/', { extensions: [permessageDeflate(), rival] });
     client.takeOutgoing();
     client.receive(switchingProtocols(client, 'permessage-deflate, x-rival'));
-    expect(client.nextEvent()).toMatchObject({ type: 'protocol-error', phase: 'handshake', failure: HandshakeFailure.InvalidExtensions, reason: expect.stringMatching(/RSV bit/) });
+    expect(client.nextEvent()).toMatchObject({
+      type: 'protocol-error',
+      phase: 'handshake',
+      failure: HandshakeFailure.InvalidExtensions,
+      reason: expect.stringMatching(/RSV bit/),
+    });
     expect(concat(client.takeOutgoing()).length).toBe(0);
   });
 });

@@ -53,7 +53,12 @@ interface ResponseParams {
  * may come without a value. A string names the broken rule.
  */
 function readParams(element: ExtensionElement, inOffer: boolean): OfferParams | string {
-  const out = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: undefined as number | undefined, clientMaxWindowBits: undefined as number | true | undefined };
+  const out = {
+    serverNoContextTakeover: false,
+    clientNoContextTakeover: false,
+    serverMaxWindowBits: undefined as number | undefined,
+    clientMaxWindowBits: undefined as number | true | undefined,
+  };
   const seen = new Set<string>();
   for (const { name, value } of element.params) {
     if (seen.has(name)) return `${name} twice`;
@@ -87,15 +92,22 @@ function readResponse(element: ExtensionElement): ResponseParams | string {
  */
 function serverRuleBroken(offer: OfferParams, response: ResponseParams): string | undefined {
   // §7.1.1.1: accepting server_no_context_takeover means stating it.
-  if (offer.serverNoContextTakeover && !response.serverNoContextTakeover) return '7.1.1.1: server_no_context_takeover not stated';
+  if (offer.serverNoContextTakeover && !response.serverNoContextTakeover)
+    return '7.1.1.1: server_no_context_takeover not stated';
   // §7.1.2.1: accepting server_max_window_bits means stating it, with the same or a smaller value.
   if (offer.serverMaxWindowBits !== undefined) {
     if (response.serverMaxWindowBits === undefined) return '7.1.2.1: server_max_window_bits not stated';
-    if (response.serverMaxWindowBits > offer.serverMaxWindowBits) return '7.1.2.1: server_max_window_bits above the offer';
+    if (response.serverMaxWindowBits > offer.serverMaxWindowBits)
+      return '7.1.2.1: server_max_window_bits above the offer';
   }
   // §7.1.2.2: no client_max_window_bits in the response to an offer without it.
-  if (offer.clientMaxWindowBits === undefined && response.clientMaxWindowBits !== undefined) return '7.1.2.2: client_max_window_bits not offered';
-  if (typeof offer.clientMaxWindowBits === 'number' && response.clientMaxWindowBits !== undefined && response.clientMaxWindowBits > offer.clientMaxWindowBits) {
+  if (offer.clientMaxWindowBits === undefined && response.clientMaxWindowBits !== undefined)
+    return '7.1.2.2: client_max_window_bits not offered';
+  if (
+    typeof offer.clientMaxWindowBits === 'number' &&
+    response.clientMaxWindowBits !== undefined &&
+    response.clientMaxWindowBits > offer.clientMaxWindowBits
+  ) {
     return '7.1.2.2: client_max_window_bits above the offered value';
   }
   return undefined;
@@ -110,7 +122,11 @@ function serverRuleBroken(offer: OfferParams, response: ResponseParams): string 
  */
 function clientMustFail(offer: OfferParams, response: ResponseParams): boolean {
   if (offer.serverNoContextTakeover && !response.serverNoContextTakeover) return true;
-  if (offer.serverMaxWindowBits !== undefined && (response.serverMaxWindowBits === undefined || response.serverMaxWindowBits > offer.serverMaxWindowBits)) return true;
+  if (
+    offer.serverMaxWindowBits !== undefined &&
+    (response.serverMaxWindowBits === undefined || response.serverMaxWindowBits > offer.serverMaxWindowBits)
+  )
+    return true;
   if (offer.clientMaxWindowBits === undefined && response.clientMaxWindowBits !== undefined) return true;
   return false;
 }
@@ -148,7 +164,10 @@ function elements(header: string): ExtensionElement[] {
 }
 
 /** Server: the response header to `offers` ('' when declined) and the server's own parameters. */
-function serve(offers: string, options: PerMessageDeflateOptions = {}): { header: string; params: PerMessageDeflateParams | undefined } {
+function serve(
+  offers: string,
+  options: PerMessageDeflateOptions = {},
+): { header: string; params: PerMessageDeflateParams | undefined } {
   const { response, negotiated } = negotiateExtensions(elements(offers), [permessageDeflate(options)]);
   return {
     header: response.length === 0 ? '' : serializeExtensions(response),
@@ -211,8 +230,14 @@ function* allServerOptions(): Generator<DeflateOffer> {
 }
 
 /** What is wrong with the server's answer to `offer` under `options`, if anything. */
-function serverProblem(options: DeflateOffer, offer: OfferParams, response: ExtensionElement[], params: PerMessageDeflateParams | undefined): string | undefined {
-  if (offer.serverMaxWindowBits === 8) return response.length === 0 ? undefined : 'accepted an 8-bit server window (policy: declined)';
+function serverProblem(
+  options: DeflateOffer,
+  offer: OfferParams,
+  response: ExtensionElement[],
+  params: PerMessageDeflateParams | undefined,
+): string | undefined {
+  if (offer.serverMaxWindowBits === 8)
+    return response.length === 0 ? undefined : 'accepted an 8-bit server window (policy: declined)';
   if (response.length !== 1 || params === undefined) return 'declined';
   const r = readResponse(response[0]!);
   if (typeof r === 'string') return r;
@@ -221,15 +246,22 @@ function serverProblem(options: DeflateOffer, offer: OfferParams, response: Exte
   // The server keeps to its own configuration...
   if (options.serverNoContextTakeover && !r.serverNoContextTakeover) return 'own serverNoContextTakeover not stated';
   if (options.clientNoContextTakeover && !r.clientNoContextTakeover) return 'own clientNoContextTakeover not stated';
-  if (options.serverMaxWindowBits !== undefined && (r.serverMaxWindowBits ?? 15) > options.serverMaxWindowBits) return 'own serverMaxWindowBits exceeded';
-  if (typeof options.clientMaxWindowBits === 'number' && offer.clientMaxWindowBits !== undefined && (r.clientMaxWindowBits ?? 15) > options.clientMaxWindowBits) {
+  if (options.serverMaxWindowBits !== undefined && (r.serverMaxWindowBits ?? 15) > options.serverMaxWindowBits)
+    return 'own serverMaxWindowBits exceeded';
+  if (
+    typeof options.clientMaxWindowBits === 'number' &&
+    offer.clientMaxWindowBits !== undefined &&
+    (r.clientMaxWindowBits ?? 15) > options.clientMaxWindowBits
+  ) {
     return 'own clientMaxWindowBits exceeded';
   }
   // ...and will do what it stated: deflate within its window, inflate whatever the client may send.
-  if (params.serverMaxWindowBits !== (r.serverMaxWindowBits ?? 15)) return `deflates with ${params.serverMaxWindowBits} bits`;
+  if (params.serverMaxWindowBits !== (r.serverMaxWindowBits ?? 15))
+    return `deflates with ${params.serverMaxWindowBits} bits`;
   if (params.serverNoContextTakeover !== r.serverNoContextTakeover) return 'context takeover differs from the response';
   const client = clientBound(offer, r);
-  if (params.clientMaxWindowBits < client.window) return `inflates with ${params.clientMaxWindowBits} bits, client may use ${client.window}`;
+  if (params.clientMaxWindowBits < client.window)
+    return `inflates with ${params.clientMaxWindowBits} bits, client may use ${client.window}`;
   if (params.clientNoContextTakeover && !client.noContext) return 'expects a client reset the client never promised';
   return undefined;
 }
@@ -246,25 +278,100 @@ describe('server: offer → response (RFC 7692 §7.1)', () => {
       'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=15',
       'server_no_context_takeover and server_max_window_bits≤15 stated',
     ],
-    ['permessage-deflate; server_max_window_bits=15', {}, 'permessage-deflate; server_max_window_bits=15', 'server_max_window_bits≤15 stated'],
-    ['permessage-deflate; server_max_window_bits="15"', {}, 'permessage-deflate; server_max_window_bits=15', 'a quoted value is the same value'],
-    ['permessage-deflate; server_max_window_bits=9', {}, 'permessage-deflate; server_max_window_bits=9', 'server_max_window_bits≤9 stated'],
-    ['permessage-deflate; server_max_window_bits=12', { serverMaxWindowBits: 10 }, 'permessage-deflate; server_max_window_bits=10', 'a smaller value accepts too'],
-    ['permessage-deflate; server_max_window_bits=9', { serverMaxWindowBits: 10 }, 'permessage-deflate; server_max_window_bits=9', 'never above the offer'],
-    ['permessage-deflate', { serverMaxWindowBits: 10 }, 'permessage-deflate; server_max_window_bits=10', 'a server may state it unasked'],
+    [
+      'permessage-deflate; server_max_window_bits=15',
+      {},
+      'permessage-deflate; server_max_window_bits=15',
+      'server_max_window_bits≤15 stated',
+    ],
+    [
+      'permessage-deflate; server_max_window_bits="15"',
+      {},
+      'permessage-deflate; server_max_window_bits=15',
+      'a quoted value is the same value',
+    ],
+    [
+      'permessage-deflate; server_max_window_bits=9',
+      {},
+      'permessage-deflate; server_max_window_bits=9',
+      'server_max_window_bits≤9 stated',
+    ],
+    [
+      'permessage-deflate; server_max_window_bits=12',
+      { serverMaxWindowBits: 10 },
+      'permessage-deflate; server_max_window_bits=10',
+      'a smaller value accepts too',
+    ],
+    [
+      'permessage-deflate; server_max_window_bits=9',
+      { serverMaxWindowBits: 10 },
+      'permessage-deflate; server_max_window_bits=9',
+      'never above the offer',
+    ],
+    [
+      'permessage-deflate',
+      { serverMaxWindowBits: 10 },
+      'permessage-deflate; server_max_window_bits=10',
+      'a server may state it unasked',
+    ],
     ['permessage-deflate; server_max_window_bits=8', {}, '', 'declining is allowed (policy: no 8-bit deflate)'],
-    ['permessage-deflate; server_no_context_takeover', {}, 'permessage-deflate; server_no_context_takeover', 'server_no_context_takeover stated'],
-    ['permessage-deflate', { serverNoContextTakeover: true }, 'permessage-deflate; server_no_context_takeover', 'a server may state it unasked'],
-    ['permessage-deflate; client_no_context_takeover', {}, 'permessage-deflate; client_no_context_takeover', 'optional (policy: echoed)'],
-    ['permessage-deflate', { clientNoContextTakeover: true }, 'permessage-deflate; client_no_context_takeover', 'a server may require it unasked'],
+    [
+      'permessage-deflate; server_no_context_takeover',
+      {},
+      'permessage-deflate; server_no_context_takeover',
+      'server_no_context_takeover stated',
+    ],
+    [
+      'permessage-deflate',
+      { serverNoContextTakeover: true },
+      'permessage-deflate; server_no_context_takeover',
+      'a server may state it unasked',
+    ],
+    [
+      'permessage-deflate; client_no_context_takeover',
+      {},
+      'permessage-deflate; client_no_context_takeover',
+      'optional (policy: echoed)',
+    ],
+    [
+      'permessage-deflate',
+      { clientNoContextTakeover: true },
+      'permessage-deflate; client_no_context_takeover',
+      'a server may require it unasked',
+    ],
     ['permessage-deflate', {}, 'permessage-deflate', 'nothing required'],
     ['permessage-deflate; client_max_window_bits', {}, 'permessage-deflate', 'optional'],
-    ['permessage-deflate; client_max_window_bits=10', {}, 'permessage-deflate; client_max_window_bits=10', 'optional, at most 10 (policy: echoed)'],
+    [
+      'permessage-deflate; client_max_window_bits=10',
+      {},
+      'permessage-deflate; client_max_window_bits=10',
+      'optional, at most 10 (policy: echoed)',
+    ],
     ['permessage-deflate; client_max_window_bits=15', {}, 'permessage-deflate', 'optional'],
-    ['permessage-deflate; client_max_window_bits=8', {}, 'permessage-deflate; client_max_window_bits=8', 'optional; our inflater reads 8 with 9'],
-    ['permessage-deflate; client_max_window_bits', { clientMaxWindowBits: 10 }, 'permessage-deflate; client_max_window_bits=10', 'the server may choose any value'],
-    ['permessage-deflate; client_max_window_bits=12', { clientMaxWindowBits: 10 }, 'permessage-deflate; client_max_window_bits=10', 'at most the offered 12'],
-    ['permessage-deflate; client_max_window_bits=9', { clientMaxWindowBits: 10 }, 'permessage-deflate; client_max_window_bits=9', 'at most the offered 9'],
+    [
+      'permessage-deflate; client_max_window_bits=8',
+      {},
+      'permessage-deflate; client_max_window_bits=8',
+      'optional; our inflater reads 8 with 9',
+    ],
+    [
+      'permessage-deflate; client_max_window_bits',
+      { clientMaxWindowBits: 10 },
+      'permessage-deflate; client_max_window_bits=10',
+      'the server may choose any value',
+    ],
+    [
+      'permessage-deflate; client_max_window_bits=12',
+      { clientMaxWindowBits: 10 },
+      'permessage-deflate; client_max_window_bits=10',
+      'at most the offered 12',
+    ],
+    [
+      'permessage-deflate; client_max_window_bits=9',
+      { clientMaxWindowBits: 10 },
+      'permessage-deflate; client_max_window_bits=9',
+      'at most the offered 9',
+    ],
     ['permessage-deflate', { clientMaxWindowBits: 10 }, 'permessage-deflate', 'MUST NOT state it when not offered'],
     // Offers are tried in the client's order; one the server cannot serve is skipped.
     [
@@ -273,7 +380,12 @@ describe('server: offer → response (RFC 7692 §7.1)', () => {
       'permessage-deflate; server_max_window_bits=15',
       'the second offer accepted, with its parameters',
     ],
-    ['permessage-deflate; x=1, permessage-deflate; server_no_context_takeover', {}, 'permessage-deflate; server_no_context_takeover', 'an unknown parameter declines the first'],
+    [
+      'permessage-deflate; x=1, permessage-deflate; server_no_context_takeover',
+      {},
+      'permessage-deflate; server_no_context_takeover',
+      'an unknown parameter declines the first',
+    ],
   ];
 
   it.each(table)('%s with %j → %s (%s)', (offers, options, expected) => {
@@ -313,42 +425,162 @@ describe('client: offer → response validation (RFC 7692 §7.1)', () => {
   type Row = [string, PerMessageDeflateOptions, string, Partial<PerMessageDeflateParams> | RegExp];
   const table: Row[] = [
     // server_max_window_bits offered: the response must state it, with the same or a smaller value.
-    ['server_max_window_bits=10 stated', { serverMaxWindowBits: 10 }, 'permessage-deflate; server_max_window_bits=10', { serverMaxWindowBits: 10 }],
-    ['server_max_window_bits smaller', { serverMaxWindowBits: 10 }, 'permessage-deflate; server_max_window_bits=9', { serverMaxWindowBits: 9 }],
-    ['server_max_window_bits=8 (read with 9)', { serverMaxWindowBits: 10 }, 'permessage-deflate; server_max_window_bits=8', { serverMaxWindowBits: 8 }],
-    ['server_max_window_bits larger', { serverMaxWindowBits: 10 }, 'permessage-deflate; server_max_window_bits=11', /exceeds the offered 10/],
-    ['server_max_window_bits left out', { serverMaxWindowBits: 10 }, 'permessage-deflate', /server_max_window_bits=10 was offered but not echoed/],
-    ['server_max_window_bits=15 left out', { serverMaxWindowBits: 15 }, 'permessage-deflate', /server_max_window_bits=15 was offered but not echoed/],
-    ['server_max_window_bits=15 stated', { serverMaxWindowBits: 15 }, 'permessage-deflate; server_max_window_bits=15', { serverMaxWindowBits: 15 }],
-    ['server_max_window_bits unasked', {}, 'permessage-deflate; server_max_window_bits=12', { serverMaxWindowBits: 12 }],
+    [
+      'server_max_window_bits=10 stated',
+      { serverMaxWindowBits: 10 },
+      'permessage-deflate; server_max_window_bits=10',
+      { serverMaxWindowBits: 10 },
+    ],
+    [
+      'server_max_window_bits smaller',
+      { serverMaxWindowBits: 10 },
+      'permessage-deflate; server_max_window_bits=9',
+      { serverMaxWindowBits: 9 },
+    ],
+    [
+      'server_max_window_bits=8 (read with 9)',
+      { serverMaxWindowBits: 10 },
+      'permessage-deflate; server_max_window_bits=8',
+      { serverMaxWindowBits: 8 },
+    ],
+    [
+      'server_max_window_bits larger',
+      { serverMaxWindowBits: 10 },
+      'permessage-deflate; server_max_window_bits=11',
+      /exceeds the offered 10/,
+    ],
+    [
+      'server_max_window_bits left out',
+      { serverMaxWindowBits: 10 },
+      'permessage-deflate',
+      /server_max_window_bits=10 was offered but not echoed/,
+    ],
+    [
+      'server_max_window_bits=15 left out',
+      { serverMaxWindowBits: 15 },
+      'permessage-deflate',
+      /server_max_window_bits=15 was offered but not echoed/,
+    ],
+    [
+      'server_max_window_bits=15 stated',
+      { serverMaxWindowBits: 15 },
+      'permessage-deflate; server_max_window_bits=15',
+      { serverMaxWindowBits: 15 },
+    ],
+    [
+      'server_max_window_bits unasked',
+      {},
+      'permessage-deflate; server_max_window_bits=12',
+      { serverMaxWindowBits: 12 },
+    ],
     ['no window stated', {}, 'permessage-deflate', { serverMaxWindowBits: 15, clientMaxWindowBits: 15 }],
     // server_no_context_takeover offered: the response must state it; it may state it unasked.
-    ['server_no_context_takeover stated', { serverNoContextTakeover: true }, 'permessage-deflate; server_no_context_takeover', { serverNoContextTakeover: true }],
-    ['server_no_context_takeover left out', { serverNoContextTakeover: true }, 'permessage-deflate', /server_no_context_takeover was offered but not echoed/],
-    ['server_no_context_takeover unasked', {}, 'permessage-deflate; server_no_context_takeover', { serverNoContextTakeover: true }],
+    [
+      'server_no_context_takeover stated',
+      { serverNoContextTakeover: true },
+      'permessage-deflate; server_no_context_takeover',
+      { serverNoContextTakeover: true },
+    ],
+    [
+      'server_no_context_takeover left out',
+      { serverNoContextTakeover: true },
+      'permessage-deflate',
+      /server_no_context_takeover was offered but not echoed/,
+    ],
+    [
+      'server_no_context_takeover unasked',
+      {},
+      'permessage-deflate; server_no_context_takeover',
+      { serverNoContextTakeover: true },
+    ],
     // client_no_context_takeover: always allowed in a response; an offered one binds the client anyway.
-    ['client_no_context_takeover required', {}, 'permessage-deflate; client_no_context_takeover', { clientNoContextTakeover: true }],
-    ['client_no_context_takeover promised', { clientNoContextTakeover: true }, 'permessage-deflate', { clientNoContextTakeover: true }],
+    [
+      'client_no_context_takeover required',
+      {},
+      'permessage-deflate; client_no_context_takeover',
+      { clientNoContextTakeover: true },
+    ],
+    [
+      'client_no_context_takeover promised',
+      { clientNoContextTakeover: true },
+      'permessage-deflate',
+      { clientNoContextTakeover: true },
+    ],
     // client_max_window_bits: only when offered; an offered value binds the client whatever the answer.
-    ['client_max_window_bits chosen by the server', {}, 'permessage-deflate; client_max_window_bits=10', { clientMaxWindowBits: 10 }],
-    ['client_max_window_bits below the offer', { clientMaxWindowBits: 11 }, 'permessage-deflate; client_max_window_bits=10', { clientMaxWindowBits: 10 }],
-    ['client_max_window_bits above the offer', { clientMaxWindowBits: 11 }, 'permessage-deflate; client_max_window_bits=12', { clientMaxWindowBits: 11 }],
-    ['client_max_window_bits left out of the answer', { clientMaxWindowBits: 11 }, 'permessage-deflate', { clientMaxWindowBits: 11 }],
-    ['client_max_window_bits not offered', { clientMaxWindowBits: false }, 'permessage-deflate; client_max_window_bits=15', /client_max_window_bits was not offered/],
+    [
+      'client_max_window_bits chosen by the server',
+      {},
+      'permessage-deflate; client_max_window_bits=10',
+      { clientMaxWindowBits: 10 },
+    ],
+    [
+      'client_max_window_bits below the offer',
+      { clientMaxWindowBits: 11 },
+      'permessage-deflate; client_max_window_bits=10',
+      { clientMaxWindowBits: 10 },
+    ],
+    [
+      'client_max_window_bits above the offer',
+      { clientMaxWindowBits: 11 },
+      'permessage-deflate; client_max_window_bits=12',
+      { clientMaxWindowBits: 11 },
+    ],
+    [
+      'client_max_window_bits left out of the answer',
+      { clientMaxWindowBits: 11 },
+      'permessage-deflate',
+      { clientMaxWindowBits: 11 },
+    ],
+    [
+      'client_max_window_bits not offered',
+      { clientMaxWindowBits: false },
+      'permessage-deflate; client_max_window_bits=15',
+      /client_max_window_bits was not offered/,
+    ],
     ['client_max_window_bits=8 (policy)', {}, 'permessage-deflate; client_max_window_bits=8', /8-bit window/],
     // Malformed responses (§7.1).
     ['unknown parameter', {}, 'permessage-deflate; foo', /unknown parameter foo/],
-    ['valueless client_max_window_bits', {}, 'permessage-deflate; client_max_window_bits', /client_max_window_bits needs a value/],
-    ['valueless server_max_window_bits', {}, 'permessage-deflate; server_max_window_bits', /server_max_window_bits needs a value/],
+    [
+      'valueless client_max_window_bits',
+      {},
+      'permessage-deflate; client_max_window_bits',
+      /client_max_window_bits needs a value/,
+    ],
+    [
+      'valueless server_max_window_bits',
+      {},
+      'permessage-deflate; server_max_window_bits',
+      /server_max_window_bits needs a value/,
+    ],
     ['window out of range', {}, 'permessage-deflate; server_max_window_bits=16', /8 to 15/],
     ['leading zero', {}, 'permessage-deflate; client_max_window_bits=09', /8 to 15/],
     ['duplicate', {}, 'permessage-deflate; client_no_context_takeover; client_no_context_takeover', /duplicate/],
     ['value on a takeover parameter', {}, 'permessage-deflate; server_no_context_takeover=1', /takes no value/],
     // With fallbacks the response may accept any of the offers.
-    ['accepting the fallback', { serverMaxWindowBits: 10, fallbackOffers: [{}] }, 'permessage-deflate', { serverMaxWindowBits: 15 }],
-    ['accepting the first', { serverMaxWindowBits: 10, fallbackOffers: [{}] }, 'permessage-deflate; server_max_window_bits=10', { serverMaxWindowBits: 10 }],
-    ['server_max_window_bits=8 offered', { serverNoContextTakeover: true, fallbackOffers: [{ serverMaxWindowBits: 8 }] }, 'permessage-deflate; server_max_window_bits=8', { serverMaxWindowBits: 8, serverNoContextTakeover: false }],
-    ['accepting neither', { serverNoContextTakeover: true, fallbackOffers: [{ serverMaxWindowBits: 8 }] }, 'permessage-deflate', /server_no_context_takeover was offered but not echoed/],
+    [
+      'accepting the fallback',
+      { serverMaxWindowBits: 10, fallbackOffers: [{}] },
+      'permessage-deflate',
+      { serverMaxWindowBits: 15 },
+    ],
+    [
+      'accepting the first',
+      { serverMaxWindowBits: 10, fallbackOffers: [{}] },
+      'permessage-deflate; server_max_window_bits=10',
+      { serverMaxWindowBits: 10 },
+    ],
+    [
+      'server_max_window_bits=8 offered',
+      { serverNoContextTakeover: true, fallbackOffers: [{ serverMaxWindowBits: 8 }] },
+      'permessage-deflate; server_max_window_bits=8',
+      { serverMaxWindowBits: 8, serverNoContextTakeover: false },
+    ],
+    [
+      'accepting neither',
+      { serverNoContextTakeover: true, fallbackOffers: [{ serverMaxWindowBits: 8 }] },
+      'permessage-deflate',
+      /server_no_context_takeover was offered but not echoed/,
+    ],
   ];
 
   it.each(table)('%s: %j, %s', (_name, options, response, expected) => {
@@ -370,8 +602,16 @@ describe('every offer and every response', () => {
       for (const offer of allOffers()) {
         const header = offerHeader(offer);
         const { response, negotiated } = negotiateExtensions(elements(header), [ext]);
-        const problem = serverProblem(options, offer, response, (negotiated[0] as PerMessageDeflateAgreement | undefined)?.params);
-        if (problem !== undefined) problems.push(`${JSON.stringify(options)}: ${header} → ${response.length ? serializeExtensions(response) : '(declined)'}: ${problem}`);
+        const problem = serverProblem(
+          options,
+          offer,
+          response,
+          (negotiated[0] as PerMessageDeflateAgreement | undefined)?.params,
+        );
+        if (problem !== undefined)
+          problems.push(
+            `${JSON.stringify(options)}: ${header} → ${response.length ? serializeExtensions(response) : '(declined)'}: ${problem}`,
+          );
         checked++;
       }
     }
@@ -389,7 +629,12 @@ describe('every offer and every response', () => {
         for (const serverMaxWindowBits of [undefined, 9, 10, 11, 12, 13, 14, 15]) {
           // The client's own window is never 8 (it cannot deflate with one).
           for (const clientMaxWindowBits of [false, true, 9, 10, 11, 12, 13, 14, 15] as const) {
-            configurations.push({ serverNoContextTakeover, clientNoContextTakeover, serverMaxWindowBits, clientMaxWindowBits });
+            configurations.push({
+              serverNoContextTakeover,
+              clientNoContextTakeover,
+              serverMaxWindowBits,
+              clientMaxWindowBits,
+            });
           }
         }
       }
@@ -418,7 +663,8 @@ describe('every offer and every response', () => {
           serverMaxWindowBits: r.serverMaxWindowBits ?? 15,
           clientMaxWindowBits: bound.window,
         };
-        if (JSON.stringify(params) !== JSON.stringify(expected)) problems.push(`${pair}: agreed ${JSON.stringify(params)}, expected ${JSON.stringify(expected)}`);
+        if (JSON.stringify(params) !== JSON.stringify(expected))
+          problems.push(`${pair}: agreed ${JSON.stringify(params)}, expected ${JSON.stringify(expected)}`);
       }
     }
     expect(problems.slice(0, 10)).toEqual([]);
@@ -439,38 +685,62 @@ describe('every offer and every response', () => {
         { requiredKeys: [] },
       );
     const serverOptions: fc.Arbitrary<DeflateOffer> = fc.record(
-      { serverNoContextTakeover: fc.boolean(), clientNoContextTakeover: fc.boolean(), serverMaxWindowBits: window, clientMaxWindowBits: window },
+      {
+        serverNoContextTakeover: fc.boolean(),
+        clientNoContextTakeover: fc.boolean(),
+        serverMaxWindowBits: window,
+        clientMaxWindowBits: window,
+      },
       { requiredKeys: [] },
     );
     fc.assert(
-      fc.property(clientOffer(9), fc.array(clientOffer(8), { maxLength: 3 }), serverOptions, (first, fallbackOffers, serverConfig) => {
-        const client = permessageDeflate({ ...first, fallbackOffers });
-        const server = permessageDeflate(serverConfig);
-        const { response, negotiated } = negotiateExtensions(client.offers(), [server]);
-        const everyOfferForcesEight = [first, ...fallbackOffers].every((o) => o.serverMaxWindowBits === 8);
-        expect(response.length).toBe(everyOfferForcesEight ? 0 : 1);
-        if (response.length === 0) return;
-        // The server took the first offer it can serve, and its response obeys the RFC for that offer.
-        const taken = [first, ...fallbackOffers].findIndex((o) => o.serverMaxWindowBits !== 8);
-        const r = readResponse(response[0]!);
-        if (typeof r === 'string') throw new Error(r);
-        expect(serverRuleBroken(offered(taken === 0 ? first : fallbackOffers[taken - 1]!, taken === 0), r)).toBeUndefined();
-        const result = client.validateResponse(response[0]!);
-        if (!result.ok) throw new Error(`${serializeExtensions(client.offers())} → ${serializeExtensions(response)}: ${result.reason}`);
-        const s = (negotiated[0] as PerMessageDeflateAgreement).params;
-        const c = (result.negotiated as PerMessageDeflateAgreement).params;
-        // Each side deflates within the window the other inflates with...
-        expect(s.serverMaxWindowBits).toBeLessThanOrEqual(c.serverMaxWindowBits);
-        expect(c.clientMaxWindowBits).toBeLessThanOrEqual(s.clientMaxWindowBits);
-        // ...and drops its context whenever the other side's inflater does.
-        if (c.serverNoContextTakeover) expect(s.serverNoContextTakeover).toBe(true);
-        if (s.clientNoContextTakeover) expect(c.clientNoContextTakeover).toBe(true);
-      }),
+      fc.property(
+        clientOffer(9),
+        fc.array(clientOffer(8), { maxLength: 3 }),
+        serverOptions,
+        (first, fallbackOffers, serverConfig) => {
+          const client = permessageDeflate({ ...first, fallbackOffers });
+          const server = permessageDeflate(serverConfig);
+          const { response, negotiated } = negotiateExtensions(client.offers(), [server]);
+          const everyOfferForcesEight = [first, ...fallbackOffers].every((o) => o.serverMaxWindowBits === 8);
+          expect(response.length).toBe(everyOfferForcesEight ? 0 : 1);
+          if (response.length === 0) return;
+          // The server took the first offer it can serve, and its response obeys the RFC for that offer.
+          const taken = [first, ...fallbackOffers].findIndex((o) => o.serverMaxWindowBits !== 8);
+          const r = readResponse(response[0]!);
+          if (typeof r === 'string') throw new Error(r);
+          expect(
+            serverRuleBroken(offered(taken === 0 ? first : fallbackOffers[taken - 1]!, taken === 0), r),
+          ).toBeUndefined();
+          const result = client.validateResponse(response[0]!);
+          if (!result.ok)
+            throw new Error(
+              `${serializeExtensions(client.offers())} → ${serializeExtensions(response)}: ${result.reason}`,
+            );
+          const s = (negotiated[0] as PerMessageDeflateAgreement).params;
+          const c = (result.negotiated as PerMessageDeflateAgreement).params;
+          // Each side deflates within the window the other inflates with...
+          expect(s.serverMaxWindowBits).toBeLessThanOrEqual(c.serverMaxWindowBits);
+          expect(c.clientMaxWindowBits).toBeLessThanOrEqual(s.clientMaxWindowBits);
+          // ...and drops its context whenever the other side's inflater does.
+          if (c.serverNoContextTakeover) expect(s.serverNoContextTakeover).toBe(true);
+          if (s.clientNoContextTakeover) expect(c.clientNoContextTakeover).toBe(true);
+        },
+      ),
       {
         numRuns: RUNS,
         examples: [
           // The reported defect: our client offering 15 got a response without it.
-          [{ serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 }, [], {}],
+          [
+            {
+              serverNoContextTakeover: true,
+              clientNoContextTakeover: true,
+              serverMaxWindowBits: 15,
+              clientMaxWindowBits: 15,
+            },
+            [],
+            {},
+          ],
         ],
       },
     );

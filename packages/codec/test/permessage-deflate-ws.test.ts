@@ -37,14 +37,36 @@ interface Config {
 const configs: Config[] = [];
 for (let bits = 9; bits <= 15; bits++) {
   const takeover = bits % 2 === 1;
-  configs.push({ serverNoContextTakeover: !takeover, clientNoContextTakeover: !takeover, serverMaxWindowBits: bits, clientMaxWindowBits: 24 - bits });
+  configs.push({
+    serverNoContextTakeover: !takeover,
+    clientNoContextTakeover: !takeover,
+    serverMaxWindowBits: bits,
+    clientMaxWindowBits: 24 - bits,
+  });
 }
-configs.push({ serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 });
-configs.push({ serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 15, clientMaxWindowBits: 15 });
-configs.push({ serverNoContextTakeover: true, clientNoContextTakeover: false, serverMaxWindowBits: 12, clientMaxWindowBits: 9 });
+configs.push({
+  serverNoContextTakeover: false,
+  clientNoContextTakeover: false,
+  serverMaxWindowBits: 15,
+  clientMaxWindowBits: 15,
+});
+configs.push({
+  serverNoContextTakeover: true,
+  clientNoContextTakeover: true,
+  serverMaxWindowBits: 15,
+  clientMaxWindowBits: 15,
+});
+configs.push({
+  serverNoContextTakeover: true,
+  clientNoContextTakeover: false,
+  serverMaxWindowBits: 12,
+  clientMaxWindowBits: 9,
+});
 
 function messages(): (string | Uint8Array)[] {
-  const json = JSON.stringify(Array.from({ length: 200 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['a', 'b', `t${i % 7}`] })));
+  const json = JSON.stringify(
+    Array.from({ length: 200 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ['a', 'b', `t${i % 7}`] })),
+  );
   const noise = new Uint8Array(40_000);
   let s = 12345;
   for (let i = 0; i < noise.length; i++) noise[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
@@ -97,7 +119,9 @@ describe('permessage-deflate with ws as the server', () => {
   beforeAll(async () => {
     // One server per configuration would be slow; the client's offer drives the parameters instead.
     server = await new Promise<WsServer>((resolve) => {
-      const s = new ws.WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { threshold: 0 } }, () => resolve(s));
+      const s = new ws.WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { threshold: 0 } }, () =>
+        resolve(s),
+      );
     });
     server.on('connection', (sock) => {
       const socket = sock as WsSocket;
@@ -109,12 +133,15 @@ describe('permessage-deflate with ws as the server', () => {
 
   for (const c of configs) {
     it(`echoes through ws with ${JSON.stringify(c)}`, async () => {
-      const client = new ClientEndpoint(`ws://127.0.0.1:${port}/`, { extensions: [permessageDeflate({ ...c, threshold: 0 })] });
+      const client = new ClientEndpoint(`ws://127.0.0.1:${port}/`, {
+        extensions: [permessageDeflate({ ...c, threshold: 0 })],
+      });
       const socket = connect(port, '127.0.0.1');
       const msgs = messages();
       const got = await drive(socket, client, msgs.length, (ev) => {
         if (ev.type !== 'open') return;
-        for (const m of msgs) client.send(typeof m === 'string' ? { type: 'text', data: m } : { type: 'binary', data: m });
+        for (const m of msgs)
+          client.send(typeof m === 'string' ? { type: 'text', data: m } : { type: 'binary', data: m });
       });
       expect(deflateParams(client)).toEqual(c);
       expect(got.map((e) => e.type)).toEqual(msgs.map((m) => (typeof m === 'string' ? 'text' : 'binary')));

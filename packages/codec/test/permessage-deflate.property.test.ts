@@ -7,7 +7,13 @@
 import fc from 'fast-check';
 import { concat } from 'uint8arrays/concat';
 import { describe, expect, it } from 'vitest';
-import { type Endpoint, type EndpointEvent, type FrameCommand, Opcode, type PerMessageDeflateParams } from '../src/index.js';
+import {
+  type Endpoint,
+  type EndpointEvent,
+  type FrameCommand,
+  Opcode,
+  type PerMessageDeflateParams,
+} from '../src/index.js';
 import { deflateParams, openDeflatePair, rawFrame, seededRandom, split } from './helpers.js';
 
 const RUNS = Number(process.env.FC_RUNS ?? 150);
@@ -32,10 +38,20 @@ function negotiated(p: PerMessageDeflateParams, options: Parameters<typeof openD
 type Msg = { type: 'text'; data: string; stream: number } | { type: 'binary'; data: Uint8Array; stream: number };
 
 const message: fc.Arbitrary<Msg> = fc.oneof(
-  fc.record({ type: fc.constant('text' as const), data: fc.oneof(fc.string({ unit: 'binary', maxLength: 400 }), fc.string({ unit: fc.constantFrom('a', 'b', 'é', '😀'), maxLength: 3000 })), stream: fc.integer({ min: 1, max: 3 }) }),
+  fc.record({
+    type: fc.constant('text' as const),
+    data: fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 400 }),
+      fc.string({ unit: fc.constantFrom('a', 'b', 'é', '😀'), maxLength: 3000 }),
+    ),
+    stream: fc.integer({ min: 1, max: 3 }),
+  }),
   fc.record({
     type: fc.constant('binary' as const),
-    data: fc.oneof(fc.uint8Array({ maxLength: 400 }), fc.integer({ min: 0, max: 20_000 }).map((n) => new Uint8Array(n).fill(n & 0xff))),
+    data: fc.oneof(
+      fc.uint8Array({ maxLength: 400 }),
+      fc.integer({ min: 0, max: 20_000 }).map((n) => new Uint8Array(n).fill(n & 0xff)),
+    ),
     stream: fc.integer({ min: 1, max: 3 }),
   }),
 );
@@ -46,10 +62,12 @@ function send(conn: Endpoint, m: Msg): void {
   if (m.type === 'text') {
     const cps = Array.from(m.data);
     const step = Math.ceil(cps.length / m.stream) || 1;
-    for (let i = 0; i < m.stream; i++) conn.send({ type: 'text', data: cps.slice(i * step, (i + 1) * step).join(''), fin: i === m.stream - 1 });
+    for (let i = 0; i < m.stream; i++)
+      conn.send({ type: 'text', data: cps.slice(i * step, (i + 1) * step).join(''), fin: i === m.stream - 1 });
   } else {
     const step = Math.ceil(m.data.length / m.stream) || 1;
-    for (let i = 0; i < m.stream; i++) conn.send({ type: 'binary', data: m.data.slice(i * step, (i + 1) * step), fin: i === m.stream - 1 });
+    for (let i = 0; i < m.stream; i++)
+      conn.send({ type: 'binary', data: m.data.slice(i * step, (i + 1) * step), fin: i === m.stream - 1 });
   }
 }
 
@@ -102,7 +120,9 @@ describe('permessage-deflate properties', () => {
           for (const m of msgs) send(from, m);
           const wire = concat(from.takeOutgoing());
           const got = whole(collect(to, split(wire, cuts)));
-          expect(got).toEqual(msgs.map((m) => ({ type: m.type, data: typeof m.data === 'string' ? m.data : Array.from(m.data) })));
+          expect(got).toEqual(
+            msgs.map((m) => ({ type: m.type, data: typeof m.data === 'string' ? m.data : Array.from(m.data) })),
+          );
         },
       ),
       { numRuns: RUNS },
@@ -114,20 +134,31 @@ describe('permessage-deflate properties', () => {
       fin: fc.boolean(),
       rsv: fc.constantFrom(0, 0x40, 0x40, 0x20),
       opcode: fc.constantFrom(Opcode.Text, Opcode.Binary, Opcode.Continuation, Opcode.Ping, Opcode.Close),
-      payload: fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.constantFrom(new Uint8Array([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]), new Uint8Array([0]))),
+      payload: fc.oneof(
+        fc.uint8Array({ maxLength: 200 }),
+        fc.constantFrom(new Uint8Array([0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]), new Uint8Array([0])),
+      ),
     });
     fc.assert(
-      fc.property(params, fc.boolean(), fc.array(frameArb, { maxLength: 8 }), fc.uint8Array({ maxLength: 64 }), fc.array(fc.nat(2000), { maxLength: 5 }), (p, asServer, frames, junk, cuts) => {
-        const limit = { maxMessageSize: 4096 };
-        const pair = negotiated(p, asServer ? { server: limit } : { client: limit });
-        const conn = asServer ? pair.server : pair.client;
-        const bytes = concat([...frames.map((f) => rawFrame({ ...f, mask: asServer ? [9, 8, 7, 6] : null })), junk]);
-        const events = collect(conn, split(bytes, cuts));
-        // Only the frame phase can fail here ('code' is a frame error's).
-        for (const ev of events) if (ev.type === 'protocol-error') expect([1002, 1007, 1009]).toContain('code' in ev ? ev.code : ev.phase);
-        conn.receiveEof();
-        expect(conn.events().at(-1)?.type).toBe('closed');
-      }),
+      fc.property(
+        params,
+        fc.boolean(),
+        fc.array(frameArb, { maxLength: 8 }),
+        fc.uint8Array({ maxLength: 64 }),
+        fc.array(fc.nat(2000), { maxLength: 5 }),
+        (p, asServer, frames, junk, cuts) => {
+          const limit = { maxMessageSize: 4096 };
+          const pair = negotiated(p, asServer ? { server: limit } : { client: limit });
+          const conn = asServer ? pair.server : pair.client;
+          const bytes = concat([...frames.map((f) => rawFrame({ ...f, mask: asServer ? [9, 8, 7, 6] : null })), junk]);
+          const events = collect(conn, split(bytes, cuts));
+          // Only the frame phase can fail here ('code' is a frame error's).
+          for (const ev of events)
+            if (ev.type === 'protocol-error') expect([1002, 1007, 1009]).toContain('code' in ev ? ev.code : ev.phase);
+          conn.receiveEof();
+          expect(conn.events().at(-1)?.type).toBe('closed');
+        },
+      ),
       { numRuns: RUNS * 4 },
     );
   });

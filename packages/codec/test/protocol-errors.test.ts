@@ -29,7 +29,9 @@ describe('framing errors fail the connection with 1002', () => {
   it('a masked frame sent to a client', () => {
     const c = client();
     const events = feed(c, [rawFrame({ opcode: 1, payload: utf8('hi') })]);
-    expect(events).toEqual([{ type: 'protocol-error', phase: 'frames', code: 1002, reason: 'a server frame was masked' }]);
+    expect(events).toEqual([
+      { type: 'protocol-error', phase: 'frames', code: 1002, reason: 'a server frame was masked' },
+    ]);
     const out = outgoingBytes(c);
     expect(out[0]).toBe(0x88);
     expect(out[1]! & 0x80).toBe(0x80); // the client's close frame is masked
@@ -58,7 +60,10 @@ describe('framing errors fail the connection with 1002', () => {
   });
 
   it('a new data frame inside a fragmented message', () => {
-    const r = serverError([rawFrame({ opcode: 1, fin: false, payload: utf8('a') }), rawFrame({ opcode: 2, payload: utf8('b') })]);
+    const r = serverError([
+      rawFrame({ opcode: 1, fin: false, payload: utf8('a') }),
+      rawFrame({ opcode: 2, payload: utf8('b') }),
+    ]);
     expect(r.code).toBe(1002);
     expect(r.reason).toContain('inside an unfinished fragmented message');
   });
@@ -84,19 +89,26 @@ describe('close frames', () => {
     expect(serverError([rawFrame({ opcode: 8, payload: new Uint8Array([3]) })]).code).toBe(1002);
   });
 
-  const closeWith = (code: number, reason = '') => rawFrame({ opcode: 8, payload: concat([new Uint8Array([code >> 8, code & 0xff]), utf8(reason)]) });
+  const closeWith = (code: number, reason = '') =>
+    rawFrame({ opcode: 8, payload: concat([new Uint8Array([code >> 8, code & 0xff]), utf8(reason)]) });
 
-  it.each([0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535])('code %i may not appear on the wire → 1002', (code) => {
-    const r = serverError([closeWith(code)]);
-    expect(r.code).toBe(1002);
-    expect(r.reason).toBe(`invalid close code ${code}`);
-  });
+  it.each([0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535])(
+    'code %i may not appear on the wire → 1002',
+    (code) => {
+      const r = serverError([closeWith(code)]);
+      expect(r.code).toBe(1002);
+      expect(r.reason).toBe(`invalid close code ${code}`);
+    },
+  );
 
-  it.each([1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999])('code %i is accepted and echoed with its reason', (code) => {
-    const conn = server();
-    expect(feed(conn, [closeWith(code, 'bye')])).toEqual([{ type: 'close', code, reason: 'bye' }]);
-    expect(outgoingBytes(conn)).toEqual(new Uint8Array([0x88, 5, code >> 8, code & 0xff, 0x62, 0x79, 0x65]));
-  });
+  it.each([1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999])(
+    'code %i is accepted and echoed with its reason',
+    (code) => {
+      const conn = server();
+      expect(feed(conn, [closeWith(code, 'bye')])).toEqual([{ type: 'close', code, reason: 'bye' }]);
+      expect(outgoingBytes(conn)).toEqual(new Uint8Array([0x88, 5, code >> 8, code & 0xff, 0x62, 0x79, 0x65]));
+    },
+  );
 
   it('an empty close is reported as 1005 and answered with an empty close', () => {
     const conn = server();
@@ -105,7 +117,12 @@ describe('close frames', () => {
   });
 
   it('a close reason that is not UTF-8 → 1007', () => {
-    const frame = rawFrame({ opcode: 8, payload: new Uint8Array([0x03, 0xe8, 0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80]) });
+    const frame = rawFrame({
+      opcode: 8,
+      payload: new Uint8Array([
+        0x03, 0xe8, 0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xcf, 0x83, 0xce, 0xbc, 0xce, 0xb5, 0xed, 0xa0, 0x80,
+      ]),
+    });
     expect(serverError([frame]).code).toBe(1007);
   });
 });
@@ -119,7 +136,10 @@ describe('invalid UTF-8 fails with 1007, fast', () => {
     const conn = server();
     expect(feed(conn, [rawFrame({ opcode: 1, fin: false, payload: utf8('κόσμε') })])).toEqual([]);
     // The second fragment holds an encoded surrogate (ED A0 80); the final fragment is never sent.
-    const r = serverError([rawFrame({ opcode: 0, fin: false, payload: new Uint8Array([0x61, 0xed, 0xa0, 0x80]) })], conn);
+    const r = serverError(
+      [rawFrame({ opcode: 0, fin: false, payload: new Uint8Array([0x61, 0xed, 0xa0, 0x80]) })],
+      conn,
+    );
     expect(r.code).toBe(1007);
   });
 
@@ -144,7 +164,10 @@ describe('invalid UTF-8 fails with 1007, fast', () => {
   });
 
   it('a sequence truncated at the end of the message', () => {
-    const r = serverError([rawFrame({ opcode: 1, fin: false, payload: utf8('ab') }), rawFrame({ opcode: 0, payload: new Uint8Array([0xe2, 0x82]) })]);
+    const r = serverError([
+      rawFrame({ opcode: 1, fin: false, payload: utf8('ab') }),
+      rawFrame({ opcode: 0, payload: new Uint8Array([0xe2, 0x82]) }),
+    ]);
     expect(r.code).toBe(1007);
   });
 
@@ -157,7 +180,9 @@ describe('invalid UTF-8 fails with 1007, fast', () => {
 
   it('in parts mode too, at the part that contains it', () => {
     const conn = server({ messageMode: 'parts' });
-    expect(feed(conn, [rawFrame({ opcode: 1, fin: false, payload: utf8('ok') })])).toEqual([{ type: 'text-part', data: 'ok', last: false }]);
+    expect(feed(conn, [rawFrame({ opcode: 1, fin: false, payload: utf8('ok') })])).toEqual([
+      { type: 'text-part', data: 'ok', last: false },
+    ]);
     expect(serverError([rawFrame({ opcode: 0, fin: false, payload: new Uint8Array([0xf8]) })], conn).code).toBe(1007);
   });
 
@@ -169,7 +194,10 @@ describe('invalid UTF-8 fails with 1007, fast', () => {
     ['lone continuation', [0x80]],
     ['F5 lead byte', [0xf5, 0x80, 0x80, 0x80]],
   ])('%s, fragmented', (_name, bad) => {
-    const r = serverError([rawFrame({ opcode: 1, fin: false, payload: utf8('x') }), rawFrame({ opcode: 0, fin: false, payload: new Uint8Array(bad) })]);
+    const r = serverError([
+      rawFrame({ opcode: 1, fin: false, payload: utf8('x') }),
+      rawFrame({ opcode: 0, fin: false, payload: new Uint8Array(bad) }),
+    ]);
     expect(r.code).toBe(1007);
   });
 });
@@ -225,6 +253,8 @@ describe('limits fail with 1009, decided from the header', () => {
     const grown = process.memoryUsage().heapUsed - before;
     // One million fragments: retaining even 16 bytes each would be 16 MB.
     expect(grown).toBeLessThan(8 * 1024 * 1024);
-    expect(feed(conn, [rawFrame({ opcode: 0, payload: new Uint8Array([2]) })])).toEqual([{ type: 'binary', data: [0, 2] }]);
+    expect(feed(conn, [rawFrame({ opcode: 0, payload: new Uint8Array([2]) })])).toEqual([
+      { type: 'binary', data: [0, 2] },
+    ]);
   });
 });

@@ -46,7 +46,9 @@ describe('the codec bundle', () => {
     };
     const context = vm.createContext(sandbox);
     // No Node globals leak into the realm.
-    expect(vm.runInContext('typeof Buffer + typeof process + typeof require + typeof setTimeout', context)).toBe('undefinedundefinedundefinedundefined');
+    expect(vm.runInContext('typeof Buffer + typeof process + typeof require + typeof setTimeout', context)).toBe(
+      'undefinedundefinedundefinedundefined',
+    );
     vm.runInContext(bundle, context);
     vm.runInContext(
       `
@@ -67,6 +69,12 @@ describe('the codec bundle', () => {
       `,
       context,
     );
-    expect(sandbox.result).toEqual(['request:/chat', 'open:p', 'open:p', 'text:héllo from a bare realm', 'binary:1,2,3']);
+    expect(sandbox.result).toEqual([
+      'request:/chat',
+      'open:p',
+      'open:p',
+      'text:héllo from a bare realm',
+      'binary:1,2,3',
+    ]);
   });
 });

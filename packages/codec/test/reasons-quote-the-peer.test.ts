@@ -16,7 +16,10 @@ describe('reasons', () => {
     expect(server.nextEvent()).toMatchObject({ status: 431, reason: 'request head larger than 16384 bytes' });
     const client = new ClientEndpoint('ws://x/');
     client.receive(enc.encode(`HTTP/1.1 101 Switching Protocols\r\nX-Filler: ${'a'.repeat(20_000)}\r\n\r\n`));
-    expect(client.nextEvent()).toMatchObject({ failure: 'response-too-large', reason: 'response head larger than 16384 bytes' });
+    expect(client.nextEvent()).toMatchObject({
+      failure: 'response-too-large',
+      reason: 'response head larger than 16384 bytes',
+    });
   });
 
   it.each([
@@ -33,7 +36,10 @@ describe('reasons', () => {
       header[i] = Number(v & 0xffn);
       v >>= 8n;
     }
-    expect(parseFrameHeader(header, 0, { maxFramePayload: 1024 })).toMatchObject({ code: 1009, reason: `frame payload of ${text} bytes exceeds the limit of 1024` });
+    expect(parseFrameHeader(header, 0, { maxFramePayload: 1024 })).toMatchObject({
+      code: 1009,
+      reason: `frame payload of ${text} bytes exceeds the limit of 1024`,
+    });
     const client = new ClientEndpoint('ws://x/');
     const server = new ServerEndpoint();
     for (const b of client.takeOutgoing()) server.receive(b);
@@ -42,7 +48,12 @@ describe('reasons', () => {
     for (const b of server.takeOutgoing()) client.receive(b);
     client.nextEvent();
     client.receive(header);
-    expect(client.nextEvent()).toMatchObject({ type: 'protocol-error', phase: 'frames', code: 1009, reason: `frame payload of ${text} bytes exceeds the limit of 16777216` });
+    expect(client.nextEvent()).toMatchObject({
+      type: 'protocol-error',
+      phase: 'frames',
+      code: 1009,
+      reason: `frame payload of ${text} bytes exceeds the limit of 16777216`,
+    });
     expect(encodeFrameHeader({ opcode: 2 }, 5)).toEqual(Uint8Array.of(0x82, 5));
   });
 });

@@ -19,14 +19,23 @@ const text = fc.oneof(
 );
 const bytes = fc.oneof(
   { weight: 4, arbitrary: fc.uint8Array({ maxLength: 300 }) },
-  { weight: 1, arbitrary: fc.integer({ min: 65_536, max: 70_000 }).map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 31) & 0xff)) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 65_536, max: 70_000 })
+      .map((n) => Uint8Array.from({ length: n }, (_, i) => (i * 31) & 0xff)),
+  },
 );
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   text.map((data) => ({ kind: 'text' as const, data })),
   bytes.map((data) => ({ kind: 'binary' as const, data })),
-  fc.array(fc.string({ unit: 'binary', maxLength: 50 }), { minLength: 1, maxLength: 5 }).map((parts) => ({ kind: 'streamed-text' as const, parts })),
-  fc.array(fc.uint8Array({ maxLength: 100 }), { minLength: 1, maxLength: 5 }).map((parts) => ({ kind: 'streamed-binary' as const, parts })),
+  fc
+    .array(fc.string({ unit: 'binary', maxLength: 50 }), { minLength: 1, maxLength: 5 })
+    .map((parts) => ({ kind: 'streamed-text' as const, parts })),
+  fc
+    .array(fc.uint8Array({ maxLength: 100 }), { minLength: 1, maxLength: 5 })
+    .map((parts) => ({ kind: 'streamed-binary' as const, parts })),
   fc.uint8Array({ maxLength: 125 }).map((data) => ({ kind: 'ping' as const, data })),
 );
 
@@ -72,26 +81,39 @@ const fragmentSize = fc.option(fc.integer({ min: 1, max: 70_000 }), { nil: undef
 describe.each<Role>(['client', 'server'])('messages sent by the %s role', (role) => {
   it('arrive exactly as sent, under any chunking and fragmentation', () => {
     fc.assert(
-      fc.property(fc.array(step, { maxLength: 12 }), cuts, fragmentSize, fc.integer(), (steps, cutPoints, size, seed) => {
-        const { sender, receiver } = senderAndReceiver(role, { fragmentSize: size, random: seededRandom(seed) }, { random: seededRandom(seed + 1) });
-        const expected = sendAll(sender, steps);
-        const wire = concat(sender.takeOutgoing());
-        const scaled = cutPoints.map((c) => c % (wire.length + 1));
-        expect(feed(receiver, split(wire, scaled))).toEqual(expected);
-      }),
+      fc.property(
+        fc.array(step, { maxLength: 12 }),
+        cuts,
+        fragmentSize,
+        fc.integer(),
+        (steps, cutPoints, size, seed) => {
+          const { sender, receiver } = senderAndReceiver(
+            role,
+            { fragmentSize: size, random: seededRandom(seed) },
+            { random: seededRandom(seed + 1) },
+          );
+          const expected = sendAll(sender, steps);
+          const wire = concat(sender.takeOutgoing());
+          const scaled = cutPoints.map((c) => c % (wire.length + 1));
+          expect(feed(receiver, split(wire, scaled))).toEqual(expected);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
 
   it('arrive one byte at a time', () => {
     fc.assert(
-      fc.property(fc.array(step, { maxLength: 4 }).filter((s) => s.every((x) => !('data' in x) || x.data.length < 1000)), (steps) => {
-        const { sender, receiver } = senderAndReceiver(role, { random: seededRandom(1) });
-        const expected = sendAll(sender, steps);
-        const wire = concat(sender.takeOutgoing());
-        const chunks = Array.from(wire, (b) => new Uint8Array([b]));
-        expect(feed(receiver, chunks)).toEqual(expected);
-      }),
+      fc.property(
+        fc.array(step, { maxLength: 4 }).filter((s) => s.every((x) => !('data' in x) || x.data.length < 1000)),
+        (steps) => {
+          const { sender, receiver } = senderAndReceiver(role, { random: seededRandom(1) });
+          const expected = sendAll(sender, steps);
+          const wire = concat(sender.takeOutgoing());
+          const chunks = Array.from(wire, (b) => new Uint8Array([b]));
+          expect(feed(receiver, chunks)).toEqual(expected);
+        },
+      ),
       { numRuns: Math.ceil(RUNS / 3) },
     );
   });
@@ -99,10 +121,20 @@ describe.each<Role>(['client', 'server'])('messages sent by the %s role', (role)
   it("arrive in parts mode as parts whose concatenation is the message, and the message's end is marked", () => {
     fc.assert(
       fc.property(fc.array(step, { maxLength: 8 }), cuts, fragmentSize, (steps, cutPoints, size) => {
-        const { sender, receiver } = senderAndReceiver(role, { fragmentSize: size, random: seededRandom(3) }, { messageMode: 'parts' });
+        const { sender, receiver } = senderAndReceiver(
+          role,
+          { fragmentSize: size, random: seededRandom(3) },
+          { messageMode: 'parts' },
+        );
         const expected = sendAll(sender, steps);
         const wire = concat(sender.takeOutgoing());
-        const events = feed(receiver, split(wire, cutPoints.map((c) => c % (wire.length + 1))));
+        const events = feed(
+          receiver,
+          split(
+            wire,
+            cutPoints.map((c) => c % (wire.length + 1)),
+          ),
+        );
         // Join parts back into messages.
         const joined: PlainEvent[] = [];
         let pending: { type: string; text: string; bytes: number[] } | undefined;
@@ -157,9 +189,18 @@ describe('many endpoints writing at once', () => {
   it('keep their streams apart however their sends and takes interleave (they share the write slab)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.nat({ max: 3 }), fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.string({ maxLength: 60 })), fc.boolean()), { maxLength: 60 }),
+        fc.array(
+          fc.tuple(
+            fc.nat({ max: 3 }),
+            fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.string({ maxLength: 60 })),
+            fc.boolean(),
+          ),
+          { maxLength: 60 },
+        ),
         (ops) => {
-          const pairs = [0, 1, 2, 3].map((i) => senderAndReceiver(i % 2 === 0 ? 'server' : 'client', { random: seededRandom(i + 1) }));
+          const pairs = [0, 1, 2, 3].map((i) =>
+            senderAndReceiver(i % 2 === 0 ? 'server' : 'client', { random: seededRandom(i + 1) }),
+          );
           const senders = pairs.map((p) => p.sender);
           const wires: Uint8Array[][] = senders.map(() => []);
           const expected: PlainEvent[][] = senders.map(() => []);
@@ -167,7 +208,9 @@ describe('many endpoints writing at once', () => {
             const conn = senders[who]!;
             if (typeof data === 'string') conn.send({ type: 'text', data });
             else conn.send({ type: 'binary', data });
-            expected[who]!.push(typeof data === 'string' ? { type: 'text', data } : { type: 'binary', data: Array.from(data) });
+            expected[who]!.push(
+              typeof data === 'string' ? { type: 'text', data } : { type: 'binary', data: Array.from(data) },
+            );
             // Taken buffers are kept as they are: a region of the shared slab must never be written again.
             if (take) wires[who]!.push(...conn.takeOutgoing());
           }

@@ -65,23 +65,34 @@ function replacing(name: string, value: string): (lines: string[]) => string[] {
 }
 
 /** A masked text frame, as a client sends it. */
-const maskedText = (data: string): Uint8Array => encodeFrame({ opcode: 1, maskKey: Uint8Array.of(1, 2, 3, 4) }, bytes(data));
+const maskedText = (data: string): Uint8Array =>
+  encodeFrame({ opcode: 1, maskKey: Uint8Array.of(1, 2, 3, 4) }, bytes(data));
 
-function serve(raw: string | Uint8Array, options: ServerEndpointOptions = {}): { server: ServerEndpoint; events: EndpointEvent[] } {
+function serve(
+  raw: string | Uint8Array,
+  options: ServerEndpointOptions = {},
+): { server: ServerEndpoint; events: EndpointEvent[] } {
   const server = new ServerEndpoint(options);
   server.receive(typeof raw === 'string' ? bytes(raw) : raw);
   return { server, events: server.events() };
 }
 
-function requestEvent(raw: string, options: ServerEndpointOptions = {}): { server: ServerEndpoint; event: UpgradeRequestEvent } {
+function requestEvent(
+  raw: string,
+  options: ServerEndpointOptions = {},
+): { server: ServerEndpoint; event: UpgradeRequestEvent } {
   const { server, events: evs } = serve(raw, options);
   const event = evs[0];
-  if (evs.length !== 1 || event?.type !== 'request') throw new Error(`expected one request event, got ${JSON.stringify(evs)}`);
+  if (evs.length !== 1 || event?.type !== 'request')
+    throw new Error(`expected one request event, got ${JSON.stringify(evs)}`);
   return { server, event };
 }
 
 /** The one handshake error a bad request gets, and the response queued for it. */
-function badRequest(raw: string, options: ServerEndpointOptions = {}): { event: HandshakeErrorEvent; response: Uint8Array } {
+function badRequest(
+  raw: string,
+  options: ServerEndpointOptions = {},
+): { event: HandshakeErrorEvent; response: Uint8Array } {
   const { server, events: evs } = serve(raw, options);
   const event = evs[0];
   if (evs.length !== 1 || event?.type !== 'protocol-error' || event.phase !== 'handshake') {
@@ -158,14 +169,24 @@ describe('server endpoint: the RFC 6455 §1.2/§1.3 example', () => {
 
 describe('server endpoint: request details', () => {
   it('splits path and query, for origin-form and absolute-form targets', () => {
-    expect(requestEvent(request(undefined, 'GET /a/b?x=1&y HTTP/1.1')).event).toMatchObject({ path: '/a/b', query: 'x=1&y' });
-    expect(requestEvent(request(undefined, 'GET ws://h:1/p?q HTTP/1.1')).event).toMatchObject({ path: '/p', query: 'q' });
+    expect(requestEvent(request(undefined, 'GET /a/b?x=1&y HTTP/1.1')).event).toMatchObject({
+      path: '/a/b',
+      query: 'x=1&y',
+    });
+    expect(requestEvent(request(undefined, 'GET ws://h:1/p?q HTTP/1.1')).event).toMatchObject({
+      path: '/p',
+      query: 'q',
+    });
     expect(requestEvent(request(undefined, 'GET http://h?q HTTP/1.1')).event).toMatchObject({ path: '/', query: 'q' });
   });
 
   it('accepts later HTTP versions and case-insensitive Upgrade/Connection lists', () => {
     const raw = request(
-      (lines) => [...without('upgrade')(without('connection')(lines)), 'Upgrade: h2c, WebSocket', 'connection: keep-alive, UPGRADE'],
+      (lines) => [
+        ...without('upgrade')(without('connection')(lines)),
+        'Upgrade: h2c, WebSocket',
+        'connection: keep-alive, UPGRADE',
+      ],
       'GET / HTTP/1.2',
     );
     expect(requestEvent(raw).event.httpVersion).toBe('1.2');
@@ -232,7 +253,12 @@ describe('server endpoint: bad requests', () => {
 
   it.each(cases)('answers %s with 400 and a reason', (_, raw, reason) => {
     const { event, response: bytesOut } = badRequest(raw);
-    expect(event).toMatchObject({ type: 'protocol-error', phase: 'handshake', status: 400, failure: HandshakeFailure.BadRequest });
+    expect(event).toMatchObject({
+      type: 'protocol-error',
+      phase: 'handshake',
+      status: 400,
+      failure: HandshakeFailure.BadRequest,
+    });
     expect(event.reason).toMatch(reason);
     const response = parseResponse(bytesOut);
     expect(response.startLine).toMatchObject({ status: 400, reason: 'Bad Request' });
@@ -256,14 +282,26 @@ describe('server endpoint: bad requests', () => {
   });
 
   it('answers 426 even when a differently-versioned client sends no key', () => {
-    expect(badRequest(request((l) => without('sec-websocket-key')(replacing('sec-websocket-version', '8')(l)))).event.status).toBe(426);
+    expect(
+      badRequest(request((l) => without('sec-websocket-key')(replacing('sec-websocket-version', '8')(l)))).event.status,
+    ).toBe(426);
   });
 
   it('answers 431 for too many fields or too large a head', () => {
-    const many = badRequest(request((lines) => [...lines, ...Array.from({ length: 5 }, (_, i) => `X-${i}: y`)]), { maxHeaderCount: 8 });
+    const many = badRequest(
+      request((lines) => [...lines, ...Array.from({ length: 5 }, (_, i) => `X-${i}: y`)]),
+      { maxHeaderCount: 8 },
+    );
     expect(many.event).toMatchObject({ status: 431, failure: HandshakeFailure.RequestTooLarge });
-    expect(badRequest(request((lines) => [...lines, `X: ${'y'.repeat(300)}`]), { maxHeadSize: 256 }).event.status).toBe(431);
-    expect(badRequest(request(undefined, `GET /${'a'.repeat(100)} HTTP/1.1`), { maxStartLineLength: 64 }).event.status).toBe(400);
+    expect(
+      badRequest(
+        request((lines) => [...lines, `X: ${'y'.repeat(300)}`]),
+        { maxHeadSize: 256 },
+      ).event.status,
+    ).toBe(431);
+    expect(
+      badRequest(request(undefined, `GET /${'a'.repeat(100)} HTTP/1.1`), { maxStartLineLength: 64 }).event.status,
+    ).toBe(400);
   });
 
   it('ignores bytes after a bad request and refuses to accept', () => {
@@ -294,11 +332,15 @@ describe('server endpoint: accept and reject', () => {
     const { server } = requestEvent(RFC_REQUEST);
     server.send({ type: 'accept' });
     expect(() => server.send({ type: 'accept' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
-    expect(() => server.send({ type: 'reject', status: 403 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+    expect(() => server.send({ type: 'reject', status: 403 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_STATE' }),
+    );
     const { server: rejected } = requestEvent(RFC_REQUEST);
     rejected.send({ type: 'reject', status: 403 });
     expect(() => rejected.send({ type: 'accept' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
-    expect(() => new ServerEndpoint().send({ type: 'accept' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+    expect(() => new ServerEndpoint().send({ type: 'accept' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_STATE' }),
+    );
   });
 
   it('reads bytes received after accepting as frames', () => {
@@ -327,7 +369,10 @@ describe('server endpoint: accept and reject', () => {
       [{ type: 'accept' }, [answering({ name: 'permessage-deflate\r\n', params: [] })]],
     ];
     for (const [command, extensions] of attempts) {
-      const { server } = requestEvent(request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate']), { extensions });
+      const { server } = requestEvent(
+        request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate']),
+        { extensions },
+      );
       expect(() => server.send(command), JSON.stringify(command)).toThrow(UsageError);
       expect(server.state).toBe('connecting');
       expect(server.takeOutgoing()).toEqual([]);
@@ -335,22 +380,37 @@ describe('server endpoint: accept and reject', () => {
   });
 
   it('writes extra headers, an extension response and keeps Set-Cookie lines apart', () => {
-    const { server } = requestEvent(request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate, x-other']), {
-      extensions: [permessageDeflate({ serverNoContextTakeover: true })],
-    });
+    const { server } = requestEvent(
+      request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate, x-other']),
+      {
+        extensions: [permessageDeflate({ serverNoContextTakeover: true })],
+      },
+    );
     const response = answer(server, { type: 'accept', headers: { 'Set-Cookie': ['a=1', 'b=2'], 'X-Server': 'test' } });
     expect(response.headers.get('sec-websocket-extensions')).toBe('permessage-deflate; server_no_context_takeover');
     expect(response.headers.getAll('set-cookie')).toEqual(['a=1', 'b=2']);
     expect(response.headers.get('x-server')).toBe('test');
-    expect(server.extensions.map((e) => e.response)).toEqual([{ name: 'permessage-deflate', params: [{ name: 'server_no_context_takeover', value: null }] }]);
+    expect(server.extensions.map((e) => e.response)).toEqual([
+      { name: 'permessage-deflate', params: [{ name: 'server_no_context_takeover', value: null }] },
+    ]);
   });
 
   it('answers only extensions that were offered', () => {
-    const { server } = requestEvent(request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits']), {
-      extensions: [passThroughExtension({ name: 'x-unoffered', params: [] }), permessageDeflate({ clientMaxWindowBits: 10 })],
-    });
-    expect(answer(server).headers.get('sec-websocket-extensions')).toBe('permessage-deflate; client_max_window_bits=10');
-    expect(server.extensions.map((e) => e.response)).toEqual([{ name: 'permessage-deflate', params: [{ name: 'client_max_window_bits', value: '10' }] }]);
+    const { server } = requestEvent(
+      request((lines) => [...lines, 'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits']),
+      {
+        extensions: [
+          passThroughExtension({ name: 'x-unoffered', params: [] }),
+          permessageDeflate({ clientMaxWindowBits: 10 }),
+        ],
+      },
+    );
+    expect(answer(server).headers.get('sec-websocket-extensions')).toBe(
+      'permessage-deflate; client_max_window_bits=10',
+    );
+    expect(server.extensions.map((e) => e.response)).toEqual([
+      { name: 'permessage-deflate', params: [{ name: 'client_max_window_bits', value: '10' }] },
+    ]);
   });
 
   it('rejects with a status, headers and a body', () => {
@@ -367,7 +427,14 @@ describe('server endpoint: accept and reject', () => {
   });
 
   it('validates reject arguments', () => {
-    for (const options of [{ status: 101 }, { status: 200 }, { status: 600 }, { status: 403.5 }, { status: 403, reason: 'a\r\nb' }, { status: 403, headers: { 'Content-Length': '1' } }]) {
+    for (const options of [
+      { status: 101 },
+      { status: 200 },
+      { status: 600 },
+      { status: 403.5 },
+      { status: 403, reason: 'a\r\nb' },
+      { status: 403, headers: { 'Content-Length': '1' } },
+    ]) {
       const { server } = requestEvent(RFC_REQUEST);
       expect(() => server.send({ type: 'reject', ...options }), JSON.stringify(options)).toThrow(UsageError);
       expect(server.state).toBe('connecting');
@@ -394,7 +461,18 @@ describe('server endpoint: bytes after the request head', () => {
       method: 'GET',
       target: '/',
       httpVersion: '1.1',
-      headers: ['Host', 'h', 'Upgrade', 'websocket', 'Connection', 'Upgrade', 'Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version', '13'],
+      headers: [
+        'Host',
+        'h',
+        'Upgrade',
+        'websocket',
+        'Connection',
+        'Upgrade',
+        'Sec-WebSocket-Key',
+        'dGhlIHNhbXBsZSBub25jZQ==',
+        'Sec-WebSocket-Version',
+        '13',
+      ],
       trailing,
     });
     trailing.fill(0);
@@ -423,19 +501,30 @@ describe('ServerEndpoint.fromParsedRequest', () => {
       target: '/chat?room=1',
       httpVersion: '1.1',
       headers: [
-        'Host', 'server.example.com',
-        'Upgrade', 'websocket',
-        'Connection', 'Upgrade',
-        'Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ==',
-        'Sec-WebSocket-Version', '13',
-        'Sec-WebSocket-Protocol', 'chat, superchat',
+        'Host',
+        'server.example.com',
+        'Upgrade',
+        'websocket',
+        'Connection',
+        'Upgrade',
+        'Sec-WebSocket-Key',
+        'dGhlIHNhbXBsZSBub25jZQ==',
+        'Sec-WebSocket-Version',
+        '13',
+        'Sec-WebSocket-Protocol',
+        'chat, superchat',
       ],
       trailing: maskedText('early'),
     });
     const event = server.nextEvent();
     expect(event).toMatchObject({ type: 'request', path: '/chat', query: 'room=1', protocols: ['chat', 'superchat'] });
-    expect(answer(server, { type: 'accept', protocol: 'superchat' }).headers.get('sec-websocket-accept')).toBe('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
-    expect(server.events()).toMatchObject([{ type: 'open', protocol: 'superchat' }, { type: 'text', data: 'early' }]);
+    expect(answer(server, { type: 'accept', protocol: 'superchat' }).headers.get('sec-websocket-accept')).toBe(
+      's3pPLMBiTxaQ9kYGzzhZRbK+xOo=',
+    );
+    expect(server.events()).toMatchObject([
+      { type: 'open', protocol: 'superchat' },
+      { type: 'text', data: 'early' },
+    ]);
   });
 
   it('applies the same validation to pairs, including character checks', () => {
@@ -445,7 +534,12 @@ describe('ServerEndpoint.fromParsedRequest', () => {
       ['Connection', 'Upgrade'],
       ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
     ];
-    const noVersion = ServerEndpoint.fromParsedRequest({ method: 'GET', target: '/', httpVersion: 'HTTP/1.1', headers: base });
+    const noVersion = ServerEndpoint.fromParsedRequest({
+      method: 'GET',
+      target: '/',
+      httpVersion: 'HTTP/1.1',
+      headers: base,
+    });
     expect(noVersion.nextEvent()).toMatchObject({ type: 'protocol-error', phase: 'handshake', status: 426 });
     expect(parseResponse(concat(noVersion.takeOutgoing())).startLine.status).toBe(426);
     const injected = ServerEndpoint.fromParsedRequest({
@@ -476,11 +570,23 @@ const JUNK = ['\n', '\r', ' ', ':', ',', '\u0000', '\u00ff', 'X: y', 'Sec-WebSoc
 function mutatedRequest(): fc.Arbitrary<Uint8Array> {
   return fc
     .record({
-      requestLine: fc.constantFrom('GET / HTTP/1.1', 'GET /p?q HTTP/1.1', 'POST / HTTP/1.1', 'GET / HTTP/1.0', 'GET /  HTTP/1.1'),
+      requestLine: fc.constantFrom(
+        'GET / HTTP/1.1',
+        'GET /p?q HTTP/1.1',
+        'POST / HTTP/1.1',
+        'GET / HTTP/1.0',
+        'GET /  HTTP/1.1',
+      ),
       fields: fc.shuffledSubarray(VALID_FIELDS, { minLength: 5 }),
       junk: fc.oneof(
         { weight: 2, arbitrary: fc.constant([]) },
-        { weight: 1, arbitrary: fc.array(fc.record({ at: fc.nat(), text: fc.constantFrom(...JUNK) }), { minLength: 1, maxLength: 2 }) },
+        {
+          weight: 1,
+          arbitrary: fc.array(fc.record({ at: fc.nat(), text: fc.constantFrom(...JUNK) }), {
+            minLength: 1,
+            maxLength: 2,
+          }),
+        },
       ),
       cut: fc.oneof({ weight: 4, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat() }),
     })
@@ -498,16 +604,30 @@ describe('server endpoint: hostile input', () => {
   // Cost is compared between inputs of size n and 4n: work that stops at a
   // limit stays near 1×, linear work near 4×, quadratic near 16×.
   it('answers 10 000 header lines with 431, at a cost that stops growing at the limit', () => {
-    const withLines = (count: number) => request((lines) => [...lines, ...Array.from({ length: count }, (_, i) => `X-Header-${i}: value`)]);
+    const withLines = (count: number) =>
+      request((lines) => [...lines, ...Array.from({ length: count }, (_, i) => `X-Header-${i}: value`)]);
     expect(badRequest(withLines(10_000)).event.status).toBe(431);
-    expect(growthRatio((count) => bytes(withLines(count)), (raw) => serve(raw), { size: 10_000 })).toBeLessThan(2);
+    expect(
+      growthRatio(
+        (count) => bytes(withLines(count)),
+        (raw) => serve(raw),
+        { size: 10_000 },
+      ),
+    ).toBeLessThan(2);
   });
 
   it('answers 10 000 header lines with 431 even when the count limit is raised', () => {
-    const withLines = (count: number) => request((lines) => [...lines, ...Array.from({ length: count }, (_, i) => `X-${i}: v`)]);
+    const withLines = (count: number) =>
+      request((lines) => [...lines, ...Array.from({ length: count }, (_, i) => `X-${i}: v`)]);
     const options = { maxHeaderCount: 20_000 };
     expect(badRequest(withLines(10_000), options).event.status).toBe(431); // the 16 KiB head limit
-    expect(growthRatio((count) => bytes(withLines(count)), (raw) => serve(raw, options), { size: 10_000 })).toBeLessThan(2);
+    expect(
+      growthRatio(
+        (count) => bytes(withLines(count)),
+        (raw) => serve(raw, options),
+        { size: 10_000 },
+      ),
+    ).toBeLessThan(2);
   });
 
   it.each([
@@ -519,21 +639,42 @@ describe('server endpoint: hostile input', () => {
     const withValue = (n: number) => request((lines) => [...lines, `${name}: ${value(n)}`]);
     const raised = { maxHeadSize: 256 * 1024 };
     expect(badRequest(withValue(100_000)).event.status).toBe(431); // default 16 KiB limit
-    expect(growthRatio((n) => bytes(withValue(n)), (raw) => serve(raw), { size: 25_000 })).toBeLessThan(2);
+    expect(
+      growthRatio(
+        (n) => bytes(withValue(n)),
+        (raw) => serve(raw),
+        { size: 25_000 },
+      ),
+    ).toBeLessThan(2);
     const { event } = badRequest(withValue(100_000), raised);
     expect(event.status).toBe(400);
     expect(event.reason).toMatch(reason);
     expect(event.reason.length).toBeLessThan(200);
-    expect(growthRatio((n) => bytes(withValue(n)), (raw) => serve(raw, raised), { size: 25_000 })).toBeLessThan(8);
+    expect(
+      growthRatio(
+        (n) => bytes(withValue(n)),
+        (raw) => serve(raw, raised),
+        { size: 25_000 },
+      ),
+    ).toBeLessThan(8);
   });
 
   it('parses a 100 000-character valid protocol list with a raised limit, at a cost linear in its length', () => {
     const withProtocols = (count: number) =>
-      request((lines) => [...lines, `Sec-WebSocket-Protocol: ${Array.from({ length: count }, (_, i) => `p${i}`).join(',')}`]);
+      request((lines) => [
+        ...lines,
+        `Sec-WebSocket-Protocol: ${Array.from({ length: count }, (_, i) => `p${i}`).join(',')}`,
+      ]);
     const raised = { maxHeadSize: 256 * 1024 };
     const { events: evs } = serve(withProtocols(14_000), raised);
     expect(evs[0]?.type === 'request' && evs[0].protocols.length).toBe(14_000);
-    expect(growthRatio((count) => bytes(withProtocols(count)), (raw) => serve(raw, raised), { size: 3_500 })).toBeLessThan(8);
+    expect(
+      growthRatio(
+        (count) => bytes(withProtocols(count)),
+        (raw) => serve(raw, raised),
+        { size: 3_500 },
+      ),
+    ).toBeLessThan(8);
   });
 
   it('never throws on arbitrary bytes and ends in request, incomplete or 4xx', () => {
@@ -566,7 +707,13 @@ describe('server endpoint: hostile input', () => {
 
   it('gives the same outcome for every chunking, one byte at a time included', () => {
     const raw = concat([
-      bytes(request((lines) => [...lines, 'Sec-WebSocket-Protocol: chat', 'Sec-WebSocket-Extensions: permessage-deflate; a="1"'])),
+      bytes(
+        request((lines) => [
+          ...lines,
+          'Sec-WebSocket-Protocol: chat',
+          'Sec-WebSocket-Extensions: permessage-deflate; a="1"',
+        ]),
+      ),
       maskedText('FRAMES'),
     ]);
     const outcome = (chunks: Uint8Array[]) => {
@@ -576,7 +723,9 @@ describe('server endpoint: hostile input', () => {
       const evs = server.events();
       server.send({ type: 'accept', protocol: 'chat' });
       const after = server.events();
-      const summary = [...evs, ...after].map((ev) => (ev.type === 'request' || ev.type === 'open' ? { ...ev, headers: ev.headers.entries() } : ev));
+      const summary = [...evs, ...after].map((ev) =>
+        ev.type === 'request' || ev.type === 'open' ? { ...ev, headers: ev.headers.entries() } : ev,
+      );
       return { summary, response: text(concat(server.takeOutgoing())) };
     };
     const whole = outcome([raw]);

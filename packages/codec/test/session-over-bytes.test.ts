@@ -15,32 +15,52 @@ import { feed, type PlainEvent, plain, seededRandom, split } from './helpers.js'
 describe('a session over bytes, handshake included', () => {
   it('delivers frames that arrive in the same chunks as the handshake heads, under any split', () => {
     fc.assert(
-      fc.property(fc.array(fc.nat(), { maxLength: 10 }), fc.array(fc.nat(), { maxLength: 10 }), fc.integer(), (cutsUp, cutsDown, seed) => {
-        const client = new ClientEndpoint('ws://localhost:9001/echo?x=1', { protocols: ['b', 'a'], random: seededRandom(seed) });
-        // A client that pipelines its first message behind the request (an
-        // endpoint sends nothing before the 101, but a peer may).
-        const early = encodeFrame({ opcode: 1, maskKey: Uint8Array.of(seed & 0xff, 1, 2, 3) }, new TextEncoder().encode('early'));
-        const upstream = concat([...client.takeOutgoing(), early]);
+      fc.property(
+        fc.array(fc.nat(), { maxLength: 10 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        fc.integer(),
+        (cutsUp, cutsDown, seed) => {
+          const client = new ClientEndpoint('ws://localhost:9001/echo?x=1', {
+            protocols: ['b', 'a'],
+            random: seededRandom(seed),
+          });
+          // A client that pipelines its first message behind the request (an
+          // endpoint sends nothing before the 101, but a peer may).
+          const early = encodeFrame(
+            { opcode: 1, maskKey: Uint8Array.of(seed & 0xff, 1, 2, 3) },
+            new TextEncoder().encode('early'),
+          );
+          const upstream = concat([...client.takeOutgoing(), early]);
 
-        const server = new ServerEndpoint();
-        const serverEvents: PlainEvent[] = [];
-        for (const chunk of split(upstream, cutsUp.map((c) => c % (upstream.length + 1)))) {
-          serverEvents.push(...feed(server, [chunk]));
-          if (server.state !== 'connecting' || serverEvents.at(-1)?.type !== 'request') continue;
-          expect(serverEvents.at(-1)).toMatchObject({ type: 'request', target: '/echo?x=1' });
-          server.send({ type: 'accept', protocol: 'a' });
-          // The server's first message goes out in the same write as its 101.
-          server.send({ type: 'binary', data: new Uint8Array([1, 2]) });
-          serverEvents.push(...server.events().map(plain));
-        }
-        expect(serverEvents.map((e) => e.type)).toEqual(['request', 'open', 'text']);
-        expect(serverEvents[2]).toEqual({ type: 'text', data: 'early' });
+          const server = new ServerEndpoint();
+          const serverEvents: PlainEvent[] = [];
+          for (const chunk of split(
+            upstream,
+            cutsUp.map((c) => c % (upstream.length + 1)),
+          )) {
+            serverEvents.push(...feed(server, [chunk]));
+            if (server.state !== 'connecting' || serverEvents.at(-1)?.type !== 'request') continue;
+            expect(serverEvents.at(-1)).toMatchObject({ type: 'request', target: '/echo?x=1' });
+            server.send({ type: 'accept', protocol: 'a' });
+            // The server's first message goes out in the same write as its 101.
+            server.send({ type: 'binary', data: new Uint8Array([1, 2]) });
+            serverEvents.push(...server.events().map(plain));
+          }
+          expect(serverEvents.map((e) => e.type)).toEqual(['request', 'open', 'text']);
+          expect(serverEvents[2]).toEqual({ type: 'text', data: 'early' });
 
-        const downstream = concat(server.takeOutgoing());
-        const clientEvents = feed(client, split(downstream, cutsDown.map((c) => c % (downstream.length + 1))));
-        expect(clientEvents[0]).toMatchObject({ type: 'open', protocol: 'a' });
-        expect(clientEvents.slice(1)).toEqual([{ type: 'binary', data: [1, 2] }]);
-      }),
+          const downstream = concat(server.takeOutgoing());
+          const clientEvents = feed(
+            client,
+            split(
+              downstream,
+              cutsDown.map((c) => c % (downstream.length + 1)),
+            ),
+          );
+          expect(clientEvents[0]).toMatchObject({ type: 'open', protocol: 'a' });
+          expect(clientEvents.slice(1)).toEqual([{ type: 'binary', data: [1, 2] }]);
+        },
+      ),
       { numRuns: 200 },
     );
   });

@@ -7,7 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { concat } from 'uint8arrays/concat';
 import { createResponseHeadParser } from '../src/http.js';
 import { permessageDeflate, type Role, ServerEndpoint } from '../src/index.js';
-import { chunking, deflateOffer, invalidInput, invalidUpgradeRequest, upgradeRequest, validStream } from '../src/testing.js';
+import {
+  chunking,
+  deflateOffer,
+  invalidInput,
+  invalidUpgradeRequest,
+  upgradeRequest,
+  validStream,
+} from '../src/testing.js';
 import { feed, openEndpoint, plain } from './helpers.js';
 
 const RUNS = Number(process.env.FC_RUNS ?? 300);
@@ -44,7 +51,15 @@ describe.each<Role>(['server', 'client'])('streams sent to the %s role', (receiv
 
 /** A valid upgrade request whose only extension offer is `header`. */
 function requestOffering(header: string): Uint8Array {
-  const lines = ['GET / HTTP/1.1', 'Host: localhost', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Version: 13', `Sec-WebSocket-Extensions: ${header}`];
+  const lines = [
+    'GET / HTTP/1.1',
+    'Host: localhost',
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    'Sec-WebSocket-Version: 13',
+    `Sec-WebSocket-Extensions: ${header}`,
+  ];
   return new TextEncoder().encode(`${lines.join('\r\n')}\r\n\r\n`);
 }
 
@@ -54,7 +69,9 @@ describe('handshake arbitraries, read by a server endpoint', () => {
       fc.property(upgradeRequest(), chunking(), (req, split) => {
         const server = new ServerEndpoint();
         for (const chunk of split(req.bytes)) server.receive(chunk);
-        expect(server.events()).toMatchObject([{ type: 'request', key: req.key, protocols: req.protocols, target: req.path }]);
+        expect(server.events()).toMatchObject([
+          { type: 'request', key: req.key, protocols: req.protocols, target: req.path },
+        ]);
       }),
       { numRuns: RUNS },
     );
@@ -65,7 +82,9 @@ describe('handshake arbitraries, read by a server endpoint', () => {
       fc.property(invalidUpgradeRequest(), (req) => {
         const server = new ServerEndpoint();
         server.receive(req.bytes);
-        expect(server.events(), req.description).toMatchObject([{ type: 'protocol-error', phase: 'handshake', status: req.expectedStatus }]);
+        expect(server.events(), req.description).toMatchObject([
+          { type: 'protocol-error', phase: 'handshake', status: req.expectedStatus },
+        ]);
         const response = createResponseHeadParser().push(concat(server.takeOutgoing()));
         expect(response.type === 'complete' && response.startLine.status, req.description).toBe(req.expectedStatus);
         expect(server.shouldCloseTransport).toBe(true);
@@ -84,7 +103,12 @@ describe('handshake arbitraries, read by a server endpoint', () => {
         const forcesEight = /server_max_window_bits=8\b/.test(offer.header);
         const agreed = offer.valid && !forcesEight;
         expect(server.extensions.length, offer.header).toBe(agreed ? 1 : 0);
-        expect(new TextDecoder().decode(concat(server.takeOutgoing())).includes('\r\nSec-WebSocket-Extensions: permessage-deflate'), offer.header).toBe(agreed);
+        expect(
+          new TextDecoder()
+            .decode(concat(server.takeOutgoing()))
+            .includes('\r\nSec-WebSocket-Extensions: permessage-deflate'),
+          offer.header,
+        ).toBe(agreed);
       }),
       { numRuns: RUNS },
     );

@@ -36,9 +36,12 @@ describe('text events are typed by textAs', () => {
     const server = new ServerEndpoint({ textAs: 'bytes' });
     expectTypeOf(server).toEqualTypeOf<ServerEndpoint<'bytes'>>();
     expectTypeOf(new ClientEndpoint('ws://localhost/', { textAs: 'bytes' })).toEqualTypeOf<ClientEndpoint<'bytes'>>();
-    expectTypeOf(ServerEndpoint.fromParsedRequest({ method: 'GET', target: '/', httpVersion: '1.1', headers: [] }, { textAs: 'bytes' })).toEqualTypeOf<
-      ServerEndpoint<'bytes'>
-    >();
+    expectTypeOf(
+      ServerEndpoint.fromParsedRequest(
+        { method: 'GET', target: '/', httpVersion: '1.1', headers: [] },
+        { textAs: 'bytes' },
+      ),
+    ).toEqualTypeOf<ServerEndpoint<'bytes'>>();
     const ev = firstText(server, 'héllo');
     if (ev?.type !== 'text') throw new Error(`expected text, got ${ev?.type}`);
     expectTypeOf(ev.data).toEqualTypeOf<Uint8Array>();
@@ -54,6 +57,8 @@ describe('text events are typed by textAs', () => {
   });
 
   it('refuses a textAs that is neither', () => {
-    expect(() => new ServerEndpoint({ textAs: 'utf16' as TextAs })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }));
+    expect(() => new ServerEndpoint({ textAs: 'utf16' as TextAs })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
   });
 });

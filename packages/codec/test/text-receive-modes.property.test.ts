@@ -14,7 +14,15 @@ import { isUtf8 } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concat } from 'uint8arrays/concat';
-import { ClientEndpoint, type EndpointEvent, type MessageMode, ServerEndpoint, type ServerEndpointOptions, type TextAs, type TextCodec } from '../src/index.js';
+import {
+  ClientEndpoint,
+  type EndpointEvent,
+  type MessageMode,
+  ServerEndpoint,
+  type ServerEndpointOptions,
+  type TextAs,
+  type TextCodec,
+} from '../src/index.js';
 import { rawFrame, seededRandom } from './helpers.js';
 
 const RUNS = Number(process.env.FC_RUNS ?? 200);
@@ -26,7 +34,8 @@ const nodeHelpers: TextCodec = {
 };
 const nodeOneStep: TextCodec = {
   ...nodeHelpers,
-  decodeIfValid: (bytes) => (isUtf8(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : undefined),
+  decodeIfValid: (bytes) =>
+    isUtf8(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8') : undefined,
 };
 // Decodes with a fatal decoder: should the codec ever hand it bytes it has not validated, it throws.
 const strictDecodeOnly: TextCodec = {
@@ -69,13 +78,17 @@ interface Seen {
   readonly reason?: string;
 }
 
-function receiveAll(options: ServerEndpointOptions<TextAs>, chunks: readonly Uint8Array[]): { seen: Seen[]; strings: string[] } {
+function receiveAll(
+  options: ServerEndpointOptions<TextAs>,
+  chunks: readonly Uint8Array[],
+): { seen: Seen[]; strings: string[] } {
   const server = openServer(options);
   const seen: Seen[] = [];
   const strings: string[] = [];
   chunks.forEach((chunk, index) => {
     server.receive(chunk.slice());
-    for (let ev = server.nextEvent(); ev !== undefined; ev = server.nextEvent()) seen.push(describeEvent(ev, index, strings));
+    for (let ev = server.nextEvent(); ev !== undefined; ev = server.nextEvent())
+      seen.push(describeEvent(ev, index, strings));
   });
   return { seen, strings };
 }
@@ -100,18 +113,31 @@ function describeEvent(ev: EndpointEvent<TextAs>, chunk: number, strings: string
 
 /** A message's UTF-8 cut into frames at `cuts` (inside characters too), masked as a client sends them. */
 function framesOf(payload: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (payload.length + 1)))].filter((p) => p > 0 && p < payload.length).sort((a, b) => a - b);
+  const points = [...new Set(cuts.map((c) => c % (payload.length + 1)))]
+    .filter((p) => p > 0 && p < payload.length)
+    .sort((a, b) => a - b);
   const bounds = [0, ...points, payload.length];
   const frames: Uint8Array[] = [];
   for (let i = 0; i + 1 < bounds.length; i++) {
     const fin = i + 2 === bounds.length;
-    frames.push(rawFrame({ opcode: i === 0 ? 1 : 0, fin, payload: payload.subarray(bounds[i], bounds[i + 1]), mask: [0x37, 0xfa, 0x21, 0x3d] }));
+    frames.push(
+      rawFrame({
+        opcode: i === 0 ? 1 : 0,
+        fin,
+        payload: payload.subarray(bounds[i], bounds[i + 1]),
+        mask: [0x37, 0xfa, 0x21, 0x3d],
+      }),
+    );
   }
   return frames;
 }
 
 /** Where each message's frames end in the wire, and the wire. */
-function wireOf(messages: readonly { payload: Uint8Array; cuts: readonly number[] }[]): { wire: Uint8Array; frameEnds: number[][]; frameStarts: number[][] } {
+function wireOf(messages: readonly { payload: Uint8Array; cuts: readonly number[] }[]): {
+  wire: Uint8Array;
+  frameEnds: number[][];
+  frameStarts: number[][];
+} {
   const parts: Uint8Array[] = [];
   const frameEnds: number[][] = [];
   const frameStarts: number[][] = [];
@@ -131,20 +157,37 @@ function wireOf(messages: readonly { payload: Uint8Array; cuts: readonly number[
   return { wire: concat(parts), frameEnds, frameStarts };
 }
 
-function chunksOf(wire: Uint8Array, cuts: readonly number[]): { chunks: Uint8Array[]; chunkOf: (offset: number) => number } {
-  const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].filter((p) => p > 0 && p < wire.length).sort((a, b) => a - b);
+function chunksOf(
+  wire: Uint8Array,
+  cuts: readonly number[],
+): { chunks: Uint8Array[]; chunkOf: (offset: number) => number } {
+  const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))]
+    .filter((p) => p > 0 && p < wire.length)
+    .sort((a, b) => a - b);
   const bounds = [0, ...points, wire.length];
   const chunks: Uint8Array[] = [];
   for (let i = 0; i + 1 < bounds.length; i++) chunks.push(wire.subarray(bounds[i], bounds[i + 1]));
   // The chunk holding wire byte `offset`.
-  const chunkOf = (offset: number) => bounds.findIndex((b, i) => i + 1 < bounds.length && offset >= b && offset < (bounds[i + 1] as number));
+  const chunkOf = (offset: number) =>
+    bounds.findIndex((b, i) => i + 1 < bounds.length && offset >= b && offset < (bounds[i + 1] as number));
   return { chunks, chunkOf };
 }
 
 /** Texts of every shape: ASCII runs long enough for word-at-a-time scans, and every UTF-8 length. */
 const text = fc.oneof(
   { weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 120 }) },
-  { weight: 2, arbitrary: fc.array(fc.oneof(fc.string({ unit: 'binary-ascii', minLength: 100, maxLength: 400 }), fc.string({ unit: 'binary', maxLength: 8 })), { maxLength: 6 }).map((p) => p.join('')) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .array(
+        fc.oneof(
+          fc.string({ unit: 'binary-ascii', minLength: 100, maxLength: 400 }),
+          fc.string({ unit: 'binary', maxLength: 8 }),
+        ),
+        { maxLength: 6 },
+      )
+      .map((p) => p.join('')),
+  },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 2000, maxLength: 5000 }) },
 );
 const cuts = fc.array(fc.nat(), { maxLength: 8 });
@@ -162,7 +205,10 @@ describe.each<MessageMode>(['whole', 'parts'])('valid text in %s mode', (message
         const expected = payloads.map((p) => Array.from(p.payload));
         for (const [i, { seen, strings }] of results.entries()) {
           const mode = MODES[i] as Mode;
-          expect(seen.every((s) => s.type === (messageMode === 'whole' ? 'text' : 'text-part')), mode.name).toBe(true);
+          expect(
+            seen.every((s) => s.type === (messageMode === 'whole' ? 'text' : 'text-part')),
+            mode.name,
+          ).toBe(true);
           // Parts joined back into messages: their bytes, then their text.
           const joined: number[][] = [];
           let current: number[] = [];
@@ -235,27 +281,40 @@ describe.each<MessageMode>(['whole', 'parts'])('invalid UTF-8 in %s mode', (mess
         fc.record({ before: text, bad: badBytes, after: fc.string({ unit: 'binary', maxLength: 300 }), cuts }),
         cuts,
         (valid, broken, readCuts) => {
-          const payload = concat([encoder.encode(broken.before), Uint8Array.from(broken.bad), encoder.encode(broken.after)]);
+          const payload = concat([
+            encoder.encode(broken.before),
+            Uint8Array.from(broken.bad),
+            encoder.encode(broken.after),
+          ]);
           const bad = firstBadByte(payload);
           fc.pre(bad >= 0);
-          const messages = [...valid.map((m) => ({ payload: encoder.encode(m.text), cuts: m.cuts })), { payload, cuts: broken.cuts }];
+          const messages = [
+            ...valid.map((m) => ({ payload: encoder.encode(m.text), cuts: m.cuts })),
+            { payload, cuts: broken.cuts },
+          ];
           const { wire, frameEnds, frameStarts } = wireOf(messages);
           const { chunks, chunkOf } = chunksOf(wire, readCuts);
           const results = MODES.map((mode) => receiveAll({ ...mode.options, messageMode }, chunks).seen);
-          const shape = (seen: Seen[]) => seen.map((s) => (s.type === 'protocol-error' ? s : { chunk: s.chunk, type: s.type, last: s.last }));
+          const shape = (seen: Seen[]) =>
+            seen.map((s) => (s.type === 'protocol-error' ? s : { chunk: s.chunk, type: s.type, last: s.last }));
           for (const seen of results) expect(shape(seen)).toEqual(shape(results[0]!));
 
           const seen = results[0]!;
           const error = seen.at(-1) as Seen;
           expect(error).toMatchObject({ type: 'protocol-error', code: 1007 });
-          expect(error.reason).toBe(bad === payload.length ? 'a truncated UTF-8 sequence at the end of a text message' : 'invalid UTF-8 in a text message');
+          expect(error.reason).toBe(
+            bad === payload.length
+              ? 'a truncated UTF-8 sequence at the end of a text message'
+              : 'invalid UTF-8 in a text message',
+          );
           if (messageMode === 'whole') expect(seen.filter((s) => s.type === 'text')).toHaveLength(valid.length);
 
           // The fragment holding the first bad byte (the last fragment when the message merely ends unfinished).
           const ends = frameEnds.at(-1) as number[];
           const starts = frameStarts.at(-1) as number[];
           const bounds = framePayloadBounds(payload, broken.cuts);
-          const frame = bad === payload.length ? bounds.length - 1 : bounds.findIndex(([from, to]) => bad >= from && bad < to);
+          const frame =
+            bad === payload.length ? bounds.length - 1 : bounds.findIndex(([from, to]) => bad >= from && bad < to);
           const [from, to] = bounds[frame] as [number, number];
           const frameStart = starts[frame] as number;
           const frameEnd = ends[frame] as number;
@@ -278,7 +337,9 @@ describe.each<MessageMode>(['whole', 'parts'])('invalid UTF-8 in %s mode', (mess
 
 /** The payload ranges of the frames `framesOf` makes. */
 function framePayloadBounds(payload: Uint8Array, cuts: readonly number[]): [number, number][] {
-  const points = [...new Set(cuts.map((c) => c % (payload.length + 1)))].filter((p) => p > 0 && p < payload.length).sort((a, b) => a - b);
+  const points = [...new Set(cuts.map((c) => c % (payload.length + 1)))]
+    .filter((p) => p > 0 && p < payload.length)
+    .sort((a, b) => a - b);
   const bounds = [0, ...points, payload.length];
   const out: [number, number][] = [];
   for (let i = 0; i + 1 < bounds.length; i++) out.push([bounds[i] as number, bounds[i + 1] as number]);

@@ -35,9 +35,24 @@ function firstBadByte(bytes: Uint8Array): number {
 
 const piece = fc.oneof(
   { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).map((s) => encoder.encode(s)) },
-  { weight: 2, arbitrary: fc.string({ unit: 'binary-ascii', minLength: 120, maxLength: 600 }).map((s) => encoder.encode(s)) },
+  {
+    weight: 2,
+    arbitrary: fc.string({ unit: 'binary-ascii', minLength: 120, maxLength: 600 }).map((s) => encoder.encode(s)),
+  },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 6 }) },
-  { weight: 1, arbitrary: fc.constantFrom([0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe0, 0x9f, 0xbf], [0xc1, 0xbf], [0xf0, 0x90], [0xe2]).map((b) => Uint8Array.from(b)) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom(
+        [0xed, 0xa0, 0x80],
+        [0xf4, 0x90, 0x80, 0x80],
+        [0xe0, 0x9f, 0xbf],
+        [0xc1, 0xbf],
+        [0xf0, 0x90],
+        [0xe2],
+      )
+      .map((b) => Uint8Array.from(b)),
+  },
 );
 const input = fc.array(piece, { maxLength: 8 }).map((p) => concat(p));
 

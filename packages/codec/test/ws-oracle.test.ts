@@ -25,13 +25,19 @@ interface WsReceiver {
 }
 
 /** Decodes bytes with ws's Receiver; returns its events in our event shape and its error, if any. */
-function wsDecode(chunks: readonly Uint8Array[], isServer: boolean, maxPayload = 0): { events: PlainEvent[]; error?: number } {
+function wsDecode(
+  chunks: readonly Uint8Array[],
+  isServer: boolean,
+  maxPayload = 0,
+): { events: PlainEvent[]; error?: number } {
   const r = new Receiver({ isServer, maxPayload, allowSynchronousEvents: true });
   const events: PlainEvent[] = [];
   let error: number | undefined;
   r.on('message', (data, isBinary) => {
     const bytes = data as Buffer;
-    events.push(isBinary ? { type: 'binary', data: Array.from(bytes) } : { type: 'text', data: bytes.toString('utf8') });
+    events.push(
+      isBinary ? { type: 'binary', data: Array.from(bytes) } : { type: 'text', data: bytes.toString('utf8') },
+    );
   });
   r.on('ping', (data) => events.push({ type: 'ping', data: Array.from(data as Buffer) }));
   r.on('pong', (data) => events.push({ type: 'pong', data: Array.from(data as Buffer) }));
@@ -48,20 +54,32 @@ function wsDecode(chunks: readonly Uint8Array[], isServer: boolean, maxPayload =
   return { events, error };
 }
 
-type Msg = { type: 'text'; data: string; frag: number } | { type: 'binary'; data: Uint8Array; frag: number } | { type: 'ping'; data: Uint8Array };
+type Msg =
+  | { type: 'text'; data: string; frag: number }
+  | { type: 'binary'; data: Uint8Array; frag: number }
+  | { type: 'ping'; data: Uint8Array };
 
 const msg: fc.Arbitrary<Msg> = fc.oneof(
-  fc.record({ type: fc.constant('text' as const), data: fc.string({ unit: 'binary', maxLength: 300 }), frag: fc.integer({ min: 1, max: 4 }) }),
+  fc.record({
+    type: fc.constant('text' as const),
+    data: fc.string({ unit: 'binary', maxLength: 300 }),
+    frag: fc.integer({ min: 1, max: 4 }),
+  }),
   fc.record({
     type: fc.constant('binary' as const),
-    data: fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 65_536, max: 66_000 }).map((n) => new Uint8Array(n).fill(0x5a))),
+    data: fc.oneof(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.integer({ min: 65_536, max: 66_000 }).map((n) => new Uint8Array(n).fill(0x5a)),
+    ),
     frag: fc.integer({ min: 1, max: 4 }),
   }),
   fc.record({ type: fc.constant('ping' as const), data: fc.uint8Array({ maxLength: 125 }) }),
 );
 
 function expectedEvents(msgs: readonly Msg[]): PlainEvent[] {
-  return msgs.map((m) => (m.type === 'text' ? { type: 'text', data: m.data } : { type: m.type, data: Array.from(m.data) }));
+  return msgs.map((m) =>
+    m.type === 'text' ? { type: 'text', data: m.data } : { type: m.type, data: Array.from(m.data) },
+  );
 }
 
 /** Encodes messages with ws's Sender.frame, fragmenting each into `frag` frames. */
@@ -96,7 +114,15 @@ describe.each<Role>(['client', 'server'])('against ws, as the %s role', (role) =
       fc.property(fc.array(msg, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 20 }), (msgs, cuts) => {
         const wire = wsEncode(msgs, weAreServer);
         const conn = openEndpoint(role);
-        expect(feed(conn, split(wire, cuts.map((c) => c % (wire.length + 1))))).toEqual(expectedEvents(msgs));
+        expect(
+          feed(
+            conn,
+            split(
+              wire,
+              cuts.map((c) => c % (wire.length + 1)),
+            ),
+          ),
+        ).toEqual(expectedEvents(msgs));
       }),
       { numRuns: RUNS },
     );
@@ -104,14 +130,26 @@ describe.each<Role>(['client', 'server'])('against ws, as the %s role', (role) =
 
   it('encodes what ws decodes, including our fragmentation and masking', () => {
     fc.assert(
-      fc.property(fc.array(msg, { maxLength: 8 }), fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }), fc.integer(), (msgs, fragmentSize, seed) => {
-        const conn = openEndpoint(role, { fragmentSize, random: seededRandom(seed) });
-        for (const m of msgs) conn.send(m.type === 'ping' ? { type: 'ping', data: m.data } : m.type === 'text' ? { type: 'text', data: m.data } : { type: 'binary', data: m.data });
-        conn.send({ type: 'close', code: 4000, reason: 'fin' });
-        const result = wsDecode(conn.takeOutgoing(), !weAreServer);
-        expect(result.error).toBeUndefined();
-        expect(result.events).toEqual([...expectedEvents(msgs), { type: 'close', code: 4000, reason: 'fin' }]);
-      }),
+      fc.property(
+        fc.array(msg, { maxLength: 8 }),
+        fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }),
+        fc.integer(),
+        (msgs, fragmentSize, seed) => {
+          const conn = openEndpoint(role, { fragmentSize, random: seededRandom(seed) });
+          for (const m of msgs)
+            conn.send(
+              m.type === 'ping'
+                ? { type: 'ping', data: m.data }
+                : m.type === 'text'
+                  ? { type: 'text', data: m.data }
+                  : { type: 'binary', data: m.data },
+            );
+          conn.send({ type: 'close', code: 4000, reason: 'fin' });
+          const result = wsDecode(conn.takeOutgoing(), !weAreServer);
+          expect(result.error).toBeUndefined();
+          expect(result.events).toEqual([...expectedEvents(msgs), { type: 'close', code: 4000, reason: 'fin' }]);
+        },
+      ),
       { numRuns: RUNS },
     );
   });
@@ -125,7 +163,9 @@ describe('agreement with ws on invalid input', () => {
       opcode: fc.integer({ min: 0, max: 15 }),
       payload: fc.oneof(
         fc.uint8Array({ maxLength: 130 }),
-        fc.tuple(fc.integer({ min: 0, max: 5100 }), fc.uint8Array({ maxLength: 6 })).map(([code, r]) => concat([new Uint8Array([code >> 8, code & 0xff]), r])),
+        fc
+          .tuple(fc.integer({ min: 0, max: 5100 }), fc.uint8Array({ maxLength: 6 }))
+          .map(([code, r]) => concat([new Uint8Array([code >> 8, code & 0xff]), r])),
       ),
     })
     .map((f) => rawFrame({ ...f, mask: [1, 2, 3, 4] }));

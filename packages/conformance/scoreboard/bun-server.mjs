@@ -3,7 +3,10 @@
 // Prints `listening on ws://127.0.0.1:PORT`; text comes back as text, binary as binary.
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ args: Bun.argv.slice(2), options: { port: { type: 'string', default: '0' }, 'max-message-size': { type: 'string' } } });
+const { values } = parseArgs({
+  args: Bun.argv.slice(2),
+  options: { port: { type: 'string', default: '0' }, 'max-message-size': { type: 'string' } },
+});
 
 const server = Bun.serve({
   hostname: '127.0.0.1',

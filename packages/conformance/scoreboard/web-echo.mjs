@@ -64,7 +64,8 @@ function caseCount(WebSocketImpl, base) {
     ws.onmessage = (ev) => {
       count = Number(ev.data);
     };
-    ws.onclose = () => (Number.isInteger(count) ? resolve(count) : reject(new Error(`no case count from ${base}/getCaseCount`)));
+    ws.onclose = () =>
+      Number.isInteger(count) ? resolve(count) : reject(new Error(`no case count from ${base}/getCaseCount`));
   });
 }
 

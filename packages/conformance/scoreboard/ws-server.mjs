@@ -4,7 +4,9 @@
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from 'ws';
 
-const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'max-message-size': { type: 'string' } } });
+const { values } = parseArgs({
+  options: { port: { type: 'string', default: '0' }, 'max-message-size': { type: 'string' } },
+});
 const maxPayload = values['max-message-size'] === undefined ? undefined : Number(values['max-message-size']);
 
 // permessage-deflate is off by default in ws; the deflate family needs it offered and accepted.

@@ -31,14 +31,23 @@ export type Expectation =
    * a close frame back whose code is in `closeCodes` (`null` = an empty body);
    * strict mode wants `strictCode`, the code we sent (RFC 6455 §5.5.1 "typically echoes").
    */
-  | { readonly kind: 'echo'; readonly replies: readonly Reply[]; readonly closeCodes: readonly (number | null)[]; readonly strictCode: number | null }
+  | {
+      readonly kind: 'echo';
+      readonly replies: readonly Reply[];
+      readonly closeCodes: readonly (number | null)[];
+      readonly strictCode: number | null;
+    }
   /** An invalid stream: replies to the valid prefix, then failing with `code` (§7.1.7). */
   | { readonly kind: 'fail'; readonly before: readonly Reply[]; readonly code: 1002 | 1007 | 1009 }
   /**
    * Where the RFC leaves the choice to the receiver (close codes 1012–1014,
    * non-minimal lengths): either behaviour passes, and the report says which one.
    */
-  | { readonly kind: 'policy'; readonly accept: Expectation & { readonly kind: 'echo' }; readonly reject: Expectation & { readonly kind: 'fail' } };
+  | {
+      readonly kind: 'policy';
+      readonly accept: Expectation & { readonly kind: 'echo' };
+      readonly reject: Expectation & { readonly kind: 'fail' };
+    };
 
 /** What the handshake agreed, for cases whose bytes depend on it (permessage-deflate). */
 export interface BuildContext {

@@ -18,7 +18,9 @@ import { runServerSuite } from './server-suite.js';
 function families(value: string | undefined): Family[] | undefined {
   if (value === undefined) return undefined;
   const out = value.split(',').map((f) => f.trim());
-  for (const f of out) if (!(FAMILIES as readonly string[]).includes(f)) throw new Error(`unknown family ${f}; families: ${FAMILIES.join(', ')}`);
+  for (const f of out)
+    if (!(FAMILIES as readonly string[]).includes(f))
+      throw new Error(`unknown family ${f}; families: ${FAMILIES.join(', ')}`);
   return out as Family[];
 }
 
@@ -72,7 +74,10 @@ async function main(): Promise<number> {
     deflate: values.deflate,
     strict: values.strict,
     census: values.census,
-    onFamily: (f) => console.log(`${f.family}: ${f.status}${f.status === 'not applicable' ? ` (${f.reason})` : ` ${f.passed}/${f.runs}`}`),
+    onFamily: (f) =>
+      console.log(
+        `${f.family}: ${f.status}${f.status === 'not applicable' ? ` (${f.reason})` : ` ${f.passed}/${f.runs}`}`,
+      ),
   });
   console.log(`\n${formatServerReport(report)}`);
   if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);

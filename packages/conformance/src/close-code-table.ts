@@ -26,14 +26,49 @@ export interface CloseCodeRange {
 /** Every code 0–65535, in order, each in exactly one range. */
 export const CLOSE_CODE_TABLE: readonly CloseCodeRange[] = [
   { from: 0, to: 999, status: 'invalid', source: 'RFC 6455 §7.4.2: 0–999 are not used' },
-  { from: 1000, to: 1003, status: 'valid', source: 'RFC 6455 §7.4.1: normal closure, going away, protocol error, unsupported data' },
+  {
+    from: 1000,
+    to: 1003,
+    status: 'valid',
+    source: 'RFC 6455 §7.4.1: normal closure, going away, protocol error, unsupported data',
+  },
   { from: 1004, to: 1004, status: 'invalid', source: 'RFC 6455 §7.4.1: reserved, meaning may be defined later' },
-  { from: 1005, to: 1006, status: 'invalid', source: 'RFC 6455 §7.4.1: no status / abnormal closure, MUST NOT be set in a close frame' },
-  { from: 1007, to: 1011, status: 'valid', source: 'RFC 6455 §7.4.1: invalid payload, policy violation, too big, mandatory extension, internal error' },
-  { from: 1012, to: 1014, status: 'registered-later', source: 'IANA registry: service restart, try again later, bad gateway' },
-  { from: 1015, to: 1015, status: 'invalid', source: 'RFC 6455 §7.4.1: TLS handshake failure, MUST NOT be set in a close frame' },
-  { from: 1016, to: 2999, status: 'invalid', source: 'RFC 6455 §7.4.2: reserved for this protocol, unassigned in the IANA registry' },
-  { from: 3000, to: 3999, status: 'valid', source: 'RFC 6455 §7.4.2: registered by libraries, frameworks and applications' },
+  {
+    from: 1005,
+    to: 1006,
+    status: 'invalid',
+    source: 'RFC 6455 §7.4.1: no status / abnormal closure, MUST NOT be set in a close frame',
+  },
+  {
+    from: 1007,
+    to: 1011,
+    status: 'valid',
+    source: 'RFC 6455 §7.4.1: invalid payload, policy violation, too big, mandatory extension, internal error',
+  },
+  {
+    from: 1012,
+    to: 1014,
+    status: 'registered-later',
+    source: 'IANA registry: service restart, try again later, bad gateway',
+  },
+  {
+    from: 1015,
+    to: 1015,
+    status: 'invalid',
+    source: 'RFC 6455 §7.4.1: TLS handshake failure, MUST NOT be set in a close frame',
+  },
+  {
+    from: 1016,
+    to: 2999,
+    status: 'invalid',
+    source: 'RFC 6455 §7.4.2: reserved for this protocol, unassigned in the IANA registry',
+  },
+  {
+    from: 3000,
+    to: 3999,
+    status: 'valid',
+    source: 'RFC 6455 §7.4.2: registered by libraries, frameworks and applications',
+  },
   { from: 4000, to: 4999, status: 'valid', source: 'RFC 6455 §7.4.2: private use' },
   { from: 5000, to: 0xffff, status: 'invalid', source: 'outside the ranges RFC 6455 §7.4.2 defines' },
 ];

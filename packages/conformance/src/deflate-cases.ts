@@ -5,7 +5,14 @@
  * built after the handshake because they depend on what was agreed (the
  * window our deflater may use, whether we must reset it per message).
  */
-import { type DeflateOffer, deflateOfferElement, pakoBackend, type PerMessageDeflateParams, type Role, serializeExtensions } from '@rfc6455/codec';
+import {
+  type DeflateOffer,
+  deflateOfferElement,
+  pakoBackend,
+  type PerMessageDeflateParams,
+  type Role,
+  serializeExtensions,
+} from '@rfc6455/codec';
 import { encodeFrame, text } from '@rfc6455/codec/testing';
 import fc from 'fast-check';
 import type { BuildContext, Case, Reply } from './case.js';
@@ -106,20 +113,37 @@ const message = fc
       text({ maxLength: 200 }).map((s) => ({ type: 'text' as const, data: s })),
       // Repetitive text compresses, so back-references across messages exercise context takeover.
       // Up to ~2 KB, so echoes cross a peer's compression threshold (1 KiB by default here and in ws).
-      fc.tuple(fc.constantFrom('hello ', '{"k":1}', 'abcabc'), fc.integer({ min: 1, max: 350 })).map(([s, n]) => ({ type: 'text' as const, data: s.repeat(n) })),
+      fc
+        .tuple(fc.constantFrom('hello ', '{"k":1}', 'abcabc'), fc.integer({ min: 1, max: 350 }))
+        .map(([s, n]) => ({ type: 'text' as const, data: s.repeat(n) })),
       fc.uint8Array({ maxLength: 400 }).map((data) => ({ type: 'binary' as const, data })),
     ),
     fc.boolean(),
     fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 4 }),
   )
-  .map(([reply, uncompressed, cuts]): PlannedMessage => ({ reply, compressed: !uncompressed || reply.type === 'text', cuts }));
+  .map(
+    ([reply, uncompressed, cuts]): PlannedMessage => ({
+      reply,
+      compressed: !uncompressed || reply.type === 'text',
+      cuts,
+    }),
+  );
 
 export function deflateCases(receiver: Role = 'server'): fc.Arbitrary<Case> {
   const keys = fc.array(fc.uint8Array({ minLength: 4, maxLength: 4 }), { minLength: 8, maxLength: 8 });
   const offer = fc.constantFrom(...(receiver === 'server' ? offers : serverPreferences));
-  const offerText = receiver === 'server' ? (o: DeflateOffer) => `offer "${wireOffer(o)}"` : (o: DeflateOffer) => `server prefers ${preferenceText(o)}`;
-  const messages: fc.Arbitrary<Case> = fc.tuple(offer, fc.array(message, { minLength: 1, maxLength: 5 }), fc.option(fc.integer({ min: 0, max: 125 }), { nil: undefined }), keys).map(
-    ([o, plan, pingAt, pool]) => ({
+  const offerText =
+    receiver === 'server'
+      ? (o: DeflateOffer) => `offer "${wireOffer(o)}"`
+      : (o: DeflateOffer) => `server prefers ${preferenceText(o)}`;
+  const messages: fc.Arbitrary<Case> = fc
+    .tuple(
+      offer,
+      fc.array(message, { minLength: 1, maxLength: 5 }),
+      fc.option(fc.integer({ min: 0, max: 125 }), { nil: undefined }),
+      keys,
+    )
+    .map(([o, plan, pingAt, pool]) => ({
       family: 'deflate',
       variant: 'deflate/messages',
       description: `${offerText(o)}; ${plan.map((m) => `${m.compressed ? 'compressed' : 'plain'} ${m.reply.type} in ${m.cuts.length + 1} piece(s)`).join(', ')}`,
@@ -135,9 +159,20 @@ export function deflateCases(receiver: Role = 'server'): fc.Arbitrary<Case> {
           const opcode = m.reply.type === 'text' ? Op.Text : Op.Binary;
           parts.forEach((part, i) => {
             // RSV1 marks the message on its first frame only (RFC 7692 §6.1).
-            frames.push(encodeFrame({ fin: i === parts.length - 1, rsv: i === 0 && m.compressed ? 0x40 : 0, opcode: i === 0 ? opcode : Op.Continuation, payload: part, maskKey: key() }));
+            frames.push(
+              encodeFrame({
+                fin: i === parts.length - 1,
+                rsv: i === 0 && m.compressed ? 0x40 : 0,
+                opcode: i === 0 ? opcode : Op.Continuation,
+                payload: part,
+                maskKey: key(),
+              }),
+            );
             // A ping after the first frame (inside the message when it is fragmented): control frames are never compressed.
-            if (pingAt !== undefined && i === 0 && mi === 0) frames.push(encodeFrame({ fin: true, rsv: 0, opcode: Op.Ping, payload: new Uint8Array(pingAt), maskKey: key() }));
+            if (pingAt !== undefined && i === 0 && mi === 0)
+              frames.push(
+                encodeFrame({ fin: true, rsv: 0, opcode: Op.Ping, payload: new Uint8Array(pingAt), maskKey: key() }),
+              );
           });
         });
         frames.push(encodeFrame({ fin: true, rsv: 0, opcode: Op.Close, payload: closeBody(1000), maskKey: key() }));
@@ -145,37 +180,75 @@ export function deflateCases(receiver: Role = 'server'): fc.Arbitrary<Case> {
       },
       expect: {
         kind: 'echo',
-        replies: [...(pingAt === undefined ? [] : [{ type: 'pong' as const, data: new Uint8Array(pingAt) }]), ...plan.map((m) => m.reply)],
+        replies: [
+          ...(pingAt === undefined ? [] : [{ type: 'pong' as const, data: new Uint8Array(pingAt) }]),
+          ...plan.map((m) => m.reply),
+        ],
         closeCodes: [1000],
         strictCode: 1000,
       },
-    }),
+    }));
+  const broken: fc.Arbitrary<Case> = fc
+    .tuple(
+      offer,
+      fc.constantFrom(0x06, 0x07),
+      fc.uint8Array({ maxLength: 20 }),
+      fc.constantFrom(Op.Text, Op.Binary),
+      keys,
+    )
+    .map(([o, head, tail, opcode, pool]) => ({
+      family: 'deflate',
+      variant: 'deflate/broken',
+      description: `${offerText(o)}; a compressed ${opcode === Op.Text ? 'text' : 'binary'} message whose DEFLATE data has the reserved block type 11`,
+      deflate: { offer: o },
+      build: () => ({
+        send: encodeFrame({
+          fin: true,
+          rsv: 0x40,
+          opcode,
+          payload: concat([Uint8Array.of(head), tail]),
+          maskKey: keyring(pool, receiver)(),
+        }),
+      }),
+      expect: { kind: 'fail', before: [], code: 1007 },
+    }));
+  const misplacedRsv1: fc.Arbitrary<Case> = fc
+    .tuple(offer, fc.constantFrom('continuation', 'ping', 'pong'), keys)
+    .map(([o, where, pool]) => ({
+      family: 'deflate',
+      variant: `deflate/rsv1-${where}`,
+      description: `${offerText(o)}; RSV1 set on a ${where} frame`,
+      deflate: { offer: o },
+      build: () => {
+        const key = keyring(pool, receiver);
+        const frames =
+          where !== 'continuation'
+            ? [
+                encodeFrame({
+                  fin: true,
+                  rsv: 0x40,
+                  opcode: where === 'ping' ? Op.Ping : Op.Pong,
+                  payload: Uint8Array.of(0),
+                  maskKey: key(),
+                }),
+              ]
+            : [
+                encodeFrame({ fin: false, rsv: 0, opcode: Op.Binary, payload: Uint8Array.of(1, 2), maskKey: key() }),
+                encodeFrame({
+                  fin: true,
+                  rsv: 0x40,
+                  opcode: Op.Continuation,
+                  payload: Uint8Array.of(0),
+                  maskKey: key(),
+                }),
+              ];
+        return { send: concat(frames) };
+      },
+      expect: { kind: 'fail', before: [], code: 1002 },
+    }));
+  return fc.oneof(
+    { weight: 4, arbitrary: messages },
+    { weight: 1, arbitrary: broken },
+    { weight: 1, arbitrary: misplacedRsv1 },
   );
-  const broken: fc.Arbitrary<Case> = fc.tuple(offer, fc.constantFrom(0x06, 0x07), fc.uint8Array({ maxLength: 20 }), fc.constantFrom(Op.Text, Op.Binary), keys).map(([o, head, tail, opcode, pool]) => ({
-    family: 'deflate',
-    variant: 'deflate/broken',
-    description: `${offerText(o)}; a compressed ${opcode === Op.Text ? 'text' : 'binary'} message whose DEFLATE data has the reserved block type 11`,
-    deflate: { offer: o },
-    build: () => ({ send: encodeFrame({ fin: true, rsv: 0x40, opcode, payload: concat([Uint8Array.of(head), tail]), maskKey: keyring(pool, receiver)() }) }),
-    expect: { kind: 'fail', before: [], code: 1007 },
-  }));
-  const misplacedRsv1: fc.Arbitrary<Case> = fc.tuple(offer, fc.constantFrom('continuation', 'ping', 'pong'), keys).map(([o, where, pool]) => ({
-    family: 'deflate',
-    variant: `deflate/rsv1-${where}`,
-    description: `${offerText(o)}; RSV1 set on a ${where} frame`,
-    deflate: { offer: o },
-    build: () => {
-      const key = keyring(pool, receiver);
-      const frames =
-        where !== 'continuation'
-          ? [encodeFrame({ fin: true, rsv: 0x40, opcode: where === 'ping' ? Op.Ping : Op.Pong, payload: Uint8Array.of(0), maskKey: key() })]
-          : [
-              encodeFrame({ fin: false, rsv: 0, opcode: Op.Binary, payload: Uint8Array.of(1, 2), maskKey: key() }),
-              encodeFrame({ fin: true, rsv: 0x40, opcode: Op.Continuation, payload: Uint8Array.of(0), maskKey: key() }),
-            ];
-      return { send: concat(frames) };
-    },
-    expect: { kind: 'fail', before: [], code: 1002 },
-  }));
-  return fc.oneof({ weight: 4, arbitrary: messages }, { weight: 1, arbitrary: broken }, { weight: 1, arbitrary: misplacedRsv1 });
 }

@@ -23,11 +23,21 @@ export interface FloodOptions {
   readonly timeout?: number;
 }
 
-export const defaultFlood: Required<FloodOptions> = { bytes: 16 * 1024 * 1024, pings: 10_000, stall: 500, timeout: 15_000 };
+export const defaultFlood: Required<FloodOptions> = {
+  bytes: 16 * 1024 * 1024,
+  pings: 10_000,
+  stall: 500,
+  timeout: 15_000,
+};
 
 /** The options with defaults for what is missing (an option given as undefined included). */
 export function floodSettings(o: FloodOptions | undefined): Required<FloodOptions> {
-  return { bytes: o?.bytes ?? defaultFlood.bytes, pings: o?.pings ?? defaultFlood.pings, stall: o?.stall ?? defaultFlood.stall, timeout: o?.timeout ?? defaultFlood.timeout };
+  return {
+    bytes: o?.bytes ?? defaultFlood.bytes,
+    pings: o?.pings ?? defaultFlood.pings,
+    stall: o?.stall ?? defaultFlood.stall,
+    timeout: o?.timeout ?? defaultFlood.timeout,
+  };
 }
 
 interface FloodBase {
@@ -60,27 +70,41 @@ export const PING_FLOOD_GIVE_UP: readonly number[] = [1001, 1008, 1009, 1011, 10
 /** A slow reader may be closed for policy (1008) or size (1009): the peer refuses to buffer more. */
 export const SLOW_READER_GIVE_UP: readonly number[] = [1008, 1009];
 
-export function floodCases(o: { readonly maxMessageSize?: number; readonly flood?: FloodOptions }): fc.Arbitrary<FloodCase> {
+export function floodCases(o: {
+  readonly maxMessageSize?: number;
+  readonly flood?: FloodOptions;
+}): fc.Arbitrary<FloodCase> {
   const f = floodSettings(o.flood);
   const seed = fc.integer({ min: 0, max: 0x7fffffff });
   const maxPings = Math.max(1, f.pings);
-  const pings = fc.tuple(fc.oneof(fc.constant(maxPings), fc.integer({ min: Math.min(100, maxPings), max: maxPings })), seed).map(
-    ([count, s]): PingFlood => ({ family: 'limits', type: 'ping-flood', variant: 'limits/ping-flood', count, seed: s, description: `${count} pings of 0–125 bytes at once, then a text message and a close` }),
-  );
+  const pings = fc
+    .tuple(fc.oneof(fc.constant(maxPings), fc.integer({ min: Math.min(100, maxPings), max: maxPings })), seed)
+    .map(
+      ([count, s]): PingFlood => ({
+        family: 'limits',
+        type: 'ping-flood',
+        variant: 'limits/ping-flood',
+        count,
+        seed: s,
+        description: `${count} pings of 0–125 bytes at once, then a text message and a close`,
+      }),
+    );
   const largest = Math.max(1, Math.min(64 * 1024, o.maxMessageSize ?? 64 * 1024));
-  const slow = fc.tuple(fc.integer({ min: Math.min(1024, largest), max: largest }), fc.boolean(), seed).map(([size, isText, s]): SlowReader => {
-    const count = Math.max(1, Math.ceil(f.bytes / size));
-    return {
-      family: 'limits',
-      type: 'slow-reader',
-      variant: 'limits/slow-reader',
-      count,
-      size,
-      isText,
-      seed: s,
-      description: `${count} ${isText ? 'text' : 'binary'} messages of ${size} bytes (${(count * size / 1048576).toFixed(1)} MiB) sent while not reading, then a ping`,
-    };
-  });
+  const slow = fc
+    .tuple(fc.integer({ min: Math.min(1024, largest), max: largest }), fc.boolean(), seed)
+    .map(([size, isText, s]): SlowReader => {
+      const count = Math.max(1, Math.ceil(f.bytes / size));
+      return {
+        family: 'limits',
+        type: 'slow-reader',
+        variant: 'limits/slow-reader',
+        count,
+        size,
+        isText,
+        seed: s,
+        description: `${count} ${isText ? 'text' : 'binary'} messages of ${size} bytes (${((count * size) / 1048576).toFixed(1)} MiB) sent while not reading, then a ping`,
+      };
+    });
   return fc.oneof(pings, slow);
 }
 
@@ -110,12 +134,16 @@ export function pingFloodBytes(c: PingFlood, sender: Role): { bytes: Uint8Array;
   for (let i = 0; i < c.count; i++) {
     // Every payload distinct (a counter first), so a pong answers exactly one ping.
     const size = 4 + ((c.seed + i * 37) % 122);
-    const payload = Uint8Array.from({ length: size }, (_, j) => (j < 4 ? (i >>> (24 - 8 * j)) & 0xff : (c.seed + j) & 0xff));
+    const payload = Uint8Array.from({ length: size }, (_, j) =>
+      j < 4 ? (i >>> (24 - 8 * j)) & 0xff : (c.seed + j) & 0xff,
+    );
     frames.push(encodeFrame({ fin: true, rsv: 0, opcode: Op.Ping, payload, maskKey: key() }));
     owed.push({ type: 'pong', data: payload });
   }
   const after = `after ${c.count} pings`;
-  frames.push(encodeFrame({ fin: true, rsv: 0, opcode: Op.Text, payload: new TextEncoder().encode(after), maskKey: key() }));
+  frames.push(
+    encodeFrame({ fin: true, rsv: 0, opcode: Op.Text, payload: new TextEncoder().encode(after), maskKey: key() }),
+  );
   owed.push({ type: 'text', data: after });
   frames.push(closeFrame(sender));
   return { bytes: concat(frames), owed };
@@ -123,10 +151,20 @@ export function pingFloodBytes(c: PingFlood, sender: Role): { bytes: Uint8Array;
 
 /** The slow reader's flood (the same message `count` times) and the echoes owed. */
 export function slowReaderBytes(c: SlowReader, sender: Role): { bytes: Uint8Array; owed: Reply[] } {
-  const payload = c.isText ? new Uint8Array(c.size).fill(0x61 + (c.seed % 26)) : Uint8Array.from({ length: c.size }, (_, i) => (c.seed + i * 13) & 0xff);
-  const frame = encodeFrame({ fin: true, rsv: 0, opcode: c.isText ? Op.Text : Op.Binary, payload, maskKey: keys(sender, c.seed)() });
+  const payload = c.isText
+    ? new Uint8Array(c.size).fill(0x61 + (c.seed % 26))
+    : Uint8Array.from({ length: c.size }, (_, i) => (c.seed + i * 13) & 0xff);
+  const frame = encodeFrame({
+    fin: true,
+    rsv: 0,
+    opcode: c.isText ? Op.Text : Op.Binary,
+    payload,
+    maskKey: keys(sender, c.seed)(),
+  });
   const bytes = new Uint8Array(frame.length * c.count);
   for (let i = 0; i < c.count; i++) bytes.set(frame, i * frame.length);
-  const reply: Reply = c.isText ? { type: 'text', data: new TextDecoder().decode(payload) } : { type: 'binary', data: payload };
+  const reply: Reply = c.isText
+    ? { type: 'text', data: new TextDecoder().decode(payload) }
+    : { type: 'binary', data: payload };
   return { bytes, owed: Array.from({ length: c.count }, () => reply) };
 }

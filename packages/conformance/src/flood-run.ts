@@ -16,7 +16,17 @@
 import type { Duplex } from 'node:stream';
 import type { Role } from '@rfc6455/codec';
 import type { Reply } from './case.js';
-import { type FloodCase, type FloodOptions, PING_FLOOD_GIVE_UP, SLOW_READER_GIVE_UP, closeFrame, floodSettings, pingFloodBytes, pingFrame, slowReaderBytes } from './flood-cases.js';
+import {
+  type FloodCase,
+  type FloodOptions,
+  PING_FLOOD_GIVE_UP,
+  SLOW_READER_GIVE_UP,
+  closeFrame,
+  floodSettings,
+  pingFloodBytes,
+  pingFrame,
+  slowReaderBytes,
+} from './flood-cases.js';
 import { judgeFlood, readFrames, type Verdict } from './judge.js';
 import { FrameReader, messagesIn, Op, sameBytes, type WireFrame } from './wire.js';
 
@@ -96,7 +106,14 @@ export async function runFlood(c: FloodCase, run: FloodRun): Promise<Verdict> {
       const lastPing = owed.filter((r) => r.type === 'pong').at(-1);
       socket.write(built.bytes.subarray(0, built.bytes.length - close.length));
       // The text message and the last ping's pong: what a lenient judge needs before our close.
-      await until(() => settled() || (messagesIn(frames) >= 1 && (lastPing === undefined || frames.some((f) => f.opcode === Op.Pong && sameBytes(f.payload, lastPing.data)))), deadline);
+      await until(
+        () =>
+          settled() ||
+          (messagesIn(frames) >= 1 &&
+            (lastPing === undefined ||
+              frames.some((f) => f.opcode === Op.Pong && sameBytes(f.payload, lastPing.data)))),
+        deadline,
+      );
       if (!settled()) socket.write(close);
     } else socket.write(built.bytes);
     await until(settled, deadline);
@@ -119,7 +136,10 @@ export async function runFlood(c: FloodCase, run: FloodRun): Promise<Verdict> {
     }
     await until(() => accepted === built.bytes.length || tcpClosed, Math.min(deadline, Date.now() + options.stall));
     // Coarse, so the report counts choices rather than byte counts that vary from run to run.
-    note = accepted === built.bytes.length ? 'accepted the whole flood while we did not read' : 'pushed back while we did not read';
+    note =
+      accepted === built.bytes.length
+        ? 'accepted the whole flood while we did not read'
+        : 'pushed back while we did not read';
     socket.resume();
     if (!tcpClosed) socket.write(pingFrame(us, ping));
     const echoes = built.owed.length;
@@ -140,5 +160,7 @@ export async function runFlood(c: FloodCase, run: FloodRun): Promise<Verdict> {
     waited: options.timeout,
     giveUp,
   });
-  return verdict.status === 'pass' && verdict.note === undefined && note !== undefined ? { status: 'pass', note } : verdict;
+  return verdict.status === 'pass' && verdict.note === undefined && note !== undefined
+    ? { status: 'pass', note }
+    : verdict;
 }

@@ -68,7 +68,10 @@ for (let round = 0; more(round) && !failed; round++) {
     failed = !report.ok;
   } else {
     // The codec's properties read FC_RUNS; vitest is the root's.
-    const res = spawnSync('npx', ['vitest', 'run', '--project', 'codec'], { stdio: 'inherit', env: { ...process.env, FC_RUNS: String(runs) } });
+    const res = spawnSync('npx', ['vitest', 'run', '--project', 'codec'], {
+      stdio: 'inherit',
+      env: { ...process.env, FC_RUNS: String(runs) },
+    });
     console.log(`round ${round + 1}: codec properties with FC_RUNS=${runs}: ${res.status === 0 ? 'passed' : 'FAILED'}`);
     failed = res.status !== 0;
   }
@@ -80,5 +83,9 @@ console.log(
     ? `fuzz: ${rounds} round(s) of the codec's properties in ${seconds} s: ${failed ? 'FAILED' : 'all passed'}`
     : `fuzz: ${rounds} round(s), ${cases} cases against ${values.url} in ${seconds} s: ${failed ? 'FAILED' : 'all passed'}`,
 );
-if (values.json !== undefined) writeFileSync(values.json, `${JSON.stringify({ url: values.url ?? null, rounds, ok: !failed, seconds: Number(seconds), reports }, null, 2)}\n`);
+if (values.json !== undefined)
+  writeFileSync(
+    values.json,
+    `${JSON.stringify({ url: values.url ?? null, rounds, ok: !failed, seconds: Number(seconds), reports }, null, 2)}\n`,
+  );
 process.exitCode = failed ? 1 : 0;

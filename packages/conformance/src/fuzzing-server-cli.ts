@@ -53,7 +53,11 @@ const server = new FuzzingServer({
   maxMessageSize: num(values['max-message-size']),
   maxFrameSize: num(values['max-frame-size']),
   clientHandshakeTimeout: num(values['client-handshake-timeout']),
-  flood: { bytes: num(values['flood-bytes']), pings: num(values['flood-pings']), timeout: num(values['flood-timeout']) },
+  flood: {
+    bytes: num(values['flood-bytes']),
+    pings: num(values['flood-pings']),
+    timeout: num(values['flood-timeout']),
+  },
   closeAfterReplies: values['close-after-replies'],
 });
 const addr = await server.listen();
@@ -70,8 +74,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     for (const agent of server.agents()) {
       const r = server.report(agent);
       console.log(`${agent}: ${r.passed} passed, ${r.failed} failed, ${r.notApplicable} n/a`);
-      for (const [family, n] of Object.entries(r.families)) console.log(`  ${family.padEnd(14)} ${n.passed} passed, ${n.failed} failed, ${n.notApplicable} n/a`);
-      for (const c of r.cases) if (c.verdict.status === 'fail') console.log(`  case ${c.case} ${c.variant}: ${c.description}: ${c.verdict.reason}\n    replay: ${c.replay}`);
+      for (const [family, n] of Object.entries(r.families))
+        console.log(`  ${family.padEnd(14)} ${n.passed} passed, ${n.failed} failed, ${n.notApplicable} n/a`);
+      for (const c of r.cases)
+        if (c.verdict.status === 'fail')
+          console.log(`  case ${c.case} ${c.variant}: ${c.description}: ${c.verdict.reason}\n    replay: ${c.replay}`);
     }
     void server.close().then(() => process.exit(0));
   });

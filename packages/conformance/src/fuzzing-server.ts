@@ -32,14 +32,40 @@ import { chunking, encodeFrame } from '@rfc6455/codec/testing';
 import fc from 'fast-check';
 import type { Case, Family } from './case.js';
 import { familyCases } from './cases.js';
-import { acceptFor, type ClientHandshakeCase, clientHandshakeCases, judgeRefusal, type UpgradeRequestInfo } from './client-handshake-cases.js';
+import {
+  acceptFor,
+  type ClientHandshakeCase,
+  clientHandshakeCases,
+  judgeRefusal,
+  type UpgradeRequestInfo,
+} from './client-handshake-cases.js';
 import { type FloodCase, type FloodOptions, floodCases } from './flood-cases.js';
 import { runFlood } from './flood-run.js';
 import { judge, readFrames, type Verdict } from './judge.js';
-import { closeBody, concat, FrameReader, messagesIn, Op, sameBytes, splitBounded, splitTrailingClose, type WireFrame } from './wire.js';
+import {
+  closeBody,
+  concat,
+  FrameReader,
+  messagesIn,
+  Op,
+  sameBytes,
+  splitBounded,
+  splitTrailingClose,
+  type WireFrame,
+} from './wire.js';
 
 /** Every family that applies to a client. */
-export const CLIENT_FAMILIES: readonly Family[] = ['handshake', 'framing', 'ping-pong', 'reserved', 'fragmentation', 'utf8', 'limits', 'close', 'deflate'];
+export const CLIENT_FAMILIES: readonly Family[] = [
+  'handshake',
+  'framing',
+  'ping-pong',
+  'reserved',
+  'fragmentation',
+  'utf8',
+  'limits',
+  'close',
+  'deflate',
+];
 
 /**
  * The families run when none are named: all but `handshake`, whose cases are
@@ -151,23 +177,40 @@ export class FuzzingServer {
 
   constructor(options: FuzzingServerOptions = {}) {
     this.options = options;
-    this.seed = options.seed ?? ((Date.now() ^ (Math.random() * 0x1_0000_0000)) >>> 0);
+    this.seed = options.seed ?? (Date.now() ^ (Math.random() * 0x1_0000_0000)) >>> 0;
     const skip = new Set(options.skip ?? []);
     type Drawn = Exclude<Planned, { type: 'frames' }> | { readonly type: 'frames'; readonly c: Case };
     const arbs = (options.families ?? DEFAULT_CLIENT_FAMILIES)
       .map((f): fc.Arbitrary<Drawn> | undefined => {
-        if (f === 'handshake') return clientHandshakeCases({ clientHandshakeTimeout: options.clientHandshakeTimeout }).map((c) => ({ type: 'handshake', c }));
-        const frames = familyCases(f, { receiver: 'client', maxMessageSize: options.maxMessageSize, maxFrameSize: options.maxFrameSize })?.map((c): Drawn => ({ type: 'frames', c }));
+        if (f === 'handshake')
+          return clientHandshakeCases({ clientHandshakeTimeout: options.clientHandshakeTimeout }).map((c) => ({
+            type: 'handshake',
+            c,
+          }));
+        const frames = familyCases(f, {
+          receiver: 'client',
+          maxMessageSize: options.maxMessageSize,
+          maxFrameSize: options.maxFrameSize,
+        })?.map((c): Drawn => ({ type: 'frames', c }));
         if (f !== 'limits') return frames;
-        const floods = floodCases({ maxMessageSize: options.maxMessageSize, flood: options.flood }).map((c): Drawn => ({ type: 'flood', c }));
-        return frames === undefined ? floods : fc.oneof({ weight: 3, arbitrary: frames }, { weight: 1, arbitrary: floods });
+        const floods = floodCases({ maxMessageSize: options.maxMessageSize, flood: options.flood }).map(
+          (c): Drawn => ({ type: 'flood', c }),
+        );
+        return frames === undefined
+          ? floods
+          : fc.oneof({ weight: 3, arbitrary: frames }, { weight: 1, arbitrary: floods });
       })
       .filter((a): a is fc.Arbitrary<Drawn> => a !== undefined)
       .map((a) => (skip.size > 0 ? a.filter((d) => !skip.has(d.c.variant)) : a));
-    const samples = fc.sample(fc.tuple(fc.oneof(...arbs), chunking({ maxCuts: 8 })), { seed: this.seed, numRuns: options.cases ?? 200 });
+    const samples = fc.sample(fc.tuple(fc.oneof(...arbs), chunking({ maxCuts: 8 })), {
+      seed: this.seed,
+      numRuns: options.cases ?? 200,
+    });
     this.plan = samples.map(([d, split]): Planned => (d.type === 'frames' ? { type: 'frames', c: d.c, split } : d));
     this.server = createServer((_req, res) => {
-      res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' }).end('a WebSocket fuzzing server: connect with a WebSocket client\n');
+      res
+        .writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' })
+        .end('a WebSocket fuzzing server: connect with a WebSocket client\n');
     });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex) => this.upgrade(req, socket));
   }
@@ -179,7 +222,9 @@ export class FuzzingServer {
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.options.port ?? 9001, this.options.host ?? '127.0.0.1', () => resolve(this.server.address() as AddressInfo));
+      this.server.listen(this.options.port ?? 9001, this.options.host ?? '127.0.0.1', () =>
+        resolve(this.server.address() as AddressInfo),
+      );
     });
   }
 
@@ -202,13 +247,25 @@ export class FuzzingServer {
         notApplicable: f.notApplicable + (c.verdict.status === 'n/a' ? 1 : 0),
       };
     }
-    return { agent, seed: this.seed, cases, passed: cases.length - failed - notApplicable, failed, notApplicable, families };
+    return {
+      agent,
+      seed: this.seed,
+      cases,
+      passed: cases.length - failed - notApplicable,
+      failed,
+      notApplicable,
+      families,
+    };
   }
 
   /** What case `n` (1-based) is, as its verdict will name it; undefined past the last case. */
-  describeCase(n: number): { readonly family: Family; readonly variant: string; readonly description: string } | undefined {
+  describeCase(
+    n: number,
+  ): { readonly family: Family; readonly variant: string; readonly description: string } | undefined {
     const entry = this.plan[n - 1];
-    return entry === undefined ? undefined : { family: entry.c.family, variant: entry.c.variant, description: entry.c.description };
+    return entry === undefined
+      ? undefined
+      : { family: entry.c.family, variant: entry.c.variant, description: entry.c.description };
   }
 
   agents(): string[] {
@@ -235,7 +292,10 @@ export class FuzzingServer {
     // Only a deflate case accepts an extension: every other case assumes plain RFC 6455 framing.
     const negotiation = negotiate(offered, entry?.type === 'frames' ? entry.c.deflate?.offer : undefined);
     if (entry?.type === 'handshake') {
-      const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+      const protocols = (req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== '');
       void this.runHandshakeCase(socket, n, entry.c, agent, { key, extensions: offered, protocols }, negotiation);
       return;
     }
@@ -254,10 +314,20 @@ export class FuzzingServer {
   }
 
   /** Records one verdict for an agent (a malformed permessage-deflate offer fails any case). */
-  private record(agent: string, n: number, c: { family: Family; variant: string; description: string }, negotiation: Negotiation, started: number, verdict: Verdict): void {
+  private record(
+    agent: string,
+    n: number,
+    c: { family: Family; variant: string; description: string },
+    negotiation: Negotiation,
+    started: number,
+    verdict: Verdict,
+  ): void {
     const invalid = negotiation.info.invalidOffer;
     // A malformed offer is the client's fault whatever the case (RFC 7692 §7); it was declined.
-    const final: Verdict = invalid !== undefined ? { status: 'fail', reason: `the client offered ${invalid} (declined, RFC 7692 §7)` } : verdict;
+    const final: Verdict =
+      invalid !== undefined
+        ? { status: 'fail', reason: `the client offered ${invalid} (declined, RFC 7692 §7)` }
+        : verdict;
     let byCase = this.results.get(agent);
     if (!byCase) this.results.set(agent, (byCase = new Map()));
     const v: CaseVerdict = {
@@ -285,13 +355,22 @@ export class FuzzingServer {
    * A handshake case: the defective response (or a valid 101 with frames in the
    * same write), then the client's reaction until it closes or the deadline.
    */
-  private async runHandshakeCase(socket: Duplex, n: number, c: ClientHandshakeCase, agent: string, req: UpgradeRequestInfo, negotiation: Negotiation): Promise<void> {
+  private async runHandshakeCase(
+    socket: Duplex,
+    n: number,
+    c: ClientHandshakeCase,
+    agent: string,
+    req: UpgradeRequestInfo,
+    negotiation: Negotiation,
+  ): Promise<void> {
     const started = Date.now();
     const reply = c.reply(req);
     const declined: Negotiation = { info: { ...negotiation.info, response: undefined }, params: undefined };
     if (reply.type === 'n/a') {
       // A plain connection that closes at once, as for other cases that cannot apply.
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(req.key)}\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(req.key)}\r\n\r\n`,
+      );
       this.sendAndClose(socket, undefined);
       this.record(agent, n, c, declined, started, { status: 'n/a', reason: reply.reason });
       return;
@@ -349,15 +428,42 @@ export class FuzzingServer {
     } else socket.write(reply.bytes);
     // Something the client sends, or its close, settles the case; otherwise the deadline does.
     await wait(() => closed || sent.length > 0);
-    const outcome = judgeRefusal({ sent: concat(sent), closed, waited, ...(endlessBytes !== undefined ? { endlessBytes } : {}) });
+    const outcome = judgeRefusal({
+      sent: concat(sent),
+      closed,
+      waited,
+      ...(endlessBytes !== undefined ? { endlessBytes } : {}),
+    });
     socket.destroy();
-    this.record(agent, n, c, { info: { ...declined.info, response: reply.type === 'response' ? reply.extensions : undefined }, params: undefined }, started, outcome);
+    this.record(
+      agent,
+      n,
+      c,
+      {
+        info: { ...declined.info, response: reply.type === 'response' ? reply.extensions : undefined },
+        params: undefined,
+      },
+      started,
+      outcome,
+    );
   }
 
   /** A flood case after a plain 101 (flood-run.ts). */
-  private async runFloodCase(socket: Duplex, n: number, c: FloodCase, agent: string, negotiation: Negotiation): Promise<void> {
+  private async runFloodCase(
+    socket: Duplex,
+    n: number,
+    c: FloodCase,
+    agent: string,
+    negotiation: Negotiation,
+  ): Promise<void> {
     const started = Date.now();
-    const verdict = await runFlood(c, { socket, us: 'server', options: this.options.flood, strict: this.options.strict ?? false, closeAfterReplies: this.options.closeAfterReplies ?? false });
+    const verdict = await runFlood(c, {
+      socket,
+      us: 'server',
+      options: this.options.flood,
+      strict: this.options.strict ?? false,
+      closeAfterReplies: this.options.closeAfterReplies ?? false,
+    });
     this.hangUp(socket);
     this.record(agent, n, c, negotiation, started, verdict);
   }
@@ -379,7 +485,15 @@ export class FuzzingServer {
   }
 
   /** A frame case; with `head` (a handshake case) the 101 and all the frames go out in one write. */
-  private async runCase(socket: Duplex, n: number, c: Case, split: (b: Uint8Array) => Uint8Array[], agent: string, negotiation: Negotiation, head?: Uint8Array): Promise<void> {
+  private async runCase(
+    socket: Duplex,
+    n: number,
+    c: Case,
+    split: (b: Uint8Array) => Uint8Array[],
+    agent: string,
+    negotiation: Negotiation,
+    head?: Uint8Array,
+  ): Promise<void> {
     const started = Date.now();
     const replyTimeout = this.options.replyTimeout ?? 5_000;
     const cap = this.options.caseTimeout ?? replyTimeout + 2_000;
@@ -390,7 +504,10 @@ export class FuzzingServer {
     const record = (verdict: Verdict) => this.record(agent, n, c, negotiation, started, verdict);
     if (c.deflate !== undefined && negotiation.params === undefined) {
       this.sendAndClose(socket, undefined);
-      const why = negotiation.info.offered === undefined ? 'the client offered no extension' : `no acceptable permessage-deflate offer in "${negotiation.info.offered}"`;
+      const why =
+        negotiation.info.offered === undefined
+          ? 'the client offered no extension'
+          : `no acceptable permessage-deflate offer in "${negotiation.info.offered}"`;
       record({ status: 'n/a', reason: `permessage-deflate not agreed: ${why}` });
       return;
     }
@@ -414,7 +531,8 @@ export class FuzzingServer {
     socket.on('end', gone);
     socket.on('close', gone);
     // closeAfterReplies: our closing frame waits until the replies owed have come (see the option).
-    const owed = c.expect.kind === 'echo' ? c.expect.replies : c.expect.kind === 'policy' ? c.expect.accept.replies : undefined;
+    const owed =
+      c.expect.kind === 'echo' ? c.expect.replies : c.expect.kind === 'policy' ? c.expect.accept.replies : undefined;
     const held = this.options.closeAfterReplies && owed !== undefined ? splitTrailingClose(wire.send) : undefined;
     const body = held?.body ?? wire.send;
     const chunks = head !== undefined ? [concat([head, body])] : splitBounded(split, body);
@@ -438,7 +556,11 @@ export class FuzzingServer {
     if (held !== undefined && owed !== undefined) {
       const messages = owed.filter((r) => r.type !== 'pong').length;
       const lastPong = owed.filter((r) => r.type === 'pong').at(-1);
-      await until(() => messagesIn(frames) >= messages && (lastPong === undefined || frames.some((f) => f.opcode === Op.Pong && sameBytes(f.payload, lastPong.data))));
+      await until(
+        () =>
+          messagesIn(frames) >= messages &&
+          (lastPong === undefined || frames.some((f) => f.opcode === Op.Pong && sameBytes(f.payload, lastPong.data))),
+      );
       if (!tcpClosed) {
         // The close gets the time a reply gets, from when the client has taken it.
         socket.write(held.close, (error) => {
@@ -486,7 +608,10 @@ export class FuzzingServer {
 
   private writeReports(agent: string): void {
     if (this.options.reportDir === undefined) return;
-    writeFileSync(`${this.options.reportDir}/${agent.replace(/[^A-Za-z0-9._-]/g, '_')}.json`, `${JSON.stringify(this.report(agent), replacer, 2)}\n`);
+    writeFileSync(
+      `${this.options.reportDir}/${agent.replace(/[^A-Za-z0-9._-]/g, '_')}.json`,
+      `${JSON.stringify(this.report(agent), replacer, 2)}\n`,
+    );
   }
 }
 
@@ -507,11 +632,23 @@ interface Negotiation {
 function negotiate(offered: string | undefined, prefer: PerMessageDeflateOptions | undefined): Negotiation {
   if (offered === undefined) return { info: { offered, response: undefined }, params: undefined };
   const parsed = parseExtensions(offered);
-  if (!parsed.ok) return { info: { offered, response: undefined, invalidOffer: `a malformed Sec-WebSocket-Extensions header (${parsed.reason})` }, params: undefined };
+  if (!parsed.ok)
+    return {
+      info: {
+        offered,
+        response: undefined,
+        invalidOffer: `a malformed Sec-WebSocket-Extensions header (${parsed.reason})`,
+      },
+      params: undefined,
+    };
   const deflateOffers = parsed.value.filter((e: ExtensionElement) => e.name.toLowerCase() === 'permessage-deflate');
   for (const e of deflateOffers) {
     const checked = parseDeflateParams(e.params, false);
-    if (!checked.ok) return { info: { offered, response: undefined, invalidOffer: `an invalid permessage-deflate offer (${checked.reason})` }, params: undefined };
+    if (!checked.ok)
+      return {
+        info: { offered, response: undefined, invalidOffer: `an invalid permessage-deflate offer (${checked.reason})` },
+        params: undefined,
+      };
   }
   if (prefer === undefined) return { info: { offered, response: undefined }, params: undefined };
   const chosen = negotiateExtensions(parsed.value, [permessageDeflate(prefer)]);

@@ -26,7 +26,10 @@ import type { Verdict } from './judge.js';
 import type { Target } from './session.js';
 import { closeCodeOf, FrameReader, Op } from './wire.js';
 
-export type HandshakeExpectation = { readonly kind: 'accept'; readonly key: string; readonly protocols: readonly string[] } | { readonly kind: 'reject'; readonly status: 400 | 426 } | { readonly kind: 'too-large' };
+export type HandshakeExpectation =
+  | { readonly kind: 'accept'; readonly key: string; readonly protocols: readonly string[] }
+  | { readonly kind: 'reject'; readonly status: 400 | 426 }
+  | { readonly kind: 'too-large' };
 
 export interface HandshakeCase {
   /** `handshake/valid`, `handshake/subprotocols`, `handshake/trailing-htab`, `handshake/oversized`, or `handshake/invalid/<defect>`. */
@@ -45,7 +48,8 @@ type Casing = 'as-is' | 'lower' | 'upper' | 'mixed';
 function cased(name: string, casing: Casing): string {
   if (casing === 'lower') return name.toLowerCase();
   if (casing === 'upper') return name.toUpperCase();
-  if (casing === 'mixed') return Array.from(name, (ch, i) => (i % 2 === 0 ? ch.toLowerCase() : ch.toUpperCase())).join('');
+  if (casing === 'mixed')
+    return Array.from(name, (ch, i) => (i % 2 === 0 ? ch.toLowerCase() : ch.toUpperCase())).join('');
   return name;
 }
 
@@ -72,19 +76,37 @@ function valid(): fc.Arbitrary<HandshakeCase> {
     .record({
       req: upgradeRequest(),
       casing: fc.constantFrom<Casing>('as-is', 'lower', 'upper', 'mixed'),
-      connection: fc.constantFrom('Upgrade', 'upgrade', 'UPGRADE', 'keep-alive, Upgrade', 'Upgrade, keep-alive', 'keep-alive,upgrade', 'keep-alive ,  Upgrade'),
+      connection: fc.constantFrom(
+        'Upgrade',
+        'upgrade',
+        'UPGRADE',
+        'keep-alive, Upgrade',
+        'Upgrade, keep-alive',
+        'keep-alive,upgrade',
+        'keep-alive ,  Upgrade',
+      ),
       spaceBefore: fc.constantFrom('', ' ', '  ', '\t'),
       spaceAfter: fc.constantFrom('', ' '),
       // A trailing HTAB is OWS too (RFC 7230 §3.2); its own variant, as some HTTP parsers miss it.
       htab: fc.boolean(),
       reversed: fc.boolean(),
-      extra: fc.subarray(['Origin: http://example.com', 'User-Agent: rfc6455-conformance', 'Cache-Control: no-cache', 'Pragma: no-cache', 'Accept-Encoding: gzip, deflate']),
+      extra: fc.subarray([
+        'Origin: http://example.com',
+        'User-Agent: rfc6455-conformance',
+        'Cache-Control: no-cache',
+        'Pragma: no-cache',
+        'Accept-Encoding: gzip, deflate',
+      ]),
     })
     .map(({ req, casing, connection, spaceBefore, spaceAfter: after, htab, reversed, extra }): HandshakeCase => {
       const spaceAfter = htab ? '\t' : after;
       const description = `path ${req.path}, header names ${casing}, Connection "${connection}", OWS "${JSON.stringify(spaceBefore)}"/"${JSON.stringify(spaceAfter)}"${reversed ? ', headers in reverse order' : ''}${extra.length > 0 ? `, +${extra.length} other header(s)` : ''}${req.protocols.length > 0 ? `, subprotocols ${req.protocols.join(', ')}` : ''}`;
       return {
-        variant: htab ? 'handshake/trailing-htab' : req.protocols.length > 0 ? 'handshake/subprotocols' : 'handshake/valid',
+        variant: htab
+          ? 'handshake/trailing-htab'
+          : req.protocols.length > 0
+            ? 'handshake/subprotocols'
+            : 'handshake/valid',
         description,
         request: (target) => {
           const [requestLine, ...headers] = linesOf(req.bytes, target);
@@ -103,7 +125,10 @@ function valid(): fc.Arbitrary<HandshakeCase> {
 
 /** `a 15-byte key` → `a-15-byte-key`. */
 export function defectSlug(description: string): string {
-  return description.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return description
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 function invalid(): fc.Arbitrary<HandshakeCase> {
@@ -116,26 +141,53 @@ function invalid(): fc.Arbitrary<HandshakeCase> {
 }
 
 function oversized(): fc.Arbitrary<HandshakeCase> {
-  return fc.tuple(upgradeRequest(), fc.oneof(fc.integer({ min: 65 * 1024, max: 128 * 1024 }).map((n) => ({ big: n })), fc.integer({ min: 3000, max: 5000 }).map((n) => ({ lines: n })))).map(
-    ([req, size]): HandshakeCase => ({
-      variant: 'handshake/oversized',
-      description: 'big' in size ? `one ${size.big}-byte header value` : `${size.lines} extra header lines`,
-      request: (target) => {
-        const lines = linesOf(req.bytes, target);
-        const extra = 'big' in size ? [`X-Padding: ${'a'.repeat(size.big)}`] : Array.from({ length: size.lines }, (_, i) => `X-Header-${i}: ${'v'.repeat(16)}`);
-        return head([...lines, ...extra]);
-      },
-      expect: { kind: 'too-large' },
-    }),
-  );
+  return fc
+    .tuple(
+      upgradeRequest(),
+      fc.oneof(
+        fc.integer({ min: 65 * 1024, max: 128 * 1024 }).map((n) => ({ big: n })),
+        fc.integer({ min: 3000, max: 5000 }).map((n) => ({ lines: n })),
+      ),
+    )
+    .map(
+      ([req, size]): HandshakeCase => ({
+        variant: 'handshake/oversized',
+        description: 'big' in size ? `one ${size.big}-byte header value` : `${size.lines} extra header lines`,
+        request: (target) => {
+          const lines = linesOf(req.bytes, target);
+          const extra =
+            'big' in size
+              ? [`X-Padding: ${'a'.repeat(size.big)}`]
+              : Array.from({ length: size.lines }, (_, i) => `X-Header-${i}: ${'v'.repeat(16)}`);
+          return head([...lines, ...extra]);
+        },
+        expect: { kind: 'too-large' },
+      }),
+    );
 }
 
 /** Every variant, e.g. to run one alone by skipping the others. */
-export const HANDSHAKE_DEFECTS: readonly string[] = fc.sample(invalidUpgradeRequest(), { numRuns: 400, seed: 1 }).reduce<string[]>((all, r) => (all.includes(defectSlug(r.description)) ? all : [...all, defectSlug(r.description)]), []).sort();
-export const HANDSHAKE_VARIANTS: readonly string[] = ['handshake/valid', 'handshake/subprotocols', 'handshake/trailing-htab', 'handshake/oversized', ...HANDSHAKE_DEFECTS.map((d) => `handshake/invalid/${d}`)];
+export const HANDSHAKE_DEFECTS: readonly string[] = fc
+  .sample(invalidUpgradeRequest(), { numRuns: 400, seed: 1 })
+  .reduce<string[]>(
+    (all, r) => (all.includes(defectSlug(r.description)) ? all : [...all, defectSlug(r.description)]),
+    [],
+  )
+  .sort();
+export const HANDSHAKE_VARIANTS: readonly string[] = [
+  'handshake/valid',
+  'handshake/subprotocols',
+  'handshake/trailing-htab',
+  'handshake/oversized',
+  ...HANDSHAKE_DEFECTS.map((d) => `handshake/invalid/${d}`),
+];
 
 export function handshakeCases(): fc.Arbitrary<HandshakeCase> {
-  return fc.oneof({ weight: 3, arbitrary: valid() }, { weight: 3, arbitrary: invalid() }, { weight: 1, arbitrary: oversized() });
+  return fc.oneof(
+    { weight: 3, arbitrary: valid() },
+    { weight: 3, arbitrary: invalid() },
+    { weight: 1, arbitrary: oversized() },
+  );
 }
 
 /** A response head as read off the wire: status and headers (names lower-cased, repeated ones joined with ", "). */
@@ -160,10 +212,20 @@ function parseHead(text: string): ResponseHead | string {
   return { status: Number(m[1]), statusLine, headers };
 }
 
-const tokens = (v: string | undefined) => (v ?? '').split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== '');
+const tokens = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((t) => t.trim().toLowerCase())
+    .filter((t) => t !== '');
 
 /** Runs one handshake case over TCP and judges it; never rejects. */
-export async function runHandshakeCase(target: Target, c: HandshakeCase, split: (b: Uint8Array) => Uint8Array[], timeout: number, strict = false): Promise<Verdict> {
+export async function runHandshakeCase(
+  target: Target,
+  c: HandshakeCase,
+  split: (b: Uint8Array) => Uint8Array[],
+  timeout: number,
+  strict = false,
+): Promise<Verdict> {
   const socket = connect({ host: target.host, port: target.port, noDelay: true });
   let buffered = new Uint8Array(0);
   let response: ResponseHead | string | undefined;
@@ -205,7 +267,9 @@ export async function runHandshakeCase(target: Target, c: HandshakeCase, split: 
     const until = Date.now() + ms;
     while (!cond() && Date.now() < until) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => ((wake = resolve), (timer = setTimeout(resolve, Math.max(1, until - Date.now())))));
+      await new Promise<void>(
+        (resolve) => ((wake = resolve), (timer = setTimeout(resolve, Math.max(1, until - Date.now())))),
+      );
       clearTimeout(timer);
     }
     return cond();
@@ -222,29 +286,65 @@ export async function runHandshakeCase(target: Target, c: HandshakeCase, split: 
     if (typeof response === 'string') return { status: 'fail', reason: `the server sent ${response}` };
     const e = c.expect;
     if (e.kind === 'too-large') {
-      if (response === undefined) return closed ? { status: 'pass', note: 'closed without a response' } : { status: 'fail', reason: `no response and no close within ${timeout} ms` };
+      if (response === undefined)
+        return closed
+          ? { status: 'pass', note: 'closed without a response' }
+          : { status: 'fail', reason: `no response and no close within ${timeout} ms` };
       if (response.status === 431 || response.status === 400) return { status: 'pass', note: String(response.status) };
-      return { status: 'fail', reason: `answered ${response.statusLine}, expected 431 or 400 (or closing the connection)` };
+      return {
+        status: 'fail',
+        reason: `answered ${response.statusLine}, expected 431 or 400 (or closing the connection)`,
+      };
     }
-    if (response === undefined) return { status: 'fail', reason: closed ? 'closed TCP without an HTTP response' : `no response within ${timeout} ms` };
+    if (response === undefined)
+      return {
+        status: 'fail',
+        reason: closed ? 'closed TCP without an HTTP response' : `no response within ${timeout} ms`,
+      };
     if (e.kind === 'reject') {
       const wanted = `${e.status}${e.status === 426 ? ' with Sec-WebSocket-Version: 13' : ''}`;
-      if (response.status === 101) return { status: 'fail', reason: `accepted (101) a request that must be refused with ${wanted}` };
+      if (response.status === 101)
+        return { status: 'fail', reason: `accepted (101) a request that must be refused with ${wanted}` };
       const versionHeader = response.headers['sec-websocket-version'];
-      if (e.status === 426 && !tokens(versionHeader).includes('13')) return { status: 'fail', reason: `answered ${response.status} without Sec-WebSocket-Version: 13 (got ${versionHeader ?? 'none'}), expected ${wanted}` };
+      if (e.status === 426 && !tokens(versionHeader).includes('13'))
+        return {
+          status: 'fail',
+          reason: `answered ${response.status} without Sec-WebSocket-Version: 13 (got ${versionHeader ?? 'none'}), expected ${wanted}`,
+        };
       if (response.status === e.status) return { status: 'pass' };
-      if (strict || response.status < 400 || response.status > 499) return { status: 'fail', reason: `${strict ? 'strict: ' : ''}answered ${response.status}, expected ${wanted}` };
-      return { status: 'pass', note: `${response.status}${versionHeader === undefined ? '' : ` (Sec-WebSocket-Version: ${versionHeader})`} instead of ${e.status}` };
+      if (strict || response.status < 400 || response.status > 499)
+        return { status: 'fail', reason: `${strict ? 'strict: ' : ''}answered ${response.status}, expected ${wanted}` };
+      return {
+        status: 'pass',
+        note: `${response.status}${versionHeader === undefined ? '' : ` (Sec-WebSocket-Version: ${versionHeader})`} instead of ${e.status}`,
+      };
     }
-    if (response.status !== 101) return { status: 'fail', reason: `answered ${response.statusLine} to a valid upgrade request` };
+    if (response.status !== 101)
+      return { status: 'fail', reason: `answered ${response.statusLine} to a valid upgrade request` };
     const h = response.headers;
-    if (h.upgrade?.toLowerCase() !== 'websocket') return { status: 'fail', reason: `101 with Upgrade: ${h.upgrade ?? '(none)'}` };
-    if (!tokens(h.connection).includes('upgrade')) return { status: 'fail', reason: `101 with Connection: ${h.connection ?? '(none)'}` };
-    const accept = createHash('sha1').update(e.key + GUID).digest('base64');
-    if (h['sec-websocket-accept'] !== accept) return { status: 'fail', reason: `Sec-WebSocket-Accept ${h['sec-websocket-accept'] ?? '(none)'}, expected ${accept}` };
-    if (h['sec-websocket-extensions'] !== undefined) return { status: 'fail', reason: `Sec-WebSocket-Extensions: ${h['sec-websocket-extensions']} when none was offered` };
+    if (h.upgrade?.toLowerCase() !== 'websocket')
+      return { status: 'fail', reason: `101 with Upgrade: ${h.upgrade ?? '(none)'}` };
+    if (!tokens(h.connection).includes('upgrade'))
+      return { status: 'fail', reason: `101 with Connection: ${h.connection ?? '(none)'}` };
+    const accept = createHash('sha1')
+      .update(e.key + GUID)
+      .digest('base64');
+    if (h['sec-websocket-accept'] !== accept)
+      return {
+        status: 'fail',
+        reason: `Sec-WebSocket-Accept ${h['sec-websocket-accept'] ?? '(none)'}, expected ${accept}`,
+      };
+    if (h['sec-websocket-extensions'] !== undefined)
+      return {
+        status: 'fail',
+        reason: `Sec-WebSocket-Extensions: ${h['sec-websocket-extensions']} when none was offered`,
+      };
     const chosen = h['sec-websocket-protocol'];
-    if (chosen !== undefined && !e.protocols.includes(chosen)) return { status: 'fail', reason: `Sec-WebSocket-Protocol: ${chosen}, not one of those offered (${e.protocols.join(', ') || 'none'})` };
+    if (chosen !== undefined && !e.protocols.includes(chosen))
+      return {
+        status: 'fail',
+        reason: `Sec-WebSocket-Protocol: ${chosen}, not one of those offered (${e.protocols.join(', ') || 'none'})`,
+      };
     // The connection works: our close 1000 is answered with a close frame.
     socket.write(Uint8Array.of(0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8));
     const reader = new FrameReader();
@@ -254,8 +354,13 @@ export async function runHandshakeCase(target: Target, c: HandshakeCase, split: 
       after = new Uint8Array(0);
       return closeCode !== null || closed;
     }, timeout);
-    if (closeCode === null) return { status: 'fail', reason: 'the connection opened but our close 1000 got no close frame back' };
-    return { status: 'pass', note: chosen === undefined ? (e.protocols.length > 0 ? 'no subprotocol chosen' : undefined) : 'a subprotocol chosen' };
+    if (closeCode === null)
+      return { status: 'fail', reason: 'the connection opened but our close 1000 got no close frame back' };
+    return {
+      status: 'pass',
+      note:
+        chosen === undefined ? (e.protocols.length > 0 ? 'no subprotocol chosen' : undefined) : 'a subprotocol chosen',
+    };
   } finally {
     socket.destroy();
   }

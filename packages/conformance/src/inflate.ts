@@ -51,7 +51,8 @@ export function messageInflater(options: InflaterOptions): MessageInflater {
       return `compressed data that does not inflate: ${error instanceof Error ? error.message : String(error)}`;
     }
     // A copy of the last window only: a view would keep a whole large message alive.
-    if (options.takeover) history = Buffer.from((out.length >= windowSize ? out : Buffer.concat([history, out])).subarray(-windowSize));
+    if (options.takeover)
+      history = Buffer.from((out.length >= windowSize ? out : Buffer.concat([history, out])).subarray(-windowSize));
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
   };
 }

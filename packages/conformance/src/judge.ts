@@ -45,7 +45,11 @@ export interface Received {
 const fatal = new TextDecoder('utf-8', { fatal: true });
 
 /** Reads the peer's frames as messages; `peer` is the role of the side that sent them. */
-export function readFrames(frames: readonly WireFrame[], peer: Role, deflate: PerMessageDeflateParams | undefined): Received {
+export function readFrames(
+  frames: readonly WireFrame[],
+  peer: Role,
+  deflate: PerMessageDeflateParams | undefined,
+): Received {
   const replies: Reply[] = [];
   let close: Received['close'];
   let violation: string | undefined;
@@ -138,7 +142,8 @@ export function readFrames(frames: readonly WireFrame[], peer: Role, deflate: Pe
 }
 
 function show(r: Reply): string {
-  if (r.type === 'text') return `text(${r.data.length > 40 ? `${JSON.stringify(r.data.slice(0, 40))}…${r.data.length}` : JSON.stringify(r.data)})`;
+  if (r.type === 'text')
+    return `text(${r.data.length > 40 ? `${JSON.stringify(r.data.slice(0, 40))}…${r.data.length}` : JSON.stringify(r.data)})`;
   return `${r.type}(${hex(r.data, 16)})`;
 }
 
@@ -155,14 +160,20 @@ function checkMessages(got: readonly Reply[], owed: readonly Reply[], complete: 
   for (let i = 0; i < g.length; i++) {
     const want = o[i];
     if (want === undefined) return `an extra message ${show(g[i] as Reply)} after the ${o.length} owed`;
-    if (!sameReply(g[i] as Reply, want)) return `message #${i + 1} came back as ${show(g[i] as Reply)}, expected ${show(want)}`;
+    if (!sameReply(g[i] as Reply, want))
+      return `message #${i + 1} came back as ${show(g[i] as Reply)}, expected ${show(want)}`;
   }
-  if (complete && g.length < o.length) return `only ${g.length} of ${o.length} messages echoed; missing ${show(o[g.length] as Reply)}`;
+  if (complete && g.length < o.length)
+    return `only ${g.length} of ${o.length} messages echoed; missing ${show(o[g.length] as Reply)}`;
   return undefined;
 }
 
 /** Pongs: all of them in order (strict), or an in-order subset ending with the last ping's (lenient). */
-function checkPongs(got: readonly Reply[], owed: readonly Reply[], mode: 'all' | 'latest' | 'prefix'): string | undefined {
+function checkPongs(
+  got: readonly Reply[],
+  owed: readonly Reply[],
+  mode: 'all' | 'latest' | 'prefix',
+): string | undefined {
   const g = got.filter((r) => r.type === 'pong');
   const o = owed.filter((r) => r.type === 'pong');
   let j = 0;
@@ -175,7 +186,8 @@ function checkPongs(got: readonly Reply[], owed: readonly Reply[], mode: 'all' |
     j++;
   }
   if (mode === 'all' && g.length < o.length) return `${g.length} pongs for ${o.length} pings`;
-  if (mode === 'latest' && o.length > 0 && j !== o.length) return `the last ping (${show(o.at(-1) as Reply)}) was never answered`;
+  if (mode === 'latest' && o.length > 0 && j !== o.length)
+    return `the last ping (${show(o.at(-1) as Reply)}) was never answered`;
   return undefined;
 }
 
@@ -195,31 +207,59 @@ export function judge(input: JudgeInput): Verdict {
   if (received.violation !== undefined) return { status: 'fail', reason: `the peer sent ${received.violation}` };
   switch (expect.kind) {
     case 'echo': {
-      const problem = checkMessages(received.replies, expect.replies, true) ?? checkPongs(received.replies, expect.replies, strict ? 'all' : 'latest');
+      const problem =
+        checkMessages(received.replies, expect.replies, true) ??
+        checkPongs(received.replies, expect.replies, strict ? 'all' : 'latest');
       if (problem !== undefined) return { status: 'fail', reason: problem };
       if (received.close === undefined) {
-        return { status: 'fail', reason: input.tcpClosed ? 'closed TCP without a close frame in reply to ours' : `no close frame in reply within ${input.waited} ms` };
+        return {
+          status: 'fail',
+          reason: input.tcpClosed
+            ? 'closed TCP without a close frame in reply to ours'
+            : `no close frame in reply within ${input.waited} ms`,
+        };
       }
       const code = received.close.code;
-      if (!expect.closeCodes.includes(code)) return { status: 'fail', reason: `replied to our close with ${code ?? 'an empty close'}, expected ${expect.closeCodes.map((c) => c ?? 'empty').join(' or ')}` };
-      if (strict && code !== expect.strictCode) return { status: 'fail', reason: `strict: replied with ${code ?? 'empty'} instead of echoing ${expect.strictCode ?? 'empty'}` };
-      if (strict && !input.tcpClosedAfterClose) return { status: 'fail', reason: 'strict: TCP not closed after the closing handshake' };
+      if (!expect.closeCodes.includes(code))
+        return {
+          status: 'fail',
+          reason: `replied to our close with ${code ?? 'an empty close'}, expected ${expect.closeCodes.map((c) => c ?? 'empty').join(' or ')}`,
+        };
+      if (strict && code !== expect.strictCode)
+        return {
+          status: 'fail',
+          reason: `strict: replied with ${code ?? 'empty'} instead of echoing ${expect.strictCode ?? 'empty'}`,
+        };
+      if (strict && !input.tcpClosedAfterClose)
+        return { status: 'fail', reason: 'strict: TCP not closed after the closing handshake' };
       return { status: 'pass' };
     }
     case 'fail': {
-      const problem = checkMessages(received.replies, expect.before, strict) ?? checkPongs(received.replies, expect.before, strict ? 'all' : 'prefix');
+      const problem =
+        checkMessages(received.replies, expect.before, strict) ??
+        checkPongs(received.replies, expect.before, strict ? 'all' : 'prefix');
       if (problem !== undefined) return { status: 'fail', reason: problem };
       if (received.close !== undefined) {
         if (received.close.code === expect.code) return { status: 'pass' };
-        return { status: 'fail', reason: `closed with ${received.close.code ?? 'an empty close frame'}, expected ${expect.code}` };
+        return {
+          status: 'fail',
+          reason: `closed with ${received.close.code ?? 'an empty close frame'}, expected ${expect.code}`,
+        };
       }
       if (input.tcpClosed) {
-        return strict ? { status: 'fail', reason: `strict: closed TCP without a close frame (expected ${expect.code})` } : { status: 'pass', note: 'closed TCP without a close frame' };
+        return strict
+          ? { status: 'fail', reason: `strict: closed TCP without a close frame (expected ${expect.code})` }
+          : { status: 'pass', note: 'closed TCP without a close frame' };
       }
-      return { status: 'fail', reason: `did not fail the connection within ${input.waited} ms (expected ${expect.code})` };
+      return {
+        status: 'fail',
+        reason: `did not fail the connection within ${input.waited} ms (expected ${expect.code})`,
+      };
     }
     case 'policy': {
-      const rejected = (received.close !== undefined && received.close.code === expect.reject.code) || (received.close === undefined && input.tcpClosed && received.replies.length === 0);
+      const rejected =
+        (received.close !== undefined && received.close.code === expect.reject.code) ||
+        (received.close === undefined && input.tcpClosed && received.replies.length === 0);
       const v = judge({ ...input, expect: rejected ? expect.reject : expect.accept });
       return v.status === 'pass' ? { status: 'pass', note: rejected ? 'rejected' : 'accepted' } : v;
     }
@@ -252,15 +292,28 @@ export function judgeFlood(input: FloodJudgeInput): Verdict {
   const close = received.close;
   if (close !== undefined && close.code !== null && giveUp.includes(close.code)) {
     const problem = checkMessages(received.replies, owed, false) ?? checkPongs(received.replies, owed, 'prefix');
-    return problem === undefined ? { status: 'pass', note: `closed with ${close.code}` } : { status: 'fail', reason: problem };
+    return problem === undefined
+      ? { status: 'pass', note: `closed with ${close.code}` }
+      : { status: 'fail', reason: problem };
   }
-  const complete = checkMessages(received.replies, owed, true) ?? checkPongs(received.replies, owed, strict ? 'all' : 'latest');
+  const complete =
+    checkMessages(received.replies, owed, true) ?? checkPongs(received.replies, owed, strict ? 'all' : 'latest');
   if (close !== undefined) {
-    if (complete !== undefined) return { status: 'fail', reason: `${complete}; then closed with ${close.code ?? 'an empty close frame'}` };
-    if (close.code !== 1000) return { status: 'fail', reason: `closed with ${close.code ?? 'an empty close frame'}: expected the flood answered and our close 1000 echoed, or a close with ${giveUp.join(' or ')}` };
+    if (complete !== undefined)
+      return { status: 'fail', reason: `${complete}; then closed with ${close.code ?? 'an empty close frame'}` };
+    if (close.code !== 1000)
+      return {
+        status: 'fail',
+        reason: `closed with ${close.code ?? 'an empty close frame'}: expected the flood answered and our close 1000 echoed, or a close with ${giveUp.join(' or ')}`,
+      };
     return { status: 'pass' };
   }
-  if (input.tcpClosed) return { status: 'fail', reason: `closed TCP without a close frame (${received.replies.length} replies received): on the wire that is a crash` };
-  if (complete === undefined) return { status: 'fail', reason: `answered the flood but not our close within ${input.waited} ms` };
+  if (input.tcpClosed)
+    return {
+      status: 'fail',
+      reason: `closed TCP without a close frame (${received.replies.length} replies received): on the wire that is a crash`,
+    };
+  if (complete === undefined)
+    return { status: 'fail', reason: `answered the flood but not our close within ${input.waited} ms` };
   return { status: 'fail', reason: `neither answered the flood nor closed within ${input.waited} ms (${complete})` };
 }

@@ -58,16 +58,28 @@ function messageBytes(p: Plan, receiver: Role, withClose: boolean): Uint8Array {
   let at = 0;
   p.sizes.forEach((size, i) => {
     const opcode = i === 0 ? (p.isText ? Op.Text : Op.Binary) : Op.Continuation;
-    frames.push(encodeFrame({ fin: i === p.sizes.length - 1, rsv: 0, opcode, payload: payload.subarray(at, at + size), maskKey: key() }));
+    frames.push(
+      encodeFrame({
+        fin: i === p.sizes.length - 1,
+        rsv: 0,
+        opcode,
+        payload: payload.subarray(at, at + size),
+        maskKey: key(),
+      }),
+    );
     at += size;
   });
-  if (withClose) frames.push(encodeFrame({ fin: true, rsv: 0, opcode: Op.Close, payload: closeBody(1000), maskKey: key() }));
+  if (withClose)
+    frames.push(encodeFrame({ fin: true, rsv: 0, opcode: Op.Close, payload: closeBody(1000), maskKey: key() }));
   return concat(frames);
 }
 
 function echo(variant: string, description: string, p: Plan, receiver: Role): Case {
   const total = p.sizes.reduce((a, b) => a + b, 0);
-  const reply = (): Reply => (p.isText ? { type: 'text', data: new TextDecoder().decode(payloadOf(true, total, p.seed)) } : { type: 'binary', data: payloadOf(false, total, p.seed) });
+  const reply = (): Reply =>
+    p.isText
+      ? { type: 'text', data: new TextDecoder().decode(payloadOf(true, total, p.seed)) }
+      : { type: 'binary', data: payloadOf(false, total, p.seed) };
   return {
     family: 'limits',
     variant,
@@ -86,7 +98,13 @@ function echo(variant: string, description: string, p: Plan, receiver: Role): Ca
 }
 
 function tooBig(variant: string, description: string, p: Plan, receiver: Role): Case {
-  return { family: 'limits', variant, description, build: () => ({ send: messageBytes(p, receiver, false) }), expect: { kind: 'fail', before: [], code: 1009 } };
+  return {
+    family: 'limits',
+    variant,
+    description,
+    build: () => ({ send: messageBytes(p, receiver, false) }),
+    expect: { kind: 'fail', before: [], code: 1009 },
+  };
 }
 
 /** `total` bytes cut into `count` fragments as even as possible. */
@@ -113,21 +131,32 @@ export function limitCases(o: LimitOptions): fc.Arbitrary<Case> {
     fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 3 }), seed).map(([isText, extra, s]) => {
       const n = over ? max + 1 : max;
       const p: Plan = { isText, sizes: even(n, least(n) + extra), seed: s };
-      return over ? tooBig('limits/message-over', describe(p, limit), p, o.receiver) : echo('limits/message-at', describe(p, limit), p, o.receiver);
+      return over
+        ? tooBig('limits/message-over', describe(p, limit), p, o.receiver)
+        : echo('limits/message-at', describe(p, limit), p, o.receiver);
     });
 
   // Many small fragments: the limit counts the message, not the frame. Over: the last byte alone tips it.
   const manyFragments = (over: boolean) =>
-    fc.tuple(fc.boolean(), fc.oneof(fc.constant(10_000), fc.integer({ min: 16, max: 2_000 })), seed).map(([isText, count, s]) => {
-      const sizes = even(max, Math.min(max, Math.max(count, least(max))));
-      const p: Plan = { isText, sizes: over ? [...sizes, 1] : sizes, seed: s };
-      return over ? tooBig('limits/many-fragments-over', describe(p, limit), p, o.receiver) : echo('limits/many-fragments', describe(p, limit), p, o.receiver);
-    });
+    fc
+      .tuple(fc.boolean(), fc.oneof(fc.constant(10_000), fc.integer({ min: 16, max: 2_000 })), seed)
+      .map(([isText, count, s]) => {
+        const sizes = even(max, Math.min(max, Math.max(count, least(max))));
+        const p: Plan = { isText, sizes: over ? [...sizes, 1] : sizes, seed: s };
+        return over
+          ? tooBig('limits/many-fragments-over', describe(p, limit), p, o.receiver)
+          : echo('limits/many-fragments', describe(p, limit), p, o.receiver);
+      });
 
   // A header that declares more than the limit, with only a few payload bytes after it: the receiver
   // must refuse at the header instead of waiting for (or buffering) a payload it will never accept.
   const declared = fc
-    .tuple(fc.constantFrom(frameMax + 1, max + 1, 2 * max + 1, 2 ** 31, 2 ** 32 + 1, 2 ** 40), fc.boolean(), fc.boolean(), seed)
+    .tuple(
+      fc.constantFrom(frameMax + 1, max + 1, 2 * max + 1, 2 ** 31, 2 ** 32 + 1, 2 ** 40),
+      fc.boolean(),
+      fc.boolean(),
+      seed,
+    )
     .map(([length, isText, inContinuation, s]): Case => {
       const key = keys(o.receiver, s);
       // In a continuation: a first fragment of half the limit, then one declaring enough to pass it.
@@ -139,24 +168,51 @@ export function limitCases(o: LimitOptions): fc.Arbitrary<Case> {
         variant: 'limits/over-declared',
         description: `${inContinuation ? `a ${first}-byte first fragment, then a continuation` : 'a frame'} whose header declares ${rest} bytes, ${sent} of them sent, ${limit}`,
         build: () => {
-          const frames = inContinuation ? [encodeFrame({ fin: false, rsv: 0, opcode: isText ? Op.Text : Op.Binary, payload: payloadOf(isText, first, s), maskKey: key() })] : [];
-          const head = encodeFrame({ fin: true, rsv: 0, opcode: inContinuation ? Op.Continuation : isText ? Op.Text : Op.Binary, payload: payloadOf(isText, sent, s), maskKey: key(), declaredLength: rest });
+          const frames = inContinuation
+            ? [
+                encodeFrame({
+                  fin: false,
+                  rsv: 0,
+                  opcode: isText ? Op.Text : Op.Binary,
+                  payload: payloadOf(isText, first, s),
+                  maskKey: key(),
+                }),
+              ]
+            : [];
+          const head = encodeFrame({
+            fin: true,
+            rsv: 0,
+            opcode: inContinuation ? Op.Continuation : isText ? Op.Text : Op.Binary,
+            payload: payloadOf(isText, sent, s),
+            maskKey: key(),
+            declaredLength: rest,
+          });
           return { send: concat([...frames, head]) };
         },
         expect: { kind: 'fail', before: [], code: 1009 },
       };
     });
 
-  const arbs: fc.Arbitrary<Case>[] = [atOrOver(false), atOrOver(true), manyFragments(false), manyFragments(true), declared];
+  const arbs: fc.Arbitrary<Case>[] = [
+    atOrOver(false),
+    atOrOver(true),
+    manyFragments(false),
+    manyFragments(true),
+    declared,
+  ];
   if (frameMax < max) {
     // A frame exactly at the frame limit, or one over it, inside a message within the message limit.
     arbs.push(
-      fc.tuple(fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: Math.max(0, max - frameMax - 1) }), seed).map(([over, isText, other, s]) => {
-        const big = over ? frameMax + 1 : frameMax;
-        const rest = Math.min(other, max - big);
-        const p: Plan = { isText, sizes: rest > 0 ? [big, ...even(rest, least(rest))] : [big], seed: s };
-        return over ? tooBig('limits/frame-over', describe(p, limit), p, o.receiver) : echo('limits/frame-at', describe(p, limit), p, o.receiver);
-      }),
+      fc
+        .tuple(fc.boolean(), fc.boolean(), fc.integer({ min: 0, max: Math.max(0, max - frameMax - 1) }), seed)
+        .map(([over, isText, other, s]) => {
+          const big = over ? frameMax + 1 : frameMax;
+          const rest = Math.min(other, max - big);
+          const p: Plan = { isText, sizes: rest > 0 ? [big, ...even(rest, least(rest))] : [big], seed: s };
+          return over
+            ? tooBig('limits/frame-over', describe(p, limit), p, o.receiver)
+            : echo('limits/frame-at', describe(p, limit), p, o.receiver);
+        }),
     );
   }
   return fc.oneof(...arbs);

@@ -9,7 +9,9 @@ import type { Target } from './session.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
-export type RawOpen = { readonly type: 'open'; readonly socket: Socket; readonly early: Uint8Array } | { readonly type: 'failed'; readonly reason: string };
+export type RawOpen =
+  | { readonly type: 'open'; readonly socket: Socket; readonly early: Uint8Array }
+  | { readonly type: 'failed'; readonly reason: string };
 
 /** Resolves with the open socket (reading paused, no listeners left) or why the handshake failed. */
 export function openRaw(target: Target, timeout: number): Promise<RawOpen> {
@@ -34,7 +36,10 @@ export function openRaw(target: Target, timeout: number): Promise<RawOpen> {
       }
       resolve(r);
     };
-    const timer = setTimeout(() => done({ type: 'failed', reason: `no handshake response within ${timeout} ms` }), timeout);
+    const timer = setTimeout(
+      () => done({ type: 'failed', reason: `no handshake response within ${timeout} ms` }),
+      timeout,
+    );
     const onData = (chunk: Buffer) => {
       head = Buffer.concat([head, chunk]);
       const end = head.indexOf('\r\n\r\n');
@@ -43,10 +48,17 @@ export function openRaw(target: Target, timeout: number): Promise<RawOpen> {
         return;
       }
       const [status = '', ...lines] = head.subarray(0, end).toString('latin1').split('\r\n');
-      if (!/^HTTP\/1\.1 101\b/.test(status)) return done({ type: 'failed', reason: `status line ${JSON.stringify(status)} instead of 101` });
-      const accept = lines.find((l) => /^sec-websocket-accept:/i.test(l))?.slice('sec-websocket-accept:'.length).trim();
-      const expected = createHash('sha1').update(key + GUID).digest('base64');
-      if (accept !== expected) return done({ type: 'failed', reason: `Sec-WebSocket-Accept ${accept ?? '(none)'}, expected ${expected}` });
+      if (!/^HTTP\/1\.1 101\b/.test(status))
+        return done({ type: 'failed', reason: `status line ${JSON.stringify(status)} instead of 101` });
+      const accept = lines
+        .find((l) => /^sec-websocket-accept:/i.test(l))
+        ?.slice('sec-websocket-accept:'.length)
+        .trim();
+      const expected = createHash('sha1')
+        .update(key + GUID)
+        .digest('base64');
+      if (accept !== expected)
+        return done({ type: 'failed', reason: `Sec-WebSocket-Accept ${accept ?? '(none)'}, expected ${expected}` });
       done({ type: 'open', socket, early: new Uint8Array(head.subarray(end + 4)) });
     };
     const onError = (e: Error) => done({ type: 'failed', reason: e.message });
@@ -54,6 +66,8 @@ export function openRaw(target: Target, timeout: number): Promise<RawOpen> {
     socket.on('data', onData);
     socket.on('error', onError);
     socket.on('close', onClose);
-    socket.write(`GET ${target.path || '/'} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    socket.write(
+      `GET ${target.path || '/'} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
   });
 }

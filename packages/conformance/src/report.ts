@@ -55,7 +55,10 @@ export interface ServerReport {
 export function formatServerReport(r: ServerReport): string {
   const lines = [`conformance of ${r.url} (seed ${r.seed}${r.strict ? ', strict' : ''})`];
   for (const f of r.families) {
-    const head = f.status === 'not applicable' ? `n/a (${f.reason})` : `${f.status} ${f.passed}/${f.runs}${f.note !== undefined ? ` (${f.note})` : ''}`;
+    const head =
+      f.status === 'not applicable'
+        ? `n/a (${f.reason})`
+        : `${f.status} ${f.passed}/${f.runs}${f.note !== undefined ? ` (${f.note})` : ''}`;
     const extra = [
       ...Object.entries(f.failedVariants ?? {}).map(([k, n]) => `failed ${k}×${n}`),
       ...Object.entries(f.policies).map(([k, n]) => `${k}×${n}`),
@@ -66,7 +69,14 @@ export function formatServerReport(r: ServerReport): string {
   for (const f of r.families) {
     if (!f.failure) continue;
     const x = f.failure;
-    lines.push('', `FAIL ${x.family} (${x.variant}): ${x.description}`, `  why:     ${x.reason}`, `  seed:    ${x.seed}  path: ${x.path}`, `  case:    ${x.shrunk}`, `  replay:  ${x.reproduce}`);
+    lines.push(
+      '',
+      `FAIL ${x.family} (${x.variant}): ${x.description}`,
+      `  why:     ${x.reason}`,
+      `  seed:    ${x.seed}  path: ${x.path}`,
+      `  case:    ${x.shrunk}`,
+      `  replay:  ${x.reproduce}`,
+    );
   }
   const counts = { passed: 0, failed: 0, na: 0 };
   for (const f of r.families) {

@@ -25,7 +25,9 @@ function list<T extends string>(value: string | undefined, known: readonly T[], 
   if (value === undefined) return undefined;
   if (value === 'none') return [];
   const out = value.split(',').map((v) => v.trim());
-  for (const v of out) if (!(known as readonly string[]).includes(v)) throw new Error(`${flag}: unknown ${v}; one of ${known.join(', ')} (or none)`);
+  for (const v of out)
+    if (!(known as readonly string[]).includes(v))
+      throw new Error(`${flag}: unknown ${v}; one of ${known.join(', ')} (or none)`);
   return out as T[];
 }
 
@@ -77,10 +79,17 @@ export function parseScoreboardArgs(argv: readonly string[]): ScoreboardArgs {
   const clients = list<ClientPeerId>(values.clients, CLIENT_PEERS, '--clients');
   const families = list<Family>(values.family, FAMILIES, '--family');
   const replay = values.path !== undefined || values.case !== undefined;
-  if (replay && (families?.length !== 1 || values.seed === undefined)) throw new Error('--path and --case replay one family: give --family F and --seed S');
-  if (values.path !== undefined && servers?.length !== 1) throw new Error('--path replays a server failure: give --servers with one server');
-  if (values.case !== undefined && clients?.length !== 1) throw new Error('--case runs one client case: give --clients with one client');
-  const flood = { bytes: int(values['flood-bytes'], '--flood-bytes'), pings: int(values['flood-pings'], '--flood-pings'), timeout: int(values['flood-timeout'], '--flood-timeout') };
+  if (replay && (families?.length !== 1 || values.seed === undefined))
+    throw new Error('--path and --case replay one family: give --family F and --seed S');
+  if (values.path !== undefined && servers?.length !== 1)
+    throw new Error('--path replays a server failure: give --servers with one server');
+  if (values.case !== undefined && clients?.length !== 1)
+    throw new Error('--case runs one client case: give --clients with one client');
+  const flood = {
+    bytes: int(values['flood-bytes'], '--flood-bytes'),
+    pings: int(values['flood-pings'], '--flood-pings'),
+    timeout: int(values['flood-timeout'], '--flood-timeout'),
+  };
   const options: ScoreboardOptions = {
     ...(values.seed !== undefined ? { seed: int(values.seed, '--seed') } : {}),
     ...(values.runs !== undefined ? { runs: int(values.runs, '--runs') } : {}),
@@ -91,12 +100,19 @@ export function parseScoreboardArgs(argv: readonly string[]): ScoreboardArgs {
     ...(values.path !== undefined ? { path: values.path } : {}),
     ...(values.case !== undefined ? { case: int(values.case, '--case') } : {}),
     ...(values['no-shrink'] === true ? { shrink: false } : {}),
-    ...(Object.values(flood).some((v) => v !== undefined) ? { flood: Object.fromEntries(Object.entries(flood).filter(([, v]) => v !== undefined)) } : {}),
+    ...(Object.values(flood).some((v) => v !== undefined)
+      ? { flood: Object.fromEntries(Object.entries(flood).filter(([, v]) => v !== undefined)) }
+      : {}),
   };
   const full = servers === undefined && clients === undefined && families === undefined && !replay;
   // Where the results are written does not change them: the page shows the rest.
   const output = new Set(['--out', '--readme', '--json', '--from-json']);
-  const kept = argv.filter((a, i) => a !== '--' && !output.has(a.split('=')[0] as string) && !(output.has(argv[i - 1] as string) && !(argv[i - 1] as string).includes('=')));
+  const kept = argv.filter(
+    (a, i) =>
+      a !== '--' &&
+      !output.has(a.split('=')[0] as string) &&
+      !(output.has(argv[i - 1] as string) && !(argv[i - 1] as string).includes('=')),
+  );
   return {
     options,
     full,
@@ -112,7 +128,10 @@ export function parseScoreboardArgs(argv: readonly string[]): ScoreboardArgs {
 export async function scoreboardMain(argv: readonly string[]): Promise<number> {
   const { options: parsed, out, readme, json, fromJson, command } = parseScoreboardArgs(argv);
   const options: ScoreboardOptions = { ...parsed, log: (line) => console.log(line) };
-  const board: Scoreboard = fromJson !== undefined ? (JSON.parse(readFileSync(fromJson, 'utf8')) as Scoreboard) : { ...(await runScoreboard(options)), command };
+  const board: Scoreboard =
+    fromJson !== undefined
+      ? (JSON.parse(readFileSync(fromJson, 'utf8')) as Scoreboard)
+      : { ...(await runScoreboard(options)), command };
   const markdown = scoreboardMarkdown(board);
   console.log(`\n${markdown}`);
   if (out !== undefined) {
@@ -129,6 +148,7 @@ export async function scoreboardMain(argv: readonly string[]): Promise<number> {
   }
   if (json !== undefined) writeFileSync(json, `${JSON.stringify(board, null, 2)}\n`);
   const ours = board.columns.filter((c) => c.ours && Object.values(c.cells).some((cell) => cell.status === 'failed'));
-  for (const c of ours) console.log(`FAIL: this project's ${c.role} (${c.label}) failed a family; see the replay lines above`);
+  for (const c of ours)
+    console.log(`FAIL: this project's ${c.role} (${c.label}) failed a family; see the replay lines above`);
   return ours.length > 0 ? 1 : 0;
 }

@@ -24,7 +24,10 @@ function cellMarkdown(column: Column, family: Family, cell: Cell | undefined, do
   if (cell.status === 'n/a') return cellText(`n/a: ${cell.reason ?? ''}`);
   const lines = [cell.status === 'passed' ? `✓ ${cell.passed}/${cell.total}` : `**✗ ${cell.passed}/${cell.total}**`];
   const failed = Object.entries(cell.failedVariants).sort((a, b) => b[1] - a[1]);
-  if (failed.length > 0) lines.push(`[${failed.map(([v, n]) => `${v}${n > 1 ? ` ×${n}` : ''}`).join(', ')}](${docs}#${anchor(column, family)})`);
+  if (failed.length > 0)
+    lines.push(
+      `[${failed.map(([v, n]) => `${v}${n > 1 ? ` ×${n}` : ''}`).join(', ')}](${docs}#${anchor(column, family)})`,
+    );
   if (cell.note !== undefined) lines.push(cell.note.startsWith('floods only') ? 'floods only' : cell.note);
   if (cell.notApplicable > 0) lines.push(`+${cell.notApplicable} n/a`);
   if (cell.dropped > 0) lines.push(`${cell.dropped} dropped TCP without close`);
@@ -39,7 +42,9 @@ function table(board: Scoreboard, role: 'server' | 'client', docs: string): stri
   if (columns.length === 0 || families.length === 0) return [];
   const header = `| family | ${columns.map((c) => (c.ours ? `**${c.label}**` : c.label)).join(' | ')} |`;
   const rule = `| --- | ${columns.map(() => '---').join(' | ')} |`;
-  const rows = families.map((f) => `| \`${f}\` | ${columns.map((c) => cellMarkdown(c, f, c.cells[f], docs)).join(' | ')} |`);
+  const rows = families.map(
+    (f) => `| \`${f}\` | ${columns.map((c) => cellMarkdown(c, f, c.cells[f], docs)).join(' | ')} |`,
+  );
   return [header, rule, ...rows];
 }
 
@@ -72,16 +77,22 @@ export function scoreboardMarkdown(board: Scoreboard): string {
     '',
     ...table(board, 'client', ''),
     '',
-    '✓ every judged case passed; **✗** some failed (linked: the failing variants, most frequent first, and how often); *n/a*: the family could not apply (permessage-deflate not agreed); *floods only*: the limits family without a known message size limit runs its floods only; *dropped TCP without close*: invalid cases where the peer closed TCP without a close frame, which RFC 6455 §7.1.7 allows and the lenient judge passes (strict mode would not); *+k n/a*: cases that could not apply, not counted; *API: no close event ×k*: cases where the client\'s WebSocket fired no close event (WHATWG WebSockets fire one after every error) and the echo script moved on after 2 s (30 s without an error) — what an application sees, which the wire does not show.',
+    "✓ every judged case passed; **✗** some failed (linked: the failing variants, most frequent first, and how often); *n/a*: the family could not apply (permessage-deflate not agreed); *floods only*: the limits family without a known message size limit runs its floods only; *dropped TCP without close*: invalid cases where the peer closed TCP without a close frame, which RFC 6455 §7.1.7 allows and the lenient judge passes (strict mode would not); *+k n/a*: cases that could not apply, not counted; *API: no close event ×k*: cases where the client's WebSocket fired no close event (WHATWG WebSockets fire one after every error) and the echo script moved on after 2 s (30 s without an error) — what an application sees, which the wire does not show.",
     '',
     '## The implementations',
     '',
-    ...board.columns.map((c) => `- ${c.role} **${c.label}**: ${c.setup}${c.skipped !== undefined ? ` — not run: ${c.skipped}` : ''}`),
+    ...board.columns.map(
+      (c) => `- ${c.role} **${c.label}**: ${c.setup}${c.skipped !== undefined ? ` — not run: ${c.skipped}` : ''}`,
+    ),
     '',
     '## First failures',
     '',
   ];
-  const failing = board.columns.flatMap((c) => (Object.entries(c.cells) as [Family, Cell][]).filter(([, cell]) => cell.firstFailure !== undefined || cell.exited !== undefined).map(([f, cell]) => ({ c, f, cell })));
+  const failing = board.columns.flatMap((c) =>
+    (Object.entries(c.cells) as [Family, Cell][])
+      .filter(([, cell]) => cell.firstFailure !== undefined || cell.exited !== undefined)
+      .map(([f, cell]) => ({ c, f, cell })),
+  );
   if (failing.length === 0) out.push('None.', '');
   for (const { c, f, cell } of failing) {
     out.push(`### <a id="${anchor(c, f)}"></a>${c.role} ${c.label} · \`${f}\`: ${cell.passed}/${cell.total}`, '');
@@ -89,7 +100,9 @@ export function scoreboardMarkdown(board: Scoreboard): string {
     // The first failure of all, then the first of each other failing variant.
     for (const [i, x] of cell.failures.entries()) {
       const count = cell.failedVariants[x.variant] ?? 0;
-      out.push(`- ${i === 0 ? 'first failure' : 'also'}: \`${x.variant}\`${count > 1 ? ` (×${count})` : ''}: ${x.description}`);
+      out.push(
+        `- ${i === 0 ? 'first failure' : 'also'}: \`${x.variant}\`${count > 1 ? ` (×${count})` : ''}: ${x.description}`,
+      );
       out.push(`  - why: ${x.reason.split('\n')[0]}`);
       if (x.detail !== undefined) out.push(`  - case: \`${x.detail.replace(/`/g, "'")}\``);
       out.push(`  - replay: \`${x.replay}\``);

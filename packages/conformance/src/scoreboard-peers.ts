@@ -24,7 +24,16 @@ export const WORKSPACE = fileURLToPath(new URL('../../../', import.meta.url));
 const SCRIPTS = join(WORKSPACE, 'packages', 'conformance', 'scoreboard');
 const CHROMIUM = '/usr/bin/chromium';
 /** The flags the workspace's browser tests use: without the background-networking ones Chromium floods the closed network. */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export const SERVER_PEERS = ['node-server', 'ws', 'bun', 'deno'] as const;
 export type ServerPeerId = (typeof SERVER_PEERS)[number];
@@ -64,7 +73,10 @@ export function runtimeBinary(name: 'bun' | 'deno'): string | undefined {
   if (dir === undefined) return undefined;
   const copied = name === 'bun' ? join(dir, 'bin', 'bun.exe') : join(dir, 'deno');
   if (existsSync(copied)) return copied;
-  const platform = name === 'bun' ? `@oven/bun-${process.platform}-${process.arch}` : `@deno/${process.platform}-${process.arch}${process.platform === 'linux' ? '-glibc' : ''}`;
+  const platform =
+    name === 'bun'
+      ? `@oven/bun-${process.platform}-${process.arch}`
+      : `@deno/${process.platform}-${process.arch}${process.platform === 'linux' ? '-glibc' : ''}`;
   try {
     const source = dirname(createRequire(join(dir, 'package.json')).resolve(`${platform}/package.json`));
     const binary = name === 'bun' ? join(source, 'bin', 'bun') : join(source, 'deno');
@@ -76,7 +88,9 @@ export function runtimeBinary(name: 'bun' | 'deno'): string | undefined {
 
 function versionOf(name: string): string | undefined {
   const dir = findPackage(name);
-  return dir === undefined ? undefined : (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+  return dir === undefined
+    ? undefined
+    : (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 function commandOutput(command: string, args: readonly string[]): string {
@@ -111,7 +125,11 @@ interface Child {
 }
 
 function start(command: string, args: readonly string[], onLine?: (line: string) => void): Child {
-  const child = spawn(command, args, { cwd: SCRIPTS, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(command, args, {
+    cwd: SCRIPTS,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   let output = '';
   let pending = '';
   const keep = (chunk: Buffer) => {
@@ -142,7 +160,10 @@ async function stop(child: Child): Promise<void> {
   if (pid === undefined) return;
   process.kill(pid, 'SIGTERM');
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const killed = await Promise.race([child.exited.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 3_000)))]);
+  const killed = await Promise.race([
+    child.exited.then(() => true),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 3_000))),
+  ]);
   clearTimeout(timer);
   if (!killed && child.process.exitCode === null) {
     process.kill(pid, 'SIGKILL');
@@ -183,7 +204,13 @@ function startServer(command: string, args: readonly string[]): Promise<RunningS
       if (url === undefined || settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ url, pid: child.process.pid ?? -1, exitCode: () => exitCode, output: child.output, stop: () => stop(child) });
+      resolve({
+        url,
+        pid: child.process.pid ?? -1,
+        exitCode: () => exitCode,
+        output: child.output,
+        stop: () => stop(child),
+      });
     });
     void child.exited.then((code) => {
       exitCode = code;
@@ -211,8 +238,12 @@ export const serverPeers: Readonly<Record<ServerPeerId, ServerPeer>> = {
     ours: true,
     maxMessageSize: SERVER_LIMIT,
     setup: `packages/node-server/bin/echo-server.mjs --max-message-size ${SERVER_LIMIT} (permessage-deflate accepted)`,
-    missing: () => (existsSync(nodeServerDist) ? undefined : 'node-server is not built (pnpm --filter @rfc6455/node-server run build)'),
-    start: () => startServer(process.execPath, [nodeServerBin, '--port', '0', '--max-message-size', String(SERVER_LIMIT)]),
+    missing: () =>
+      existsSync(nodeServerDist)
+        ? undefined
+        : 'node-server is not built (pnpm --filter @rfc6455/node-server run build)',
+    start: () =>
+      startServer(process.execPath, [nodeServerBin, '--port', '0', '--max-message-size', String(SERVER_LIMIT)]),
   },
   ws: {
     id: 'ws',
@@ -221,7 +252,8 @@ export const serverPeers: Readonly<Record<ServerPeerId, ServerPeer>> = {
     maxMessageSize: SERVER_LIMIT,
     setup: `scoreboard/ws-server.mjs: WebSocketServer { maxPayload: ${SERVER_LIMIT}, perMessageDeflate: true }`,
     missing: () => (findPackage('ws') === undefined ? 'the ws package is not installed' : undefined),
-    start: () => startServer(process.execPath, ['ws-server.mjs', '--port', '0', '--max-message-size', String(SERVER_LIMIT)]),
+    start: () =>
+      startServer(process.execPath, ['ws-server.mjs', '--port', '0', '--max-message-size', String(SERVER_LIMIT)]),
   },
   bun: {
     id: 'bun',
@@ -229,17 +261,35 @@ export const serverPeers: Readonly<Record<ServerPeerId, ServerPeer>> = {
     ours: false,
     maxMessageSize: SERVER_LIMIT,
     setup: `scoreboard/bun-server.mjs: Bun.serve with websocket { maxPayloadLength: ${SERVER_LIMIT}, perMessageDeflate: true }; a refused upgrade gets 400`,
-    missing: () => (runtimeBinary('bun') === undefined ? 'the bun npm package (its binary) is not installed' : undefined),
-    start: () => startServer(runtimeBinary('bun') as string, ['bun-server.mjs', '--port', '0', '--max-message-size', String(SERVER_LIMIT)]),
+    missing: () =>
+      runtimeBinary('bun') === undefined ? 'the bun npm package (its binary) is not installed' : undefined,
+    start: () =>
+      startServer(runtimeBinary('bun') as string, [
+        'bun-server.mjs',
+        '--port',
+        '0',
+        '--max-message-size',
+        String(SERVER_LIMIT),
+      ]),
   },
   deno: {
     id: 'deno',
     label: 'Deno.serve',
     ours: false,
     maxMessageSize: undefined,
-    setup: 'scoreboard/deno-server.mjs: Deno.serve + Deno.upgradeWebSocket (no message size option, so limits runs its floods only; it offers no permessage-deflate); a refused upgrade (it throws) gets 400',
-    missing: () => (runtimeBinary('deno') === undefined ? 'the deno npm package (its binary) is not installed' : undefined),
-    start: () => startServer(runtimeBinary('deno') as string, ['run', '--allow-net=127.0.0.1', '--no-prompt', 'deno-server.mjs', '--port', '0']),
+    setup:
+      'scoreboard/deno-server.mjs: Deno.serve + Deno.upgradeWebSocket (no message size option, so limits runs its floods only; it offers no permessage-deflate); a refused upgrade (it throws) gets 400',
+    missing: () =>
+      runtimeBinary('deno') === undefined ? 'the deno npm package (its binary) is not installed' : undefined,
+    start: () =>
+      startServer(runtimeBinary('deno') as string, [
+        'run',
+        '--allow-net=127.0.0.1',
+        '--no-prompt',
+        'deno-server.mjs',
+        '--port',
+        '0',
+      ]),
   },
 };
 
@@ -270,12 +320,18 @@ export interface ClientPeer {
 }
 
 /** A client that is a process: `args(url, agent, cases)` are its arguments. */
-function processRunner(command: () => string, args: (url: string, agent: string, cases: readonly number[]) => string[]): () => Promise<ClientRunner> {
+function processRunner(
+  command: () => string,
+  args: (url: string, agent: string, cases: readonly number[]) => string[],
+): () => Promise<ClientRunner> {
   return async () => ({
     run: async (url, agent, cases, deadline) => {
       const child = start(command(), args(url, agent, cases));
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const code = await Promise.race([child.exited, new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), deadline)))]);
+      const code = await Promise.race([
+        child.exited,
+        new Promise<'deadline'>((resolve) => (timer = setTimeout(() => resolve('deadline'), deadline))),
+      ]);
       clearTimeout(timer);
       if (code === 'deadline') {
         await stop(child);
@@ -300,7 +356,10 @@ export const clientPeers: Readonly<Record<ClientPeerId, ClientPeer>> = {
     maxMessageSize: ECHO_CLIENT_LIMIT,
     stopsAtFailedHandshake: true,
     setup: `packages/browser-client/dist/echo-client.js (offers permessage-deflate; its limit ${ECHO_CLIENT_LIMIT} bytes)`,
-    missing: () => (existsSync(echoClientDist) ? undefined : 'browser-client is not built (pnpm --filter @rfc6455/browser-client run build)'),
+    missing: () =>
+      existsSync(echoClientDist)
+        ? undefined
+        : 'browser-client is not built (pnpm --filter @rfc6455/browser-client run build)',
     open: processRunner(
       () => process.execPath,
       (url, agent, cases) => [echoClientDist, '--url', url, '--agent', agent, ...casesArg(cases)],
@@ -316,7 +375,15 @@ export const clientPeers: Readonly<Record<ClientPeerId, ClientPeer>> = {
     missing: () => undefined,
     open: processRunner(
       () => process.execPath,
-      (url, agent, cases) => [...websocketFlag, 'undici-client.mjs', '--url', url, '--agent', agent, ...casesArg(cases)],
+      (url, agent, cases) => [
+        ...websocketFlag,
+        'undici-client.mjs',
+        '--url',
+        url,
+        '--agent',
+        agent,
+        ...casesArg(cases),
+      ],
     ),
   },
   deno: {
@@ -326,10 +393,21 @@ export const clientPeers: Readonly<Record<ClientPeerId, ClientPeer>> = {
     maxMessageSize: undefined,
     stopsAtFailedHandshake: false,
     setup: "scoreboard/deno-client.mjs: Deno's WebSocket",
-    missing: () => (runtimeBinary('deno') === undefined ? 'the deno npm package (its binary) is not installed' : undefined),
+    missing: () =>
+      runtimeBinary('deno') === undefined ? 'the deno npm package (its binary) is not installed' : undefined,
     open: processRunner(
       () => runtimeBinary('deno') as string,
-      (url, agent, cases) => ['run', '--allow-net=127.0.0.1', '--no-prompt', 'deno-client.mjs', '--url', url, '--agent', agent, ...casesArg(cases)],
+      (url, agent, cases) => [
+        'run',
+        '--allow-net=127.0.0.1',
+        '--no-prompt',
+        'deno-client.mjs',
+        '--url',
+        url,
+        '--agent',
+        agent,
+        ...casesArg(cases),
+      ],
     ),
   },
   bun: {
@@ -339,7 +417,8 @@ export const clientPeers: Readonly<Record<ClientPeerId, ClientPeer>> = {
     maxMessageSize: undefined,
     stopsAtFailedHandshake: false,
     setup: "scoreboard/bun-client.mjs: Bun's WebSocket",
-    missing: () => (runtimeBinary('bun') === undefined ? 'the bun npm package (its binary) is not installed' : undefined),
+    missing: () =>
+      runtimeBinary('bun') === undefined ? 'the bun npm package (its binary) is not installed' : undefined,
     open: processRunner(
       () => runtimeBinary('bun') as string,
       (url, agent, cases) => ['bun-client.mjs', '--url', url, '--agent', agent, ...casesArg(cases)],
@@ -352,7 +431,12 @@ export const clientPeers: Readonly<Record<ClientPeerId, ClientPeer>> = {
     maxMessageSize: undefined,
     stopsAtFailedHandshake: false,
     setup: `scoreboard/chromium-client.html in headless ${CHROMIUM} (playwright-core): the page's native WebSocket`,
-    missing: () => (!existsSync(CHROMIUM) ? `${CHROMIUM} is missing (node scripts/ensure-debian-packages.mjs chromium)` : findPackage('playwright-core') === undefined ? 'playwright-core is not installed' : undefined),
+    missing: () =>
+      !existsSync(CHROMIUM)
+        ? `${CHROMIUM} is missing (node scripts/ensure-debian-packages.mjs chromium)`
+        : findPackage('playwright-core') === undefined
+          ? 'playwright-core is not installed'
+          : undefined,
     open: openChromium,
   },
 };
@@ -370,7 +454,12 @@ interface BrowserContext {
   close(): Promise<void>;
 }
 interface Playwright {
-  chromium: { launchPersistentContext(dir: string, options: { executablePath: string; args: string[]; headless: boolean }): Promise<BrowserContext> };
+  chromium: {
+    launchPersistentContext(
+      dir: string,
+      options: { executablePath: string; args: string[]; headless: boolean },
+    ): Promise<BrowserContext>;
+  };
 }
 
 /** Headless Chromium with the echo page served from 127.0.0.1 (a page needs an origin to load its module). */
@@ -378,7 +467,10 @@ async function openChromium(): Promise<ClientRunner> {
   const dir = findPackage('playwright-core');
   if (dir === undefined) throw new Error('playwright-core is not installed');
   const playwright = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as Playwright;
-  const files: Record<string, string> = { '/chromium-client.html': 'text/html; charset=utf-8', '/web-echo.mjs': 'text/javascript; charset=utf-8' };
+  const files: Record<string, string> = {
+    '/chromium-client.html': 'text/html; charset=utf-8',
+    '/web-echo.mjs': 'text/javascript; charset=utf-8',
+  };
   const pages = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     const type = files[path];
@@ -390,7 +482,11 @@ async function openChromium(): Promise<ClientRunner> {
   const profile = mkdtempSync(join(tmpdir(), 'scoreboard-chromium-'));
   let context: BrowserContext;
   try {
-    context = await playwright.chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    context = await playwright.chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      headless: true,
+    });
   } catch (error) {
     pages.close();
     rmSync(profile, { recursive: true, force: true });
@@ -406,9 +502,16 @@ async function openChromium(): Promise<ClientRunner> {
       try {
         const query = new URLSearchParams({ url, agent, cases: cases.join(',') });
         await page.goto(`${origin}/chromium-client.html?${query}`);
-        await page.waitForFunction('window.scoreboardDone !== undefined || window.scoreboardError !== undefined', undefined, { timeout: deadline, polling: 250 });
+        await page.waitForFunction(
+          'window.scoreboardDone !== undefined || window.scoreboardError !== undefined',
+          undefined,
+          { timeout: deadline, polling: 250 },
+        );
         const error = await page.evaluate('window.scoreboardError');
-        return { exitCode: error === undefined ? 0 : 1, output: error === undefined ? output : `${output}${String(error)}` };
+        return {
+          exitCode: error === undefined ? 0 : 1,
+          output: error === undefined ? output : `${output}${String(error)}`,
+        };
       } catch (error) {
         return { exitCode: null, output: `${output}${error instanceof Error ? error.message : String(error)}` };
       } finally {

@@ -14,7 +14,20 @@ import { FAMILIES, type Family } from './case.js';
 import type { FloodOptions } from './flood-cases.js';
 import { CLIENT_FAMILIES, type CaseVerdict, FuzzingServer } from './fuzzing-server.js';
 import type { FamilyResult } from './report.js';
-import { type ClientPeer, type ClientPeerId, type ClientRun, type ClientRunner, clientPeers, CLIENT_PEERS, peerVersions, SERVER_PEERS, type ServerPeer, type ServerPeerId, serverPeers, WORKSPACE } from './scoreboard-peers.js';
+import {
+  type ClientPeer,
+  type ClientPeerId,
+  type ClientRun,
+  type ClientRunner,
+  clientPeers,
+  CLIENT_PEERS,
+  peerVersions,
+  SERVER_PEERS,
+  type ServerPeer,
+  type ServerPeerId,
+  serverPeers,
+  WORKSPACE,
+} from './scoreboard-peers.js';
 import { runServerSuite } from './server-suite.js';
 import type { Timing } from './session.js';
 
@@ -122,18 +135,53 @@ function settingFlags(o: ScoreboardOptions): string[] {
   ];
 }
 
-export function serverReplay(o: ScoreboardOptions, server: ServerPeerId, family: Family, seed: number, path: string): string {
+export function serverReplay(
+  o: ScoreboardOptions,
+  server: ServerPeerId,
+  family: Family,
+  seed: number,
+  path: string,
+): string {
   const runs = o.runs !== undefined ? [`--runs ${o.runs}`] : [];
-  return [SCOREBOARD_COMMAND, `--servers ${server}`, '--clients none', `--family ${family}`, `--seed=${seed}`, `--path ${path}`, ...runs, ...settingFlags(o)].join(' ');
+  return [
+    SCOREBOARD_COMMAND,
+    `--servers ${server}`,
+    '--clients none',
+    `--family ${family}`,
+    `--seed=${seed}`,
+    `--path ${path}`,
+    ...runs,
+    ...settingFlags(o),
+  ].join(' ');
 }
 
-export function clientReplay(o: ScoreboardOptions, client: ClientPeerId, family: Family, seed: number, n: number): string {
-  return [SCOREBOARD_COMMAND, '--servers none', `--clients ${client}`, `--family ${family}`, `--seed=${seed}`, `--case ${n}`, ...settingFlags(o)].join(' ');
+export function clientReplay(
+  o: ScoreboardOptions,
+  client: ClientPeerId,
+  family: Family,
+  seed: number,
+  n: number,
+): string {
+  return [
+    SCOREBOARD_COMMAND,
+    '--servers none',
+    `--clients ${client}`,
+    `--family ${family}`,
+    `--seed=${seed}`,
+    `--case ${n}`,
+    ...settingFlags(o),
+  ].join(' ');
 }
 
 function gitCommit(): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: WORKSPACE, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    return (
+      execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+        cwd: WORKSPACE,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() || undefined
+    );
   } catch {
     return undefined;
   }
@@ -141,14 +189,16 @@ function gitCommit(): string | undefined {
 
 export async function runScoreboard(options: ScoreboardOptions = {}): Promise<Scoreboard> {
   const started = Date.now();
-  const seed = options.seed ?? ((Date.now() ^ (Math.random() * 0x1_0000_0000)) >>> 0);
+  const seed = options.seed ?? (Date.now() ^ (Math.random() * 0x1_0000_0000)) >>> 0;
   const o: ScoreboardOptions = { ...options, seed };
   const log = (line: string) => options.log?.(`[${Math.round((Date.now() - started) / 1000)} s] ${line}`);
   const families = options.families ?? FAMILIES;
   const clientFamilies = families.filter((f) => CLIENT_FAMILIES.includes(f));
   const columns: Column[] = [];
-  for (const id of options.servers ?? SERVER_PEERS) columns.push(await runServerColumn(serverPeers[id], o, seed, families, log));
-  for (const id of options.clients ?? CLIENT_PEERS) columns.push(await runClientColumn(clientPeers[id], o, seed, clientFamilies, log));
+  for (const id of options.servers ?? SERVER_PEERS)
+    columns.push(await runServerColumn(serverPeers[id], o, seed, families, log));
+  for (const id of options.clients ?? CLIENT_PEERS)
+    columns.push(await runClientColumn(clientPeers[id], o, seed, clientFamilies, log));
   const commit = gitCommit();
   return {
     date: new Date(started).toISOString(),
@@ -166,7 +216,13 @@ export async function runScoreboard(options: ScoreboardOptions = {}): Promise<Sc
 }
 
 /** The server suite, one family at a time against a freshly started server (a crash then costs one family, and shows). */
-async function runServerColumn(peer: ServerPeer, o: ScoreboardOptions, seed: number, families: readonly Family[], log: (line: string) => void): Promise<Column> {
+async function runServerColumn(
+  peer: ServerPeer,
+  o: ScoreboardOptions,
+  seed: number,
+  families: readonly Family[],
+  log: (line: string) => void,
+): Promise<Column> {
   const column = { role: 'server' as const, id: peer.id, label: peer.label, ours: peer.ours, setup: peer.setup };
   const missing = peer.missing();
   if (missing !== undefined) {
@@ -196,7 +252,8 @@ async function runServerColumn(peer: ServerPeer, o: ScoreboardOptions, seed: num
     } finally {
       // Read before stopping it: stopping sets the exit code too.
       const code = server.exitCode();
-      if (code !== undefined) exited = `the server exited (${code}) during the family: ${server.output().trim().split('\n').slice(-3).join(' | ').slice(-600)}`;
+      if (code !== undefined)
+        exited = `the server exited (${code}) during the family: ${server.output().trim().split('\n').slice(-3).join(' | ').slice(-600)}`;
       await server.stop();
     }
     if (result === undefined) throw new Error(`the server suite returned no result for ${family}`);
@@ -207,15 +264,50 @@ async function runServerColumn(peer: ServerPeer, o: ScoreboardOptions, seed: num
   return { ...column, cells };
 }
 
-function serverCell(r: FamilyResult, o: ScoreboardOptions, id: ServerPeerId, seed: number, exited: string | undefined): Cell {
-  const common = { dropped: r.droppedWithoutClose, ...(r.note !== undefined ? { note: r.note } : {}), ...(exited !== undefined ? { exited } : {}) };
-  if (r.status === 'not applicable') return { status: 'n/a', passed: 0, total: 0, notApplicable: 0, failedVariants: {}, failures: [], reason: r.reason ?? '', ...common };
+function serverCell(
+  r: FamilyResult,
+  o: ScoreboardOptions,
+  id: ServerPeerId,
+  seed: number,
+  exited: string | undefined,
+): Cell {
+  const common = {
+    dropped: r.droppedWithoutClose,
+    ...(r.note !== undefined ? { note: r.note } : {}),
+    ...(exited !== undefined ? { exited } : {}),
+  };
+  if (r.status === 'not applicable')
+    return {
+      status: 'n/a',
+      passed: 0,
+      total: 0,
+      notApplicable: 0,
+      failedVariants: {},
+      failures: [],
+      reason: r.reason ?? '',
+      ...common,
+    };
   const f = r.failure;
   // The run's seed in replays: fast-check reports it as a signed 32-bit number.
-  const first: CellFailure | undefined = f ? { variant: f.variant, description: f.description, reason: f.reason, detail: f.shrunk, replay: serverReplay(o, id, r.family, seed, f.path) } : undefined;
+  const first: CellFailure | undefined = f
+    ? {
+        variant: f.variant,
+        description: f.description,
+        reason: f.reason,
+        detail: f.shrunk,
+        replay: serverReplay(o, id, r.family, seed, f.path),
+      }
+    : undefined;
   const others = (r.variantFailures ?? [])
     .filter((v) => v.variant !== first?.variant)
-    .map((v): CellFailure => ({ variant: v.variant, description: v.description, reason: v.reason, replay: serverReplay(o, id, r.family, seed, v.path) }));
+    .map(
+      (v): CellFailure => ({
+        variant: v.variant,
+        description: v.description,
+        reason: v.reason,
+        replay: serverReplay(o, id, r.family, seed, v.path),
+      }),
+    );
   return {
     status: r.status,
     passed: r.passed,
@@ -232,7 +324,13 @@ function serverCell(r: FamilyResult, o: ScoreboardOptions, id: ServerPeerId, see
 const VERDICT_GRACE_MS = 25_000;
 
 /** The fuzzing server, one family at a time (its own server, so each family has the same cases for every client). */
-async function runClientColumn(peer: ClientPeer, o: ScoreboardOptions, seed: number, families: readonly Family[], log: (line: string) => void): Promise<Column> {
+async function runClientColumn(
+  peer: ClientPeer,
+  o: ScoreboardOptions,
+  seed: number,
+  families: readonly Family[],
+  log: (line: string) => void,
+): Promise<Column> {
   const column = { role: 'client' as const, id: peer.id, label: peer.label, ours: peer.ours, setup: peer.setup };
   const missing = peer.missing();
   if (missing !== undefined) {
@@ -253,7 +351,13 @@ async function runClientColumn(peer: ClientPeer, o: ScoreboardOptions, seed: num
   return { ...column, cells };
 }
 
-async function runClientFamily(peer: ClientPeer, runner: ClientRunner, o: ScoreboardOptions, seed: number, family: Family): Promise<Cell> {
+async function runClientFamily(
+  peer: ClientPeer,
+  runner: ClientRunner,
+  o: ScoreboardOptions,
+  seed: number,
+  family: Family,
+): Promise<Cell> {
   const verdicts = new Map<number, CaseVerdict>();
   let wake: (() => void) | undefined;
   const server = new FuzzingServer({
@@ -326,7 +430,10 @@ async function runClientFamily(peer: ClientPeer, runner: ClientRunner, o: Scoreb
         family,
         variant: known?.variant ?? `${family}/?`,
         description: known?.description ?? `case ${n}`,
-        verdict: { status: 'fail', reason: `the client never ran this case${crashes.length > 0 ? ` (${crashes.join('; ')})` : ''}` },
+        verdict: {
+          status: 'fail',
+          reason: `the client never ran this case${crashes.length > 0 ? ` (${crashes.join('; ')})` : ''}`,
+        },
         seed,
         replay: '',
         extensions: { offered: undefined, response: undefined },
@@ -335,36 +442,73 @@ async function runClientFamily(peer: ClientPeer, runner: ClientRunner, o: Scoreb
     );
   });
   const cell = clientCell(judged, o, peer, family, seed);
-  return { ...cell, ...(noCloseEvent > 0 ? { noCloseEvent } : {}), ...(crashes.length > 0 ? { exited: crashes.join('; ') } : {}) };
+  return {
+    ...cell,
+    ...(noCloseEvent > 0 ? { noCloseEvent } : {}),
+    ...(crashes.length > 0 ? { exited: crashes.join('; ') } : {}),
+  };
 }
 
 /** What a run that did not end with exit code 0 left behind: its code and its last lines. */
-function crashLine(run: ClientRun, batch: readonly number[], describe: (n: number) => string, reached?: number): string {
+function crashLine(
+  run: ClientRun,
+  batch: readonly number[],
+  describe: (n: number) => string,
+  reached?: number,
+): string {
   const on = reached ?? (batch.length === 1 ? batch[0] : undefined);
-  const where = on !== undefined ? `on case ${on} (${describe(on)})` : `before any of cases ${batch[0]}–${batch.at(-1)} was judged`;
+  const where =
+    on !== undefined ? `on case ${on} (${describe(on)})` : `before any of cases ${batch[0]}–${batch.at(-1)} was judged`;
   const how = run.exitCode === null ? 'was stopped at the deadline' : `exited with code ${run.exitCode}`;
-  const lines = run.output.trim().split('\n').map((l) => l.trim()).filter((l) => l !== '' && !/^case \d+/.test(l));
+  const lines = run.output
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^case \d+/.test(l));
   // An uncaught exception's own line says more than the stack under it.
   const tail = lines.find((l) => /^\w*Error\b/.test(l)) ?? lines.slice(-3).join(' | ');
   return `the client ${how} ${where}${tail !== '' ? `: ${tail.slice(0, 400)}` : ''}`;
 }
 
-function clientCell(verdicts: readonly CaseVerdict[], o: ScoreboardOptions, peer: ClientPeer, family: Family, seed: number): Cell {
+function clientCell(
+  verdicts: readonly CaseVerdict[],
+  o: ScoreboardOptions,
+  peer: ClientPeer,
+  family: Family,
+  seed: number,
+): Cell {
   const passed = verdicts.filter((v) => v.verdict.status === 'pass');
   const failed = verdicts.filter((v) => v.verdict.status === 'fail');
   const na = verdicts.filter((v) => v.verdict.status === 'n/a');
   const failedVariants: Record<string, number> = {};
   for (const v of failed) failedVariants[v.variant] = (failedVariants[v.variant] ?? 0) + 1;
-  const dropped = passed.filter((v) => v.verdict.status === 'pass' && v.verdict.note === 'closed TCP without a close frame').length;
-  const note = family === 'limits' && peer.maxMessageSize === undefined ? 'floods only: no known message size limit' : undefined;
+  const dropped = passed.filter(
+    (v) => v.verdict.status === 'pass' && v.verdict.note === 'closed TCP without a close frame',
+  ).length;
+  const note =
+    family === 'limits' && peer.maxMessageSize === undefined ? 'floods only: no known message size limit' : undefined;
   const firstNa = na[0];
   if (passed.length + failed.length === 0 && firstNa !== undefined) {
-    return { status: 'n/a', passed: 0, total: 0, notApplicable: na.length, reason: firstNa.verdict.status === 'n/a' ? firstNa.verdict.reason : '', dropped: 0, failedVariants: {}, failures: [] };
+    return {
+      status: 'n/a',
+      passed: 0,
+      total: 0,
+      notApplicable: na.length,
+      reason: firstNa.verdict.status === 'n/a' ? firstNa.verdict.reason : '',
+      dropped: 0,
+      failedVariants: {},
+      failures: [],
+    };
   }
   const failures: CellFailure[] = [];
   for (const v of failed) {
     if (failures.some((f) => f.variant === v.variant)) continue;
-    failures.push({ variant: v.variant, description: `case ${v.case}: ${v.description}`, reason: v.verdict.status === 'fail' ? v.verdict.reason : '', replay: clientReplay(o, peer.id, family, seed, v.case) });
+    failures.push({
+      variant: v.variant,
+      description: `case ${v.case}: ${v.description}`,
+      reason: v.verdict.status === 'fail' ? v.verdict.reason : '',
+      replay: clientReplay(o, peer.id, family, seed, v.case),
+    });
   }
   return {
     status: failed.length > 0 ? 'failed' : 'passed',

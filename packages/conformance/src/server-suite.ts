@@ -84,7 +84,11 @@ interface CensusFailure<Args extends unknown[]> {
 }
 
 function reasonOf(err: unknown): string {
-  return err instanceof CaseFailure ? err.verdict.reason : err instanceof Error ? `the suite threw: ${err.stack ?? err.message}` : String(err);
+  return err instanceof CaseFailure
+    ? err.verdict.reason
+    : err instanceof Error
+      ? `the suite threw: ${err.stack ?? err.message}`
+      : String(err);
 }
 
 /**
@@ -143,7 +147,11 @@ interface Checked<Args extends unknown[]> {
   readonly numRuns: number;
   readonly failure: FailedRun<Args> | undefined;
   /** Census mode only: every failed run, per variant. */
-  readonly census?: { readonly failed: number; readonly variants: Readonly<Record<string, number>>; readonly firstOfEach: readonly VariantFailure[] };
+  readonly census?: {
+    readonly failed: number;
+    readonly variants: Readonly<Record<string, number>>;
+    readonly firstOfEach: readonly VariantFailure[];
+  };
 }
 
 /**
@@ -154,14 +162,27 @@ async function checkFamily<Args extends unknown[]>(
   build: (predicate: (...args: Args) => Promise<void>) => fc.IAsyncProperty<Args>,
   predicate: (...args: Args) => Promise<void>,
   census: Census<Args> | undefined,
-  o: { readonly seed: number; readonly runs: number; readonly path: string | undefined; readonly timeLimit: number; readonly shrink: boolean },
+  o: {
+    readonly seed: number;
+    readonly runs: number;
+    readonly path: string | undefined;
+    readonly timeLimit: number;
+    readonly shrink: boolean;
+  },
 ): Promise<Checked<Args>> {
   // Each run is a real connection: time is bounded so one slow peer cannot stall the suite.
   const limits = { interruptAfterTimeLimit: o.timeLimit, markInterruptAsFailure: false };
   const failedRun = (d: fc.RunDetails<Args>): FailedRun<Args> | undefined =>
-    d.failed ? { args: d.counterexample ?? undefined, error: d.errorInstance, seed: d.seed, path: d.counterexamplePath ?? '' } : undefined;
+    d.failed
+      ? { args: d.counterexample ?? undefined, error: d.errorInstance, seed: d.seed, path: d.counterexamplePath ?? '' }
+      : undefined;
   if (census === undefined || o.path !== undefined) {
-    const details = await fc.check(build(predicate), { numRuns: o.runs, seed: o.seed, ...(o.path !== undefined ? { path: o.path } : {}), ...limits });
+    const details = await fc.check(build(predicate), {
+      numRuns: o.runs,
+      seed: o.seed,
+      ...(o.path !== undefined ? { path: o.path } : {}),
+      ...limits,
+    });
     return { numRuns: details.numRuns, failure: failedRun(details) };
   }
   const details = await fc.check(build(census.wrap(predicate)), { numRuns: o.runs, seed: o.seed, ...limits });
@@ -172,7 +193,12 @@ async function checkFamily<Args extends unknown[]>(
   if (!o.shrink) return { numRuns: details.numRuns, failure: seen, census: counts };
   census.shrinking = true;
   // The runs from the first failure's index on, the first of them that fails shrunk.
-  const replay = await fc.check(build(census.wrap(predicate)), { numRuns: o.runs, seed: o.seed, path: String(first.index), ...limits });
+  const replay = await fc.check(build(census.wrap(predicate)), {
+    numRuns: o.runs,
+    seed: o.seed,
+    path: String(first.index),
+    ...limits,
+  });
   // A failure that did not happen again (timing) is reported as it was first seen, unshrunk.
   const failure = failedRun(replay) ?? seen;
   return { numRuns: details.numRuns, failure, census: counts };
@@ -185,7 +211,7 @@ function describeCase(c: Case, bytes: Uint8Array | undefined, split: unknown, de
 export async function runServerSuite(options: ServerSuiteOptions): Promise<ServerReport> {
   const target = parseTarget(options.url);
   const timing: Timing = { ...defaultTiming, ...options.timing };
-  const seed = options.seed ?? ((Date.now() ^ (Math.random() * 0x1_0000_0000)) >>> 0);
+  const seed = options.seed ?? (Date.now() ^ (Math.random() * 0x1_0000_0000)) >>> 0;
   const runs = options.runs ?? 100;
   const strict = options.strict ?? false;
   const skip = new Set(options.skip ?? []);
@@ -198,13 +224,31 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
       options.onFamily?.(results.at(-1) as FamilyResult);
       continue;
     }
-    const frameCases = familyCases(family, { receiver: 'server', maxMessageSize: options.maxMessageSize, maxFrameSize: options.maxFrameSize })?.map((c): Planned => ({ type: 'frames', c }));
-    const na = (reason: string): FamilyResult => ({ family, status: 'not applicable', runs: 0, passed: 0, reason, policies: {}, droppedWithoutClose: 0, ms: 0 });
+    const frameCases = familyCases(family, {
+      receiver: 'server',
+      maxMessageSize: options.maxMessageSize,
+      maxFrameSize: options.maxFrameSize,
+    })?.map((c): Planned => ({ type: 'frames', c }));
+    const na = (reason: string): FamilyResult => ({
+      family,
+      status: 'not applicable',
+      runs: 0,
+      passed: 0,
+      reason,
+      policies: {},
+      droppedWithoutClose: 0,
+      ms: 0,
+    });
     let base: fc.Arbitrary<Planned> | undefined = frameCases;
     let note: string | undefined;
     if (family === 'limits') {
-      const floods = floodCases({ maxMessageSize: options.maxMessageSize, flood: options.flood }).map((c): Planned => ({ type: 'flood', c }));
-      base = frameCases === undefined ? floods : fc.oneof({ weight: 3, arbitrary: frameCases }, { weight: 1, arbitrary: floods });
+      const floods = floodCases({ maxMessageSize: options.maxMessageSize, flood: options.flood }).map(
+        (c): Planned => ({ type: 'flood', c }),
+      );
+      base =
+        frameCases === undefined
+          ? floods
+          : fc.oneof({ weight: 3, arbitrary: frameCases }, { weight: 1, arbitrary: floods });
       if (frameCases === undefined) note = 'floods only: no --max-message-size given';
     }
     if (base === undefined) {
@@ -267,7 +311,13 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
       tally(c.variant, verdict);
     };
     const checked = await checkFamily<Args>(
-      (p) => fc.asyncProperty(arb, chunking({ maxCuts: 12 }), fc.array(fc.integer({ min: 0, max: options.maxDelay ?? 3 }), { maxLength: 6 }), p),
+      (p) =>
+        fc.asyncProperty(
+          arb,
+          chunking({ maxCuts: 12 }),
+          fc.array(fc.integer({ min: 0, max: options.maxDelay ?? 3 }), { maxLength: 6 }),
+          p,
+        ),
       predicate,
       census,
       { seed, runs, path: options.path, timeLimit: options.timeLimit ?? 120_000, shrink: options.shrink ?? true },
@@ -292,7 +342,17 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
         reason,
         seed: failedSeed,
         path,
-        shrunk: planned === undefined ? '?' : planned.type === 'flood' ? `${planned.c.variant}: ${planned.c.description} (seed ${planned.c.seed})` : describeCase(planned.c, planned.c.deflate === undefined ? safeBuild(planned.c) : undefined, split, delays ?? []),
+        shrunk:
+          planned === undefined
+            ? '?'
+            : planned.type === 'flood'
+              ? `${planned.c.variant}: ${planned.c.description} (seed ${planned.c.seed})`
+              : describeCase(
+                  planned.c,
+                  planned.c.deflate === undefined ? safeBuild(planned.c) : undefined,
+                  split,
+                  delays ?? [],
+                ),
         reproduce: `${options.command ?? 'pnpm run conformance'} ${flags.join(' ')}`,
       };
     }
@@ -302,7 +362,13 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
       runs: checked.numRuns,
       passed: checked.numRuns - (checked.census?.failed ?? (failure ? 1 : 0)),
       ...(failure ? { failure } : {}),
-      ...(checked.census ? { failed: checked.census.failed, failedVariants: checked.census.variants, variantFailures: checked.census.firstOfEach } : {}),
+      ...(checked.census
+        ? {
+            failed: checked.census.failed,
+            failedVariants: checked.census.variants,
+            variantFailures: checked.census.firstOfEach,
+          }
+        : {}),
       ...(note !== undefined ? { note } : {}),
       policies,
       droppedWithoutClose: dropped,
@@ -315,7 +381,13 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
 }
 
 /** One flood over a connection of its own: our handshake (raw-client.ts), then flood-run.ts. */
-async function runFloodCase(target: Target, c: FloodCase, timing: Timing, strict: boolean, flood: FloodOptions | undefined): Promise<Verdict> {
+async function runFloodCase(
+  target: Target,
+  c: FloodCase,
+  timing: Timing,
+  strict: boolean,
+  flood: FloodOptions | undefined,
+): Promise<Verdict> {
   const opened = await openRaw(target, timing.replyTimeout);
   if (opened.type === 'failed') return { status: 'fail', reason: `handshake: ${opened.reason}` };
   try {
@@ -325,14 +397,22 @@ async function runFloodCase(target: Target, c: FloodCase, timing: Timing, strict
   }
 }
 
-function replayFlags(options: ServerSuiteOptions, family: Family, seed: number, path: string, skip: ReadonlySet<string>): string[] {
+function replayFlags(
+  options: ServerSuiteOptions,
+  family: Family,
+  seed: number,
+  path: string,
+  skip: ReadonlySet<string>,
+): string[] {
   return [
     `--url ${options.url}`,
     `--family ${family}`,
     `--seed=${seed}`,
     `--path ${path}`,
     ...(options.strict ? ['--strict'] : []),
-    ...(options.maxMessageSize !== undefined && family !== 'handshake' ? [`--max-message-size ${options.maxMessageSize}`] : []),
+    ...(options.maxMessageSize !== undefined && family !== 'handshake'
+      ? [`--max-message-size ${options.maxMessageSize}`]
+      : []),
     ...(options.maxFrameSize !== undefined && family === 'limits' ? [`--max-frame-size ${options.maxFrameSize}`] : []),
     ...(options.flood?.bytes !== undefined && family === 'limits' ? [`--flood-bytes ${options.flood.bytes}`] : []),
     ...(options.flood?.pings !== undefined && family === 'limits' ? [`--flood-pings ${options.flood.pings}`] : []),
@@ -342,7 +422,14 @@ function replayFlags(options: ServerSuiteOptions, family: Family, seed: number, 
 }
 
 /** The handshake family: one TCP connection per generated request, judged on the response (handshake-cases.ts). */
-async function runHandshakeFamily(options: ServerSuiteOptions, target: Target, seed: number, runs: number, skip: ReadonlySet<string>, timing: Timing): Promise<FamilyResult> {
+async function runHandshakeFamily(
+  options: ServerSuiteOptions,
+  target: Target,
+  seed: number,
+  runs: number,
+  skip: ReadonlySet<string>,
+  timing: Timing,
+): Promise<FamilyResult> {
   const started = Date.now();
   const arb = skip.size > 0 ? handshakeCases().filter((c) => !skip.has(c.variant)) : handshakeCases();
   const policies: Record<string, number> = {};
@@ -360,13 +447,18 @@ async function runHandshakeFamily(options: ServerSuiteOptions, target: Target, s
       policies[key] = (policies[key] ?? 0) + 1;
     }
   };
-  const checked = await checkFamily<Args>((p) => fc.asyncProperty(arb, chunking({ maxCuts: 12 }), p), predicate, census, {
-    seed,
-    runs,
-    path: options.path,
-    timeLimit: options.timeLimit ?? 120_000,
-    shrink: options.shrink ?? true,
-  });
+  const checked = await checkFamily<Args>(
+    (p) => fc.asyncProperty(arb, chunking({ maxCuts: 12 }), p),
+    predicate,
+    census,
+    {
+      seed,
+      runs,
+      path: options.path,
+      timeLimit: options.timeLimit ?? 120_000,
+      shrink: options.shrink ?? true,
+    },
+  );
   let failure: Failure | undefined;
   if (checked.failure !== undefined) {
     const { args, error: err, seed: failedSeed, path } = checked.failure;
@@ -379,7 +471,9 @@ async function runHandshakeFamily(options: ServerSuiteOptions, target: Target, s
       reason: reasonOf(err),
       seed: failedSeed,
       path,
-      shrunk: request ? `${c?.variant}: ${c?.description}; request ${JSON.stringify(new TextDecoder('latin1').decode(request.subarray(0, 600)))}${request.length > 600 ? `…(${request.length} B)` : ''}; split ${String(split)}` : '?',
+      shrunk: request
+        ? `${c?.variant}: ${c?.description}; request ${JSON.stringify(new TextDecoder('latin1').decode(request.subarray(0, 600)))}${request.length > 600 ? `…(${request.length} B)` : ''}; split ${String(split)}`
+        : '?',
       reproduce: `${options.command ?? 'pnpm run conformance'} ${replayFlags(options, 'handshake', failedSeed, path, skip).join(' ')}`,
     };
   }
@@ -389,7 +483,13 @@ async function runHandshakeFamily(options: ServerSuiteOptions, target: Target, s
     runs: checked.numRuns,
     passed: checked.numRuns - (checked.census?.failed ?? (failure ? 1 : 0)),
     ...(failure ? { failure } : {}),
-    ...(checked.census ? { failed: checked.census.failed, failedVariants: checked.census.variants, variantFailures: checked.census.firstOfEach } : {}),
+    ...(checked.census
+      ? {
+          failed: checked.census.failed,
+          failedVariants: checked.census.variants,
+          variantFailures: checked.census.firstOfEach,
+        }
+      : {}),
     policies,
     droppedWithoutClose: dropped,
     ms: Date.now() - started,

@@ -4,8 +4,19 @@
  * sends until it closes, fails, or the time allowed runs out.
  */
 import { connect, type Socket } from 'node:net';
-import { acceptExtensions, offerExtensions, type PerMessageDeflateAgreement, type PerMessageDeflateParams, permessageDeflate } from '@rfc6455/codec';
-import { buildUpgradeRequest, createResponseHeadParser, toWebSocketUrl, validateUpgradeResponse } from '@rfc6455/codec/http';
+import {
+  acceptExtensions,
+  offerExtensions,
+  type PerMessageDeflateAgreement,
+  type PerMessageDeflateParams,
+  permessageDeflate,
+} from '@rfc6455/codec';
+import {
+  buildUpgradeRequest,
+  createResponseHeadParser,
+  toWebSocketUrl,
+  validateUpgradeResponse,
+} from '@rfc6455/codec/http';
 import type { Case, Wire } from './case.js';
 import { closeBody, closeCodeOf, concat, FrameReader, Op, type WireFrame } from './wire.js';
 
@@ -92,9 +103,13 @@ export async function runAgainstServer(
 
   // The handshake goes through the codec's HTTP layer; the frames that follow go to the
   // suite's own reader, not to a client endpoint, so the judge sees exactly what the server sent.
-  const extension = c.deflate ? permessageDeflate({ ...c.deflate.offer, clientMaxWindowBits: c.deflate.offer.clientMaxWindowBits ?? false }) : undefined;
+  const extension = c.deflate
+    ? permessageDeflate({ ...c.deflate.offer, clientMaxWindowBits: c.deflate.offer.clientMaxWindowBits ?? false })
+    : undefined;
   const offers = extension ? offerExtensions([extension]) : [];
-  const url = toWebSocketUrl(`ws://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}${target.path}`);
+  const url = toWebSocketUrl(
+    `ws://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}${target.path}`,
+  );
   const request = buildUpgradeRequest(url, { extensions: offers }, (bytes) => crypto.getRandomValues(bytes));
   const head = createResponseHeadParser();
   let handshake: HandshakeOutcome | undefined;
@@ -106,11 +121,17 @@ export async function runAgainstServer(
     const result = head.push(new Uint8Array(chunk));
     if (result.type === 'incomplete') return;
     if (result.type === 'invalid') handshake = { type: 'failed', reason: result.reason };
-    else if (result.startLine.status !== 101) handshake = { type: 'failed', reason: `status ${result.startLine.status} instead of 101` };
+    else if (result.startLine.status !== 101)
+      handshake = { type: 'failed', reason: `status ${result.startLine.status} instead of 101` };
     else {
-      const verdict = validateUpgradeResponse(result.headers, { key: request.key, protocols: [], extensions: offers.map((o) => o.name) });
+      const verdict = validateUpgradeResponse(result.headers, {
+        key: request.key,
+        protocols: [],
+        extensions: offers.map((o) => o.name),
+      });
       if (!verdict.ok) handshake = { type: 'failed', reason: verdict.reason };
-      else if (!extension || verdict.extensions.length === 0) handshake = extension ? { type: 'declined' } : { type: 'open', deflate: undefined };
+      else if (!extension || verdict.extensions.length === 0)
+        handshake = extension ? { type: 'declined' } : { type: 'open', deflate: undefined };
       else {
         const agreed = acceptExtensions(verdict.extensions, [extension]);
         handshake = agreed.ok
@@ -147,7 +168,10 @@ export async function runAgainstServer(
   const finish = (wire: Wire | undefined, timedOut: boolean): Observation => {
     socket.destroy();
     return {
-      handshake: handshake ?? { type: 'failed', reason: socketError ?? (tcpClosed ? 'the connection closed during the handshake' : 'no handshake response') },
+      handshake: handshake ?? {
+        type: 'failed',
+        reason: socketError ?? (tcpClosed ? 'the connection closed during the handshake' : 'no handshake response'),
+      },
       wire,
       frames,
       framingError: reader.error,

@@ -95,7 +95,8 @@ export class FrameReader {
     } else if (len === 127) {
       if (b.length < 10) return undefined;
       const high = ((b[2] as number) << 24) | ((b[3] as number) << 16) | ((b[4] as number) << 8) | (b[5] as number);
-      const low = (((b[6] as number) << 24) | ((b[7] as number) << 16) | ((b[8] as number) << 8) | (b[9] as number)) >>> 0;
+      const low =
+        (((b[6] as number) << 24) | ((b[7] as number) << 16) | ((b[8] as number) << 8) | (b[9] as number)) >>> 0;
       // Anything past 2^32 is far beyond what the suite ever asks a peer to send back.
       if (high !== 0) {
         this.error = `a frame declares a payload of ${high * 2 ** 32 + low} bytes`;
@@ -143,7 +144,11 @@ export { equals as sameBytes } from 'uint8arrays/equals';
  * the rest goes as one piece, so a bytewise split of a message of many MiB
  * cannot cost an array and a write per byte.
  */
-export function splitBounded(split: (bytes: Uint8Array) => Uint8Array[], bytes: Uint8Array, prefix = 64 * 1024): Uint8Array[] {
+export function splitBounded(
+  split: (bytes: Uint8Array) => Uint8Array[],
+  bytes: Uint8Array,
+  prefix = 64 * 1024,
+): Uint8Array[] {
   if (bytes.length <= prefix) return split(bytes);
   return [...split(bytes.subarray(0, prefix)), bytes.subarray(prefix)];
 }
@@ -153,7 +158,9 @@ export function splitBounded(split: (bytes: Uint8Array) => Uint8Array[], bytes: 
  * and that frame, when the last frame is a close frame; undefined otherwise
  * (including streams whose headers cannot be walked, e.g. invalid cases).
  */
-export function splitTrailingClose(bytes: Uint8Array): { readonly body: Uint8Array; readonly close: Uint8Array } | undefined {
+export function splitTrailingClose(
+  bytes: Uint8Array,
+): { readonly body: Uint8Array; readonly close: Uint8Array } | undefined {
   let at = 0;
   let last = -1;
   while (at < bytes.length) {
@@ -168,8 +175,19 @@ export function splitTrailingClose(bytes: Uint8Array): { readonly body: Uint8Arr
     } else if (len === 127) {
       if (bytes.length - at < 10) return undefined;
       // Streams the suite generates never hold a frame of 2^32 bytes or more.
-      if ((bytes[at + 2] as number) !== 0 || (bytes[at + 3] as number) !== 0 || (bytes[at + 4] as number) !== 0 || (bytes[at + 5] as number) !== 0) return undefined;
-      len = (((bytes[at + 6] as number) << 24) | ((bytes[at + 7] as number) << 16) | ((bytes[at + 8] as number) << 8) | (bytes[at + 9] as number)) >>> 0;
+      if (
+        (bytes[at + 2] as number) !== 0 ||
+        (bytes[at + 3] as number) !== 0 ||
+        (bytes[at + 4] as number) !== 0 ||
+        (bytes[at + 5] as number) !== 0
+      )
+        return undefined;
+      len =
+        (((bytes[at + 6] as number) << 24) |
+          ((bytes[at + 7] as number) << 16) |
+          ((bytes[at + 8] as number) << 8) |
+          (bytes[at + 9] as number)) >>>
+        0;
       head = 10;
     }
     if ((b1 & 0x80) !== 0) head += 4;

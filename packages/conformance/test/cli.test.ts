@@ -43,11 +43,30 @@ interface FamilyJson {
 
 it('pnpm fuzz --url with a short budget exits 0, prints each round and a summary, and writes --json', async () => {
   const json = join(dir, 'fuzz.json');
-  const { code, out } = await run('fuzz.js', ['--url', url, '--runs', '20', '--minutes', '0.05', '--deflate', '--max-message-size', '70000', '--flood-bytes', '4000000', '--json', json]);
+  const { code, out } = await run('fuzz.js', [
+    '--url',
+    url,
+    '--runs',
+    '20',
+    '--minutes',
+    '0.05',
+    '--deflate',
+    '--max-message-size',
+    '70000',
+    '--flood-bytes',
+    '4000000',
+    '--json',
+    json,
+  ]);
   expect(code, out.slice(-3000)).toBe(0);
   expect(out).toContain('round 1\nconformance of ');
   expect(out).toMatch(/fuzz: (\d+) round\(s\), (\d+) cases against ws:\/\/127\.0\.0\.1:\d+ in [\d.]+ s: all passed\n$/);
-  const report = JSON.parse(readFileSync(json, 'utf8')) as { rounds: number; ok: boolean; seconds: number; reports: { families: FamilyJson[] }[] };
+  const report = JSON.parse(readFileSync(json, 'utf8')) as {
+    rounds: number;
+    ok: boolean;
+    seconds: number;
+    reports: { families: FamilyJson[] }[];
+  };
   expect(report.ok).toBe(true);
   expect(report.reports.length).toBe(report.rounds);
   for (const r of report.reports) {
@@ -64,10 +83,30 @@ it('pnpm fuzz --url with a short budget exits 0, prints each round and a summary
 
 it('pnpm run conformance --json writes the report with per-family counts', async () => {
   const json = join(dir, 'report.json');
-  const { code, out } = await run('cli.js', ['--url', url, '--runs', '8', '--seed', '5', '--family', 'handshake,framing,close,limits', '--flood-bytes', '2000000', '--flood-pings', '300', '--json', json]);
+  const { code, out } = await run('cli.js', [
+    '--url',
+    url,
+    '--runs',
+    '8',
+    '--seed',
+    '5',
+    '--family',
+    'handshake,framing,close,limits',
+    '--flood-bytes',
+    '2000000',
+    '--flood-pings',
+    '300',
+    '--json',
+    json,
+  ]);
   expect(code, out.slice(-3000)).toBe(0);
   expect(out).toContain('4 families passed, 0 failed, 0 not applicable');
-  const report = JSON.parse(readFileSync(json, 'utf8')) as { url: string; seed: number; ok: boolean; families: (FamilyJson & { reason?: string; policies: Record<string, number> })[] };
+  const report = JSON.parse(readFileSync(json, 'utf8')) as {
+    url: string;
+    seed: number;
+    ok: boolean;
+    families: (FamilyJson & { reason?: string; policies: Record<string, number> })[];
+  };
   expect(report).toMatchObject({ url, seed: 5, ok: true });
   expect(report.families.map((f) => [f.family, f.status, f.runs, f.passed])).toEqual([
     ['handshake', 'passed', 8, 8],

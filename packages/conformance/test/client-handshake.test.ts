@@ -7,18 +7,37 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CLIENT_HANDSHAKE_VARIANTS, FuzzingServer } from '../src/index.js';
-import { browserClient, type EchoClient, runCases, runEchoClient, type Seen, verdicts, wsClient } from './echo-clients.js';
+import {
+  browserClient,
+  type EchoClient,
+  runCases,
+  runEchoClient,
+  type Seen,
+  verdicts,
+  wsClient,
+} from './echo-clients.js';
 
 const NOT_OFFERED = 'handshake/deflate/client-max-window-bits-when-the-client-did-not-offer-it';
 const CASES_PER_VARIANT = 6;
 
 /** Each variant alone: 'pass', 'n/a: …' or the first failure's reason; and what the application saw. */
-async function byVariant(client: EchoClient, clientHandshakeTimeout: number): Promise<{ outcomes: Record<string, string>; seen: Record<string, Seen[]> }> {
+async function byVariant(
+  client: EchoClient,
+  clientHandshakeTimeout: number,
+): Promise<{ outcomes: Record<string, string>; seen: Record<string, Seen[]> }> {
   const outcomes: Record<string, string> = {};
   const seen: Record<string, Seen[]> = {};
   for (const v of CLIENT_HANDSHAKE_VARIANTS) {
     const collected = verdicts();
-    const server = new FuzzingServer({ port: 0, seed: 1, cases: CASES_PER_VARIANT, families: ['handshake'], skip: CLIENT_HANDSHAKE_VARIANTS.filter((x) => x !== v), clientHandshakeTimeout, onVerdict: collected.onVerdict });
+    const server = new FuzzingServer({
+      port: 0,
+      seed: 1,
+      cases: CASES_PER_VARIANT,
+      families: ['handshake'],
+      skip: CLIENT_HANDSHAKE_VARIANTS.filter((x) => x !== v),
+      clientHandshakeTimeout,
+      onVerdict: collected.onVerdict,
+    });
     const { port } = await server.listen();
     try {
       const cases = Array.from({ length: CASES_PER_VARIANT }, (_, i) => i + 1);
@@ -27,7 +46,12 @@ async function byVariant(client: EchoClient, clientHandshakeTimeout: number): Pr
       for (const r of results) expect(r.variant).toBe(v);
       const failed = results.find((r) => r.verdict.status === 'fail');
       const na = results.find((r) => r.verdict.status === 'n/a');
-      outcomes[v] = failed?.verdict.status === 'fail' ? failed.verdict.reason : na?.verdict.status === 'n/a' ? `n/a: ${na.verdict.reason}` : 'pass';
+      outcomes[v] =
+        failed?.verdict.status === 'fail'
+          ? failed.verdict.reason
+          : na?.verdict.status === 'n/a'
+            ? `n/a: ${na.verdict.reason}`
+            : 'pass';
     } finally {
       await server.close();
     }
@@ -35,7 +59,10 @@ async function byVariant(client: EchoClient, clientHandshakeTimeout: number): Pr
   return { outcomes, seen };
 }
 
-const allPass = (except: Record<string, string> = {}): Record<string, string> => ({ ...Object.fromEntries(CLIENT_HANDSHAKE_VARIANTS.map((v) => [v, 'pass'])), ...except });
+const allPass = (except: Record<string, string> = {}): Record<string, string> => ({
+  ...Object.fromEntries(CLIENT_HANDSHAKE_VARIANTS.map((v) => [v, 'pass'])),
+  ...except,
+});
 
 /** Defective responses: never open, an error, close 1006 (WHATWG "fail the WebSocket connection"). */
 function expectFailedConnections(seen: Record<string, Seen[]>, skip: readonly string[]): void {
@@ -48,7 +75,7 @@ function expectFailedConnections(seen: Record<string, Seen[]>, skip: readonly st
   }
 }
 
-describe('this project\'s client', () => {
+describe("this project's client", () => {
   it('fails every defective response and reads frames sent with the 101; the application sees error, then close 1006', async () => {
     const { outcomes, seen } = await byVariant(browserClient({ handshakeTimeout: 300 }), 300);
     // It offers client_max_window_bits (as browsers do), so a response carrying it unasked cannot be tried.
@@ -59,14 +86,29 @@ describe('this project\'s client', () => {
 
   it('offering permessage-deflate without client_max_window_bits, it fails a response that sets it', async () => {
     const collected = verdicts();
-    const server = new FuzzingServer({ port: 0, seed: 2, cases: 3, families: ['handshake'], skip: CLIENT_HANDSHAKE_VARIANTS.filter((x) => x !== NOT_OFFERED), onVerdict: collected.onVerdict });
+    const server = new FuzzingServer({
+      port: 0,
+      seed: 2,
+      cases: 3,
+      families: ['handshake'],
+      skip: CLIENT_HANDSHAKE_VARIANTS.filter((x) => x !== NOT_OFFERED),
+      onVerdict: collected.onVerdict,
+    });
     const { port } = await server.listen();
     try {
-      const seen = await runCases(browserClient({ perMessageDeflate: { clientMaxWindowBits: false } }), port, 'no-cmwb', [1, 2, 3]);
+      const seen = await runCases(
+        browserClient({ perMessageDeflate: { clientMaxWindowBits: false } }),
+        port,
+        'no-cmwb',
+        [1, 2, 3],
+      );
       const results = await collected.settled('no-cmwb', 3);
       for (const r of results) {
         expect(r.verdict).toEqual({ status: 'pass' });
-        expect(r.extensions).toEqual({ offered: 'permessage-deflate', response: 'permessage-deflate; client_max_window_bits=10' });
+        expect(r.extensions).toEqual({
+          offered: 'permessage-deflate',
+          response: 'permessage-deflate; client_max_window_bits=10',
+        });
       }
       for (const s of seen) expect(s).toMatchObject({ opened: false, errored: true, code: 1006 });
     } finally {
@@ -78,11 +120,18 @@ describe('this project\'s client', () => {
     const collected = verdicts();
     const count = 24;
     // No stalled heads: the echo client keeps its 30 s default handshake timeout.
-    const server = new FuzzingServer({ port: 0, seed: 5, cases: count, families: ['handshake'], onVerdict: collected.onVerdict });
+    const server = new FuzzingServer({
+      port: 0,
+      seed: 5,
+      cases: count,
+      families: ['handshake'],
+      onVerdict: collected.onVerdict,
+    });
     const { port } = await server.listen();
     try {
       const exits: (number | null)[] = [];
-      for (let n = 1; n <= count; n++) exits.push((await runEchoClient(port, 'echo-client', ['--cases', String(n)])).code);
+      for (let n = 1; n <= count; n++)
+        exits.push((await runEchoClient(port, 'echo-client', ['--cases', String(n)])).code);
       const results = await collected.settled('echo-client', count);
       for (const r of results) {
         expect(r.verdict.status, `${r.case} ${r.description}`).toBe(r.variant === NOT_OFFERED ? 'n/a' : 'pass');
@@ -100,7 +149,8 @@ describe('this project\'s client', () => {
 describe('ws 8.23', () => {
   it('deviations asserted variant by variant', async () => {
     const { outcomes, seen } = await byVariant(wsClient({ handshakeTimeout: 300 }), 300);
-    const opened = 'sent a text frame after a defective response: a client must fail the connection without sending anything (RFC 6455 §4.1)';
+    const opened =
+      'sent a text frame after a defective response: a client must fail the connection without sending anything (RFC 6455 §4.1)';
     expect(outcomes).toEqual(
       allPass({
         [NOT_OFFERED]: 'n/a: the client offered client_max_window_bits',
@@ -110,16 +160,32 @@ describe('ws 8.23', () => {
         'handshake/deflate/permessage-deflate-accepted-twice': opened,
       }),
     );
-    expectFailedConnections(seen, [NOT_OFFERED, 'handshake/deflate/server-max-window-bits-with-a-leading-zero', 'handshake/deflate/permessage-deflate-accepted-twice']);
+    expectFailedConnections(seen, [
+      NOT_OFFERED,
+      'handshake/deflate/server-max-window-bits-with-a-leading-zero',
+      'handshake/deflate/permessage-deflate-accepted-twice',
+    ]);
   });
 
   it('offering permessage-deflate without client_max_window_bits, it fails a response that sets it', async () => {
     const collected = verdicts();
-    const server = new FuzzingServer({ port: 0, seed: 2, cases: 2, families: ['handshake'], skip: CLIENT_HANDSHAKE_VARIANTS.filter((x) => x !== NOT_OFFERED), onVerdict: collected.onVerdict });
+    const server = new FuzzingServer({
+      port: 0,
+      seed: 2,
+      cases: 2,
+      families: ['handshake'],
+      skip: CLIENT_HANDSHAKE_VARIANTS.filter((x) => x !== NOT_OFFERED),
+      onVerdict: collected.onVerdict,
+    });
     const { port } = await server.listen();
     try {
       // ws offers client_max_window_bits unless told `false` (its typings do not list false).
-      await runCases(wsClient({ perMessageDeflate: { clientMaxWindowBits: false as unknown as number } }), port, 'ws-no-cmwb', [1, 2]);
+      await runCases(
+        wsClient({ perMessageDeflate: { clientMaxWindowBits: false as unknown as number } }),
+        port,
+        'ws-no-cmwb',
+        [1, 2],
+      );
       for (const r of await collected.settled('ws-no-cmwb', 2)) expect(r.verdict).toEqual({ status: 'pass' });
     } finally {
       await server.close();

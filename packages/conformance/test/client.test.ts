@@ -16,7 +16,9 @@ const CASES = Number(process.env.CONFORMANCE_CASES ?? 300);
 const SMALL_FLOODS = { bytes: 2 * 1024 * 1024, pings: 2_000 };
 
 async function runEchoClient(port: number, agent: string, extra: string[]): Promise<void> {
-  const child = spawn(process.execPath, [echoClient, '--url', `ws://127.0.0.1:${port}`, '--agent', agent, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [echoClient, '--url', `ws://127.0.0.1:${port}`, '--agent', agent, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d));
   child.stderr.on('data', (d: Buffer) => (output += d));

@@ -25,10 +25,13 @@ function browserLikeCase(port: number, n: number): Promise<void> {
     let head = '';
     let closeSent = false;
     const send = (opcode: number, payload: Uint8Array, fin = true) => {
-      if (!socket.destroyed) socket.write(encodeFrame({ fin, rsv: 0, opcode, payload, maskKey: Uint8Array.of(9, 8, 7, 6) }));
+      if (!socket.destroyed)
+        socket.write(encodeFrame({ fin, rsv: 0, opcode, payload, maskKey: Uint8Array.of(9, 8, 7, 6) }));
     };
     socket.on('connect', () =>
-      socket.write(`GET /runCase?case=${n}&agent=browser-like HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+      socket.write(
+        `GET /runCase?case=${n}&agent=browser-like HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      ),
     );
     socket.on('data', (chunk: Buffer) => {
       let bytes = new Uint8Array(chunk);
@@ -58,9 +61,20 @@ function browserLikeCase(port: number, n: number): Promise<void> {
 }
 
 /** Valid cases of up to 64 KiB (no 64-bit lengths): everything arrives within a read or two. */
-const FRAMING: FuzzingServerOptions = { seed: 5, cases: 8, families: ['framing'], maxMessageSize: 0xffff, skip: ['framing/masking', 'framing/length', 'framing/non-minimal-length'] };
+const FRAMING: FuzzingServerOptions = {
+  seed: 5,
+  cases: 8,
+  families: ['framing'],
+  maxMessageSize: 0xffff,
+  skip: ['framing/masking', 'framing/length', 'framing/non-minimal-length'],
+};
 /** Small floods only (no size limit given): a ping flood's text message, a slow reader's echoes. */
-const FLOODS: FuzzingServerOptions = { seed: 6, cases: 4, families: ['limits'], flood: { bytes: 256 * 1024, pings: 200, timeout: 5_000 } };
+const FLOODS: FuzzingServerOptions = {
+  seed: 6,
+  cases: 4,
+  families: ['limits'],
+  flood: { bytes: 256 * 1024, pings: 200, timeout: 5_000 },
+};
 
 async function run(options: FuzzingServerOptions, closeAfterReplies: boolean): Promise<CaseVerdict[]> {
   const server = new FuzzingServer({ port: 0, ...options, closeAfterReplies });
@@ -77,7 +91,11 @@ it('fails a browser-like client on every case that owes a message when our close
   const cases = await run(FRAMING, false);
   const sized = cases.filter((c) => c.variant === 'framing/length-7' || c.variant === 'framing/length-16');
   expect(sized.length).toBeGreaterThan(0);
-  for (const c of sized) expect(c.verdict, c.description).toMatchObject({ status: 'fail', reason: expect.stringMatching(/^only 0 of 1 messages echoed; missing /) });
+  for (const c of sized)
+    expect(c.verdict, c.description).toMatchObject({
+      status: 'fail',
+      reason: expect.stringMatching(/^only 0 of 1 messages echoed; missing /),
+    });
 });
 
 it('passes it on every case when our close waits for the replies owed', async () => {
@@ -89,8 +107,13 @@ it('passes it on every case when our close waits for the replies owed', async ()
 it('floods: by default our close beats its echoes; held back, every flood is answered', async () => {
   const early = await run(FLOODS, false);
   expect(new Set(early.map((c) => c.variant))).toEqual(new Set(['limits/ping-flood', 'limits/slow-reader']));
-  for (const c of early) expect(c.verdict, c.description).toMatchObject({ status: 'fail', reason: expect.stringMatching(/^only \d+ of \d+ messages echoed; missing .*; then closed with 1000$/) });
+  for (const c of early)
+    expect(c.verdict, c.description).toMatchObject({
+      status: 'fail',
+      reason: expect.stringMatching(/^only \d+ of \d+ messages echoed; missing .*; then closed with 1000$/),
+    });
   const held = await run(FLOODS, true);
   // A slow reader's pass notes whether the client pushed back while not read; that is recorded, not judged.
-  for (const c of held) expect(c.verdict.status, `${c.description}: ${c.verdict.status === 'fail' ? c.verdict.reason : ''}`).toBe('pass');
+  for (const c of held)
+    expect(c.verdict.status, `${c.description}: ${c.verdict.status === 'fail' ? c.verdict.reason : ''}`).toBe('pass');
 });

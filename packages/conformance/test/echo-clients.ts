@@ -26,7 +26,11 @@ export type EchoClient = (url: string) => Promise<Omit<Seen, 'case'>>;
 export function browserClient(options: WebSocketOptions = {}): EchoClient {
   return (url) =>
     new Promise((resolve) => {
-      const ws = new BrowserClient(url, undefined, { maxMessageSize: 64 * 1024 * 1024, closeTimeout: 5_000, ...options });
+      const ws = new BrowserClient(url, undefined, {
+        maxMessageSize: 64 * 1024 * 1024,
+        closeTimeout: 5_000,
+        ...options,
+      });
       ws.binaryType = 'arraybuffer';
       let opened = false;
       let errored = false;
@@ -67,18 +71,36 @@ export function wsClient(options: WsClientOptions = {}): EchoClient {
 }
 
 /** Runs cases one after another, each on its own connection. */
-export async function runCases(client: EchoClient, port: number, agent: string, cases: readonly number[]): Promise<Seen[]> {
+export async function runCases(
+  client: EchoClient,
+  port: number,
+  agent: string,
+  cases: readonly number[],
+): Promise<Seen[]> {
   const seen: Seen[] = [];
-  for (const n of cases) seen.push({ case: n, ...(await client(`ws://127.0.0.1:${port}/runCase?case=${n}&agent=${agent}`)) });
+  for (const n of cases)
+    seen.push({ case: n, ...(await client(`ws://127.0.0.1:${port}/runCase?case=${n}&agent=${agent}`)) });
   return seen;
 }
 
 const require = createRequire(import.meta.url);
-export const echoClientPath = join(dirname(require.resolve('@rfc6455/browser-client/package.json')), 'dist', 'echo-client.js');
+export const echoClientPath = join(
+  dirname(require.resolve('@rfc6455/browser-client/package.json')),
+  'dist',
+  'echo-client.js',
+);
 
 /** The built echo client on the given cases; resolves with its exit code and output. */
-export function runEchoClient(port: number, agent: string, extra: readonly string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, [echoClientPath, '--url', `ws://127.0.0.1:${port}`, '--agent', agent, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function runEchoClient(
+  port: number,
+  agent: string,
+  extra: readonly string[],
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(
+    process.execPath,
+    [echoClientPath, '--url', `ws://127.0.0.1:${port}`, '--agent', agent, ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d));
   child.stderr.on('data', (d: Buffer) => (output += d));
@@ -86,7 +108,10 @@ export function runEchoClient(port: number, agent: string, extra: readonly strin
 }
 
 /** Collects a fuzzing server's verdicts (its `onVerdict`), so a test can wait for a case's instead of racing the server. */
-export function verdicts(): { readonly onVerdict: (agent: string, v: CaseVerdict) => void; readonly settled: (agent: string, count: number) => Promise<CaseVerdict[]> } {
+export function verdicts(): {
+  readonly onVerdict: (agent: string, v: CaseVerdict) => void;
+  readonly settled: (agent: string, count: number) => Promise<CaseVerdict[]>;
+} {
   const byAgent = new Map<string, Map<number, CaseVerdict>>();
   let wake: (() => void) | undefined;
   return {

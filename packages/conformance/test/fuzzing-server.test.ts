@@ -56,7 +56,16 @@ function runCase(port: number, n: number, agent: string, client: BadClient, onOp
       }
       for (const f of reader.push(bytes)) {
         const reply = client.onFrame(f);
-        if (reply && !socket.destroyed) socket.write(encodeFrame({ fin: reply.fin ?? true, rsv: 0, opcode: reply.opcode, payload: reply.payload, maskKey: Uint8Array.of(1, 2, 3, 4) }));
+        if (reply && !socket.destroyed)
+          socket.write(
+            encodeFrame({
+              fin: reply.fin ?? true,
+              rsv: 0,
+              opcode: reply.opcode,
+              payload: reply.payload,
+              maskKey: Uint8Array.of(1, 2, 3, 4),
+            }),
+          );
       }
     });
     socket.on('error', () => {});
@@ -64,7 +73,13 @@ function runCase(port: number, n: number, agent: string, client: BadClient, onOp
   });
 }
 
-async function runAll(server: FuzzingServer, port: number, agent: string, client: BadClient, onOpen?: (n: number) => void): Promise<CaseVerdict[]> {
+async function runAll(
+  server: FuzzingServer,
+  port: number,
+  agent: string,
+  client: BadClient,
+  onOpen?: (n: number) => void,
+): Promise<CaseVerdict[]> {
   for (let n = 1; n <= server.caseCount; n++) await runCase(port, n, agent, client, () => onOpen?.(n));
   return [...server.report(agent).cases];
 }
@@ -96,7 +111,10 @@ it('fails a client that echoes text as binary and never closes, with the seed, w
       'binary-echo',
       {
         // Every text frame comes back as binary (continuations stay continuations); pings, closes: nothing.
-        onFrame: (f) => (f.opcode === 0x1 || f.opcode === 0x2 || f.opcode === 0x0 ? { opcode: f.opcode === 0x1 ? 0x2 : f.opcode, payload: f.payload, fin: f.fin } : undefined),
+        onFrame: (f) =>
+          f.opcode === 0x1 || f.opcode === 0x2 || f.opcode === 0x0
+            ? { opcode: f.opcode === 0x1 ? 0x2 : f.opcode, payload: f.payload, fin: f.fin }
+            : undefined,
       },
       checkDeadline,
     );
@@ -112,14 +130,27 @@ it('fails a client that echoes text as binary and never closes, with the seed, w
     }
     // Valid text echoed as binary, or invalid text echoed instead of failing with 1007.
     const reasons = cases.map((c) => (c.verdict.status === 'fail' ? c.verdict.reason : ''));
-    expect(reasons.some((r) => /came back as binary\(.*\), expected text|expected text/.test(r) || /within 200 ms \(expected 1007\)|extra message/.test(r))).toBe(true);
+    expect(
+      reasons.some(
+        (r) =>
+          /came back as binary\(.*\), expected text|expected text/.test(r) ||
+          /within 200 ms \(expected 1007\)|extra message/.test(r),
+      ),
+    ).toBe(true);
   } finally {
     await server.close();
   }
 });
 
 it('fails a client that ignores invalid UTF-8 (echoes it as text) with the case seed', async () => {
-  const server = new FuzzingServer({ port: 0, seed: 7, cases: 10, families: ['utf8'], replyTimeout: 300, failTimeout: 200 });
+  const server = new FuzzingServer({
+    port: 0,
+    seed: 7,
+    cases: 10,
+    families: ['utf8'],
+    replyTimeout: 300,
+    failTimeout: 200,
+  });
   const { port } = await server.listen();
   try {
     const cases = await runAll(server, port, 'no-utf8-check', {
@@ -141,19 +172,42 @@ it('fails a client that ignores invalid UTF-8 (echoes it as text) with the case 
 });
 
 it('declines a malformed permessage-deflate offer and fails the client for it; a missing offer makes deflate cases n/a', async () => {
-  const server = new FuzzingServer({ port: 0, seed: 3, cases: 3, families: ['deflate'], replyTimeout: 300, failTimeout: 200 });
+  const server = new FuzzingServer({
+    port: 0,
+    seed: 3,
+    cases: 3,
+    families: ['deflate'],
+    replyTimeout: 300,
+    failTimeout: 200,
+  });
   const { port } = await server.listen();
   try {
     const echo = { onFrame: () => undefined };
     await runCase(port, 1, 'bad-offer', { ...echo, offer: 'permessage-deflate; server_max_window_bits=7' });
-    await runCase(port, 2, 'bad-offer', { ...echo, offer: 'permessage-deflate; client_no_context_takeover; client_no_context_takeover, permessage-deflate' });
+    await runCase(port, 2, 'bad-offer', {
+      ...echo,
+      offer: 'permessage-deflate; client_no_context_takeover; client_no_context_takeover, permessage-deflate',
+    });
     await runCase(port, 3, 'bad-offer', echo);
     const [a, b, c] = server.report('bad-offer').cases;
-    expect(a?.extensions).toEqual({ offered: 'permessage-deflate; server_max_window_bits=7', response: undefined, invalidOffer: 'an invalid permessage-deflate offer (server_max_window_bits needs a value from 8 to 15, got "7")' });
+    expect(a?.extensions).toEqual({
+      offered: 'permessage-deflate; server_max_window_bits=7',
+      response: undefined,
+      invalidOffer: 'an invalid permessage-deflate offer (server_max_window_bits needs a value from 8 to 15, got "7")',
+    });
     expect(a?.verdict.status).toBe('fail');
-    expect(b?.extensions.invalidOffer).toBe('an invalid permessage-deflate offer (duplicate parameter client_no_context_takeover)');
-    expect(b?.verdict).toEqual({ status: 'fail', reason: 'the client offered an invalid permessage-deflate offer (duplicate parameter client_no_context_takeover) (declined, RFC 7692 §7)' });
-    expect(c?.verdict).toEqual({ status: 'n/a', reason: 'permessage-deflate not agreed: the client offered no extension' });
+    expect(b?.extensions.invalidOffer).toBe(
+      'an invalid permessage-deflate offer (duplicate parameter client_no_context_takeover)',
+    );
+    expect(b?.verdict).toEqual({
+      status: 'fail',
+      reason:
+        'the client offered an invalid permessage-deflate offer (duplicate parameter client_no_context_takeover) (declined, RFC 7692 §7)',
+    });
+    expect(c?.verdict).toEqual({
+      status: 'n/a',
+      reason: 'permessage-deflate not agreed: the client offered no extension',
+    });
   } finally {
     await server.close();
   }
@@ -161,17 +215,38 @@ it('declines a malformed permessage-deflate offer and fails the client for it; a
 
 describe('handshake family: clients that do not fail the connection', () => {
   const only = (...variants: string[]) => CLIENT_HANDSHAKE_VARIANTS.filter((v) => !variants.includes(v));
-  const defective101 = ['handshake/accept-missing', 'handshake/accept-wrong', 'handshake/upgrade-missing', 'handshake/connection-wrong', 'handshake/extension-not-offered'];
+  const defective101 = [
+    'handshake/accept-missing',
+    'handshake/accept-wrong',
+    'handshake/upgrade-missing',
+    'handshake/connection-wrong',
+    'handshake/extension-not-offered',
+  ];
 
   it('fails a client that opens on a defective 101 and echoes the frame after it', async () => {
     const collected = verdicts();
-    const server = new FuzzingServer({ port: 0, seed: 4, cases: 6, families: ['handshake'], skip: only(...defective101), failTimeout: 200, onVerdict: collected.onVerdict });
+    const server = new FuzzingServer({
+      port: 0,
+      seed: 4,
+      cases: 6,
+      families: ['handshake'],
+      skip: only(...defective101),
+      failTimeout: 200,
+      onVerdict: collected.onVerdict,
+    });
     const { port } = await server.listen();
     try {
-      for (let n = 1; n <= 6; n++) await runCase(port, n, 'opens', { onFrame: (f) => (f.opcode === 0x1 ? { opcode: 0x1, payload: f.payload } : undefined) });
+      for (let n = 1; n <= 6; n++)
+        await runCase(port, n, 'opens', {
+          onFrame: (f) => (f.opcode === 0x1 ? { opcode: 0x1, payload: f.payload } : undefined),
+        });
       for (const c of await collected.settled('opens', 6)) {
         expect(defective101).toContain(c.variant);
-        expect(c.verdict, c.description).toEqual({ status: 'fail', reason: 'sent a text frame after a defective response: a client must fail the connection without sending anything (RFC 6455 §4.1)' });
+        expect(c.verdict, c.description).toEqual({
+          status: 'fail',
+          reason:
+            'sent a text frame after a defective response: a client must fail the connection without sending anything (RFC 6455 §4.1)',
+        });
         expect(c.replay).toContain(`--seed=4 --cases ${c.case} --family handshake`);
       }
     } finally {
@@ -181,11 +256,25 @@ describe('handshake family: clients that do not fail the connection', () => {
 
   it('fails a client that sends a close frame after a defective 101 (the connection never opened)', async () => {
     const collected = verdicts();
-    const server = new FuzzingServer({ port: 0, seed: 4, cases: 3, families: ['handshake'], skip: only(...defective101), failTimeout: 200, onVerdict: collected.onVerdict });
+    const server = new FuzzingServer({
+      port: 0,
+      seed: 4,
+      cases: 3,
+      families: ['handshake'],
+      skip: only(...defective101),
+      failTimeout: 200,
+      onVerdict: collected.onVerdict,
+    });
     const { port } = await server.listen();
     try {
-      for (let n = 1; n <= 3; n++) await runCase(port, n, 'closes', { onFrame: () => ({ opcode: 0x8, payload: Uint8Array.of(0x03, 0xea) }) });
-      for (const c of await collected.settled('closes', 3)) expect(c.verdict, c.description).toEqual({ status: 'fail', reason: 'sent a close frame (1002) after a defective response: a client must fail the connection without sending anything (RFC 6455 §4.1)' });
+      for (let n = 1; n <= 3; n++)
+        await runCase(port, n, 'closes', { onFrame: () => ({ opcode: 0x8, payload: Uint8Array.of(0x03, 0xea) }) });
+      for (const c of await collected.settled('closes', 3))
+        expect(c.verdict, c.description).toEqual({
+          status: 'fail',
+          reason:
+            'sent a close frame (1002) after a defective response: a client must fail the connection without sending anything (RFC 6455 §4.1)',
+        });
     } finally {
       await server.close();
     }
@@ -193,11 +282,24 @@ describe('handshake family: clients that do not fail the connection', () => {
 
   it('fails a client that neither sends nor closes after a refusal, at the deadline', async () => {
     const collected = verdicts();
-    const server = new FuzzingServer({ port: 0, seed: 6, cases: 4, families: ['handshake'], skip: only('handshake/status-3xx', 'handshake/status-4xx', 'handshake/status-5xx'), failTimeout: 200, onVerdict: collected.onVerdict });
+    const server = new FuzzingServer({
+      port: 0,
+      seed: 6,
+      cases: 4,
+      families: ['handshake'],
+      skip: only('handshake/status-3xx', 'handshake/status-4xx', 'handshake/status-5xx'),
+      failTimeout: 200,
+      onVerdict: collected.onVerdict,
+    });
     const { port } = await server.listen();
     try {
       for (let n = 1; n <= 4; n++) await runCase(port, n, 'lingers', { onFrame: () => undefined });
-      for (const c of await collected.settled('lingers', 4)) expect(c.verdict, c.description).toEqual({ status: 'fail', reason: 'did not close the connection within 200 ms of a defective response (RFC 6455 §4.1: Fail the WebSocket Connection)' });
+      for (const c of await collected.settled('lingers', 4))
+        expect(c.verdict, c.description).toEqual({
+          status: 'fail',
+          reason:
+            'did not close the connection within 200 ms of a defective response (RFC 6455 §4.1: Fail the WebSocket Connection)',
+        });
     } finally {
       await server.close();
     }
@@ -205,14 +307,24 @@ describe('handshake family: clients that do not fail the connection', () => {
 
   it('fails a client that keeps reading a head that never ends', async () => {
     const collected = verdicts();
-    const server = new FuzzingServer({ port: 0, seed: 8, cases: 2, families: ['handshake'], skip: only('handshake/endless-head'), failTimeout: 300, onVerdict: collected.onVerdict });
+    const server = new FuzzingServer({
+      port: 0,
+      seed: 8,
+      cases: 2,
+      families: ['handshake'],
+      skip: only('handshake/endless-head'),
+      failTimeout: 300,
+      onVerdict: collected.onVerdict,
+    });
     const { port } = await server.listen();
     try {
       for (let n = 1; n <= 2; n++) {
         // Reads and discards everything, never closes: resolved when the server gives up.
         await new Promise<void>((resolve) => {
           const socket = connect({ host: '127.0.0.1', port }, () =>
-            socket.write(`GET /runCase?case=${n}&agent=reader HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+            socket.write(
+              `GET /runCase?case=${n}&agent=reader HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+            ),
           );
           socket.on('data', () => {});
           socket.on('error', () => {});
@@ -221,7 +333,9 @@ describe('handshake family: clients that do not fail the connection', () => {
       }
       for (const c of await collected.settled('reader', 2)) {
         expect(c.verdict.status, c.description).toBe('fail');
-        expect(c.verdict.status === 'fail' && c.verdict.reason).toMatch(/^did not close the connection within 300 ms of a defective response \(read \d+ KiB of a head that never ends\)/);
+        expect(c.verdict.status === 'fail' && c.verdict.reason).toMatch(
+          /^did not close the connection within 300 ms of a defective response \(read \d+ KiB of a head that never ends\)/,
+        );
       }
     } finally {
       await server.close();
@@ -230,13 +344,27 @@ describe('handshake family: clients that do not fail the connection', () => {
 
   it('fails a client that drops the frames that came in the same segment as the 101', async () => {
     const collected = verdicts();
-    const server = new FuzzingServer({ port: 0, seed: 10, cases: 5, families: ['handshake'], skip: only('handshake/frames-with-101'), replyTimeout: 300, onVerdict: collected.onVerdict });
+    const server = new FuzzingServer({
+      port: 0,
+      seed: 10,
+      cases: 5,
+      families: ['handshake'],
+      skip: only('handshake/frames-with-101'),
+      replyTimeout: 300,
+      onVerdict: collected.onVerdict,
+    });
     const { port } = await server.listen();
     try {
-      for (let n = 1; n <= 5; n++) await runCase(port, n, 'drops', { dropAfterHead: true, onFrame: (f) => ({ opcode: f.opcode === 0x9 ? 0xa : f.opcode, payload: f.payload, fin: f.fin }) });
+      for (let n = 1; n <= 5; n++)
+        await runCase(port, n, 'drops', {
+          dropAfterHead: true,
+          onFrame: (f) => ({ opcode: f.opcode === 0x9 ? 0xa : f.opcode, payload: f.payload, fin: f.fin }),
+        });
       for (const c of await collected.settled('drops', 5)) {
         expect(c.verdict.status, c.description).toBe('fail');
-        expect(c.verdict.status === 'fail' && c.verdict.reason).toMatch(/^(only 0 of \d+ messages echoed|the last ping .* was never answered|no close frame in reply within 300 ms)/);
+        expect(c.verdict.status === 'fail' && c.verdict.reason).toMatch(
+          /^(only 0 of \d+ messages echoed|the last ping .* was never answered|no close frame in reply within 300 ms)/,
+        );
       }
     } finally {
       await server.close();

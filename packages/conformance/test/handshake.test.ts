@@ -13,9 +13,25 @@ import { formatServerReport, HANDSHAKE_VARIANTS, runServerSuite } from '../src/i
 async function byVariant(url: string, strict: boolean): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const v of HANDSHAKE_VARIANTS) {
-    const r = await runServerSuite({ url, runs: 4, seed: 1, families: ['handshake'], strict, skip: HANDSHAKE_VARIANTS.filter((x) => x !== v) });
+    const r = await runServerSuite({
+      url,
+      runs: 4,
+      seed: 1,
+      families: ['handshake'],
+      strict,
+      skip: HANDSHAKE_VARIANTS.filter((x) => x !== v),
+    });
     const f = r.families[0];
-    out[v] = f?.status === 'passed' ? `passed${Object.keys(f.policies).length > 0 ? ` ${Object.keys(f.policies).map((k) => k.slice(v.length + 2)).join('; ')}` : ''}` : (f?.failure?.reason ?? '?');
+    out[v] =
+      f?.status === 'passed'
+        ? `passed${
+            Object.keys(f.policies).length > 0
+              ? ` ${Object.keys(f.policies)
+                  .map((k) => k.slice(v.length + 2))
+                  .join('; ')}`
+              : ''
+          }`
+        : (f?.failure?.reason ?? '?');
   }
   return out;
 }
@@ -25,10 +41,16 @@ it('node-server passes every handshake variant, strict', async () => {
   await new Promise<void>((resolve) => wss.on('listening', () => resolve()));
   try {
     const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
-    const report = await runServerSuite({ url, runs: Number(process.env.CONFORMANCE_RUNS ?? 40) * 2, families: ['handshake'], strict: true });
+    const report = await runServerSuite({
+      url,
+      runs: Number(process.env.CONFORMANCE_RUNS ?? 40) * 2,
+      families: ['handshake'],
+      strict: true,
+    });
     expect(report.ok, formatServerReport(report)).toBe(true);
     // It refuses big heads with 431 and picks no subprotocol unless the application does.
-    for (const key of Object.keys(report.families[0]?.policies ?? {})) expect(key).toMatch(/^handshake\/(oversized: 431|(subprotocols|trailing-htab): no subprotocol chosen)$/);
+    for (const key of Object.keys(report.families[0]?.policies ?? {}))
+      expect(key).toMatch(/^handshake\/(oversized: 431|(subprotocols|trailing-htab): no subprotocol chosen)$/);
   } finally {
     await wss.close({ timeout: 500 });
   }

@@ -31,22 +31,30 @@ describe('close-code table', () => {
   });
 
   it('says what RFC 6455 §7.4 and the IANA registry say', () => {
-    for (const code of [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999]) expect(closeCodeRange(code)?.status, String(code)).toBe('valid');
+    for (const code of [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999])
+      expect(closeCodeRange(code)?.status, String(code)).toBe('valid');
     for (const code of [1012, 1013, 1014]) expect(closeCodeRange(code)?.status, String(code)).toBe('registered-later');
-    for (const code of [0, 1, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 0xffff]) expect(closeCodeRange(code)?.status, String(code)).toBe('invalid');
+    for (const code of [0, 1, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 0xffff])
+      expect(closeCodeRange(code)?.status, String(code)).toBe('invalid');
   });
 
   it('agrees with the codec on every code 0–65535 except where documented', () => {
     const divergences: number[] = [];
-    for (let code = 0; code <= 0xffff; code++) if (mayBeOnTheWire(code) !== isValidWireCloseCode(code)) divergences.push(code);
+    for (let code = 0; code <= 0xffff; code++)
+      if (mayBeOnTheWire(code) !== isValidWireCloseCode(code)) divergences.push(code);
     expect(divergences).toEqual([...DOCUMENTED_DIVERGENCES.keys()]);
   });
 
   it('the judge uses it: a close frame with a code the table refuses is a violation', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 0xffff }), (code) => {
-        const got = readFrames([{ fin: true, rsv: 0, opcode: Op.Close, masked: true, payload: closeBody(code) }], 'client', undefined);
-        if (mayBeOnTheWire(code)) expect(got).toEqual({ replies: [], close: { code, reason: '' }, violation: undefined });
+        const got = readFrames(
+          [{ fin: true, rsv: 0, opcode: Op.Close, masked: true, payload: closeBody(code) }],
+          'client',
+          undefined,
+        );
+        if (mayBeOnTheWire(code))
+          expect(got).toEqual({ replies: [], close: { code, reason: '' }, violation: undefined });
         else expect(got.violation).toBe(`close code ${code}, which may not be on the wire`);
       }),
       { examples: [[1005], [1012], [1015], [2999], [3000], [5000]] },
@@ -67,10 +75,22 @@ function compressor(windowBits: number, reset: boolean): (s: string) => Uint8Arr
 }
 
 function params(p: Partial<PerMessageDeflateParams>): PerMessageDeflateParams {
-  return { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15, ...p };
+  return {
+    serverNoContextTakeover: false,
+    clientNoContextTakeover: false,
+    serverMaxWindowBits: 15,
+    clientMaxWindowBits: 15,
+    ...p,
+  };
 }
 
-const compressedText = (payload: Uint8Array): WireFrame => ({ fin: true, rsv: 0x40, opcode: Op.Text, masked: false, payload });
+const compressedText = (payload: Uint8Array): WireFrame => ({
+  fin: true,
+  rsv: 0x40,
+  opcode: Op.Text,
+  masked: false,
+  payload,
+});
 
 describe('inflater (node:zlib)', () => {
   it('reads what a peer compressed under the agreement, context kept or not, windows 9–15', () => {
@@ -78,11 +98,23 @@ describe('inflater (node:zlib)', () => {
       fc.property(
         fc.integer({ min: 9, max: 15 }),
         fc.boolean(),
-        fc.array(fc.oneof(fc.string({ maxLength: 300 }), fc.tuple(fc.constantFrom('abc', 'hello ', '{"k":1}'), fc.integer({ min: 1, max: 2000 })).map(([s, n]) => s.repeat(n))), { minLength: 1, maxLength: 6 }),
+        fc.array(
+          fc.oneof(
+            fc.string({ maxLength: 300 }),
+            fc
+              .tuple(fc.constantFrom('abc', 'hello ', '{"k":1}'), fc.integer({ min: 1, max: 2000 }))
+              .map(([s, n]) => s.repeat(n)),
+          ),
+          { minLength: 1, maxLength: 6 },
+        ),
         (bits, noTakeover, messages) => {
           const compress = compressor(bits, noTakeover);
           const frames = messages.map((m) => compressedText(compress(m)));
-          const got = readFrames(frames, 'server', params({ serverMaxWindowBits: bits, serverNoContextTakeover: noTakeover }));
+          const got = readFrames(
+            frames,
+            'server',
+            params({ serverMaxWindowBits: bits, serverNoContextTakeover: noTakeover }),
+          );
           expect(got.violation).toBeUndefined();
           expect(got.replies).toEqual(messages.map((data) => ({ type: 'text', data })));
         },
@@ -99,19 +131,28 @@ describe('inflater (node:zlib)', () => {
       { type: 'text', data: m },
       { type: 'text', data: m },
     ]);
-    expect(readFrames(frames, 'server', params({ serverNoContextTakeover: true })).violation).toBe('compressed data that does not inflate: invalid distance too far back');
+    expect(readFrames(frames, 'server', params({ serverNoContextTakeover: true })).violation).toBe(
+      'compressed data that does not inflate: invalid distance too far back',
+    );
   });
 
   it('catches a peer that uses a 15-bit window on a 9-bit agreement', () => {
     // A run repeated 20 000 bytes later: only a window over 2^14 can refer back to it. Letters from an LCG, so nothing nearer matches it.
     let seed = 12345;
-    const letters = (n: number) => Array.from({ length: n }, () => String.fromCharCode(0x61 + ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % 26)).join('');
+    const letters = (n: number) =>
+      Array.from({ length: n }, () =>
+        String.fromCharCode(0x61 + (((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % 26)),
+      ).join('');
     const start = letters(200);
     const noise = letters(20_000);
     const m = start + noise + start;
     const payload = compressor(15, false)(m);
-    expect(readFrames([compressedText(payload)], 'server', params({ serverMaxWindowBits: 15 })).replies).toEqual([{ type: 'text', data: m }]);
-    expect(readFrames([compressedText(payload)], 'server', params({ serverMaxWindowBits: 9 })).violation).toBe('compressed data that does not inflate: invalid distance too far back');
+    expect(readFrames([compressedText(payload)], 'server', params({ serverMaxWindowBits: 15 })).replies).toEqual([
+      { type: 'text', data: m },
+    ]);
+    expect(readFrames([compressedText(payload)], 'server', params({ serverMaxWindowBits: 9 })).violation).toBe(
+      'compressed data that does not inflate: invalid distance too far back',
+    );
   });
 
   it('fails data with the reserved block type and caps the output', () => {
@@ -119,6 +160,8 @@ describe('inflater (node:zlib)', () => {
     expect(inflate(Uint8Array.of(0x07, 1, 2, 3))).toBe('compressed data that does not inflate: invalid block type');
     const bomb = compressor(15, false)('a'.repeat(5000));
     expect(inflate(bomb)).toMatch(/^compressed data that does not inflate: /);
-    expect(messageInflater({ windowBits: 15, takeover: true })(concat([bomb]))).toEqual(encoder.encode('a'.repeat(5000)));
+    expect(messageInflater({ windowBits: 15, takeover: true })(concat([bomb]))).toEqual(
+      encoder.encode('a'.repeat(5000)),
+    );
   });
 });

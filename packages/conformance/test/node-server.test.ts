@@ -20,7 +20,12 @@ beforeAll(async () => {
 afterAll(() => wss.close({ timeout: 1000 }));
 
 it('passes every family against the node-server', async () => {
-  const report = await runServerSuite({ url, runs: Number(process.env.CONFORMANCE_RUNS ?? 40), maxMessageSize: LIMIT, deflate: true });
+  const report = await runServerSuite({
+    url,
+    runs: Number(process.env.CONFORMANCE_RUNS ?? 40),
+    maxMessageSize: LIMIT,
+    deflate: true,
+  });
   const text = formatServerReport(report);
   expect(report.ok, text).toBe(true);
   expect(report.families.map((f) => f.family)).toContain('handshake');

@@ -11,7 +11,13 @@ import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_FAMILIES, FAMILIES } from '../src/index.js';
 import { parseScoreboardArgs } from '../src/scoreboard-cli.js';
-import { README_END, README_START, readmeSection, replaceReadmeSection, scoreboardMarkdown } from '../src/scoreboard-markdown.js';
+import {
+  README_END,
+  README_START,
+  readmeSection,
+  replaceReadmeSection,
+  scoreboardMarkdown,
+} from '../src/scoreboard-markdown.js';
 import { CLIENT_PEERS, clientPeers, SERVER_PEERS, serverPeers } from '../src/scoreboard-peers.js';
 import { type Cell, type Column, runScoreboard, SCOREBOARD_COMMAND, type Scoreboard } from '../src/scoreboard.js';
 
@@ -54,7 +60,10 @@ describe('a small scoreboard of every installed implementation', () => {
     expect(columns('server').map((c) => c.id)).toEqual([...SERVER_PEERS]);
     expect(columns('client').map((c) => c.id)).toEqual([...CLIENT_PEERS]);
     for (const c of board.columns) {
-      const peer = c.role === 'server' ? serverPeers[c.id as keyof typeof serverPeers] : clientPeers[c.id as keyof typeof clientPeers];
+      const peer =
+        c.role === 'server'
+          ? serverPeers[c.id as keyof typeof serverPeers]
+          : clientPeers[c.id as keyof typeof clientPeers];
       expect(c.skipped, c.id).toBe(peer.missing());
     }
     for (const id of ['server/node-server', 'server/ws', 'client/rfc6455', 'client/undici']) {
@@ -69,12 +78,17 @@ describe('a small scoreboard of every installed implementation', () => {
       expect(Object.keys(c.cells).sort(), c.id).toEqual([...families].sort());
       for (const [family, cell] of Object.entries(c.cells) as [string, Cell][]) {
         const where = `${c.role} ${c.id} ${family}: ${JSON.stringify(cell)}`;
-        expect(cell.total + cell.notApplicable, where).toBeLessThanOrEqual(c.role === 'server' ? SMALL.runs : SMALL.cases);
+        expect(cell.total + cell.notApplicable, where).toBeLessThanOrEqual(
+          c.role === 'server' ? SMALL.runs : SMALL.cases,
+        );
         expect(cell.passed, where).toBeLessThanOrEqual(cell.total);
         if (cell.status === 'passed') expect(cell.passed, where).toBe(cell.total);
         if (cell.status === 'failed') {
           expect(cell.passed, where).toBeLessThan(cell.total);
-          expect(Object.values(cell.failedVariants).reduce((a, b) => a + b, 0), where).toBe(cell.total - cell.passed);
+          expect(
+            Object.values(cell.failedVariants).reduce((a, b) => a + b, 0),
+            where,
+          ).toBe(cell.total - cell.passed);
           // The replay names this implementation, the family and the seed, and the way to the case.
           const flag = c.role === 'server' ? `--servers ${c.id} --clients none` : `--servers none --clients ${c.id}`;
           // Every failing variant has its first failure listed (shrinking may add the variant it shrank to).
@@ -82,7 +96,12 @@ describe('a small scoreboard of every installed implementation', () => {
           expect(new Set(listed).size, where).toBe(listed.length);
           for (const variant of Object.keys(cell.failedVariants)) expect(listed, where).toContain(variant);
           expect(cell.firstFailure, where).toBe(cell.failures[0]);
-          for (const x of cell.failures) expect(x.replay, where).toMatch(new RegExp(`^${SCOREBOARD_COMMAND} ${flag} --family ${family} --seed=${board.seed} --(path [0-9:]+|case \\d+)`));
+          for (const x of cell.failures)
+            expect(x.replay, where).toMatch(
+              new RegExp(
+                `^${SCOREBOARD_COMMAND} ${flag} --family ${family} --seed=${board.seed} --(path [0-9:]+|case \\d+)`,
+              ),
+            );
         }
         if (cell.status === 'n/a') expect(cell.reason, where).toMatch(/permessage-deflate/);
       }
@@ -94,7 +113,10 @@ describe('a small scoreboard of every installed implementation', () => {
     expect(ours.map((c) => c.id)).toEqual(['node-server', 'rfc6455']);
     for (const c of ours) {
       for (const [family, cell] of Object.entries(c.cells) as [string, Cell][]) {
-        expect(cell.status, `${c.label} ${family}: ${cell.firstFailure?.reason ?? ''} ${cell.firstFailure?.replay ?? ''}`).toBe('passed');
+        expect(
+          cell.status,
+          `${c.label} ${family}: ${cell.firstFailure?.reason ?? ''} ${cell.firstFailure?.replay ?? ''}`,
+        ).toBe('passed');
         expect(cell.total, `${c.label} ${family}`).toBeGreaterThan(0);
       }
     }
@@ -140,7 +162,8 @@ describe('a small scoreboard of every installed implementation', () => {
     expect(updated).not.toContain('old table');
     expect(readmeSection(board)).toContain('[docs/conformance.md](docs/conformance.md)');
     // Failing cells link into the page.
-    if (board.columns.some((c) => Object.values(c.cells).some((cell) => cell.status === 'failed'))) expect(readmeSection(board)).toContain('](docs/conformance.md#');
+    if (board.columns.some((c) => Object.values(c.cells).some((cell) => cell.status === 'failed')))
+      expect(readmeSection(board)).toContain('](docs/conformance.md#');
     expect(replaceReadmeSection('# no markers\n', board)).toBeUndefined();
   });
 
@@ -178,13 +201,19 @@ describe('the command line', () => {
     expect(full.command).toBe('npx --yes pnpm@10.34.9 conformance --scoreboard --seed=7');
     // Written elsewhere: that file only.
     const elsewhere = parseScoreboardArgs(['--scoreboard', '--out=/tmp/x.md', '--runs', '3']);
-    expect([elsewhere.out, elsewhere.readme, elsewhere.command]).toEqual(['/tmp/x.md', undefined, 'npx --yes pnpm@10.34.9 conformance --scoreboard --runs 3']);
+    expect([elsewhere.out, elsewhere.readme, elsewhere.command]).toEqual([
+      '/tmp/x.md',
+      undefined,
+      'npx --yes pnpm@10.34.9 conformance --scoreboard --runs 3',
+    ]);
     // A filtered run prints only.
     const filtered = parseScoreboardArgs(['--scoreboard', '--servers', 'ws', '--clients', 'none']);
     expect([filtered.full, filtered.out, filtered.readme]).toEqual([false, undefined, undefined]);
     expect(filtered.options.clients).toEqual([]);
     expect(() => parseScoreboardArgs(['--scoreboard', '--servers', 'nginx'])).toThrow(/--servers: unknown nginx/);
-    expect(() => parseScoreboardArgs(['--scoreboard', '--servers', 'ws', '--family', 'utf8', '--path', '1'])).toThrow(/--seed/);
+    expect(() => parseScoreboardArgs(['--scoreboard', '--servers', 'ws', '--family', 'utf8', '--path', '1'])).toThrow(
+      /--seed/,
+    );
   });
 });
 
@@ -192,7 +221,14 @@ describe('replaying a failing cell', () => {
   it("reproduces ws's first failure from the replay command the cell gives", async () => {
     // ws validates a fragmented text message only when it is complete: the utf8 family's fail-fast cases fail.
     // A short fail-fast deadline: shrinking waits it out once per step.
-    const first = await runScoreboard({ seed: 1, runs: 6, servers: ['ws'], clients: [], families: ['utf8'], timing: { failTimeout: 300 } });
+    const first = await runScoreboard({
+      seed: 1,
+      runs: 6,
+      servers: ['ws'],
+      clients: [],
+      families: ['utf8'],
+      timing: { failTimeout: 300 },
+    });
     const cell = first.columns[0]?.cells.utf8;
     expect(cell?.status).toBe('failed');
     expect(Object.keys(cell?.failedVariants ?? {})).toEqual(['utf8/fail-fast']);

@@ -23,17 +23,30 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => wss.close(() => resolve())));
 
 /** Handshake variants where ws deviates (asserted one by one in handshake.test.ts). */
-const handshakeDeviations = ['handshake/trailing-htab', 'handshake/invalid/http-1-0', 'handshake/invalid/no-host', 'handshake/invalid/version-8'];
+const handshakeDeviations = [
+  'handshake/trailing-htab',
+  'handshake/invalid/http-1-0',
+  'handshake/invalid/no-host',
+  'handshake/invalid/version-8',
+];
 
 it('ws passes every family, permessage-deflate included, once its deviations are left out', async () => {
   // The ping flood is asserted in limits.test.ts: ws terminates without a close frame after 60 pending pongs.
-  const report = await runServerSuite({ url, runs: Number(process.env.CONFORMANCE_RUNS ?? 40), maxMessageSize: LIMIT, deflate: true, skip: ['utf8/fail-fast', 'framing/length', 'limits/ping-flood', ...handshakeDeviations] });
+  const report = await runServerSuite({
+    url,
+    runs: Number(process.env.CONFORMANCE_RUNS ?? 40),
+    maxMessageSize: LIMIT,
+    deflate: true,
+    skip: ['utf8/fail-fast', 'framing/length', 'limits/ping-flood', ...handshakeDeviations],
+  });
   const text = formatServerReport(report);
   expect(report.ok, text).toBe(true);
   expect(report.families.map((f) => f.status)).toEqual(report.families.map(() => 'passed'));
   // Where the RFC leaves a choice, ws accepts: 1012–1014 and non-minimal lengths are never rejected.
   // (A slow reader's flood is not a choice the RFC leaves open; whether ws pushed back is only recorded.)
-  for (const f of report.families) if (f.family !== 'handshake') for (const key of Object.keys(f.policies)) expect(key).toMatch(/: accepted$|^limits\/slow-reader: /);
+  for (const f of report.families)
+    if (f.family !== 'handshake')
+      for (const key of Object.keys(f.policies)) expect(key).toMatch(/: accepted$|^limits\/slow-reader: /);
 });
 
 it('deviation: ws validates UTF-8 only when a fragmented text message is complete, so it does not fail fast', async () => {
@@ -58,7 +71,14 @@ it('deviation: ws fails a 64-bit length with its top bit set with 1009, not 1002
     runs: 5,
     seed: 1,
     families: ['framing'],
-    skip: ['framing/stream', 'framing/length-7', 'framing/length-16', 'framing/length-64', 'framing/non-minimal-length', 'framing/masking'],
+    skip: [
+      'framing/stream',
+      'framing/length-7',
+      'framing/length-16',
+      'framing/length-64',
+      'framing/non-minimal-length',
+      'framing/masking',
+    ],
   });
   const [framing] = report.families;
   expect(framing?.status).toBe('failed');

@@ -24,9 +24,11 @@ const server = Bun.serve({
 createInterface({ input: process.stdin })
   .on('close', () => process.exit(0)) // stdin closed: exit normally (so --cpu-prof writes its profile)
   .on('line', () => {
-  Bun.gc(true);
-  const cpu = process.cpuUsage();
-  const mem = process.memoryUsage();
-  process.stdout.write(`${JSON.stringify({ cpu: cpu.user + cpu.system, rss: mem.rss, heap: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external })}\n`);
-});
+    Bun.gc(true);
+    const cpu = process.cpuUsage();
+    const mem = process.memoryUsage();
+    process.stdout.write(
+      `${JSON.stringify({ cpu: cpu.user + cpu.system, rss: mem.rss, heap: mem.heapUsed, heapTotal: mem.heapTotal, external: mem.external })}\n`,
+    );
+  });
 process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);

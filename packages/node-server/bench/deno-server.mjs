@@ -12,9 +12,9 @@ const server = Deno.serve({ port: 0, hostname: '127.0.0.1', onListen() {} }, (re
 createInterface({ input: process.stdin })
   .on('close', () => process.exit(0)) // stdin closed: exit normally (so --cpu-prof writes its profile)
   .on('line', () => {
-  globalThis.gc?.();
-  const cpu = process.cpuUsage();
-  const mem = process.memoryUsage();
-  process.stdout.write(`${JSON.stringify({ cpu: cpu.user + cpu.system, rss: mem.rss, heap: mem.heapUsed })}\n`);
-});
+    globalThis.gc?.();
+    const cpu = process.cpuUsage();
+    const mem = process.memoryUsage();
+    process.stdout.write(`${JSON.stringify({ cpu: cpu.user + cpu.system, rss: mem.rss, heap: mem.heapUsed })}\n`);
+  });
 process.stdout.write(`${JSON.stringify({ port: server.addr.port })}\n`);

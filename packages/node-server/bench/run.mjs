@@ -20,7 +20,12 @@ import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { encodeFrame, encodeFrameHeader, Opcode, parseFrameHeader } from '@rfc6455/codec/frames';
-import { buildUpgradeRequest, createResponseHeadParser, toWebSocketUrl, validateUpgradeResponse } from '@rfc6455/codec/http';
+import {
+  buildUpgradeRequest,
+  createResponseHeadParser,
+  toWebSocketUrl,
+  validateUpgradeResponse,
+} from '@rfc6455/codec/http';
 
 const DURATION = Number(process.env.DURATION ?? 3000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -49,7 +54,10 @@ const launchers = {
   },
   deno: (mode) => {
     const deno = findBin('deno');
-    return mode === 'plain' && deno && [deno, ['run', '--allow-net=127.0.0.1', '--v8-flags=--expose-gc', here('./deno-server.mjs')]];
+    return (
+      mode === 'plain' &&
+      deno && [deno, ['run', '--allow-net=127.0.0.1', '--v8-flags=--expose-gc', here('./deno-server.mjs')]]
+    );
   },
 };
 
@@ -98,7 +106,11 @@ async function open(port, deflate = false) {
   const socket = connect(port, '127.0.0.1');
   socket.setNoDelay(true);
   await new Promise((r) => socket.once('connect', r));
-  const request = buildUpgradeRequest(toWebSocketUrl(`ws://127.0.0.1:${port}/`), { extensions: deflate ? [DEFLATE_OFFER] : [] }, fillRandom);
+  const request = buildUpgradeRequest(
+    toWebSocketUrl(`ws://127.0.0.1:${port}/`),
+    { extensions: deflate ? [DEFLATE_OFFER] : [] },
+    fillRandom,
+  );
   socket.write(request.bytes);
   await new Promise((resolve, reject) => {
     const parser = createResponseHeadParser();
@@ -107,11 +119,19 @@ async function open(port, deflate = false) {
       if (head.type === 'incomplete') return;
       socket.off('data', onData);
       if (head.type === 'invalid') return reject(new Error(`unreadable response head: ${head.reason}`));
-      const shown = [`HTTP/${head.startLine.httpVersion} ${head.startLine.status} ${head.startLine.reason}`, ...head.headers.entries().map(([n, v]) => `${n}: ${v}`)].join('\n');
+      const shown = [
+        `HTTP/${head.startLine.httpVersion} ${head.startLine.status} ${head.startLine.reason}`,
+        ...head.headers.entries().map(([n, v]) => `${n}: ${v}`),
+      ].join('\n');
       if (head.startLine.status !== 101) return reject(new Error(`no 101:\n${shown}`));
-      const verdict = validateUpgradeResponse(head.headers, { key: request.key, protocols: [], extensions: deflate ? [DEFLATE_OFFER.name] : [] });
+      const verdict = validateUpgradeResponse(head.headers, {
+        key: request.key,
+        protocols: [],
+        extensions: deflate ? [DEFLATE_OFFER.name] : [],
+      });
       if (!verdict.ok) return reject(new Error(`${verdict.reason}:\n${shown}`));
-      if (deflate && verdict.extensions.length === 0) return reject(new Error(`permessage-deflate not agreed:\n${shown}`));
+      if (deflate && verdict.extensions.length === 0)
+        return reject(new Error(`permessage-deflate not agreed:\n${shown}`));
       // Whatever came after the head is the server's first frame data.
       if (head.trailing.length > 0) socket.unshift(Buffer.from(head.trailing));
       resolve();
@@ -124,8 +144,21 @@ async function open(port, deflate = false) {
 /** Deterministic 16 KiB JSON-like documents, all different, so context takeover helps but never trivially. */
 function jsonDocuments(count, size) {
   let seed = 0x5eed1234;
-  const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) >>> 8);
-  const names = ['amber', 'basalt', 'cedar', 'dune', 'ember', 'fjord', 'garnet', 'harbor', 'iris', 'juniper', 'kestrel', 'lagoon'];
+  const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) >>> 8;
+  const names = [
+    'amber',
+    'basalt',
+    'cedar',
+    'dune',
+    'ember',
+    'fjord',
+    'garnet',
+    'harbor',
+    'iris',
+    'juniper',
+    'kestrel',
+    'lagoon',
+  ];
   const docs = [];
   for (let d = 0; d < count; d++) {
     const rows = [];
@@ -148,7 +181,11 @@ function jsonDocuments(count, size) {
 
 /** A masked client text frame carrying `text` compressed on its own (valid under any inflater context). */
 function compressedFrame(text) {
-  const deflated = deflateRawSync(Buffer.from(text), { level: 6, windowBits: 15, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  const deflated = deflateRawSync(Buffer.from(text), {
+    level: 6,
+    windowBits: 15,
+    finishFlush: zlibConstants.Z_SYNC_FLUSH,
+  });
   const payload = deflated.subarray(0, deflated.length - 4); // without 00 00 ff ff (RFC 7692 §7.2.1)
   return maskedFrame(payload.length, payload, { opcode: Opcode.Text, rsv: 0x40 }); // RSV1: compressed
 }
@@ -242,7 +279,9 @@ async function compressedEcho(port, { conns, inflight }) {
     const count = frameCounter((payload) => {
       if (payload !== undefined) {
         // The server's first compressed message needs no earlier context.
-        const text = inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString();
+        const text = inflateRawSync(Buffer.concat([payload, Buffer.from([0, 0, 0xff, 0xff])]), {
+          finishFlush: zlibConstants.Z_SYNC_FLUSH,
+        }).toString();
         if (text !== docs[firstDoc]) bad++;
       }
       replies++;
@@ -394,7 +433,8 @@ for (const mode of ['plain', 'deflate']) {
   }
 }
 // JIT warm-up, not recorded.
-for (const server of servers) await echo(server.port, server.mode === 'deflate' ? { ...allCases[4], conns: 10 } : allCases[1]);
+for (const server of servers)
+  await echo(server.port, server.mode === 'deflate' ? { ...allCases[4], conns: 10 } : allCases[1]);
 
 const samples = new Map(); // `${kind}|${case}` → [{ perSecond, mib, cpuPerMsg }]
 for (let round = 0; round < ROUNDS; round++) {
@@ -408,7 +448,14 @@ for (let round = 0; round < ROUNDS; round++) {
       const cpu1 = (await server.stats()).cpu;
       const key = `${server.kind}|${c.name}`;
       if (!samples.has(key)) samples.set(key, []);
-      samples.get(key).push({ perSecond: r.perSecond, mib: r.mibPerSecond, cpuPerMsg: (cpu1 - cpu0) / r.messages, wireRatio: r.wireRatio });
+      samples
+        .get(key)
+        .push({
+          perSecond: r.perSecond,
+          mib: r.mibPerSecond,
+          cpuPerMsg: (cpu1 - cpu0) / r.messages,
+          wireRatio: r.wireRatio,
+        });
     }
   }
 }

@@ -15,7 +15,11 @@ const deflate = process.argv[3] === 'deflate';
 let port;
 if (kind === 'ws') {
   const { WebSocketServer } = await import('ws');
-  const perMessageDeflate = deflate && { threshold: 1024, zlibDeflateOptions: { level: 6, memLevel: 8, windowBits: 15 }, serverMaxWindowBits: 15 };
+  const perMessageDeflate = deflate && {
+    threshold: 1024,
+    zlibDeflateOptions: { level: 6, memLevel: 8, windowBits: 15 },
+    serverMaxWindowBits: 15,
+  };
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate, maxPayload: 64 * 1024 * 1024 });
   wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
   await new Promise((r) => wss.on('listening', r));
@@ -25,7 +29,13 @@ if (kind === 'ws') {
   const { pakoBackend } = await import('@rfc6455/codec');
   const backend = kind === 'rfc6455-pako' ? pakoBackend : zlibBackend;
   const perMessageDeflate = deflate && { threshold: 1024, level: 6, memLevel: 8, serverMaxWindowBits: 15, backend };
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxMessageSize: 64 * 1024 * 1024, heartbeatInterval: 0, perMessageDeflate });
+  const wss = new WebSocketServer({
+    port: 0,
+    host: '127.0.0.1',
+    maxMessageSize: 64 * 1024 * 1024,
+    heartbeatInterval: 0,
+    perMessageDeflate,
+  });
   wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
   await new Promise((r) => wss.on('listening', r));
   port = wss.address().port;

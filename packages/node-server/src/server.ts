@@ -210,11 +210,18 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       ...(options.maxEarlyDataSize !== undefined && { maxEarlyDataSize: options.maxEarlyDataSize }),
       // Node's native zlib when its internals are reachable (about 2× pako; see README), else pako.
       ...(pmd !== false && {
-        extensions: [permessageDeflate({ ...(pmd === true ? {} : pmd), backend: (pmd === true ? undefined : pmd.backend) ?? defaultBackend() })],
+        extensions: [
+          permessageDeflate({
+            ...(pmd === true ? {} : pmd),
+            backend: (pmd === true ? undefined : pmd.backend) ?? defaultBackend(),
+          }),
+        ],
       }),
     };
     new ServerEndpoint(this.endpointOptions); // validates the options now rather than per connection
-    this.preEncoder = new MessagePreEncoder(options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {});
+    this.preEncoder = new MessagePreEncoder(
+      options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {},
+    );
     this.settings = {
       closeTimeout: options.closeTimeout ?? 5_000,
       maxBufferedAmount: options.maxBufferedAmount ?? 16 * 1024 * 1024,
@@ -242,7 +249,12 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     const tlsOptions = options.tls ?? (options.key !== undefined || options.cert !== undefined ? {} : undefined);
     this.secure = tlsOptions !== undefined;
     const server = this.secure
-      ? createTlsServer({ handshakeTimeout: this.handshakeTimeout, ...tlsOptions, key: options.key, cert: options.cert })
+      ? createTlsServer({
+          handshakeTimeout: this.handshakeTimeout,
+          ...tlsOptions,
+          key: options.key,
+          cert: options.cert,
+        })
       : createNetServer();
     server.on(this.secure ? 'secureConnection' : 'connection', this.onRawConnection);
     server.on('error', (error) => this.emit('error', error));
@@ -317,7 +329,9 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       : Promise.resolve();
     for (const p of this.pending) this.abort(p);
     const all = [...this.clients].map((ws) =>
-      ws.readyState === WebSocket.CLOSED ? Promise.resolve() : new Promise<void>((resolve) => ws.once('close', () => resolve())),
+      ws.readyState === WebSocket.CLOSED
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => ws.once('close', () => resolve())),
     );
     for (const ws of this.clients) ws.close(code, reason);
     let timer: NodeJS.Timeout | undefined;
@@ -348,7 +362,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       return;
     }
     const endpoint = ServerEndpoint.fromParsedRequest(
-      { method: request.method ?? 'GET', target: request.url ?? '/', httpVersion: request.httpVersion, headers: request.rawHeaders, trailing: head },
+      {
+        method: request.method ?? 'GET',
+        target: request.url ?? '/',
+        httpVersion: request.httpVersion,
+        headers: request.rawHeaders,
+        trailing: head,
+      },
       this.endpointOptions,
     );
     this.begin(socket, endpoint, request, this.secure || 'encrypted' in socket);
@@ -424,7 +444,13 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     }
     this.settle(p, true);
     const open = endpoint.nextEvent();
-    const ws = new WebSocket<Data>(p.socket, endpoint, this.settings, open?.type === 'open' ? open.extensions : '', normalized.data as Data);
+    const ws = new WebSocket<Data>(
+      p.socket,
+      endpoint,
+      this.settings,
+      open?.type === 'open' ? open.extensions : '',
+      normalized.data as Data,
+    );
     this.clients.add(ws);
     ws.onFinish = this.forget;
     this.emit('connection', ws, info);

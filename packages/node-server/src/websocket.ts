@@ -43,7 +43,10 @@ export interface SendOptions {
 }
 
 /** A source for `sendStream()`: chunks are sent as they come, never gathered. */
-export type StreamSource = AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array> | ReadableStream<string | Uint8Array>;
+export type StreamSource =
+  | AsyncIterable<string | Uint8Array>
+  | Iterable<string | Uint8Array>
+  | ReadableStream<string | Uint8Array>;
 
 /** The events a `WebSocket` emits and their arguments. */
 export interface WebSocketEvents {
@@ -80,12 +83,15 @@ function textData(data: string | Uint8Array): string | Buffer {
 
 /** The data message `send()` makes of `data`, given its `binary` option. */
 function toMessage(data: string | Uint8Array, binary: boolean | undefined): DataMessage {
-  if (typeof data === 'string') return binary === true ? { type: 'binary', data: Buffer.from(data) } : { type: 'text', data };
+  if (typeof data === 'string')
+    return binary === true ? { type: 'binary', data: Buffer.from(data) } : { type: 'text', data };
   return binary === false ? { type: 'text', data } : { type: 'binary', data };
 }
 
 /** A message as `send()` hands it to the codec. */
-type DataMessage = { readonly type: 'text'; readonly data: string | Uint8Array } | { readonly type: 'binary'; readonly data: Uint8Array };
+type DataMessage =
+  | { readonly type: 'text'; readonly data: string | Uint8Array }
+  | { readonly type: 'binary'; readonly data: Uint8Array };
 
 /**
  * A server-side WebSocket. Events: `message` (data, isBinary) — text arrives
@@ -125,7 +131,13 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   private onEnd: (() => void) | undefined;
 
   /** @internal — created by `WebSocketServer` once its endpoint accepted the request. */
-  constructor(socket: Socket, endpoint: ServerEndpoint<TextAs>, settings: ConnectionSettings, extensions: string, data: Data) {
+  constructor(
+    socket: Socket,
+    endpoint: ServerEndpoint<TextAs>,
+    settings: ConnectionSettings,
+    extensions: string,
+    data: Data,
+  ) {
     super();
     this.socket = socket;
     this.endpoint = endpoint;
@@ -175,7 +187,10 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       (this.deferred ??= []).push(() => this.send(data, options));
       return false;
     }
-    const message = toMessage(typeof data === 'string' || data instanceof Uint8Array ? data : new Uint8Array(data), options?.binary);
+    const message = toMessage(
+      typeof data === 'string' || data instanceof Uint8Array ? data : new Uint8Array(data),
+      options?.binary,
+    );
     const size = typeof message.data === 'string' ? this.textFrameBytes(message.data) : frameBytes(message.data.length);
     if (!this.admit(size)) return false;
     this.endpoint.send(message);
@@ -201,7 +216,8 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     this.streaming = true;
     try {
       for await (const chunk of iterate(source)) {
-        if (this.state !== OPEN) throw new UsageError('ERR_SEND_AFTER_CLOSE', 'the connection closed during the stream');
+        if (this.state !== OPEN)
+          throw new UsageError('ERR_SEND_AFTER_CLOSE', 'the connection closed during the stream');
         if (decoder === undefined) this.sendBinaryFragment(chunk, false);
         else this.sendTextFragment(decodeChunk(decoder, chunk), false);
         if (this.socket.writableLength > this.settings.readPauseThreshold) await this.waitDrain();

@@ -15,10 +15,24 @@
  * back to pako when it is missing.
  */
 import { constants, createDeflateRaw, createInflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { type CompressionBackend, type Deflater, type DeflaterOptions, type Inflater, InflateStatus } from '@rfc6455/codec';
+import {
+  type CompressionBackend,
+  type Deflater,
+  type DeflaterOptions,
+  type Inflater,
+  InflateStatus,
+} from '@rfc6455/codec';
 
 interface NativeHandle {
-  writeSync(flush: number, input: Uint8Array, inOff: number, inLen: number, out: Uint8Array, outOff: number, outLen: number): void;
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOff: number,
+    inLen: number,
+    out: Uint8Array,
+    outOff: number,
+    outLen: number,
+  ): void;
   reset(): void;
   close(): void;
   onerror: ((message: string, errno: number) => void) | undefined;
@@ -224,7 +238,9 @@ class ZlibInflater implements Inflater, Parkable {
   private wake(): void {
     const dictionary = this.history.unpack();
     // zlib's raw inflate needs at least 9 (8 is read with 9: a larger window reads any smaller one).
-    const z = native(createInflateRaw({ windowBits: Math.max(9, this.windowBits), ...(dictionary !== undefined && { dictionary }) }));
+    const z = native(
+      createInflateRaw({ windowBits: Math.max(9, this.windowBits), ...(dictionary !== undefined && { dictionary }) }),
+    );
     this.handle = z.handle;
     this.state = z.state;
     this.primed = dictionary !== undefined;

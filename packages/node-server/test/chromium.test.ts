@@ -43,7 +43,9 @@ describe('Chromium', () => {
     const offersBefore = server.offers.length;
     const acceptedBefore = server.accepted.length;
     // A string, so vitest's transform leaves the dynamic import alone.
-    const result = await page.evaluate(`import('/web-scenarios.mjs').then((m) => m.run('ws://127.0.0.1:${server.port}'))`);
+    const result = await page.evaluate(
+      `import('/web-scenarios.mjs').then((m) => m.run('ws://127.0.0.1:${server.port}'))`,
+    );
     expect(result).toEqual(expected);
     // result.extensions is the page's ws.extensions: 'permessage-deflate' (in `expected`).
     expect(server.offers.slice(offersBefore)).toEqual(Array(3).fill('permessage-deflate; client_max_window_bits'));

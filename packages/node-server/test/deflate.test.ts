@@ -16,7 +16,13 @@ import {
 } from '@rfc6455/codec';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocketClient from 'ws';
-import { type ServerOptions, type WebSocket, type WebSocketServer, zlibBackend, zlibBackendAvailable } from '../src/index.js';
+import {
+  type ServerOptions,
+  type WebSocket,
+  type WebSocketServer,
+  zlibBackend,
+  zlibBackendAvailable,
+} from '../src/index.js';
 import { parkIdleEngines } from '../src/zlib-backend.js';
 import { rawClient, startServer, until } from './helpers.js';
 
@@ -60,7 +66,16 @@ async function roundTrips(c: WebSocketClient, messages: Array<string | Buffer>):
   }
 }
 
-const MESSAGES = [doc(1, 20_000), doc(2, 20_000), 'short', doc(1, 20_000), Buffer.from(doc(3, 70_000)), '', doc(4, 1500), 'x'.repeat(300_000)];
+const MESSAGES = [
+  doc(1, 20_000),
+  doc(2, 20_000),
+  'short',
+  doc(1, 20_000),
+  Buffer.from(doc(3, 70_000)),
+  '',
+  doc(4, 1500),
+  'x'.repeat(300_000),
+];
 
 describe('permessage-deflate with the ws client', () => {
   it('is declined by default (the library default is off)', async () => {
@@ -91,14 +106,30 @@ describe('permessage-deflate with the ws client', () => {
   const variations: Array<[string, WebSocketClient.PerMessageDeflateOptions, string]> = [
     ['server_no_context_takeover', { serverNoContextTakeover: true }, 'permessage-deflate; server_no_context_takeover'],
     ['client_no_context_takeover', { clientNoContextTakeover: true }, 'permessage-deflate; client_no_context_takeover'],
-    ['both no_context_takeover', { serverNoContextTakeover: true, clientNoContextTakeover: true }, 'permessage-deflate; server_no_context_takeover; client_no_context_takeover'],
+    [
+      'both no_context_takeover',
+      { serverNoContextTakeover: true, clientNoContextTakeover: true },
+      'permessage-deflate; server_no_context_takeover; client_no_context_takeover',
+    ],
   ];
   for (const bits of [9, 10, 11, 12, 13, 14, 15]) {
     // Accepting server_max_window_bits means stating it, even at 15 (RFC 7692 §7.1.2.1).
-    variations.push([`server_max_window_bits=${bits}`, { serverMaxWindowBits: bits }, `permessage-deflate; server_max_window_bits=${bits}`]);
-    variations.push([`client_max_window_bits=${bits}`, { clientMaxWindowBits: bits }, bits === 15 ? 'permessage-deflate' : `permessage-deflate; client_max_window_bits=${bits}`]);
+    variations.push([
+      `server_max_window_bits=${bits}`,
+      { serverMaxWindowBits: bits },
+      `permessage-deflate; server_max_window_bits=${bits}`,
+    ]);
+    variations.push([
+      `client_max_window_bits=${bits}`,
+      { clientMaxWindowBits: bits },
+      bits === 15 ? 'permessage-deflate' : `permessage-deflate; client_max_window_bits=${bits}`,
+    ]);
   }
-  variations.push(['both windows 9, no context either way', { serverMaxWindowBits: 9, clientMaxWindowBits: 9, serverNoContextTakeover: true, clientNoContextTakeover: true }, 'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9; client_max_window_bits=9']);
+  variations.push([
+    'both windows 9, no context either way',
+    { serverMaxWindowBits: 9, clientMaxWindowBits: 9, serverNoContextTakeover: true, clientNoContextTakeover: true },
+    'permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9; client_max_window_bits=9',
+  ]);
 
   it.each(variations)('%s', async (_name, options, expected) => {
     const { url } = await echoServer();
@@ -118,10 +149,14 @@ describe('permessage-deflate with the ws client', () => {
   });
 
   it('applies server options: a server that asks for client_no_context_takeover and a small client window', async () => {
-    const { url } = await echoServer({ perMessageDeflate: { clientNoContextTakeover: true, clientMaxWindowBits: 10, serverMaxWindowBits: 12, level: 1 } });
+    const { url } = await echoServer({
+      perMessageDeflate: { clientNoContextTakeover: true, clientMaxWindowBits: 10, serverMaxWindowBits: 12, level: 1 },
+    });
     // ws offers client_max_window_bits without a value for `true`, though its types only say number.
     const c = await open(url, { clientMaxWindowBits: true as unknown as number });
-    expect(c.accepted).toBe('permessage-deflate; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=10');
+    expect(c.accepted).toBe(
+      'permessage-deflate; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=10',
+    );
     await roundTrips(c, MESSAGES);
     c.close();
   });
@@ -188,7 +223,9 @@ describe('a decompression bomb', () => {
     const after = process.memoryUsage();
     expect(errors).toEqual([1009]);
     // Bounded by the limit (1 MiB) and the frame itself, not the 512 MiB it would inflate to.
-    expect(after.arrayBuffers + after.heapUsed - (before.arrayBuffers + before.heapUsed)).toBeLessThan(32 * 1024 * 1024);
+    expect(after.arrayBuffers + after.heapUsed - (before.arrayBuffers + before.heapUsed)).toBeLessThan(
+      32 * 1024 * 1024,
+    );
     await client.closed;
   });
 });
@@ -216,7 +253,12 @@ describe('the node:zlib backend', () => {
   it('parks an idle deflater as its last window of input and resumes from it, with and without context, in every window size', () => {
     // Repeats far back (doc 1 after 40 000 other bytes) and near (the same doc twice), across parks.
     const messages = [doc(1, 40_000), doc(1, 40_000), 'a', doc(2, 300), doc(2, 300), doc(3, 70_000), '', doc(3, 5_000)];
-    const run = (bits: number, receiver: typeof zlibBackend, serverNoContextTakeover: boolean, park: boolean): number => {
+    const run = (
+      bits: number,
+      receiver: typeof zlibBackend,
+      serverNoContextTakeover: boolean,
+      park: boolean,
+    ): number => {
       const params = { serverNoContextTakeover, serverMaxWindowBits: bits };
       const { server: s, client: c } = deflatePair(params, { server: zlibBackend, client: receiver });
       let wire = 0;
@@ -299,8 +341,13 @@ describe('the node:zlib backend', () => {
  * memory, permessage-deflate agreed on `params` by their handshake (both
  * sides configured with them), each side with its own DEFLATE backend.
  */
-function deflatePair(params: Partial<PerMessageDeflateParams>, backends: { server: CompressionBackend; client: CompressionBackend }) {
-  const side = (backend: CompressionBackend) => ({ extensions: [permessageDeflate({ ...params, threshold: 0, backend })] });
+function deflatePair(
+  params: Partial<PerMessageDeflateParams>,
+  backends: { server: CompressionBackend; client: CompressionBackend },
+) {
+  const side = (backend: CompressionBackend) => ({
+    extensions: [permessageDeflate({ ...params, threshold: 0, backend })],
+  });
   const server = new ServerEndpoint(side(backends.server));
   const client = new ClientEndpoint('ws://localhost/', side(backends.client));
   for (const b of client.takeOutgoing()) server.receive(b);
@@ -309,8 +356,15 @@ function deflatePair(params: Partial<PerMessageDeflateParams>, backends: { serve
   expect(server.nextEvent()?.type).toBe('open');
   for (const b of server.takeOutgoing()) client.receive(b);
   expect(client.nextEvent()?.type).toBe('open');
-  const agreed = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15, ...params };
-  for (const endpoint of [server, client]) expect((endpoint.extensions[0] as PerMessageDeflateAgreement | undefined)?.params).toEqual(agreed);
+  const agreed = {
+    serverNoContextTakeover: false,
+    clientNoContextTakeover: false,
+    serverMaxWindowBits: 15,
+    clientMaxWindowBits: 15,
+    ...params,
+  };
+  for (const endpoint of [server, client])
+    expect((endpoint.extensions[0] as PerMessageDeflateAgreement | undefined)?.params).toEqual(agreed);
   return { server, client };
 }
 

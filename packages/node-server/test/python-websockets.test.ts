@@ -48,7 +48,12 @@ for (const server_no_context_takeover of [false, true]) {
   for (const client_no_context_takeover of [false, true]) {
     for (const server_max_window_bits of [null, ...WINDOWS]) {
       for (const client_max_window_bits of [null, true as const, ...WINDOWS]) {
-        cases.push({ server_no_context_takeover, client_no_context_takeover, server_max_window_bits, client_max_window_bits });
+        cases.push({
+          server_no_context_takeover,
+          client_no_context_takeover,
+          server_max_window_bits,
+          client_max_window_bits,
+        });
       }
     }
   }
@@ -97,7 +102,9 @@ describe('python-websockets client against the server with permessage-deflate', 
 
   beforeAll(async () => {
     if (!existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: ${INSTALL_HINT}`);
-    const probe = spawn(PYTHON, ['-c', 'import websockets.legacy.client, websockets.extensions.permessage_deflate'], { stdio: 'ignore' });
+    const probe = spawn(PYTHON, ['-c', 'import websockets.legacy.client, websockets.extensions.permessage_deflate'], {
+      stdio: 'ignore',
+    });
     const [probeCode] = (await once(probe, 'close')) as [number | null];
     if (probeCode !== 0) throw new Error(`${PYTHON} cannot import websockets: ${INSTALL_HINT}`);
 

@@ -10,10 +10,15 @@ const deno = fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url)
 
 function runClient(cmd: string, args: string[]): Promise<any> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { timeout: 30_000, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${cmd} failed: ${error.message}\n${stderr}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').pop() as string));
-    });
+    execFile(
+      cmd,
+      args,
+      { timeout: 30_000, env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' } },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${cmd} failed: ${error.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout.trim().split('\n').pop() as string));
+      },
+    );
   });
 }
 
@@ -30,7 +35,12 @@ describe('web-standard clients in other runtimes', () => {
     const closesBefore = server.closes.length;
     const offersBefore = server.offers.length;
     const acceptedBefore = server.accepted.length;
-    const result = await runClient(process.execPath, ['--experimental-websocket', '--no-warnings', client, `ws://127.0.0.1:${server.port}`]);
+    const result = await runClient(process.execPath, [
+      '--experimental-websocket',
+      '--no-warnings',
+      client,
+      `ws://127.0.0.1:${server.port}`,
+    ]);
     expect(result).toEqual({ ...expected, rejected: { errored: true, code: null } });
     // Node 20's undici offers permessage-deflate (and inflates and deflates both ways).
     expect(server.offers.slice(offersBefore)).toEqual(Array(3).fill('permessage-deflate; client_max_window_bits'));
@@ -42,7 +52,13 @@ describe('web-standard clients in other runtimes', () => {
   it("Deno's WebSocket", async () => {
     const closesBefore = server.closes.length;
     const offersBefore = server.offers.length;
-    const result = await runClient(deno, ['run', '--allow-net=127.0.0.1', '--no-prompt', client, `ws://127.0.0.1:${server.port}`]);
+    const result = await runClient(deno, [
+      'run',
+      '--allow-net=127.0.0.1',
+      '--no-prompt',
+      client,
+      `ws://127.0.0.1:${server.port}`,
+    ]);
     // Deno 2.9's WebSocket offers no extension at all, so it runs uncompressed.
     expect(result).toEqual({ ...expected, extensions: '', rejected: { errored: true, code: 0 } });
     expect(server.offers.slice(offersBefore)).toEqual(['', '', '']);

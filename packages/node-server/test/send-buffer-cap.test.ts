@@ -42,7 +42,8 @@ function messages(client: WebSocketClient, n: number): Promise<Array<[Buffer, bo
       client.off('message', onMessage).off('close', onClose);
       resolve(got);
     };
-    const onClose = (code: number, reason: Buffer) => reject(new Error(`closed with ${code} "${reason}" after ${got.length} of ${n} messages`));
+    const onClose = (code: number, reason: Buffer) =>
+      reject(new Error(`closed with ${code} "${reason}" after ${got.length} of ${n} messages`));
     client.on('message', onMessage).on('close', onClose);
   });
 }
@@ -59,7 +60,11 @@ describe('maxBufferedAmount counts text in UTF-8 bytes', () => {
   it('refuses a text message exactly when its frame would take the bytes waiting over the cap', async () => {
     await fc.assert(
       fc.asyncProperty(multiByte, fc.integer({ min: 0, max: 256 * 1024 }), async (text, cap) => {
-        const { wss, url } = await server({ maxBufferedAmount: cap, onBufferOverflow: 'drop', readPauseThreshold: 2 ** 30 });
+        const { wss, url } = await server({
+          maxBufferedAmount: cap,
+          onBufferOverflow: 'drop',
+          readPauseThreshold: 2 ** 30,
+        });
         const { ws, client } = await pair(wss, url);
         // The client stops reading: once the kernel's buffers are full, every byte sent waits.
         client.pause();
@@ -73,7 +78,8 @@ describe('maxBufferedAmount counts text in UTF-8 bytes', () => {
           // Nothing waiting: any message goes; otherwise only one that fits.
           const expected = waiting === 0 || waiting + frame <= cap;
           const sent = ws.send(message);
-          if (sent !== expected) wrong.push(`message ${i}: ${frame} bytes onto ${waiting} waiting, cap ${cap}: send returned ${sent}`);
+          if (sent !== expected)
+            wrong.push(`message ${i}: ${frame} bytes onto ${waiting} waiting, cap ${cap}: send returned ${sent}`);
           if (sent) admitted.push(message);
           else refused++;
         }
@@ -95,7 +101,10 @@ describe('maxBufferedAmount counts text in UTF-8 bytes', () => {
         endOnFailure: true,
         examples: [
           // Refused at once when the cap was 0, though nothing was waiting.
-          ['é€aaa€aé€aaaa😀a€aa😀😀a😀😀😀a€a€😀a😀aa€€€aa€😀aaaéaaa😀€aééé€éé€€éééé€éa€€€éaa€éaaaa😀a€aaaéaaaé€a€aaaaaaaaa', 0],
+          [
+            'é€aaa€aé€aaaa😀a€aa😀😀a😀😀😀a€a€😀a😀aa€€€aa€😀aaaéaaa😀€aééé€éé€€éééé€éa€€€éaa€éaaaa😀a€aaaéaaaé€a€aaaaaaaaa',
+            0,
+          ],
           // Counted in UTF-16 units, a 271-byte frame went onto 87 533 waiting bytes under a cap of 87 788.
           [
             'aaaé€€ééé😀😀€😀😀😀€€😀a😀éééaé€aé😀😀aé😀a€é€😀€😀éa€aé😀€😀é€ééé😀😀é😀éééaé€😀é€€é€é😀€😀€é😀😀éa😀é€éé€a€😀é€é€😀éaa€a€éé',
@@ -187,29 +196,32 @@ function completeDataMessages(bytes: Buffer): number {
 describe('a reader that reads at once, with the defaults and permessage-deflate', () => {
   // Within 1 KiB of the 16 MiB message limit (which equals the default cap),
   // and the limit itself: compressed, two such messages fit in one read.
-  it.each([16_776_192, 16 * 1024 * 1024])('gets both echoes of two %i-byte messages that arrive in one read', async (size) => {
-    const { wss, port } = await server({ perMessageDeflate: true });
-    wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
-    const relay = await coalescingRelay(port, 2);
-    const { client } = await pair(wss, `ws://127.0.0.1:${relay.port}`, { perMessageDeflate: true });
-    // Runs of one byte compress about 1000:1, as far as DEFLATE goes.
-    const text = 'a'.repeat(size);
-    const binary = Buffer.alloc(size, 0x5a);
-    const echoes = messages(client, 2);
-    client.send(text);
-    client.send(binary);
-    const echoed = await echoes;
-    // Both messages went to the server in one write, small enough for one read.
-    expect(relay.coalesced()).toBeGreaterThan(0);
-    expect(relay.coalesced()).toBeLessThan(64 * 1024);
-    expect(echoed.map(([data, isBinary]) => [data.length, isBinary])).toEqual([
-      [size, false],
-      [size, true],
-    ]);
-    expect(echoed[0]?.[0].toString('latin1') === text).toBe(true);
-    expect(echoed[1]?.[0].equals(binary)).toBe(true);
-    expect(client.readyState).toBe(WebSocketClient.OPEN);
-  });
+  it.each([16_776_192, 16 * 1024 * 1024])(
+    'gets both echoes of two %i-byte messages that arrive in one read',
+    async (size) => {
+      const { wss, port } = await server({ perMessageDeflate: true });
+      wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
+      const relay = await coalescingRelay(port, 2);
+      const { client } = await pair(wss, `ws://127.0.0.1:${relay.port}`, { perMessageDeflate: true });
+      // Runs of one byte compress about 1000:1, as far as DEFLATE goes.
+      const text = 'a'.repeat(size);
+      const binary = Buffer.alloc(size, 0x5a);
+      const echoes = messages(client, 2);
+      client.send(text);
+      client.send(binary);
+      const echoed = await echoes;
+      // Both messages went to the server in one write, small enough for one read.
+      expect(relay.coalesced()).toBeGreaterThan(0);
+      expect(relay.coalesced()).toBeLessThan(64 * 1024);
+      expect(echoed.map(([data, isBinary]) => [data.length, isBinary])).toEqual([
+        [size, false],
+        [size, true],
+      ]);
+      expect(echoed[0]?.[0].toString('latin1') === text).toBe(true);
+      expect(echoed[1]?.[0].equals(binary)).toBe(true);
+      expect(client.readyState).toBe(WebSocketClient.OPEN);
+    },
+  );
 });
 
 /**

@@ -49,8 +49,15 @@ describe("textAs: 'bytes'", () => {
     c.send(split.subarray(5), { binary: false, fin: true });
     c.send(Buffer.from([0, 255]));
     await until(() => echoed.length === samples.length + 2, 5000, 'echoes');
-    expect(received.map(([d, b]) => [Buffer.isBuffer(d), b])).toEqual([...samples.map(() => [true, false]), [true, false], [true, true]]);
-    expect(received.slice(0, samples.length + 1).map(([d]) => (d as Buffer).toString())).toEqual([...samples, '€uro ✓']);
+    expect(received.map(([d, b]) => [Buffer.isBuffer(d), b])).toEqual([
+      ...samples.map(() => [true, false]),
+      [true, false],
+      [true, true],
+    ]);
+    expect(received.slice(0, samples.length + 1).map(([d]) => (d as Buffer).toString())).toEqual([
+      ...samples,
+      '€uro ✓',
+    ]);
     expect(echoed).toEqual([...samples.map((s) => [s, false]), ['€uro ✓', false], ['\u0000\ufffd', true]]);
     c.close();
     await once(c, 'close');
@@ -67,7 +74,7 @@ describe("textAs: 'bytes'", () => {
   });
 });
 
-describe("send(bytes, { binary: false })", () => {
+describe('send(bytes, { binary: false })', () => {
   it('refuses bytes that are not UTF-8 with a UsageError and sends nothing', async () => {
     const s = await startServer();
     servers.push(s.wss);
@@ -110,8 +117,17 @@ const utf8Strings = fc.oneof(
   fc.string({ unit: 'binary', minLength: 1000, maxLength: 5000 }),
   fc.string({ unit: 'binary-ascii', minLength: 1000, maxLength: 3000 }),
   // Latin-1 beyond ASCII only, and ASCII with one astral character far in.
-  fc.string({ unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)), minLength: 1000, maxLength: 3000 }),
-  fc.tuple(fc.string({ unit: 'binary-ascii', minLength: 1000, maxLength: 2000 }), fc.constantFrom('😀', '\u{10ffff}', '\ufeff', '\ufffd')).map(([a, b]) => a + b),
+  fc.string({
+    unit: fc.integer({ min: 0x20, max: 0xff }).map((c) => String.fromCharCode(c)),
+    minLength: 1000,
+    maxLength: 3000,
+  }),
+  fc
+    .tuple(
+      fc.string({ unit: 'binary-ascii', minLength: 1000, maxLength: 2000 }),
+      fc.constantFrom('😀', '\u{10ffff}', '\ufeff', '\ufffd'),
+    )
+    .map(([a, b]) => a + b),
 );
 
 describe('nodeTextCodec', () => {
@@ -133,16 +149,24 @@ describe('nodeTextCodec', () => {
 
   it('refuses what is not UTF-8, as the fatal TextDecoder does', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 2000 }), fc.tuple(fc.string({ unit: 'binary', minLength: 1000, maxLength: 2000 }), fc.uint8Array({ maxLength: 4 })).map(([s, tail]) => Buffer.concat([Buffer.from(s), tail]))), (bytes) => {
-        let valid = true;
-        try {
-          new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-        } catch {
-          valid = false;
-        }
-        expect(nodeTextCodec.validate?.(bytes)).toBe(valid);
-        if (!valid) expect(nodeTextCodec.decodeIfValid?.(bytes)).toBeUndefined();
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 2000 }),
+          fc
+            .tuple(fc.string({ unit: 'binary', minLength: 1000, maxLength: 2000 }), fc.uint8Array({ maxLength: 4 }))
+            .map(([s, tail]) => Buffer.concat([Buffer.from(s), tail])),
+        ),
+        (bytes) => {
+          let valid = true;
+          try {
+            new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+          } catch {
+            valid = false;
+          }
+          expect(nodeTextCodec.validate?.(bytes)).toBe(valid);
+          if (!valid) expect(nodeTextCodec.decodeIfValid?.(bytes)).toBeUndefined();
+        },
+      ),
       { numRuns: 300 },
     );
     // A byte order mark is text, not a marker to drop, however long the text.

@@ -105,7 +105,9 @@ describe('with the ws client', () => {
     servers.push(wss);
     const parts: Array<[string, boolean, boolean]> = [];
     wss.on('connection', (ws) =>
-      ws.on('message-part', (d, isBinary, last) => parts.push([isBinary ? (d as Buffer).toString('hex') : (d as string), isBinary, last])),
+      ws.on('message-part', (d, isBinary, last) =>
+        parts.push([isBinary ? (d as Buffer).toString('hex') : (d as string), isBinary, last]),
+      ),
     );
     const c = await open(url);
     c.send('ab', { fin: false });
@@ -113,8 +115,18 @@ describe('with the ws client', () => {
     c.send(Buffer.from([1, 2]), { fin: false, binary: true });
     c.send(Buffer.from([3]), { fin: true, binary: true });
     await until(() => parts.some((p) => p[1] && p[2]));
-    expect(parts.filter((p) => !p[1]).map((p) => p[0]).join('')).toBe('abcd');
-    expect(parts.filter((p) => p[1]).map((p) => p[0]).join('')).toBe('010203');
+    expect(
+      parts
+        .filter((p) => !p[1])
+        .map((p) => p[0])
+        .join(''),
+    ).toBe('abcd');
+    expect(
+      parts
+        .filter((p) => p[1])
+        .map((p) => p[0])
+        .join(''),
+    ).toBe('010203');
     expect(parts.filter((p) => p[2]).length).toBe(2);
     c.close();
   });
@@ -151,12 +163,20 @@ describe('with the ws client', () => {
       handleUpgrade: async (info) => {
         seen = info;
         await new Promise((r) => setTimeout(r, 5));
-        return { accept: true, protocol: info.protocols.includes('v2') ? 'v2' : null, headers: { 'X-Hello': 'yes' }, data: { user: info.cookies.session ?? '' } };
+        return {
+          accept: true,
+          protocol: info.protocols.includes('v2') ? 'v2' : null,
+          headers: { 'X-Hello': 'yes' },
+          data: { user: info.cookies.session ?? '' },
+        };
       },
     });
     servers.push(wss);
     const connected = once(wss, 'connection') as Promise<[WebSocket<{ user: string }>]>;
-    const c = new WebSocketClient(`${url}/room/7?x=1`, ['v1', 'v2'], { headers: { Cookie: 'session=abc%20d; other=1' }, origin: 'https://example.test' });
+    const c = new WebSocketClient(`${url}/room/7?x=1`, ['v1', 'v2'], {
+      headers: { Cookie: 'session=abc%20d; other=1' },
+      origin: 'https://example.test',
+    });
     const upgraded = once(c, 'upgrade') as Promise<[import('node:http').IncomingMessage]>;
     const opened = once(c, 'open');
     const [res] = await upgraded;
@@ -180,7 +200,8 @@ describe('with the ws client', () => {
       allowedOrigins: ['https://good.test'],
       handleUpgrade: (info) => {
         if (info.path === '/throw') throw new Error('boom');
-        if (info.headers.authorization !== 'Bearer ok') return { accept: false, status: 403, body: 'no token', headers: { 'X-Why': 'token' } };
+        if (info.headers.authorization !== 'Bearer ok')
+          return { accept: false, status: 403, body: 'no token', headers: { 'X-Why': 'token' } };
         return true;
       },
     });

@@ -78,15 +78,24 @@ Example:
     escape: { type: 'boolean' },
   },
   async run(values, positionals) {
-    if (positionals.length !== 1) throw new CliUsageError(positionals.length === 0 ? 'give the URL to connect to, e.g. ws://127.0.0.1:9001' : `unexpected argument "${positionals[1]}"`);
+    if (positionals.length !== 1)
+      throw new CliUsageError(
+        positionals.length === 0
+          ? 'give the URL to connect to, e.g. ws://127.0.0.1:9001'
+          : `unexpected argument "${positionals[1]}"`,
+      );
     const url = parseUrl(positionals[0] as string);
-    if (values.deflate === true && values['no-deflate'] === true) throw new CliUsageError('--deflate and --no-deflate contradict each other');
-    if (values.raw === true && values.escape === true) throw new CliUsageError('--raw and --escape contradict each other');
+    if (values.deflate === true && values['no-deflate'] === true)
+      throw new CliUsageError('--deflate and --no-deflate contradict each other');
+    if (values.raw === true && values.escape === true)
+      throw new CliUsageError('--raw and --escape contradict each other');
     const headers = (values.header ?? []).map(parseHeader);
     const timeout = values.timeout === undefined ? 10_000 : Number(values.timeout);
-    if (!Number.isFinite(timeout) || timeout < 0) throw new CliUsageError(`--timeout must be a number of milliseconds, got "${values.timeout}"`);
+    if (!Number.isFinite(timeout) || timeout < 0)
+      throw new CliUsageError(`--timeout must be a number of milliseconds, got "${values.timeout}"`);
     const wait = values.wait === undefined ? 500 : Number(values.wait);
-    if (!Number.isFinite(wait) || wait < 0) throw new CliUsageError(`--wait must be a number of milliseconds, got "${values.wait}"`);
+    if (!Number.isFinite(wait) || wait < 0)
+      throw new CliUsageError(`--wait must be a number of milliseconds, got "${values.wait}"`);
     const dial: NodeDialOptions = {
       tls: {
         ...(values.insecure === true ? { rejectUnauthorized: false } : {}),
@@ -96,7 +105,8 @@ Example:
     const out = process.stdout;
     const style = styleFor(out);
     // What the server chose goes through `peer` (stdout) or `peerErr` (stderr) before it is printed.
-    const escapeFor = (stream: { isTTY?: boolean }) => values.escape === true || (values.raw !== true && stream.isTTY === true);
+    const escapeFor = (stream: { isTTY?: boolean }) =>
+      values.escape === true || (values.raw !== true && stream.isTTY === true);
     const peer = escapeFor(out) ? escapeControls : asIs;
     const peerErr = escapeFor(process.stderr) ? escapeControls : asIs;
     const print = (line: string) => out.write(`${line}\n`);
@@ -117,7 +127,8 @@ Example:
             const time = `+${((performance.now() - started) / 1000).toFixed(3)}s`;
             const records = dissector.push(from, bytes);
             print(style.yellow(`[${time}] ${arrow(from)}: ${bytes.length} bytes`));
-            for (const record of records) for (const line of formatPeerRecord(record, { style }, peer)) print(`  ${line}`);
+            for (const record of records)
+              for (const line of formatPeerRecord(record, { style }, peer)) print(`  ${line}`);
           });
         },
       });
@@ -184,8 +195,16 @@ Example:
       });
 
       ws.onopen = () => {
-        const extras = [ws.protocol ? `protocol: ${peer(ws.protocol)}` : '', ws.extensions ? `extensions: ${peer(ws.extensions)}` : ''].filter(Boolean).join(', ');
-        print(style.green(`connected to ${url}${extras ? ` (${extras})` : ''}`) + (interactive ? style.dim('  /help for commands, Ctrl-D or /close to end') : ''));
+        const extras = [
+          ws.protocol ? `protocol: ${peer(ws.protocol)}` : '',
+          ws.extensions ? `extensions: ${peer(ws.extensions)}` : '',
+        ]
+          .filter(Boolean)
+          .join(', ');
+        print(
+          style.green(`connected to ${url}${extras ? ` (${extras})` : ''}`) +
+            (interactive ? style.dim('  /help for commands, Ctrl-D or /close to end') : ''),
+        );
         for (const line of pending.splice(0)) handle(line);
         if (inputEnded) closeWhenQuiet();
       };
@@ -193,7 +212,10 @@ Example:
         const data: unknown = (ev as MessageEvent).data;
         if (inputEnded) closeWhenQuiet();
         if (typeof data === 'string') print(`${style.cyan('<')} ${peer(data)}`);
-        else if (data instanceof ArrayBuffer) print(`${style.cyan('<')} ${style.dim(`[binary, ${data.byteLength} bytes]`)} ${toHex(new Uint8Array(data), 256)}`);
+        else if (data instanceof ArrayBuffer)
+          print(
+            `${style.cyan('<')} ${style.dim(`[binary, ${data.byteLength} bytes]`)} ${toHex(new Uint8Array(data), 256)}`,
+          );
       };
       ws.onerror = (ev) => {
         failure = describeFailure(ev instanceof WebSocketErrorEvent ? ev.error : undefined, peerErr);
@@ -203,7 +225,11 @@ Example:
         lines.close();
         clearTimeout(quietTimer);
         if (failure !== null) process.stderr.write(`${style.red('error:')} ${failure}\n`);
-        print(style.dim(`disconnected: ${ev.code}${ev.reason ? ` ${peer(JSON.stringify(ev.reason))}` : ''}${ev.wasClean ? '' : ' (not clean)'}`));
+        print(
+          style.dim(
+            `disconnected: ${ev.code}${ev.reason ? ` ${peer(JSON.stringify(ev.reason))}` : ''}${ev.wasClean ? '' : ' (not clean)'}`,
+          ),
+        );
         resolve(ev.wasClean && failure === null ? Exit.Ok : Exit.Failure);
       };
       process.once('SIGINT', () => {
@@ -221,7 +247,8 @@ function parseUrl(text: string): string {
   } catch {
     throw new CliUsageError(`"${text}" is not a URL; use ws://host:port/path or wss://…`);
   }
-  if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) throw new CliUsageError(`unsupported scheme ${url.protocol} (use ws: or wss:)`);
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol))
+    throw new CliUsageError(`unsupported scheme ${url.protocol} (use ws: or wss:)`);
   return url.href;
 }
 
@@ -237,7 +264,11 @@ const asIs = (text: string): string => text;
 function describeFailure(error: unknown, peer: (text: string) => string): string {
   if (error instanceof HandshakeError) {
     const cause: unknown = error.cause;
-    if (error.code === 'transport' && cause instanceof Error && (cause as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
+    if (
+      error.code === 'transport' &&
+      cause instanceof Error &&
+      (cause as NodeJS.ErrnoException).code === 'ECONNREFUSED'
+    ) {
       return `connection refused: is a server listening there? (${cause.message})`;
     }
     if (error.code === 'rejected') {
@@ -247,7 +278,10 @@ function describeFailure(error: unknown, peer: (text: string) => string): string
         .split(/\r?\n/)
         .map((line) => peer(line))
         .join('\n');
-      return `the server refused the upgrade: ${error.status} ${peer(error.statusText ?? '')}`.trimEnd() + (body ? `\n${body}` : '');
+      return (
+        `the server refused the upgrade: ${error.status} ${peer(error.statusText ?? '')}`.trimEnd() +
+        (body ? `\n${body}` : '')
+      );
     }
     return `handshake ${error.code}: ${peer(error.message)}`;
   }

@@ -50,7 +50,8 @@ Examples:
     const bytes = await readInput(positionals);
     const from = values.from === undefined ? detectSide(bytes) : checkSide(values.from);
     const maxBytes = values['max-bytes'] === undefined ? 64 : Number(values['max-bytes']);
-    if (!Number.isInteger(maxBytes) || maxBytes < 0) throw new CliUsageError(`--max-bytes must be a whole number, got "${values['max-bytes']}"`);
+    if (!Number.isInteger(maxBytes) || maxBytes < 0)
+      throw new CliUsageError(`--max-bytes must be a whole number, got "${values['max-bytes']}"`);
     const style = styleFor(process.stdout);
     const dissector = new StreamDissector({ from: from.side, deflate: values.deflate === true ? {} : null });
     const records = [...dissector.push(bytes), ...dissector.end()];

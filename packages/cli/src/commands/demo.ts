@@ -68,7 +68,10 @@ address you browse to with --allow-origin http://ADDRESS:PORT.`,
     }
     const shown = host === '127.0.0.1' || host === '::1' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
     process.stdout.write(`frame inspector on ${style.bold(`http://${shown}:${demo.port}/`)}  (Ctrl-C to stop)\n`);
-    if (allowAnyOrigin) process.stdout.write(`${style.red('warning:')} --allow-any-origin: any web page you visit can read what passes through the demo\n`);
+    if (allowAnyOrigin)
+      process.stdout.write(
+        `${style.red('warning:')} --allow-any-origin: any web page you visit can read what passes through the demo\n`,
+      );
     await onShutdownSignal();
     process.stdout.write('closing every connection with 1001…\n');
     await demo.close();

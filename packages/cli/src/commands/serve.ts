@@ -45,10 +45,14 @@ Example:
     if (positionals.length > 0) throw new CliUsageError(`unexpected argument "${positionals[0]}"`);
     const port = parsePort(values.port, 9001);
     const host = values.host ?? '127.0.0.1';
-    if (values.deflate === true && values['no-deflate'] === true) throw new CliUsageError('--deflate and --no-deflate contradict each other');
+    if (values.deflate === true && values['no-deflate'] === true)
+      throw new CliUsageError('--deflate and --no-deflate contradict each other');
     const wantsTls = values.tls === true || values.key !== undefined || values.cert !== undefined;
-    if (wantsTls && (values.key === undefined || values.cert === undefined)) throw new CliUsageError('--tls needs both --key and --cert');
-    const tls = wantsTls ? { key: readPem(values.key as string, '--key'), cert: readPem(values.cert as string, '--cert') } : {};
+    if (wantsTls && (values.key === undefined || values.cert === undefined))
+      throw new CliUsageError('--tls needs both --key and --cert');
+    const tls = wantsTls
+      ? { key: readPem(values.key as string, '--key'), cert: readPem(values.cert as string, '--cert') }
+      : {};
     const style = styleFor(process.stdout);
     const log = values.quiet === true ? () => {} : (line: string) => process.stdout.write(`${line}\n`);
 
@@ -56,8 +60,11 @@ Example:
     const listening = new Promise<number>((resolve) => {
       wss.on('listening', () => {
         const address = wss.address();
-        const shown = address === null ? host : address.address.includes(':') ? `[${address.address}]` : address.address;
-        process.stdout.write(`echo server listening on ${wantsTls ? 'wss' : 'ws'}://${shown}:${address?.port ?? port}\n`);
+        const shown =
+          address === null ? host : address.address.includes(':') ? `[${address.address}]` : address.address;
+        process.stdout.write(
+          `echo server listening on ${wantsTls ? 'wss' : 'ws'}://${shown}:${address?.port ?? port}\n`,
+        );
         resolve(Exit.Ok);
       });
       wss.on('error', (error: NodeJS.ErrnoException) => {
@@ -70,10 +77,16 @@ Example:
     let next = 1;
     wss.on('connection', (ws, info) => {
       const id = next++;
-      const extras = [ws.protocol ? `protocol ${ws.protocol}` : '', ws.extensions ? ws.extensions : ''].filter(Boolean).join(', ');
-      log(style.dim(`#${id} open from ${info.remoteAddress} ${peer(info.target)}${extras ? ` (${peer(extras)})` : ''}`));
+      const extras = [ws.protocol ? `protocol ${ws.protocol}` : '', ws.extensions ? ws.extensions : '']
+        .filter(Boolean)
+        .join(', ');
+      log(
+        style.dim(`#${id} open from ${info.remoteAddress} ${peer(info.target)}${extras ? ` (${peer(extras)})` : ''}`),
+      );
       ws.on('message', (data: string | Buffer) => ws.send(data));
-      ws.on('close', (code: number, reason: string) => log(style.dim(`#${id} closed ${code}${reason ? ` ${peer(JSON.stringify(reason))}` : ''}`)));
+      ws.on('close', (code: number, reason: string) =>
+        log(style.dim(`#${id} closed ${code}${reason ? ` ${peer(JSON.stringify(reason))}` : ''}`)),
+      );
     });
     if ((await listening) !== Exit.Ok) return Exit.Failure;
     await onShutdownSignal();
@@ -94,7 +107,8 @@ function readPem(path: string, flag: string): Buffer {
 /** A listen failure in words a person can act on. */
 export function listenError(error: NodeJS.ErrnoException, host: string, port: number): string {
   if (error.code === 'EADDRINUSE') return `port ${port} on ${host} is already in use; pick another with --port`;
-  if (error.code === 'EACCES') return `no permission to listen on port ${port} (ports below 1024 need privileges); pick another with --port`;
+  if (error.code === 'EACCES')
+    return `no permission to listen on port ${port} (ports below 1024 need privileges); pick another with --port`;
   if (error.code === 'EADDRNOTAVAIL') return `${host} is not an address of this machine`;
   return error.message;
 }
