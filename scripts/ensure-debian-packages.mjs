@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Makes sure the Debian packages the tests run against are installed:
-// chromium (the browser tests) and python3-websockets (a strict RFC 7692
-// client for the node-server's interop test).
+// chromium (the browser tests), python3-websockets (a strict RFC 7692
+// client for the node-server's interop test), tshark (the independent
+// dissector the capture reader is checked against) and redis-server (the
+// broker the topics adapter fans out through).
 //
 // `node scripts/ensure-debian-packages.mjs [package...]` checks the named
 // packages, or all of them without arguments. Each is recognised by a file it
@@ -17,6 +19,8 @@ export const DEBIAN_PACKAGES = {
   chromium: '/usr/bin/chromium',
   // Debian's module for Debian's interpreter: the test runs /usr/bin/python3, not whatever python3 is on PATH.
   'python3-websockets': '/usr/lib/python3/dist-packages/websockets/__init__.py',
+  tshark: '/usr/bin/tshark',
+  'redis-server': '/usr/bin/redis-server',
 };
 
 /** Returns normally when every package is present (installing if it can); otherwise exits 1. */
