@@ -138,11 +138,11 @@ function wsDecoder(stream, masked, onMessage) {
   return { pass, refill };
 }
 
-function verify(name, make, stream, text, toString) {
+function verify(name, make, stream, text, asString) {
   let h = 0;
   const { pass, refill } = make((data) => {
     if (typeof data === 'string') h = mixText(h, data);
-    else h = toString ? mixText(h, data.toString()) : mix(h, data);
+    else h = asString ? mixText(h, data.toString()) : mix(h, data);
   });
   refill();
   const n = pass();

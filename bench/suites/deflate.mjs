@@ -119,7 +119,7 @@ async function compareAsync(contenders, { warmupMs = 300, sampleMs = 200, rounds
     }
   }
   const out = {};
-  contenders.forEach((c, i) => (out[c.name] = { median: median(samples[i]), samples: samples[i] }));
+  for (const [i, c] of contenders.entries()) out[c.name] = { median: median(samples[i]), samples: samples[i] };
   return out;
 }
 

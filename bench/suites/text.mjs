@@ -215,7 +215,7 @@ async function decodeCase({ payloads, count, fragment = Infinity, options = {}, 
   const keepLength = (data) => {
     sink ^= data.length;
   };
-  const toString = (data) => {
+  const keepStringLength = (data) => {
     sink ^= data.toString().length;
   };
   const makers = [
@@ -223,7 +223,7 @@ async function decodeCase({ payloads, count, fragment = Infinity, options = {}, 
     [
       'ws',
       (cb) => wsDecoder(stream, (data) => cb(want === 'string' ? data.toString() : data)),
-      want === 'string' ? toString : keepLength,
+      want === 'string' ? keepStringLength : keepLength,
     ],
   ];
   const contenders = makers.map(([name, make, sinkFn]) => {

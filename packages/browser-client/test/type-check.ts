@@ -47,7 +47,7 @@ export function typeCheck(snippets: readonly Snippet[]): string[] {
     types: ['node'],
   };
   const files = new Map<string, Snippet>();
-  snippets.forEach((snippet, i) => files.set(join(packageDir, `__snippet-${i}.ts`), snippet));
+  for (const [i, snippet] of snippets.entries()) files.set(join(packageDir, `__snippet-${i}.ts`), snippet);
   const host = ts.createCompilerHost(options);
   const { fileExists, readFile, getSourceFile } = host;
   host.fileExists = (name) => files.has(name) || fileExists.call(host, name);

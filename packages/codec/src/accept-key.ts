@@ -4,7 +4,7 @@
  */
 
 import { fromString } from 'uint8arrays/from-string';
-import { toString } from 'uint8arrays/to-string';
+import { toString as bytesToString } from 'uint8arrays/to-string';
 import { sha1 } from './sha1.js';
 
 /** The fixed GUID appended to the key before hashing (RFC 6455 §1.3). */
@@ -12,7 +12,7 @@ export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** `base64(SHA-1(key + GUID))`, the value a server sends as `Sec-WebSocket-Accept`. */
 export function computeAcceptKey(key: string): string {
-  return toString(sha1(fromString(key + WEBSOCKET_GUID, 'latin1')), 'base64pad');
+  return bytesToString(sha1(fromString(key + WEBSOCKET_GUID, 'latin1')), 'base64pad');
 }
 
 /**
@@ -36,5 +36,5 @@ function isBase64Char(c: number): boolean {
 export function generateClientKey(random: (bytes: Uint8Array) => void): string {
   const nonce = new Uint8Array(16);
   random(nonce);
-  return toString(nonce, 'base64pad');
+  return bytesToString(nonce, 'base64pad');
 }

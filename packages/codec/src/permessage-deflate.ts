@@ -45,7 +45,6 @@ import type {
   MessageDecoder,
   MessageEncoder,
   NegotiatedExtension,
-  NegotiationResult,
 } from './extension.js';
 import type { ExtensionElement, ExtensionParam } from './header-grammar.js';
 

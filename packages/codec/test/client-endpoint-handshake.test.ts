@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { concat } from 'uint8arrays/concat';
 import { fromString } from 'uint8arrays/from-string';
-import { toString } from 'uint8arrays/to-string';
+import { toString as bytesToString } from 'uint8arrays/to-string';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../src/frames.js';
 import { computeAcceptKey, createRequestHeadParser } from '../src/http.js';
@@ -21,7 +21,7 @@ import {
 } from '../src/index.js';
 import { passThroughExtension } from './helpers.js';
 
-const text = (bytes: Uint8Array): string => toString(bytes, 'latin1');
+const text = (bytes: Uint8Array): string => bytesToString(bytes, 'latin1');
 const bytes = (value: string): Uint8Array => fromString(value, 'latin1');
 
 /** Randomness that yields the RFC 6455 sample nonce, so the key is `dGhlIHNhbXBsZSBub25jZQ==`. */

@@ -110,7 +110,7 @@ describe('misuse throws a typed UsageError', () => {
       'ERR_CLOSE_REASON_TOO_LONG',
     );
     const s = server();
-    s.send({ type: 'close', code: 1000, reason: 'é'.repeat(61) + 'a' });
+    s.send({ type: 'close', code: 1000, reason: `${'é'.repeat(61)}a` });
     expect(outgoingBytes(s).length).toBe(2 + 2 + 123);
   });
 

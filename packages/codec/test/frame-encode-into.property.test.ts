@@ -120,7 +120,7 @@ describe('encodeFrameInto', () => {
             });
             expect(error).toBeUndefined();
             expect(received).toHaveLength(payloads.length);
-            received.forEach((r, i) => expect(equals(r, payloads[i] as Uint8Array)).toBe(true));
+            for (const [i, r] of received.entries()) expect(equals(r, payloads[i] as Uint8Array)).toBe(true);
           },
         ),
         { numRuns: 100 },

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { concat } from 'uint8arrays/concat';
-import { toString } from 'uint8arrays/to-string';
+import { toString as bytesToString } from 'uint8arrays/to-string';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import {
@@ -178,7 +178,7 @@ describe('ClientEndpoint over TCP, a ws WebSocketServer as the server', () => {
     const { events } = await codecClient(port, '/', {});
     const event = events[0];
     expect(event).toMatchObject({ type: 'rejected', status: 401, reason: 'Unauthorized', bodyComplete: true });
-    if (event?.type === 'rejected') expect(toString(event.body)).toBe('Unauthorized');
+    if (event?.type === 'rejected') expect(bytesToString(event.body)).toBe('Unauthorized');
   });
 
   it('reports ws’s 400 for an unsupported version, with its headers', async () => {
@@ -187,7 +187,7 @@ describe('ClientEndpoint over TCP, a ws WebSocketServer as the server', () => {
     // A doctored request: ws answers 400 and our client must surface it.
     const socket = connect(port, '127.0.0.1');
     cleanups.push(() => socket.destroy());
-    const request = toString(concat(endpoint.takeOutgoing()), 'latin1').replace(
+    const request = bytesToString(concat(endpoint.takeOutgoing()), 'latin1').replace(
       'Sec-WebSocket-Version: 13',
       'Sec-WebSocket-Version: 7',
     );

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { fromString } from 'uint8arrays/from-string';
-import { toString } from 'uint8arrays/to-string';
+import { toString as bytesToString } from 'uint8arrays/to-string';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_HEAD_LIMITS,
@@ -53,7 +53,7 @@ describe('request heads', () => {
       ['Host', 'a'],
       ['X-Y', 'v  w'],
     ]);
-    expect(toString(result.trailing, 'latin1')).toBe('FRAME');
+    expect(bytesToString(result.trailing, 'latin1')).toBe('FRAME');
   });
 
   it('keeps obs-text in values byte for byte', () => {
@@ -121,7 +121,7 @@ describe('request heads', () => {
     const head = 'GET / HTTP/1.1\r\nX: abc\r\n\r\n';
     const limits = { ...DEFAULT_HEAD_LIMITS, maxHeadSize: head.length };
     const result = parseRequest(`${head}tail`, limits);
-    expect(result.type === 'complete' && toString(result.trailing, 'latin1')).toBe('tail');
+    expect(result.type === 'complete' && bytesToString(result.trailing, 'latin1')).toBe('tail');
     expect(parseRequest(`${head.slice(0, -2)}x\r\n\r\n`, limits)).toMatchObject({ status: 431 });
   });
 
@@ -157,14 +157,14 @@ describe('request heads', () => {
         const trailing: string[] = [];
         for (let i = 0; i + 1 < points.length; i++) {
           const chunk = bytes(text.slice(points[i], points[i + 1]));
-          if (result.type === 'complete') trailing.push(toString(chunk, 'latin1'));
+          if (result.type === 'complete') trailing.push(bytesToString(chunk, 'latin1'));
           else result = parser.push(chunk);
         }
         expect(result.type).toBe('complete');
         if (result.type !== 'complete' || whole.type !== 'complete') return;
         expect(result.startLine).toEqual(whole.startLine);
         expect(result.headers.entries()).toEqual(whole.headers.entries());
-        expect(toString(result.trailing, 'latin1') + trailing.join('')).toBe('xyz');
+        expect(bytesToString(result.trailing, 'latin1') + trailing.join('')).toBe('xyz');
       }),
     );
   });

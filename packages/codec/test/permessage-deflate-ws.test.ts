@@ -145,7 +145,8 @@ describe('permessage-deflate with ws as the server', () => {
       });
       expect(deflateParams(client)).toEqual(c);
       expect(got.map((e) => e.type)).toEqual(msgs.map((m) => (typeof m === 'string' ? 'text' : 'binary')));
-      got.forEach((e, i) => expect(asBytes((e as { data: string | Uint8Array }).data)).toEqual(asBytes(msgs[i]!)));
+      for (const [i, e] of got.entries())
+        expect(asBytes((e as { data: string | Uint8Array }).data)).toEqual(asBytes(msgs[i]!));
       socket.destroy();
     });
   }
@@ -196,7 +197,7 @@ describe('permessage-deflate with ws as the client', () => {
       });
       expect(client.extensions).toMatch(/^permessage-deflate/);
       expect(agreed).toEqual(c);
-      got.forEach((m, i) => expect(asBytes(m)).toEqual(asBytes(msgs[i]!)));
+      for (const [i, m] of got.entries()) expect(asBytes(m)).toEqual(asBytes(msgs[i]!));
       client.close();
     });
   }

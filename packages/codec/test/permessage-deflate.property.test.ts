@@ -58,7 +58,10 @@ const message: fc.Arbitrary<Msg> = fc.oneof(
 
 /** Sends `m`, streamed in `m.stream` chunks with fin:false when over 1 (strings cut at code point boundaries). */
 function send(conn: Endpoint, m: Msg): void {
-  if (m.stream === 1) return conn.send({ type: m.type, data: m.data } as FrameCommand);
+  if (m.stream === 1) {
+    conn.send({ type: m.type, data: m.data } as FrameCommand);
+    return;
+  }
   if (m.type === 'text') {
     const cps = Array.from(m.data);
     const step = Math.ceil(cps.length / m.stream) || 1;
@@ -90,10 +93,16 @@ function whole(events: EndpointEvent[]): { type: string; data: string | number[]
     else if (ev.type === 'binary') out.push({ type: 'binary', data: Array.from(ev.data) });
     else if (ev.type === 'text-part') {
       text += ev.data;
-      if (ev.last) out.push({ type: 'text', data: text }), (text = '');
+      if (ev.last) {
+        out.push({ type: 'text', data: text });
+        text = '';
+      }
     } else if (ev.type === 'binary-part') {
       bin.push(ev.data);
-      if (ev.last) out.push({ type: 'binary', data: Array.from(concat(bin)) }), (bin = []);
+      if (ev.last) {
+        out.push({ type: 'binary', data: Array.from(concat(bin)) });
+        bin = [];
+      }
     } else out.push({ type: ev.type, data: JSON.stringify(ev) });
   }
   return out;

@@ -63,7 +63,7 @@ function sendAll(sender: Endpoint, steps: readonly Step[]): PlainEvent[] {
         expected.push({ type: 'text', data: s.parts.join('') });
         break;
       case 'streamed-binary':
-        s.parts.forEach((p, i) => send({ type: 'binary', data: p, fin: i === s.parts.length - 1 }));
+        for (const [i, p] of s.parts.entries()) send({ type: 'binary', data: p, fin: i === s.parts.length - 1 });
         expected.push({ type: 'binary', data: Array.from(concat(s.parts)) });
         break;
       case 'ping':

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { concat } from 'uint8arrays/concat';
 import { fromString } from 'uint8arrays/from-string';
-import { toString } from 'uint8arrays/to-string';
+import { toString as bytesToString } from 'uint8arrays/to-string';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../src/frames.js';
 import { computeAcceptKey, createResponseHeadParser } from '../src/http.js';
@@ -28,7 +28,7 @@ import {
 import { growthRatio } from './growth.js';
 import { passThroughExtension } from './helpers.js';
 
-const text = (bytes: Uint8Array): string => toString(bytes, 'latin1');
+const text = (bytes: Uint8Array): string => bytesToString(bytes, 'latin1');
 const bytes = (value: string): Uint8Array => fromString(value, 'latin1');
 
 const RFC_REQUEST = [

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { toString } from 'uint8arrays/to-string';
+import { toString as bytesToString } from 'uint8arrays/to-string';
 import { fromString } from 'uint8arrays/from-string';
 import { describe, expect, it } from 'vitest';
 import { sha1 } from '../src/sha1.js';
 
-const hex = (bytes: Uint8Array): string => toString(bytes, 'base16');
+const hex = (bytes: Uint8Array): string => bytesToString(bytes, 'base16');
 const ascii = (text: string): Uint8Array => fromString(text, 'ascii');
 
 describe('sha1', () => {

@@ -89,7 +89,7 @@ describe.each<Role>(['server', 'client'])('text sent as bytes by the %s role', (
           cuts.map((c) => c % (bytes.length + 1)),
         );
         if (parts.length === 0) parts.push(new Uint8Array(0));
-        parts.forEach((p, i) => out.send({ type: 'text', data: p, fin: i === parts.length - 1 }));
+        for (const [i, p] of parts.entries()) out.send({ type: 'text', data: p, fin: i === parts.length - 1 });
         expect(feed(receiver, [concat(out.takeOutgoing())])).toEqual([{ type: 'text', data: s }]);
       }),
       { numRuns: RUNS },
