@@ -10,9 +10,11 @@
  *   state       input          next        what happens
  *   ──────────  ─────────────  ──────────  ─────────────────────────────────────────────
  *   handshake   request        deciding    server: a valid request head; `request` event
- *   handshake   opened         open        client: a valid 101 and agreed extensions
+ *   handshake   opened         open        client: a valid 101 (over HTTP/2: 2xx response
+ *                                          headers) and agreed extensions
  *   handshake   refuse         refused     a bad head (server: 4xx queued), a non-101 or
- *                                          an invalid 101 (client: nothing to write)
+ *                                          an invalid 101 (client: nothing to write);
+ *                                          over HTTP/2 a non-2xx, read to END_STREAM
  *   deciding    accept         open        server: 101 queued, extensions negotiated
  *   deciding    reject         refused     server: the application's error response queued
  *   deciding    refuse         refused     server: too many bytes before the decision (400)

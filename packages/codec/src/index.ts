@@ -34,6 +34,7 @@ export type {
 export type { UpgradeRequestEvent, ParsedRequest } from './upgrade-request.js';
 export { HandshakeFailure } from './upgrade-response.js';
 export type { ExtendedConnectRequest } from './upgrade-request.js';
+export type { ExtendedConnectResponse } from './extended-connect.js';
 export type { MessageMode } from './message-assembler.js';
 export { Opcode, opcodeName } from './opcode.js';
 export { cryptoRandom, type RandomSource } from './random.js';

@@ -144,7 +144,11 @@ describe('a client endpoint for an extended CONNECT', () => {
       HandshakeFailure.InvalidExtensions,
     ],
     ['a 101 (HTTP/2 has none)', { status: 101, headers: [] as const }, HandshakeFailure.MalformedResponse],
-    ['an upper-case field name', { status: 200, headers: [['X-Upper', 'a']] as const }, HandshakeFailure.MalformedResponse],
+    [
+      'an upper-case field name',
+      { status: 200, headers: [['X-Upper', 'a']] as const },
+      HandshakeFailure.MalformedResponse,
+    ],
     ['a control character', { status: 200, headers: [['x-a', 'a\nb']] as const }, HandshakeFailure.MalformedResponse],
     ['no status at all', { headers: [] as const }, HandshakeFailure.MalformedResponse],
   ])('fails the handshake on %s', (_name, response, failure) => {
