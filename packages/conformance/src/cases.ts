@@ -51,7 +51,6 @@ export function keyArb(receiver: Role): fc.Arbitrary<Uint8Array | null> {
 
 /** The closing frame a valid case ends with, and what may come back. */
 function closing(
-  receiver: Role,
   key: Uint8Array | null,
   code = 1000,
 ): { bytes: Uint8Array; expect: Pick<Expectation & { kind: 'echo' }, 'closeCodes' | 'strictCode'> } {
@@ -65,12 +64,11 @@ function echoCase(
   family: Family,
   variant: string,
   description: string,
-  receiver: Role,
   body: Uint8Array,
   replies: readonly Reply[],
   key: Uint8Array | null,
 ): Case {
-  const end = closing(receiver, key);
+  const end = closing(key);
   const send = concat([body, end.bytes]);
   return { family, variant, description, build: () => ({ send }), expect: { kind: 'echo', replies, ...end.expect } };
 }
@@ -95,7 +93,6 @@ function valid(family: Family, variant: string, o: CaseOptions, maxMessageLength
         family,
         variant,
         `${s.frames.length} frames: ${s.expected.map((e) => e.type).join(', ') || 'nothing'}`,
-        o.receiver,
         s.bytes,
         repliesOf(s.expected),
         key,
@@ -144,7 +141,6 @@ function sized(
         family,
         variant,
         `a ${n}-byte ${isText ? 'text' : 'binary'} message, ${lengthEncoding} length`,
-        o.receiver,
         frame,
         [reply],
         closeKey,
@@ -193,7 +189,7 @@ function pingPong(o: CaseOptions): fc.Arbitrary<Case> {
         return encodeFrame({ fin: true, rsv: 0, opcode, payload, maskKey: key });
       });
       const sizes = frames.map(([opcode, n]) => `${opcode === Op.Ping ? 'ping' : 'pong'}(${n})`).join(' ');
-      return echoCase('ping-pong', 'ping-pong/controls', sizes, o.receiver, concat(bytes), replies, closeKey);
+      return echoCase('ping-pong', 'ping-pong/controls', sizes, concat(bytes), replies, closeKey);
     }),
     valid('ping-pong', 'ping-pong/stream', o, 40),
     invalid('ping-pong', o, ['control-size', 'control-fragmented']),
@@ -231,7 +227,6 @@ function fragmentedText(o: CaseOptions): fc.Arbitrary<Case> {
         'utf8',
         'utf8/valid-fragmented',
         `${s.length} UTF-16 units of text in ${parts.length} fragments`,
-        o.receiver,
         concat(frames),
         [{ type: 'text', data: s }],
         keys[7] ?? null,

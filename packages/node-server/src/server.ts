@@ -72,6 +72,7 @@ export interface RejectDecision {
 }
 
 /** `true`/`undefined` accept without a subprotocol, `false` rejects with 403. */
+// biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing accepts, so `void` is one of the answers.
 export type UpgradeDecision<Data> = AcceptDecision<Data> | RejectDecision | boolean | undefined | void;
 
 export type UpgradeHook<Data> = (info: UpgradeInfo) => UpgradeDecision<Data> | Promise<UpgradeDecision<Data>>;

@@ -128,7 +128,6 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   private closeTimer: NodeJS.Timeout | undefined;
   private closeEmitted = false;
   private transportEnded = false;
-  private onEnd: (() => void) | undefined;
 
   /** @internal — created by `WebSocketServer` once its endpoint accepted the request. */
   constructor(
@@ -147,7 +146,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     this.data = data;
     // Shared listener functions that find this object on the socket: no
     // closures per connection (see "Memory" in the README).
-    (socket as OwnedSocket)[OWNER] = this as WebSocket<any>;
+    (socket as OwnedSocket)[OWNER] = this as WebSocket<unknown>;
     socket.on('data', socketData);
     socket.on('drain', socketDrain);
     socket.on('close', socketClose);
@@ -534,7 +533,7 @@ function frameBytes(payload: number): number {
 }
 
 const OWNER = Symbol('rfc6455.websocket');
-type OwnedSocket = Socket & { [OWNER]: WebSocket<any> };
+type OwnedSocket = Socket & { [OWNER]: WebSocket<unknown> };
 function socketData(this: OwnedSocket, chunk: Buffer): void {
   this[OWNER].onData(chunk);
 }

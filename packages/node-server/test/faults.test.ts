@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocketClient from 'ws';
-import { type WebSocket, type WebSocketServer } from '../src/index.js';
+import type { WebSocket, WebSocketServer } from '../src/index.js';
 import { clientFrame, rawClient, resourceCounts, startServer, until } from './helpers.js';
 
 const servers: WebSocketServer<any>[] = [];

@@ -8,7 +8,7 @@ import * as api from '../src/index.js';
 import { CLOSED, CLOSING, OPEN, type WebSocket, type WebSocketServer } from '../src/index.js';
 import { startServer } from './helpers.js';
 
-const servers: WebSocketServer<any>[] = [];
+const servers: Array<Pick<WebSocketServer, 'close'>> = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close({ timeout: 500 })));
 });

@@ -8,7 +8,7 @@ import { expected, startWebServer } from './web-server.js';
 const client = fileURLToPath(new URL('./fixtures/web-client.mjs', import.meta.url));
 const deno = fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url));
 
-function runClient(cmd: string, args: string[]): Promise<any> {
+function runClient(cmd: string, args: string[]): Promise<unknown> {
   return new Promise((resolve, reject) => {
     execFile(
       cmd,

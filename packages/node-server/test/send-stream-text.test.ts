@@ -9,7 +9,7 @@ import WebSocketClient from 'ws';
 import type { WebSocket, WebSocketServer } from '../src/index.js';
 import { startServer } from './helpers.js';
 
-const servers: WebSocketServer<any>[] = [];
+const servers: Array<Pick<WebSocketServer, 'close'>> = [];
 const clients: WebSocketClient[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) c.terminate();

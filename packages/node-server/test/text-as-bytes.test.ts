@@ -9,7 +9,7 @@ import WebSocketClient from 'ws';
 import { type WebSocket, type WebSocketServer, nodeTextCodec, UsageError } from '../src/index.js';
 import { clientFrame, rawClient, startServer, until } from './helpers.js';
 
-const servers: WebSocketServer<any>[] = [];
+const servers: Array<Pick<WebSocketServer, 'close'>> = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close({ timeout: 500 })));
 });
@@ -33,7 +33,7 @@ async function open(url: string) {
   return c;
 }
 
-const samples = ['héllo ✓', '', 'κόσμε 🚀 日本語', 'a'.repeat(70_000) + 'é'];
+const samples = ['héllo ✓', '', 'κόσμε 🚀 日本語', `${'a'.repeat(70_000)}é`];
 
 describe("textAs: 'bytes'", () => {
   it('hands text to the application as Buffers of its UTF-8, marked not binary, and a relay echoes them as text', async () => {

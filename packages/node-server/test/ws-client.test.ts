@@ -3,10 +3,10 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocketClient from 'ws';
-import { type WebSocket, WebSocketServer } from '../src/index.js';
+import { type UpgradeInfo, type WebSocket, WebSocketProtocolError, WebSocketServer } from '../src/index.js';
 import { clientFrame, startServer, until } from './helpers.js';
 
-const servers: WebSocketServer<any>[] = [];
+const servers: Array<Pick<WebSocketServer, 'close'>> = [];
 async function echoServer(options: ConstructorParameters<typeof WebSocketServer>[0] = {}) {
   const s = await startServer(options);
   servers.push(s.wss);
@@ -158,7 +158,7 @@ describe('with the ws client', () => {
   });
 
   it('chooses a subprotocol, adds headers, attaches data and sees cookies and the URL', async () => {
-    let seen: any;
+    let seen: UpgradeInfo | undefined;
     const { wss, url } = await startServer<{ user: string }>({
       handleUpgrade: async (info) => {
         seen = info;
@@ -186,12 +186,12 @@ describe('with the ws client', () => {
     expect(ws.protocol).toBe('v2');
     expect(res.headers['x-hello']).toBe('yes');
     expect(ws.data).toEqual({ user: 'abc d' });
-    expect(seen.path).toBe('/room/7');
-    expect(seen.url.searchParams.get('x')).toBe('1');
-    expect(seen.url.protocol).toBe('ws:');
-    expect(seen.origin).toBe('https://example.test');
-    expect(seen.protocols).toEqual(['v1', 'v2']);
-    expect(seen.headers['sec-websocket-version']).toBe('13');
+    expect(seen?.path).toBe('/room/7');
+    expect(seen?.url.searchParams.get('x')).toBe('1');
+    expect(seen?.url.protocol).toBe('ws:');
+    expect(seen?.origin).toBe('https://example.test');
+    expect(seen?.protocols).toEqual(['v1', 'v2']);
+    expect(seen?.headers['sec-websocket-version']).toBe('13');
     c.close();
   });
 
@@ -256,10 +256,13 @@ describe('with the ws client', () => {
     // Invalid UTF-8 in a text message → 1007 from the server.
     const errors: Error[] = [];
     server.on('error', (e) => errors.push(e));
-    (c as any)._socket.write(clientFrame(0x81, new Uint8Array([0xff, 0xfe])));
+    (c as unknown as { _socket: { write(bytes: Uint8Array): void } })._socket.write(
+      clientFrame(0x81, new Uint8Array([0xff, 0xfe])),
+    );
     const [code] = (await once(c, 'close')) as [number];
     expect(code).toBe(1007);
-    expect((errors[0] as any).closeCode).toBe(1007);
+    expect(errors[0]).toBeInstanceOf(WebSocketProtocolError);
+    expect((errors[0] as WebSocketProtocolError).closeCode).toBe(1007);
   });
 
   it('broadcasts one encoded message to every connection', async () => {
