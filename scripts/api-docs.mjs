@@ -62,7 +62,7 @@ const printer = ts.createPrinter({ removeComments: false });
 
 const doc = (symbol) => ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim();
 const firstLine = (text) => text.split('\n')[0];
-const ownerOf = (decl) => pkgs.find((p) => resolve(decl.getSourceFile().fileName).startsWith(p.dir + '/'));
+const ownerOf = (decl) => pkgs.find((p) => resolve(decl.getSourceFile().fileName).startsWith(`${p.dir}/`));
 const isPublic = (decl) =>
   !(ts.getCombinedModifierFlags(decl) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) &&
   !(decl.name && ts.isPrivateIdentifier(decl.name));

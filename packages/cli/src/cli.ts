@@ -47,12 +47,12 @@ async function main(argv: string[]): Promise<number> {
     const style = styleFor(process.stderr);
     if (error instanceof CliUsageError) {
       process.stderr.write(
-        `${style.red('rfc6455 ' + command.name + ':')} ${error.message}\n(see rfc6455 ${command.name} --help)\n`,
+        `${style.red(`rfc6455 ${command.name}:`)} ${error.message}\n(see rfc6455 ${command.name} --help)\n`,
       );
       return Exit.Usage;
     }
     process.stderr.write(
-      `${style.red('rfc6455 ' + command.name + ':')} ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      `${style.red(`rfc6455 ${command.name}:`)} ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
     return Exit.Failure;
   }
@@ -64,4 +64,12 @@ main(process.argv.slice(2).filter((arg, i) => !(i > 0 && arg === '--'))).then((c
   // Long-running commands leave nothing behind once they return, but a dangling
   // readline on a TTY stdin would keep the process alive.
   if (process.stdin.isTTY) process.stdin.destroy();
-});
+}, exitOnUnexpected);
+
+/** `main` reports its own failures; anything reaching here is a bug, so it is printed and the exit status says so. */
+function exitOnUnexpected(error: unknown): void {
+  process.stderr.write(
+    `rfc6455: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = Exit.Failure;
+}

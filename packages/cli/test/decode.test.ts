@@ -49,7 +49,7 @@ describe('rfc6455 decode', () => {
   test('a response head turns on permessage-deflate for the frames after it (RFC 7692 §7.2.3.1)', async () => {
     const head =
       'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n';
-    const hex = Buffer.from(head, 'latin1').toString('hex') + ' c1 07 f2 48 cd c9 c9 07 00';
+    const hex = `${Buffer.from(head, 'latin1').toString('hex')} c1 07 f2 48 cd c9 c9 07 00`;
     const r = await run(['decode', hex]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('permessage-deflate agreed');

@@ -53,7 +53,7 @@ describe('TapBacklog', () => {
             // The newest always fits (its payload is cut to maxRecordBytes).
             expect(kept.at(-1)?.seq).toBe(all.length - 1);
             // A suffix of what was added, in order, with nothing missing in between.
-            kept.forEach((e, i) => expect(e.seq).toBe(all.length - kept.length + i));
+            for (const [i, e] of kept.entries()) expect(e.seq).toBe(all.length - kept.length + i);
             expect(backlog.start).toBe(all.length - kept.length);
           }
           for (const entry of backlog.from(0)) {

@@ -38,6 +38,9 @@ wss.on('error', (error) => {
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
-    wss.close({ timeout: 2000 }).then(() => process.exit(0));
+    wss.close({ timeout: 2000 }).then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   });
 }

@@ -19,6 +19,7 @@ import WebSocketClient from 'ws';
 import {
   type ServerOptions,
   type WebSocket,
+  type WebSocketProtocolError,
   type WebSocketServer,
   zlibBackend,
   zlibBackendAvailable,
@@ -26,7 +27,7 @@ import {
 import { parkIdleEngines } from '../src/zlib-backend.js';
 import { rawClient, startServer, until } from './helpers.js';
 
-const servers: WebSocketServer<any>[] = [];
+const servers: Array<Pick<WebSocketServer, 'close'>> = [];
 async function echoServer(options: ServerOptions = {}) {
   const s = await startServer({ perMessageDeflate: true, ...options });
   servers.push(s.wss);
@@ -94,7 +95,7 @@ describe('permessage-deflate with the ws client', () => {
     expect(c.accepted).toBe('permessage-deflate');
     expect(serverExtensions).toBe('permessage-deflate');
     let wire = 0;
-    (c as any)._socket.on('data', (d: Buffer) => (wire += d.length));
+    (c as unknown as { _socket: import('node:net').Socket })._socket.on('data', (d: Buffer) => (wire += d.length));
     await roundTrips(c, MESSAGES);
     // The server compressed: far fewer bytes came back than were echoed.
     const total = MESSAGES.reduce((n, m) => n + m.length, 0);
@@ -180,7 +181,8 @@ describe('permessage-deflate with the ws client', () => {
     const compressed = clients.map(() => [] as boolean[]);
     clients.forEach((c, i) => {
       // ws's Receiver exposes the RSV1 bit of the message being read.
-      const receiver = (c as any)._receiver;
+      const receiver = (c as unknown as { _receiver: import('node:events').EventEmitter & { _compressed: boolean } })
+        ._receiver;
       receiver.on('message', () => compressed[i]!.push(receiver._compressed));
     });
     await until(() => wss.clients.size === 5);
@@ -203,7 +205,7 @@ describe('a decompression bomb', () => {
     const { wss, port } = await startServer({ perMessageDeflate: true, maxMessageSize: 1024 * 1024 });
     servers.push(wss);
     const errors: number[] = [];
-    wss.on('connection', (ws) => ws.on('error', (e: any) => errors.push(e.closeCode)));
+    wss.on('connection', (ws) => ws.on('error', (e) => errors.push((e as WebSocketProtocolError).closeCode)));
     const client = await rawClient(port, 'Sec-WebSocket-Extensions: permessage-deflate\r\n');
     expect(client.head).toMatch(/sec-websocket-extensions: permessage-deflate/i);
     // 512 MiB of zeros compressed to about half a MiB, in one frame with RSV1.

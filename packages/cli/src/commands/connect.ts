@@ -161,7 +161,10 @@ Example:
 
       const handle = (line: string): void => {
         if (ws.readyState !== WebSocket.OPEN) return;
-        if (line.startsWith('/') && !line.startsWith('//')) return command(line);
+        if (line.startsWith('/') && !line.startsWith('//')) {
+          command(line);
+          return;
+        }
         ws.send(line.startsWith('//') ? line.slice(1) : line);
       };
       const command = (line: string): void => {

@@ -59,7 +59,7 @@ address you browse to with --allow-origin http://ADDRESS:PORT.`,
     const allowAnyOrigin = values['allow-any-origin'] === true;
     const style = styleFor(process.stdout);
     const staticDir = fileURLToPath(new URL('./demo/', import.meta.url));
-    let demo;
+    let demo: Awaited<ReturnType<typeof startDemo>>;
     try {
       demo = await startDemo({ port, host, staticDir, allowedOrigins, allowAnyOrigin });
     } catch (error) {
