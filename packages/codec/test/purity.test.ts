@@ -7,6 +7,7 @@ import { build } from 'esbuild';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -76,5 +77,47 @@ describe('the codec bundle', () => {
       'text:héllo from a bare realm',
       'binary:1,2,3',
     ]);
+  });
+});
+
+describe('the codec source', () => {
+  // The same program `tsc -p packages/codec` checks, plus one probe file in src/.
+  function diagnosticsFor(probe: string): string[] {
+    const configPath = `${root}tsconfig.json`;
+    const config = ts.parseJsonConfigFileContent(ts.readConfigFile(configPath, ts.sys.readFile).config, ts.sys, root);
+    const probePath = `${root}src/__purity-probe__.ts`;
+    const host = ts.createCompilerHost(config.options);
+    const { getSourceFile, fileExists } = host;
+    host.fileExists = (name) => name === probePath || fileExists.call(host, name);
+    host.getSourceFile = (name, version, ...rest) =>
+      name === probePath ? ts.createSourceFile(name, probe, version) : getSourceFile.call(host, name, version, ...rest);
+    const program = ts.createProgram([...config.fileNames, probePath], config.options, host);
+    return ts
+      .getPreEmitDiagnostics(program, program.getSourceFile(probePath))
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  }
+
+  it('type-checks with the globals it is allowed', () => {
+    const allowed = `
+      export const probe = [
+        new TextEncoder().encode('x'),
+        new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array(1)),
+        crypto.getRandomValues(new Uint8Array(4)),
+        new URL('ws://a/').pathname,
+        typeof WebAssembly === 'object' && WebAssembly.validate(new Uint8Array(8)),
+      ];`;
+    expect(diagnosticsFor(allowed)).toEqual([]);
+  });
+
+  it.each([
+    ['Buffer', 'Buffer.from([1])'],
+    ['setTimeout', 'setTimeout(() => {}, 1)'],
+    ['process', 'process.env'],
+    ['document', 'document.title'],
+    ['fetch', "fetch('http://a/')"],
+    ['queueMicrotask', 'queueMicrotask(() => {})'],
+  ])('fails to type-check when it names %s', (name, expression) => {
+    const found = diagnosticsFor(`export const probe = ${expression};`);
+    expect(found.some((message) => message.includes(`'${name}'`))).toBe(true);
   });
 });
