@@ -16,7 +16,15 @@ export {
 } from './reconnecting.js';
 export { ProtocolError } from './protocol-error.js';
 export type { ClientOptions } from './session.js';
-export type { ByteStream, DialInit, Transport } from './transport.js';
+export type {
+  ByteStream,
+  Dialed,
+  DialInit,
+  ExtendedConnectDialer,
+  ExtendedConnectStream,
+  HttpVersionInfo,
+  Transport,
+} from './transport.js';
 export { type TunnelOptions, webSocketTunnel } from './tunnel.js';
 export { type BinaryType, WebSocket, type WebSocketData, type WebSocketOptions } from './websocket.js';
 export {

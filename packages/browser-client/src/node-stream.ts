@@ -1,16 +1,18 @@
 /**
- * Node sockets as web byte streams, with backpressure in both directions:
- * the socket is paused while the readable's queue is full, and a write
- * resolves once the socket accepted the bytes without exceeding its buffer
- * (or after 'drain').
+ * Node sockets (and other duplexes, such as an HTTP/2 stream) as web byte
+ * streams, with backpressure in both directions: the socket is paused while
+ * the readable's queue is full, and a write resolves once the socket
+ * accepted the bytes without exceeding its buffer (or after 'drain').
+ * Closing the writable ends the socket (FIN; END_STREAM on HTTP/2), aborting
+ * it destroys the socket (RST; RST_STREAM).
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ByteStream } from './transport.js';
 
 /** Bytes queued in the readable before the socket is paused. */
 const READ_HIGH_WATER_MARK = 64 * 1024;
 
-export function socketToByteStream(socket: Socket): ByteStream {
+export function socketToByteStream(socket: Duplex): ByteStream {
   let readDone = false;
   let writeError: Error | undefined;
   const readable = new ReadableStream<Uint8Array>(

@@ -25,7 +25,7 @@ import {
 } from '@rfc6455/codec';
 import { HandshakeError } from './errors.js';
 import { ProtocolError } from './protocol-error.js';
-import type { ByteStream, Transport } from './transport.js';
+import { type ByteStream, type Dialed, type HttpVersionInfo, isExtendedConnect, type Transport } from './transport.js';
 
 /** Options shared by every client API. */
 export interface ClientOptions {
@@ -71,6 +71,8 @@ export interface OpenInfo {
   readonly protocol: string;
   readonly extensions: string;
   readonly headers: HttpHeaders;
+  /** HTTP/1.1, or the HTTP/2 stream the WebSocket runs on (RFC 8441). */
+  readonly http: HttpVersionInfo;
 }
 
 export interface CloseInfo {
@@ -119,6 +121,7 @@ export class Session {
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
   private done = false;
   private lastWrite: Promise<void> = Promise.resolve();
+  private http: HttpVersionInfo = { httpVersion: '1.1' };
 
   /** Throws the codec's UsageError for invalid `perMessageDeflate` options. */
   constructor(
@@ -191,18 +194,39 @@ export class Session {
       );
     }
     // Invalid headers, origin or limits throw here and end the attempt as an error event.
-    const endpoint = new ClientEndpoint(this.url, this.endpointOptions());
+    let endpoint = new ClientEndpoint(this.url, this.endpointOptions());
     this.endpoint = endpoint;
     if (this.aborted) throw this.failure ?? new HandshakeError('aborted', 'the attempt was abandoned');
     this.armHandshakeTimer();
-    let stream: ByteStream;
+    const signal = this.abortController.signal;
+    let dialed: Dialed;
     try {
-      stream = await transport(this.url, { signal: this.abortController.signal });
+      dialed = await transport(this.url, { signal });
     } catch (error) {
       throw (
         this.failure ??
         new HandshakeError('transport', `could not connect: ${toError(error).message}`, { cause: error })
       );
+    }
+    let stream: ByteStream;
+    if (isExtendedConnect(dialed)) {
+      // RFC 8441: the handshake is the stream's request and response heads, not bytes.
+      endpoint = ClientEndpoint.forExtendedConnect(this.url, this.endpointOptions());
+      this.endpoint = endpoint;
+      let opened: Awaited<ReturnType<typeof dialed.open>>;
+      try {
+        opened = await dialed.open(endpoint.requestHeaders ?? {}, { signal });
+      } catch (error) {
+        throw (
+          this.failure ??
+          new HandshakeError('transport', `the HTTP/2 stream failed: ${toError(error).message}`, { cause: error })
+        );
+      }
+      this.http = { httpVersion: '2', streamId: opened.streamId };
+      stream = opened;
+      endpoint.receiveResponseHeaders({ status: opened.status, headers: opened.headers });
+    } else {
+      stream = dialed;
     }
     this.stream = stream;
     const reader = stream.readable.getReader();
@@ -216,6 +240,8 @@ export class Session {
     }
     // Nothing can answer a request not yet written; a server that takes no bytes is the handshake timer's to end.
     await this.flush();
+    // Over HTTP/2 the response head may already have opened or refused.
+    this.process(endpoint);
     while (!this.done) {
       const wait = this.sink.demand?.();
       if (wait !== undefined) await wait;
@@ -271,6 +297,7 @@ export class Session {
           // The value as the server sent it, as browsers report it.
           extensions: ev.extensions === '' ? '' : (ev.headers.get('sec-websocket-extensions') ?? ev.extensions),
           headers: ev.headers,
+          http: this.http,
         });
         return;
       case 'rejected':

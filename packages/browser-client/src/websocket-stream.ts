@@ -49,6 +49,8 @@ export interface WebSocketStreamOpenInfo<M extends MessageMode = 'whole'> {
   readonly writable: WritableStream<string | ArrayBuffer | ArrayBufferView>;
   readonly protocol: string;
   readonly extensions: string;
+  /** `'1.1'`, or `'2'` when the WebSocket runs on an HTTP/2 stream (RFC 8441); not in the WHATWG proposal. */
+  readonly httpVersion: '1.1' | '2';
 }
 
 export interface WebSocketCloseInfo {
@@ -204,7 +206,13 @@ export class WebSocketStream<M extends MessageMode = 'whole'> {
       },
       new CountQueuingStrategy({ highWaterMark: 1 }),
     );
-    return { readable, writable, protocol: info.protocol, extensions: info.extensions };
+    return {
+      readable,
+      writable,
+      protocol: info.protocol,
+      extensions: info.extensions,
+      httpVersion: info.http.httpVersion,
+    };
   }
 }
 

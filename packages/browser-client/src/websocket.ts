@@ -52,6 +52,7 @@ export class WebSocket extends EventTarget {
   };
   /** The handshake response headers, once open (not in the standard interface). */
   responseHeaders: OpenInfo['headers'] | undefined;
+  private http: OpenInfo['http'] | undefined;
 
   constructor(url: string | URL, protocols?: string | readonly string[], options: WebSocketOptions = {}) {
     super();
@@ -84,6 +85,18 @@ export class WebSocket extends EventTarget {
   }
   get extensions(): string {
     return this.extensionsValue;
+  }
+  /**
+   * Which HTTP opened this WebSocket: `'1.1'` (an Upgrade), `'2'` (an
+   * extended CONNECT on an HTTP/2 stream, RFC 8441), or '' until it is open.
+   * Not in the standard interface.
+   */
+  get httpVersion(): '' | '1.1' | '2' {
+    return this.http?.httpVersion ?? '';
+  }
+  /** The HTTP/2 stream the WebSocket runs on, or null (HTTP/1.1, or not open yet). Not in the standard interface. */
+  get streamId(): number | null {
+    return this.http?.httpVersion === '2' ? this.http.streamId : null;
   }
   get bufferedAmount(): number {
     return this.session.bufferedAmount + this.pendingBytes + this.discarded;
@@ -221,6 +234,7 @@ export class WebSocket extends EventTarget {
     this.protocolValue = info.protocol;
     this.extensionsValue = info.extensions;
     this.responseHeaders = info.headers;
+    this.http = info.http;
     this.dispatchEvent(new Event('open'));
   }
 
