@@ -22,6 +22,7 @@ export {
   type WebSocketEvents,
 } from './websocket.js';
 export { CloseCode, UsageError } from '@rfc6455/codec';
+export type { AttachableServer, Transport } from './transport.js';
 export { zlibBackend, zlibBackendAvailable } from './zlib-backend.js';
 export { nodeTextCodec } from './text-codec.js';
 export type { TextAs, TextCodec } from '@rfc6455/codec';

@@ -1,14 +1,22 @@
 /**
  * The WebSocket server: takes sockets either from an `http`/`https` server's
  * `upgrade` event (the head already parsed by Node) or from its own `net`/`tls`
- * listener (the head read by the codec), gives each a codec `ServerEndpoint`,
+ * listener (the head read by the codec), and streams from an `http2` server's
+ * extended CONNECTs (RFC 8441), gives each a codec `ServerEndpoint`,
  * runs the authorization hook on its `request` event, answers `accept` or
  * `reject`, and hands the socket to a `WebSocket`. Every protocol rule —
  * validation, negotiation, the bytes behind the head — stays in the endpoint.
  */
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  constants as http2Constants,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type IncomingHttpHeaders,
+  type ServerHttp2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import {
@@ -24,7 +32,21 @@ import {
   permessageDeflate,
 } from '@rfc6455/codec';
 import { MessagePreEncoder, type PreEncodedMessage } from '@rfc6455/codec/frames';
+import type { Duplex } from 'node:stream';
 import { nodeTextCodec } from './text-codec.js';
+import {
+  type AttachableServer,
+  abortTransport,
+  connectProtocolEnabled,
+  HTTP1,
+  headerPairs,
+  isExtendedConnect,
+  isHttp2Server,
+  resetMalformed,
+  respondAndClose,
+  responseHeaders,
+  type Transport,
+} from './transport.js';
 import { type ConnectionSettings, type OverflowPolicy, WebSocket } from './websocket.js';
 import { zlibBackend, zlibBackendAvailable } from './zlib-backend.js';
 
@@ -49,8 +71,10 @@ export interface UpgradeInfo {
   readonly extensions: readonly ExtensionElement[];
   readonly remoteAddress: string | undefined;
   readonly secure: boolean;
-  /** Node's request object when attached to an `http`/`https` server. */
+  /** Node's request object when attached to an `http`/`https` server (HTTP/1.1 upgrades only). */
   readonly request: IncomingMessage | undefined;
+  /** `{ type: 'http1' }`, or `{ type: 'http2', streamId, session }` for an extended CONNECT (RFC 8441). */
+  readonly transport: Transport;
 }
 
 /** Accept the upgrade, optionally choosing a subprotocol, adding response headers and attaching data. */
@@ -78,8 +102,13 @@ export type UpgradeDecision<Data> = AcceptDecision<Data> | RejectDecision | bool
 export type UpgradeHook<Data> = (info: UpgradeInfo) => UpgradeDecision<Data> | Promise<UpgradeDecision<Data>>;
 
 export interface ServerOptions<Data = unknown> {
-  /** Attach to this server's `upgrade` event instead of listening. */
-  readonly server?: HttpServer | HttpsServer;
+  /**
+   * Attach to this server instead of listening: an `http`/`https` server's
+   * `upgrade` event; an `http2` server's extended CONNECT streams (RFC 8441:
+   * create it with `settings: { enableConnectProtocol: true }`) and, with
+   * `allowHTTP1`, its HTTP/1.1 upgrades too.
+   */
+  readonly server?: AttachableServer;
   /** Listen on this port (0 for any) with a server of our own. */
   readonly port?: number;
   /** Interface to listen on. Default: Node's default (all interfaces). */
@@ -150,10 +179,13 @@ export interface CloseOptions {
 }
 
 interface Pending {
-  readonly socket: Socket;
+  readonly socket: Duplex;
   readonly endpoint: ServerEndpoint;
   readonly request: IncomingMessage | undefined;
   readonly secure: boolean;
+  readonly transport: Transport;
+  /** HTTP/2: the request named version 13 (a refusal otherwise says which version this server speaks). */
+  readonly versionOk: boolean;
   timer: NodeJS.Timeout | undefined;
   done: boolean;
   onData: (chunk: Buffer) => void;
@@ -179,7 +211,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   /** Open connections. */
   readonly clients = new Set<WebSocket<Data>>();
   private readonly pending = new Set<Pending>();
-  private readonly attached: HttpServer | HttpsServer | undefined;
+  private readonly attached: AttachableServer | undefined;
   private readonly own: NetServer | undefined;
   private readonly hook: UpgradeHook<Data> | undefined;
   private readonly allowedOrigins: ReadonlySet<string> | undefined;
@@ -237,9 +269,14 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     }
 
     if (options.server !== undefined) {
-      this.attached = options.server;
-      this.secure = 'setSecureContext' in options.server;
-      options.server.on('upgrade', this.onUpgrade);
+      const server = options.server;
+      this.attached = server;
+      this.secure = 'setSecureContext' in server;
+      if (isHttp2Server(server)) {
+        server.on('stream', this.onStream);
+        server.on('connect', this.onConnect);
+      }
+      server.on('upgrade', this.onUpgrade);
       return;
     }
     if (options.port === undefined) {
@@ -274,6 +311,44 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   /** Takes over an upgrade request routed by the application (`noServer` style). */
   handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void {
     this.onUpgrade(request, socket, head);
+  }
+
+  /**
+   * Takes over an HTTP/2 extended CONNECT stream routed by the application
+   * (`noServer` style, from an `http2` server's `stream` event): the same
+   * hook, policies and WebSocket as `handleUpgrade`. `rawHeaders` (the
+   * event's fourth argument) keeps repeated fields apart. A connection that
+   * did not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL gets RST_STREAM
+   * PROTOCOL_ERROR (RFC 8441 §3); a bad request gets 400.
+   */
+  handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders?: readonly string[]): void {
+    if (this.closing) {
+      if (!stream.closed) stream.close(http2Constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    const session = stream.session as ServerHttp2Session | undefined;
+    if (session === undefined || stream.destroyed) return;
+    if (!connectProtocolEnabled(stream)) {
+      resetMalformed(stream);
+      return;
+    }
+    const endpoint = ServerEndpoint.fromExtendedConnect(
+      {
+        headers:
+          rawHeaders !== undefined
+            ? headerPairs(rawHeaders)
+            : (headers as Readonly<Record<string, string | readonly string[] | undefined>>),
+      },
+      this.endpointOptions,
+    );
+    this.begin(
+      stream,
+      endpoint,
+      undefined,
+      this.secure || session.encrypted === true,
+      { type: 'http2', streamId: stream.id as number, session },
+      headers['sec-websocket-version'] === '13',
+    );
   }
 
   /**
@@ -325,6 +400,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     const timeout = options.timeout ?? 5_000;
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     this.attached?.off('upgrade', this.onUpgrade);
+    this.attached?.off('stream', this.onStream);
+    this.attached?.off('connect', this.onConnect);
     const listenerClosed = this.own
       ? new Promise<void>((resolve) => this.own?.close(() => resolve()))
       : Promise.resolve();
@@ -354,7 +431,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       socket.destroy();
       return;
     }
-    this.begin(socket, new ServerEndpoint(this.endpointOptions), undefined, this.secure);
+    this.begin(socket, new ServerEndpoint(this.endpointOptions), undefined, this.secure, HTTP1, true);
   };
 
   private readonly onUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer): void => {
@@ -372,16 +449,59 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       },
       this.endpointOptions,
     );
-    this.begin(socket, endpoint, request, this.secure || 'encrypted' in socket);
+    this.begin(socket, endpoint, request, this.secure || 'encrypted' in socket, HTTP1, true);
   };
 
-  private begin(socket: Socket, endpoint: ServerEndpoint, request: IncomingMessage | undefined, secure: boolean): void {
-    socket.setNoDelay(true);
+  private readonly onStream = (
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    _flags: number,
+    rawHeaders: string[],
+  ): void => {
+    // Other requests, and plain CONNECT (tunnels), stay with the application.
+    if (isExtendedConnect(headers)) this.handleStream(stream, headers, rawHeaders);
+  };
+
+  /**
+   * Node's HTTP/2 compatibility layer (an `http2` server with a `request`
+   * listener) reports every CONNECT as a `connect` event, and answers 405
+   * when nobody listens, which would answer the extended CONNECTs taken from
+   * the `stream` event too. This listener keeps those quiet and, when it is
+   * the only one, gives other CONNECTs the answer Node gives without a
+   * listener (405 over HTTP/2, a destroyed socket over HTTP/1.1).
+   */
+  private readonly onConnect = (
+    request: IncomingMessage | Http2ServerRequest,
+    response: ServerResponse | Http2ServerResponse | Duplex,
+  ): void => {
+    if ('stream' in request) {
+      if (isExtendedConnect(request.headers)) return;
+      if ((this.attached?.listenerCount('connect') ?? 0) > 1) return;
+      const h2response = response as Http2ServerResponse;
+      h2response.statusCode = 405;
+      h2response.end();
+      return;
+    }
+    if ((this.attached?.listenerCount('connect') ?? 0) > 1) return;
+    (response as Duplex).destroy();
+  };
+
+  private begin(
+    socket: Duplex,
+    endpoint: ServerEndpoint,
+    request: IncomingMessage | undefined,
+    secure: boolean,
+    transport: Transport,
+    versionOk: boolean,
+  ): void {
+    if (transport.type === 'http1') (socket as Socket).setNoDelay(true);
     const p: Pending = {
       socket,
       endpoint,
       request,
       secure,
+      transport,
+      versionOk,
       timer: undefined,
       done: false,
       onData: (chunk) => {
@@ -444,14 +564,26 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       return;
     }
     this.settle(p, true);
-    const open = endpoint.nextEvent();
-    const ws = new WebSocket<Data>(
-      p.socket,
-      endpoint,
-      this.settings,
-      open?.type === 'open' ? open.extensions : '',
-      normalized.data as Data,
-    );
+    // HTTP/1.1: the 101 is in takeOutgoing() and `open` comes first. HTTP/2: a
+    // `response` (:status 200 and its fields) comes first, for the stream's HEADERS.
+    let extensions = '';
+    for (let ev = endpoint.nextEvent(); ev !== undefined; ev = endpoint.nextEvent()) {
+      if (ev.type === 'open') {
+        extensions = ev.extensions;
+        break;
+      }
+      if (ev.type === 'response') {
+        try {
+          (p.socket as ServerHttp2Stream).respond(responseHeaders(ev.status, ev.headers));
+        } catch (error) {
+          // Node refuses fields HTTP/2 forbids (e.g. Connection) that the hook added: an application bug.
+          this.reportError(error);
+          abortTransport(p.socket);
+          return;
+        }
+      }
+    }
+    const ws = new WebSocket<Data>(p.socket, endpoint, this.settings, extensions, normalized.data as Data, p.transport);
     this.clients.add(ws);
     ws.onFinish = this.forget;
     this.emit('connection', ws, info);
@@ -462,7 +594,20 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   /** The handshake ended without a WebSocket: write the endpoint's answer (if any) and close. */
   private refuse(p: Pending): void {
     this.settle(p);
-    endWithin(p.socket, p.endpoint.takeOutgoing(), this.settings.closeTimeout);
+    if (p.transport.type === 'http1') {
+      endWithin(p.socket as Socket, p.endpoint.takeOutgoing(), this.settings.closeTimeout);
+      return;
+    }
+    const stream = p.socket as ServerHttp2Stream;
+    for (let ev = p.endpoint.nextEvent(); ev !== undefined; ev = p.endpoint.nextEvent()) {
+      if (ev.type !== 'response') continue;
+      // RFC 6455 §4.4: a refusal of another version names the one this server speaks.
+      const fields = p.versionOk ? ev.headers : [...ev.headers, ['sec-websocket-version', '13'] as const];
+      respondAndClose(stream, ev.status, fields, ev.body);
+      return;
+    }
+    // No answer to give (the client went away first).
+    abortTransport(stream);
   }
 
   private reportError(error: unknown): void {
@@ -488,7 +633,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
 
   private abort(p: Pending): void {
     this.settle(p);
-    p.socket.destroy();
+    abortTransport(p.socket);
   }
 
   private info(p: Pending, ev: UpgradeRequestEvent): UpgradeInfo {
@@ -506,6 +651,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       url = new URL(`${scheme}://localhost${ev.path}${ev.query ? `?${ev.query}` : ''}`);
     }
     const socket = p.socket;
+    const transport = p.transport;
     return {
       url,
       target: ev.target,
@@ -518,10 +664,11 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       extensions: ev.extensions,
       // A getter: reading it makes Node cache the peer's address object on the socket for its lifetime.
       get remoteAddress() {
-        return socket.remoteAddress;
+        return transport.type === 'http1' ? (socket as Socket).remoteAddress : transport.session.socket?.remoteAddress;
       },
       secure: p.secure,
       request: p.request,
+      transport,
     };
   }
 

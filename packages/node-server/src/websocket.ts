@@ -1,5 +1,5 @@
 /**
- * One accepted WebSocket connection on a Node socket.
+ * One accepted WebSocket connection on a Node socket or HTTP/2 stream.
  *
  * The adapter is a loop around the codec's `ServerEndpoint`: every `data` chunk
  * goes to `receive()`, every event is dispatched, and everything the codec
@@ -10,8 +10,10 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type EndpointEvent, type ServerEndpoint, type TextAs, UsageError } from '@rfc6455/codec';
 import type { PreEncodedMessage } from '@rfc6455/codec/frames';
+import { abortTransport, HTTP1, type Transport } from './transport.js';
 
 export const OPEN = 1;
 export const CLOSING = 2;
@@ -115,7 +117,14 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   /** For the heartbeat: set when anything arrives, cleared when a ping is sent. */
   isAlive = true;
 
-  /** @internal */ readonly socket: Socket;
+  /**
+   * How it reached the server: an HTTP/1.1 upgrade or an HTTP/2 stream.
+   * `{ type: 'http1' }`, or `{ type: 'http2', streamId, session }` for an
+   * extended CONNECT (RFC 8441); WebSockets on one HTTP/2 connection share
+   * `session`.
+   */
+  readonly transport: Transport;
+  /** @internal — a TCP/TLS socket, or an HTTP/2 stream. */ readonly socket: Duplex;
   /** @internal — the codec endpoint this connection runs (the broadcast reads its encoding). */
   readonly endpoint: ServerEndpoint<TextAs>;
   private readonly settings: ConnectionSettings;
@@ -131,14 +140,16 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
 
   /** @internal — created by `WebSocketServer` once its endpoint accepted the request. */
   constructor(
-    socket: Socket,
+    socket: Duplex,
     endpoint: ServerEndpoint<TextAs>,
     settings: ConnectionSettings,
     extensions: string,
     data: Data,
+    transport: Transport = HTTP1,
   ) {
     super();
     this.socket = socket;
+    this.transport = transport;
     this.endpoint = endpoint;
     this.settings = settings;
     this.protocol = endpoint.protocol ?? '';
@@ -152,7 +163,8 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     socket.on('close', socketClose);
     socket.on('error', socketError);
     // Without allowHalfOpen (our own listener) Node ends our side when the
-    // peer's FIN arrives; only half-open sockets (http's) need to be told.
+    // peer's FIN arrives; only half-open sockets (http's, and HTTP/2 streams,
+    // whose END_STREAM plays FIN) need to be told.
     if (socket.allowHalfOpen) socket.on('end', socketEnd);
   }
 
@@ -167,7 +179,8 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   }
 
   get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
+    const transport = this.transport;
+    return transport.type === 'http1' ? (this.socket as Socket).remoteAddress : transport.session.socket?.remoteAddress;
   }
 
   /**
@@ -260,10 +273,10 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     this.flushIfIdle();
   }
 
-  /** Destroys the socket at once, without a closing handshake. */
+  /** Destroys the socket (resets the HTTP/2 stream with CANCEL) at once, without a closing handshake. */
   terminate(): void {
     if (this.transportEnded) return;
-    this.socket.destroy();
+    abortTransport(this.socket);
   }
 
   /**
@@ -487,7 +500,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     if (this.closeTimer !== undefined || this.transportEnded) return;
     this.closeTimer = setTimeout(() => {
       this.closeTimer = undefined;
-      this.socket.destroy();
+      abortTransport(this.socket);
     }, this.settings.closeTimeout);
   }
 
@@ -533,7 +546,7 @@ function frameBytes(payload: number): number {
 }
 
 const OWNER = Symbol('rfc6455.websocket');
-type OwnedSocket = Socket & { [OWNER]: WebSocket<unknown> };
+type OwnedSocket = Duplex & { [OWNER]: WebSocket<unknown> };
 function socketData(this: OwnedSocket, chunk: Buffer): void {
   this[OWNER].onData(chunk);
 }
