@@ -1,7 +1,8 @@
 /**
  * `rfc6455 decode`: dissects raw bytes (hex on the command line or stdin)
  * into an HTTP head, if one leads, and WebSocket frames, and says where and
- * why decoding stopped.
+ * why decoding stopped. With `--pcap` it reads a capture file instead
+ * (decode-capture.ts).
  */
 import { StreamDissector } from '../dissector.js';
 import { formatPeerRecord } from '../format.js';
@@ -9,12 +10,14 @@ import { parseHex } from '../hex.js';
 import { detectSide, type SideGuess } from '../detect-side.js';
 import { styleFor } from '../style.js';
 import { escapeControls } from '../terminal-text.js';
-import { CliUsageError, defineCommand, Exit } from '../command.js';
+import { CliUsageError, defineCommand, Exit, parsePort } from '../command.js';
+import { decodeCapture } from './decode-capture.js';
 
 export const decodeCommand = defineCommand({
   name: 'decode',
-  summary: 'dissect raw bytes into frames (and an HTTP upgrade head)',
+  summary: 'dissect raw bytes, or a pcap/pcapng capture, into frames',
   help: `Usage: rfc6455 decode <hex...|-> [options]
+       rfc6455 decode --pcap <file> [--json] [--port <n>] [options]
 
 Dissects the bytes one side of a WebSocket connection sent: an HTTP upgrade
 request or response head if the bytes start with one, then every frame (FIN,
@@ -35,18 +38,47 @@ Options:
   --max-bytes <n> longest payload shown in hex (default 64)
   -h, --help      show this help
 
-Exit status: 0 when every byte was decoded, 1 when decoding stopped, 2 for bad input.
+Captures (--pcap):
+  --pcap <file>   read a pcap or pcapng capture (Ethernet, Linux cooked SLL/SLL2,
+                  BSD/OpenBSD loopback, raw IP; IPv4 and IPv6), streamed, never
+                  loaded whole. TCP is reassembled; retransmissions, out-of-order
+                  segments and holes are reported, and a direction with a hole
+                  stops being dissected there ("sync lost"). Every connection
+                  with an HTTP/1.1 upgrade to WebSocket is dissected, both
+                  directions in capture order: handshake and accept-key check,
+                  frames, messages (permessage-deflate inflated), close codes,
+                  and every violation with the close code a strict endpoint
+                  sends. Engine.IO (v3, v4) and Socket.IO inside are decoded,
+                  long-polling requests included.
+  --port <n>      also dissect connections on this TCP port whose handshake the
+                  capture lacks (a capture begun mid-connection; add --deflate
+                  if the connection negotiated permessage-deflate)
+  --json          one JSON record per line instead of text
+  --max-message-size <n>
+                  largest message, after inflation, before the violation 1009
+                  (default 16 MiB): bounds what a deflate bomb costs
+
+Exit status: 0 when every byte was decoded, 1 when decoding stopped (a
+violation, lost sync, a damaged capture), 2 for bad input.
 
 Examples:
   rfc6455 decode 81 85 37 fa 21 3d 7f 9f 4d 51 58
   rfc6455 decode 88 02 03 e8
-  xxd -p capture.bin | rfc6455 decode -`,
+  xxd -p capture.bin | rfc6455 decode -
+  rfc6455 decode --pcap examples/captures/socketio-upgrade.pcapng`,
   options: {
     from: { type: 'string' },
     deflate: { type: 'boolean' },
     'max-bytes': { type: 'string' },
+    pcap: { type: 'string' },
+    port: { type: 'string' },
+    json: { type: 'boolean' },
+    'max-message-size': { type: 'string' },
   },
   async run(values, positionals) {
+    if (values.pcap !== undefined) return decodePcap(values, positionals);
+    for (const name of ['port', 'json', 'max-message-size'] as const)
+      if (values[name] !== undefined) throw new CliUsageError(`--${name} goes with --pcap`);
     const bytes = await readInput(positionals);
     const from = values.from === undefined ? detectSide(bytes) : checkSide(values.from);
     const maxBytes = values['max-bytes'] === undefined ? 64 : Number(values['max-bytes']);
@@ -65,6 +97,41 @@ Examples:
     return failed ? Exit.Failure : Exit.Ok;
   },
 });
+
+async function decodePcap(
+  values: {
+    pcap?: string;
+    port?: string;
+    json?: boolean;
+    deflate?: boolean;
+    from?: string;
+    'max-bytes'?: string;
+    'max-message-size'?: string;
+  },
+  positionals: string[],
+): Promise<number> {
+  if (positionals.length > 0) throw new CliUsageError('--pcap reads the file it names; give no hex with it');
+  if (values.from !== undefined)
+    throw new CliUsageError('--from does not apply to captures: each side is known from the connection');
+  const maxBytes = wholeNumber(values['max-bytes'], '--max-bytes') ?? 64;
+  const maxMessageSize = wholeNumber(values['max-message-size'], '--max-message-size');
+  return decodeCapture({
+    file: values.pcap as string,
+    json: values.json === true,
+    port: values.port === undefined ? undefined : parsePort(values.port, 0),
+    deflate: values.deflate === true,
+    maxBytes,
+    maxMessageSize,
+  });
+}
+
+function wholeNumber(text: string | undefined, name: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n))
+    throw new CliUsageError(`${name} must be a whole number, got "${text}"`);
+  return n;
+}
 
 async function readInput(positionals: string[]): Promise<Uint8Array> {
   if (positionals.length === 0) throw new CliUsageError('give the bytes in hex, or - to read stdin');
