@@ -1,9 +1,7 @@
 // WebSocket over HTTP/2 (RFC 8441): node:http2 servers with the extended
 // CONNECT setting, and node:http2 clients carrying frames written and read by
 // the codec's frame layer (test/h2-peer.ts).
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import {
   constants as h2,
   createSecureServer,
@@ -13,13 +11,12 @@ import {
   type ServerHttp2Session,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import WebSocketClient from 'ws';
 import { type ServerOptions, type WebSocket, WebSocketServer } from '../src/index.js';
 import { closeOf, connectH2, DEFLATE_OFFER, Opcode, openStream } from './h2-peer.js';
 import { until } from './helpers.js';
+import { selfSignedCertificate } from './self-signed.js';
 
 interface Started {
   server: Http2Server | Http2SecureServer;
@@ -35,38 +32,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-let tls: { key: Buffer; cert: Buffer } | undefined;
-let certDir: string | undefined;
-beforeAll(() => {
-  certDir = mkdtempSync(join(tmpdir(), 'node-server-h2-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout',
-      join(certDir, 'key.pem'),
-      '-out',
-      join(certDir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  tls = { key: readFileSync(join(certDir, 'key.pem')), cert: readFileSync(join(certDir, 'cert.pem')) };
-});
-afterAll(() => {
-  if (certDir) rmSync(certDir, { recursive: true, force: true });
-});
+const tls = selfSignedCertificate();
 
 /** An h2c (or, with `secure`, h2 over TLS with HTTP/1.1 allowed) server with a WebSocketServer attached; echoes by default. */
 async function start(
