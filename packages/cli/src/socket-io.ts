@@ -131,7 +131,7 @@ function fill(value: unknown, buffers: readonly Uint8Array[]): unknown {
  * CONNECT, when recovering, `pid` and `offset`).
  */
 export function recoveryOffset(packet: SocketIoPacket): string | null {
-  if (packet.type !== 'event' || !Array.isArray(packet.data)) return null;
+  if ((packet.type !== 'event' && packet.type !== 'binary-event') || !Array.isArray(packet.data)) return null;
   const last = packet.data[packet.data.length - 1];
   return typeof last === 'string' ? last : null;
 }

@@ -169,7 +169,8 @@ export async function tsharkFrames(file: string, port: number): Promise<OracleFr
           typeof w['websocket.masking_key'] === 'string'
             ? (w['websocket.masking_key'] as string).replaceAll(':', '')
             : null,
-        payload: raw === undefined ? null : String(raw[0]),
+        // An empty payload has no bytes for tshark to show.
+        payload: raw === undefined ? (length === 0 ? '' : null) : String(raw[0]),
       });
     }
   }
