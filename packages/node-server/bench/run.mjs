@@ -2,7 +2,8 @@
 // this package's server, a ws server (with bufferutil) and, when their binaries
 // are installed, Bun's and Deno's built-in servers, each in a child process.
 //   pnpm run bench:server   (DURATION ms per case, default 3000; ROUNDS, default 3;
-//                            IDLE idle connections, default 5000; SERVERS=rfc6455,ws,bun,deno;
+//                            IDLE idle connections, default 5000; H2_STREAMS, default 2000;
+//                            SERVERS=rfc6455,rfc6455-h2,ws,bun,deno;
 //                            CASES=0,2 to pick cases; NODE_ARGS='--cpu-prof' for the Node servers)
 // Rounds are interleaved (every server runs a case before any runs it again,
 // in alternating order) and each figure is the median over rounds.
@@ -12,10 +13,15 @@
 // in a fresh server process of its own (never the one that carried load), as the
 // change in that process's heap (after a GC) and RSS; the load generator's own
 // memory is never counted.
+// HTTP/2 (RFC 8441): the rfc6455-h2 server is this package on a cleartext
+// node:http2 server; its cases multiplex the WebSockets as streams of one
+// HTTP/2 connection opened by node:http2 (the same frames, h2 flow control
+// as backpressure), beside the same shape over as many HTTP/1.1 connections.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { deflateRawSync, constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import { existsSync } from 'node:fs';
+import { connect as connectHttp2 } from 'node:http2';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +37,8 @@ const DURATION = Number(process.env.DURATION ?? 3000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const IDLE = Number(process.env.IDLE ?? 5000);
 const DEFLATE_CONNS = Number(process.env.DEFLATE_CONNS ?? 2000);
+const H2_STREAMS = Number(process.env.H2_STREAMS ?? 2000);
+const H2_PER_SESSION = 100;
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const NODE_ARGS = (process.env.NODE_ARGS ?? '').split(' ').filter(Boolean);
 
@@ -47,6 +55,7 @@ const nodeServer = (kind, mode) => [process.execPath, ['--expose-gc', ...NODE_AR
 const launchers = {
   rfc6455: (mode) => nodeServer('rfc6455', mode),
   'rfc6455-pako': (mode) => nodeServer('rfc6455-pako', mode),
+  'rfc6455-h2': (mode) => mode === 'plain' && nodeServer('rfc6455-h2', mode),
   ws: (mode) => nodeServer('ws', mode),
   bun: (mode) => {
     const bun = findBin('bun');
@@ -139,6 +148,53 @@ async function open(port, deflate = false) {
     socket.on('data', onData);
   });
   return socket;
+}
+
+/** One HTTP/2 connection (h2c) whose peer must have advertised extended CONNECT. */
+async function openH2Session(port) {
+  // Windows as large as the server's (see server.mjs), not HTTP/2's 64 KiB defaults.
+  const session = connectHttp2(`http://127.0.0.1:${port}`, { settings: { initialWindowSize: 1 << 20 } });
+  session.on('error', () => {});
+  await new Promise((r) => session.once('remoteSettings', r));
+  session.setLocalWindowSize(32 << 20);
+  if (!session.remoteSettings.enableConnectProtocol) throw new Error('the server did not enable extended CONNECT');
+  return session;
+}
+
+/** A WebSocket on a stream of `session` (RFC 8441): the stream is a Duplex carrying the frames. */
+async function openH2Stream(session) {
+  const stream = session.request(
+    { ':method': 'CONNECT', ':protocol': 'websocket', ':path': '/', 'sec-websocket-version': '13' },
+    { endStream: false },
+  );
+  stream.on('error', () => {});
+  const [headers] = await new Promise((resolve, reject) => {
+    stream.once('response', (...args) => resolve(args));
+    stream.once('close', () => reject(new Error('the stream closed before a response')));
+  });
+  if (headers[':status'] !== 200) throw new Error(`extended CONNECT answered ${headers[':status']}`);
+  return stream;
+}
+
+/** `conns` WebSockets: TCP connections, or with `h2` streams on HTTP/2 connections of `perSession` streams each. */
+async function openAll(port, conns, { h2 = false, perSession = conns } = {}) {
+  if (!h2) return Promise.all(Array.from({ length: conns }, () => open(port)));
+  const streams = [];
+  for (let i = 0; i < conns; i += perSession) {
+    const session = await openH2Session(port);
+    streams.push(
+      ...(await Promise.all(Array.from({ length: Math.min(perSession, conns - i) }, () => openH2Stream(session)))),
+    );
+  }
+  return streams;
+}
+
+/** Ends WebSockets made by openAll or open: TCP connections, or HTTP/2 streams and their connections. */
+function destroyAll(sockets) {
+  for (const s of sockets) {
+    s.destroy();
+    s.session?.destroy();
+  }
 }
 
 /** Deterministic 16 KiB JSON-like documents, all different, so context takeover helps but never trivially. */
@@ -259,7 +315,6 @@ async function compressedEcho(port, { conns, inflight }) {
   const sockets = await Promise.all(Array.from({ length: conns }, () => open(port, true)));
   let done = 0;
   let wireIn = 0; // bytes the server wrote
-  let wireOut = 0; // bytes the clients wrote
   let running = true;
   let bad = 0;
   sockets.forEach((s, c) => {
@@ -272,7 +327,6 @@ async function compressedEcho(port, { conns, inflight }) {
         next = (next + 1) % docs.length;
       }
       const bytes = frames.length === 1 ? frames[0] : Buffer.concat(frames);
-      wireOut += bytes.length;
       s.write(bytes);
     };
     let replies = 0;
@@ -310,12 +364,12 @@ async function compressedEcho(port, { conns, inflight }) {
   };
 }
 
-/** Echo round trips: `conns` connections, each keeping `inflight` messages of `size` bytes outstanding. */
-async function echo(port, { size, conns, inflight, deflate }) {
+/** Echo round trips: `conns` connections (or HTTP/2 streams), each keeping `inflight` messages of `size` bytes outstanding. */
+async function echo(port, { size, conns, inflight, deflate, h2 }) {
   if (deflate) return compressedEcho(port, { conns, inflight });
   const frame = maskedFrame(size);
   const reply = replySize(size);
-  const sockets = await Promise.all(Array.from({ length: conns }, () => open(port)));
+  const sockets = await openAll(port, conns, { h2 });
   let done = 0;
   let running = true;
   for (const s of sockets) {
@@ -337,15 +391,24 @@ async function echo(port, { size, conns, inflight, deflate }) {
   await new Promise((r) => setTimeout(r, DURATION));
   running = false;
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  for (const s of sockets) s.destroy();
+  destroyAll(sockets);
   await new Promise((r) => setTimeout(r, 200));
   return { messages: done, perSecond: done / seconds, mibPerSecond: (done * size) / seconds / 1048576 };
 }
 
-/** Opens `n` connections, 250 at a time; with `message`, each sends it and waits for one reply. */
-async function openMany(port, n, deflate, message) {
+/**
+ * Opens `n` connections, 250 at a time (with `h2`, `n` streams on HTTP/2
+ * connections of 100 streams each); with `message`, each sends it and waits
+ * for one reply.
+ */
+async function openMany(port, n, deflate, message, h2 = false) {
   const sockets = [];
-  for (let i = 0; i < n; i += 250) {
+  const step = h2 ? H2_PER_SESSION : 250;
+  for (let i = 0; i < n; i += step) {
+    if (h2) {
+      sockets.push(...(await openAll(port, Math.min(step, n - i), { h2 })));
+      continue;
+    }
     const batch = await Promise.all(
       Array.from({ length: Math.min(250, n - i) }, async () => {
         const s = await open(port, deflate);
@@ -377,25 +440,25 @@ async function openMany(port, n, deflate, message) {
  * connections have been idle for 2.5 s (this package parks deflaters idle for
  * 1–2 s; the other servers' memory does not change with time).
  */
-async function memory(kind, mode, n, message) {
+async function memory(kind, mode, n, message, h2 = false) {
   const server = await startServer(kind, mode);
   if (!server) return undefined;
   try {
     const deflate = mode === 'deflate';
-    for (let i = 0; i < 3; i++) for (const s of await openMany(server.port, 250, deflate, message)) s.destroy();
+    for (let i = 0; i < 3; i++) destroyAll(await openMany(server.port, 250, deflate, message, h2));
     await new Promise((r) => setTimeout(r, 300));
     await server.stats();
     const before = await server.stats();
     const settle = () => new Promise((r) => setTimeout(r, message === undefined ? 500 : 2500));
-    const first = await openMany(server.port, n, deflate, message);
+    const first = await openMany(server.port, n, deflate, message, h2);
     await settle();
     await server.stats();
     const after = await server.stats();
-    const second = await openMany(server.port, n, deflate, message);
+    const second = await openMany(server.port, n, deflate, message, h2);
     await settle();
     await server.stats();
     const after2 = await server.stats();
-    for (const s of [...first, ...second]) s.destroy();
+    destroyAll([...first, ...second]);
     return {
       heapPerConn: (after.heap - before.heap) / n,
       externalPerConn: after.external === undefined ? undefined : (after.external - before.external) / n,
@@ -415,9 +478,15 @@ const allCases = [
   { name: '16 KiB JSON deflate, 50 conns × 4 in flight', size: 16 * 1024, conns: 50, inflight: 4, deflate: true },
   { name: `${IDLE} idle conns`, memory: 'idle' },
   { name: `${DEFLATE_CONNS} conns after 1 deflate msg`, memory: 'deflate' },
+  // HTTP/2 (rfc6455-h2 only): the shapes of cases 1 and 2 as streams of one connection.
+  { name: '64 B, 50 h2 streams on 1 conn × 16 in flight', size: 64, conns: 50, inflight: 16, h2: true },
+  { name: '16 KiB, 50 h2 streams on 1 conn × 1 in flight', size: 16 * 1024, conns: 50, inflight: 1, h2: true },
+  { name: `${H2_STREAMS} idle h2 streams, ${H2_PER_SESSION} per conn`, memory: 'h2' },
 ];
 const cases = process.env.CASES ? process.env.CASES.split(',').map((i) => allCases[Number(i)]) : allCases;
-const kinds = (process.env.SERVERS ?? 'rfc6455,rfc6455-pako,ws,bun,deno').split(',');
+const kinds = (process.env.SERVERS ?? 'rfc6455,rfc6455-pako,rfc6455-h2,ws,bun,deno').split(',');
+// The h2 server runs the h2 cases only, and they run on it only.
+const runsOn = (kind, c) => (kind === 'rfc6455-h2') === (c.h2 === true || c.memory === 'h2');
 const loadCases = cases.filter((c) => !c.memory);
 // rfc6455-pako differs from rfc6455 only when compressing.
 const wanted = (kind, mode) => kind !== 'rfc6455-pako' || mode === 'deflate';
@@ -427,6 +496,7 @@ for (const mode of ['plain', 'deflate']) {
   if (!loadCases.some((c) => (c.deflate ? 'deflate' : 'plain') === mode)) continue;
   for (const kind of kinds) {
     if (!wanted(kind, mode)) continue;
+    if (!loadCases.some((c) => (c.deflate ? 'deflate' : 'plain') === mode && runsOn(kind, c))) continue;
     const server = await startServer(kind, mode);
     if (server) servers.push(server);
     else if (launchers[kind]) console.log(`${kind} (${mode}): not available, skipped`);
@@ -434,13 +504,20 @@ for (const mode of ['plain', 'deflate']) {
 }
 // JIT warm-up, not recorded.
 for (const server of servers)
-  await echo(server.port, server.mode === 'deflate' ? { ...allCases[4], conns: 10 } : allCases[1]);
+  await echo(
+    server.port,
+    server.mode === 'deflate'
+      ? { ...allCases[4], conns: 10 }
+      : server.kind === 'rfc6455-h2'
+        ? allCases[7]
+        : allCases[1],
+  );
 
 const samples = new Map(); // `${kind}|${case}` → [{ perSecond, mib, cpuPerMsg }]
 for (let round = 0; round < ROUNDS; round++) {
   for (const c of loadCases) {
     const mode = c.deflate ? 'deflate' : 'plain';
-    const forCase = servers.filter((s) => s.mode === mode);
+    const forCase = servers.filter((s) => s.mode === mode && runsOn(s.kind, c));
     const order = round % 2 === 0 ? forCase : [...forCase].reverse();
     for (const server of order) {
       const cpu0 = (await server.stats()).cpu;
@@ -448,14 +525,12 @@ for (let round = 0; round < ROUNDS; round++) {
       const cpu1 = (await server.stats()).cpu;
       const key = `${server.kind}|${c.name}`;
       if (!samples.has(key)) samples.set(key, []);
-      samples
-        .get(key)
-        .push({
-          perSecond: r.perSecond,
-          mib: r.mibPerSecond,
-          cpuPerMsg: (cpu1 - cpu0) / r.messages,
-          wireRatio: r.wireRatio,
-        });
+      samples.get(key).push({
+        perSecond: r.perSecond,
+        mib: r.mibPerSecond,
+        cpuPerMsg: (cpu1 - cpu0) / r.messages,
+        wireRatio: r.wireRatio,
+      });
     }
   }
 }
@@ -467,7 +542,7 @@ const median = (xs) => {
 const rows = [];
 for (const c of loadCases) {
   const wsRate = samples.has(`ws|${c.name}`) ? median(samples.get(`ws|${c.name}`).map((x) => x.perSecond)) : undefined;
-  for (const server of servers.filter((x) => x.mode === (c.deflate ? 'deflate' : 'plain'))) {
+  for (const server of servers.filter((x) => x.mode === (c.deflate ? 'deflate' : 'plain') && runsOn(x.kind, c))) {
     const xs = samples.get(`${server.kind}|${c.name}`);
     if (xs === undefined) continue;
     const rate = median(xs.map((x) => x.perSecond));
@@ -485,17 +560,38 @@ for (const c of loadCases) {
 }
 for (const server of servers) await server.stop();
 
+// Each h2 case beside the same shape over HTTP/1.1 connections, both this package.
+const h2Rows = [];
+for (const c of loadCases.filter((x) => x.h2)) {
+  const h1Case = allCases.find(
+    (x) => !x.h2 && !x.memory && !x.deflate && x.size === c.size && x.conns === c.conns && x.inflight === c.inflight,
+  );
+  const h2s = samples.get(`rfc6455-h2|${c.name}`);
+  const h1s = h1Case && samples.get(`rfc6455|${h1Case.name}`);
+  if (!h2s) continue;
+  const rate = (xs) => median(xs.map((x) => x.perSecond));
+  const cpu = (xs) => median(xs.map((x) => x.cpuPerMsg));
+  h2Rows.push({
+    case: c.name,
+    'h2 msg/s': Math.round(rate(h2s)),
+    'h1 msg/s': h1s ? Math.round(rate(h1s)) : '',
+    'h2 ÷ h1': h1s ? (rate(h2s) / rate(h1s)).toFixed(2) : '',
+    'h2 µs CPU/msg': cpu(h2s).toFixed(2),
+    'h1 µs CPU/msg': h1s ? cpu(h1s).toFixed(2) : '',
+  });
+}
+
 // Memory: a fresh server process per measurement.
 const memoryRows = [];
 const kb = (x) => (x === undefined ? '' : (x / 1024).toFixed(2));
 for (const c of cases.filter((x) => x.memory)) {
-  const mode = c.memory === 'idle' ? 'plain' : 'deflate';
-  const n = c.memory === 'idle' ? IDLE : DEFLATE_CONNS;
+  const mode = c.memory === 'deflate' ? 'deflate' : 'plain';
+  const n = c.memory === 'idle' ? IDLE : c.memory === 'h2' ? H2_STREAMS : DEFLATE_CONNS;
   if (n <= 0) continue;
   const message = c.memory === 'deflate' ? compressedLoad().docFrames[0] : undefined;
   for (const kind of kinds) {
-    if (!wanted(kind, mode)) continue;
-    const m = await memory(kind, mode, n, message);
+    if (!wanted(kind, mode) || !runsOn(kind, c)) continue;
+    const m = await memory(kind, mode, n, message, c.memory === 'h2');
     if (!m) continue;
     memoryRows.push({
       case: c.name,
@@ -509,6 +605,10 @@ for (const c of cases.filter((x) => x.memory)) {
 }
 console.log(`node ${process.version}, ${DURATION} ms per case, ${ROUNDS} interleaved rounds, medians`);
 if (rows.length > 0) console.table(rows);
+if (h2Rows.length > 0) {
+  console.log('WebSocket over HTTP/2 (RFC 8441): streams of one h2c connection vs as many HTTP/1.1 connections');
+  console.table(h2Rows);
+}
 if (memoryRows.length > 0) {
   console.log('memory per connection, each server in a fresh process (n connections, then n more)');
   console.table(memoryRows);

@@ -1,7 +1,9 @@
 // Echo server for the load generator, in its own process so its CPU and memory
 // can be measured apart from the load generator's.
-// argv: 'rfc6455' | 'rfc6455-pako' | 'ws', then optionally 'deflate' (permessage-deflate
+// argv: 'rfc6455' | 'rfc6455-pako' | 'rfc6455-h2' | 'ws', then optionally 'deflate' (permessage-deflate
 // accepted: window 15, level 6, threshold 1 KiB, context takeover, on both servers).
+// 'rfc6455-h2' is this package attached to a cleartext node:http2 server with
+// the extended CONNECT setting (RFC 8441): WebSockets arrive as HTTP/2 streams.
 // Runs under Node; bun-server.mjs and deno-server.mjs are the same for Bun's and
 // Deno's built-in servers. Protocol on stdio: prints `{"port":N}` once listening;
 // for each line "stats" on stdin, prints one JSON line with CPU (µs, user+system),
@@ -29,16 +31,23 @@ if (kind === 'ws') {
   const { pakoBackend } = await import('@rfc6455/codec');
   const backend = kind === 'rfc6455-pako' ? pakoBackend : zlibBackend;
   const perMessageDeflate = deflate && { threshold: 1024, level: 6, memLevel: 8, serverMaxWindowBits: 15, backend };
-  const wss = new WebSocketServer({
-    port: 0,
-    host: '127.0.0.1',
-    maxMessageSize: 64 * 1024 * 1024,
-    heartbeatInterval: 0,
-    perMessageDeflate,
-  });
-  wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
-  await new Promise((r) => wss.on('listening', r));
-  port = wss.address().port;
+  const common = { maxMessageSize: 64 * 1024 * 1024, heartbeatInterval: 0, perMessageDeflate };
+  if (kind === 'rfc6455-h2') {
+    const { createServer } = await import('node:http2');
+    // HTTP/2's default windows (64 KiB per stream and per connection) would let
+    // 50 streams share 64 KiB in flight; a WebSocket server sets larger ones.
+    const server = createServer({ settings: { enableConnectProtocol: true, initialWindowSize: 1 << 20 } });
+    server.on('session', (session) => session.setLocalWindowSize(32 << 20));
+    const wss = new WebSocketServer({ server, ...common });
+    wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    port = server.address().port;
+  } else {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', ...common });
+    wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
+    await new Promise((r) => wss.on('listening', r));
+    port = wss.address().port;
+  }
 }
 createInterface({ input: process.stdin })
   .on('close', () => process.exit(0)) // stdin closed: exit normally (so --cpu-prof writes its profile)
