@@ -12,8 +12,10 @@ import { escapeControls } from '../src/terminal-text.js';
 import { CLI, run } from './helpers.js';
 
 // C0 except TAB (LF included: a message is one line), DEL, C1, and the bidi formatting characters.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: they are escaped before reaching a terminal.
 const UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 // The same for a whole output, whose lines the tool itself separates with LF.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: they are escaped before reaching a terminal.
 const UNSAFE_IN_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 // What a hostile server sent in the report: set the title, clear the screen, turn the text red.

@@ -11,6 +11,7 @@ import { CLI, run } from './helpers.js';
 // C1 CSI and a right-to-left override: JSON.stringify leaves both as they are.
 const REASON = 'bye\u009b2J\u202eevil';
 const REASON_SHOWN = 'bye\\x9b2J\\u202eevil';
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: they are escaped before reaching a terminal.
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 function closeFrameHex(code: number, reason: string): string {

@@ -536,13 +536,13 @@ export class FuzzingServer {
     const held = this.options.closeAfterReplies && owed !== undefined ? splitTrailingClose(wire.send) : undefined;
     const body = held?.body ?? wire.send;
     const chunks = head !== undefined ? [concat([head, body])] : splitBounded(split, body);
-    chunks.forEach((chunk, i) =>
+    for (const [i, chunk] of chunks.entries()) {
       socket.write(chunk, (error) => {
         if (error || i < chunks.length - 1) return;
         deadline = Math.min(deadline, Date.now() + waited);
         wake?.();
-      }),
-    );
+      });
+    }
     const until = async (cond: () => boolean) => {
       while (!cond() && !closeSeen && !tcpClosed && reader.error === undefined && Date.now() < deadline) {
         let timer: ReturnType<typeof setTimeout> | undefined;

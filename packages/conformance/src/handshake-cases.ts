@@ -169,10 +169,11 @@ function oversized(): fc.Arbitrary<HandshakeCase> {
 /** Every variant, e.g. to run one alone by skipping the others. */
 export const HANDSHAKE_DEFECTS: readonly string[] = fc
   .sample(invalidUpgradeRequest(), { numRuns: 400, seed: 1 })
-  .reduce<string[]>(
-    (all, r) => (all.includes(defectSlug(r.description)) ? all : [...all, defectSlug(r.description)]),
-    [],
-  )
+  .reduce<string[]>((all, r) => {
+    const slug = defectSlug(r.description);
+    if (!all.includes(slug)) all.push(slug);
+    return all;
+  }, [])
   .sort();
 export const HANDSHAKE_VARIANTS: readonly string[] = [
   'handshake/valid',
@@ -267,9 +268,10 @@ export async function runHandshakeCase(
     const until = Date.now() + ms;
     while (!cond() && Date.now() < until) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>(
-        (resolve) => ((wake = resolve), (timer = setTimeout(resolve, Math.max(1, until - Date.now())))),
-      );
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, Math.max(1, until - Date.now()));
+      });
       clearTimeout(timer);
     }
     return cond();
