@@ -43,6 +43,7 @@ import {
   isExtendedConnect,
   isHttp2Server,
   resetMalformed,
+  resetStream,
   respondAndClose,
   responseHeaders,
   type Transport,
@@ -323,7 +324,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
    */
   handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders?: readonly string[]): void {
     if (this.closing) {
-      if (!stream.closed) stream.close(http2Constants.NGHTTP2_REFUSED_STREAM);
+      resetStream(stream, http2Constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
     const session = stream.session as ServerHttp2Session | undefined;

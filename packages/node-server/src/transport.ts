@@ -110,5 +110,17 @@ export function abortTransport(stream: Duplex): void {
 
 /** Refuses an extended CONNECT the connection never allowed (RFC 8441 §3: malformed, a stream error PROTOCOL_ERROR). */
 export function resetMalformed(stream: ServerHttp2Stream): void {
-  if (!stream.closed) stream.close(http2Constants.NGHTTP2_PROTOCOL_ERROR);
+  resetStream(stream, http2Constants.NGHTTP2_PROTOCOL_ERROR);
 }
+
+/**
+ * Resets a stream with an error code. Node reports any code but NO_ERROR and
+ * CANCEL as an `error` event on the stream, which nobody else listens to yet:
+ * a no-op listener keeps the peer's request from crashing the process.
+ */
+export function resetStream(stream: ServerHttp2Stream, code: number): void {
+  stream.on('error', ignore);
+  if (!stream.closed) stream.close(code);
+}
+
+function ignore(): void {}

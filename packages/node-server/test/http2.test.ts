@@ -10,7 +10,7 @@ import {
   type Http2Server,
   type ServerHttp2Session,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect as connectTcp } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocketClient from 'ws';
 import { type ServerOptions, type WebSocket, WebSocketServer } from '../src/index.js';
@@ -343,6 +343,132 @@ describe('bad extended CONNECTs', () => {
     peer.text('still a WebSocket');
     expect(await peer.next()).toMatchObject({ opcode: Opcode.Text, data: Buffer.from('still a WebSocket') });
     expect(peer.ended).toBe(false);
+  });
+});
+
+/**
+ * An extended CONNECT written as raw HTTP/2 frames (RFC 9113 §3.4, §6.2;
+ * HPACK literals without indexing, RFC 7541 §6.2.2), so no client library
+ * decides anything. The request goes out once the server's SETTINGS arrived
+ * and were acknowledged (RFC 8441 §3: the client waits for the setting; the
+ * server's own settings apply once acknowledged). Resolves with the
+ * RST_STREAM error code the server sent for stream 1, or null when it
+ * answered with HEADERS instead.
+ */
+async function rawExtendedConnect(port: number, early = false): Promise<number | null> {
+  const literal = (name: string, value: string) =>
+    Buffer.concat([
+      Buffer.from([0x00, name.length]),
+      Buffer.from(name),
+      Buffer.from([value.length]),
+      Buffer.from(value),
+    ]);
+  const block = Buffer.concat(
+    [
+      [':method', 'CONNECT'],
+      [':protocol', 'websocket'],
+      [':scheme', 'http'],
+      [':path', '/'],
+      [':authority', `127.0.0.1:${port}`],
+      ['sec-websocket-version', '13'],
+    ].map(([n, v]) => literal(n as string, v as string)),
+  );
+  const frame = (type: number, flags: number, stream: number, payload: Buffer) => {
+    const head = Buffer.alloc(9);
+    head.writeUIntBE(payload.length, 0, 3);
+    head[3] = type;
+    head[4] = flags;
+    head.writeUInt32BE(stream, 5);
+    return Buffer.concat([head, payload]);
+  };
+  const socket = connectTcp(port, '127.0.0.1');
+  socket.on('error', () => {});
+  socket.write(Buffer.concat([Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(0x4, 0, 0, Buffer.alloc(0))]));
+  // `early`: the request goes out at once, before the client could know the setting.
+  if (early) socket.write(frame(0x1, 0x4, 1, block));
+  let buf = Buffer.alloc(0);
+  try {
+    for await (const chunk of socket) {
+      buf = Buffer.concat([buf, chunk as Buffer]);
+      while (buf.length >= 9) {
+        const length = buf.readUIntBE(0, 3);
+        if (buf.length < 9 + length) break;
+        const type = buf[3];
+        const stream = buf.readUInt32BE(5) & 0x7fffffff;
+        const flags = buf[4] as number;
+        const payload = buf.subarray(9, 9 + length);
+        buf = buf.subarray(9 + length);
+        if (stream === 0 && type === 0x4 && (flags & 0x1) === 0) {
+          // SETTINGS ACK, then HEADERS (END_HEADERS) on stream 1.
+          socket.write(frame(0x4, 0x1, 0, Buffer.alloc(0)));
+          if (!early) socket.write(frame(0x1, 0x4, 1, block));
+        }
+        if (stream === 1 && type === 0x3) return payload.readUInt32BE(0);
+        if (stream === 1 && type === 0x1) return null;
+      }
+    }
+    throw new Error('the connection ended without an answer for stream 1');
+  } finally {
+    socket.destroy();
+  }
+}
+
+describe('extended CONNECT without the setting, as raw frames', () => {
+  it('is reset by the server with PROTOCOL_ERROR, and accepted once the setting is on', async () => {
+    const off = await start({ enableConnectProtocol: false });
+    expect(await rawExtendedConnect(Number(new URL(off.authority).port))).toBe(h2.NGHTTP2_PROTOCOL_ERROR);
+    expect(off.connections).toEqual([]);
+    const on = await start();
+    expect(await rawExtendedConnect(Number(new URL(on.authority).port))).toBeNull();
+    await until(() => on.connections.length === 1);
+  });
+
+  it('resets with PROTOCOL_ERROR a request sent before the client could know the setting, without throwing', async () => {
+    const s = await start();
+    const port = Number(new URL(s.authority).port);
+    expect(await rawExtendedConnect(port, true)).toBe(h2.NGHTTP2_PROTOCOL_ERROR);
+    expect(s.connections).toEqual([]);
+    expect(await rawExtendedConnect(port)).toBeNull();
+  });
+});
+
+describe('HTTP/2 timers and failures', () => {
+  it('resets a stream whose hook does not decide within handshakeTimeout', async () => {
+    const s = await start({ handshakeTimeout: 100, handleUpgrade: () => new Promise(() => {}) });
+    const session = await client(s.authority);
+    const peer = await openStream(session);
+    expect(peer.status).toBeNull();
+    expect(peer.rstCode).toBe(h2.NGHTTP2_CANCEL);
+    expect(s.connections).toEqual([]);
+    const after = await start();
+    const next = await openStream(await client(after.authority));
+    expect(next.status).toBe(200);
+  });
+
+  it('terminates a stream that does not answer the heartbeat, with CANCEL', async () => {
+    const s = await start({ heartbeatInterval: 50 });
+    const session = await client(s.authority);
+    const peer = await openStream(session);
+    expect(await peer.next()).toMatchObject({ opcode: Opcode.Ping });
+    await peer.closed; // no pong: the next beat resets the stream
+    expect(peer.rstCode).toBe(h2.NGHTTP2_CANCEL);
+    await until(() => s.closes.length === 1);
+    expect(s.closes).toEqual([[1006, '']]);
+  });
+
+  it('answers a protocol error after the 200 with a close frame, then END_STREAM', async () => {
+    const s = await start();
+    const session = await client(s.authority);
+    const peer = await openStream(session);
+    peer.stream.write(Buffer.from([0x81, 0x02, 0x68, 0x69])); // an unmasked text frame from a client (RFC 6455 §5.1)
+    expect(closeOf(await peer.next()).code).toBe(1002);
+    await peer.end();
+    expect(peer.ended).toBe(true);
+    expect(peer.rstCode).toBeUndefined(); // ended, not reset
+    peer.stream.end();
+    await peer.closed;
+    expect(peer.rstCode).toBe(h2.NGHTTP2_NO_ERROR);
+    await until(() => s.closes.length === 1);
   });
 });
 
