@@ -20,3 +20,19 @@ export {
   utf8Length,
 } from './identity.js';
 export { TopicsCore, type TopicsCoreOptions } from './topics-core.js';
+export {
+  ENVELOPE_HEADER_BYTES,
+  EnvelopeFlag,
+  EnvelopeKind,
+  type MalformedEnvelope,
+  type MalformedEnvelopeCode,
+  type PublicationMessage,
+  type SubscribedMessage,
+  type SubscribeMessage,
+  TOPICS_SUBPROTOCOL,
+  type TopicsMessage,
+  type UnsubscribedMessage,
+  type UnsubscribeMessage,
+} from './envelope.js';
+export { type DecodeEnvelopeOptions, decodeTopicsMessage } from './envelope-decoder.js';
+export { encodePublication, encodeTopicsMessage } from './envelope-encoder.js';
