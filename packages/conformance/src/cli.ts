@@ -3,7 +3,8 @@
  * pnpm run conformance --url ws://127.0.0.1:9001 [--runs N] [--seed S] [--path P]
  *   [--family F[,F]] [--skip VARIANT[,…]] [--max-message-size N] [--max-frame-size N] [--deflate] [--strict]
  *   [--flood-bytes N] [--flood-pings N] [--flood-stall MS] [--flood-timeout MS] [--max-delay MS] [--json report.json]
- *   [--census]
+ *   [--census] [--http2]
+ * --http2: each case on an HTTP/2 stream (RFC 8441, h2c to the URL's host and port).
  * Exit code: 0 when no family failed, 1 otherwise, 2 for bad arguments.
  *
  * pnpm run conformance --scoreboard […]: the cross-runtime scoreboard (scoreboard-cli.ts).
@@ -52,6 +53,7 @@ async function main(): Promise<number> {
       deflate: { type: 'boolean', default: false },
       strict: { type: 'boolean', default: false },
       census: { type: 'boolean', default: false },
+      http2: { type: 'boolean', default: false },
       json: { type: 'string' },
     },
   });
@@ -74,6 +76,7 @@ async function main(): Promise<number> {
     deflate: values.deflate,
     strict: values.strict,
     census: values.census,
+    http2: values.http2,
     onFamily: (f) =>
       console.log(
         `${f.family}: ${f.status}${f.status === 'not applicable' ? ` (${f.reason})` : ` ${f.passed}/${f.runs}`}`,

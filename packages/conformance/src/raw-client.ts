@@ -1,20 +1,30 @@
 /**
  * A plain opening handshake over `node:net`, without the codec: enough to get
  * a connection for cases that drive the socket themselves (floods, which
- * stop reading). No extension or subprotocol is offered.
+ * stop reading). No extension or subprotocol is offered. Over HTTP/2 the
+ * connection is an extended CONNECT stream (h2.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { openExtendedConnect } from './h2.js';
 import type { Target } from './session.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 export type RawOpen =
-  | { readonly type: 'open'; readonly socket: Socket; readonly early: Uint8Array }
+  | { readonly type: 'open'; readonly socket: Duplex; readonly early: Uint8Array }
   | { readonly type: 'failed'; readonly reason: string };
 
 /** Resolves with the open socket (reading paused, no listeners left) or why the handshake failed. */
-export function openRaw(target: Target, timeout: number): Promise<RawOpen> {
+export async function openRaw(target: Target, timeout: number): Promise<RawOpen> {
+  if (target.http2) {
+    const opened = await openExtendedConnect(target, undefined, timeout);
+    if (opened.type === 'failed') return opened;
+    // The session goes with the stream: destroying the one the caller holds ends both.
+    opened.stream.once('close', () => opened.session.destroy());
+    return { type: 'open', socket: opened.stream, early: new Uint8Array(0) };
+  }
   const key = randomBytes(16).toString('base64');
   const host = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
   const socket = connect({ host: target.host, port: target.port, noDelay: true });

@@ -41,6 +41,13 @@ export interface ServerSuiteOptions {
   /** Longest pause between two chunks, in ms (default 3). */
   readonly maxDelay?: number;
   readonly timing?: Partial<Timing>;
+  /**
+   * Run each case on an HTTP/2 stream (RFC 8441): an extended CONNECT on an
+   * h2c session to the `ws://` URL's host and port, which must enable
+   * SETTINGS_ENABLE_CONNECT_PROTOCOL. The handshake family (HTTP/1.1
+   * requests) does not apply; every other family runs as over TCP.
+   */
+  readonly http2?: boolean;
   /** How this suite is invoked, for the replay line (default `pnpm run conformance`). */
   readonly command?: string;
   /** Called after each family. */
@@ -209,7 +216,7 @@ function describeCase(c: Case, bytes: Uint8Array | undefined, split: unknown, de
 }
 
 export async function runServerSuite(options: ServerSuiteOptions): Promise<ServerReport> {
-  const target = parseTarget(options.url);
+  const target = parseTarget(options.url, options.http2 ?? false);
   const timing: Timing = { ...defaultTiming, ...options.timing };
   const seed = options.seed ?? (Date.now() ^ (Math.random() * 0x1_0000_0000)) >>> 0;
   const runs = options.runs ?? 100;
@@ -219,6 +226,20 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
 
   for (const family of options.families ?? FAMILIES) {
     const started = Date.now();
+    if (family === 'handshake' && target.http2) {
+      results.push({
+        family,
+        status: 'not applicable',
+        runs: 0,
+        passed: 0,
+        reason: 'its cases are HTTP/1.1 upgrade requests; over HTTP/2 the request is the stream’s headers',
+        policies: {},
+        droppedWithoutClose: 0,
+        ms: 0,
+      });
+      options.onFamily?.(results.at(-1) as FamilyResult);
+      continue;
+    }
     if (family === 'handshake') {
       results.push(await runHandshakeFamily(options, target, seed, runs, skip, timing));
       options.onFamily?.(results.at(-1) as FamilyResult);
@@ -417,6 +438,7 @@ function replayFlags(
     ...(options.flood?.bytes !== undefined && family === 'limits' ? [`--flood-bytes ${options.flood.bytes}`] : []),
     ...(options.flood?.pings !== undefined && family === 'limits' ? [`--flood-pings ${options.flood.pings}`] : []),
     ...(options.deflate && family !== 'handshake' ? ['--deflate'] : []),
+    ...(options.http2 ? ['--http2'] : []),
     ...(skip.size > 0 ? [`--skip ${[...skip].join(',')}`] : []),
   ];
 }

@@ -1,9 +1,12 @@
 /**
  * One case against a server over real TCP: handshake, the case's bytes in the
  * generated chunks with small pauses between them, then everything the server
- * sends until it closes, fails, or the time allowed runs out.
+ * sends until it closes, fails, or the time allowed runs out. Over HTTP/2
+ * (RFC 8441) the connection is an extended CONNECT stream instead (h2.ts),
+ * its END_STREAM and RST_STREAM standing for TCP's FIN and RST.
  */
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   acceptExtensions,
   offerExtensions,
@@ -18,6 +21,7 @@ import {
   validateUpgradeResponse,
 } from '@rfc6455/codec/http';
 import type { Case, Wire } from './case.js';
+import { openExtendedConnect } from './h2.js';
 import { closeBody, closeCodeOf, concat, FrameReader, Op, type WireFrame } from './wire.js';
 
 export interface Target {
@@ -25,12 +29,19 @@ export interface Target {
   readonly port: number;
   /** Path and query of the request target. */
   readonly path: string;
+  /** Open each connection as an extended CONNECT stream on an h2c session (RFC 8441) instead of an HTTP/1.1 upgrade. */
+  readonly http2?: boolean;
 }
 
-export function parseTarget(url: string): Target {
+export function parseTarget(url: string, http2 = false): Target {
   const u = new URL(url);
   if (u.protocol !== 'ws:') throw new Error(`only ws:// URLs are supported, got ${u.protocol}`);
-  return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 80), path: `${u.pathname}${u.search}` };
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(u.port || 80),
+    path: `${u.pathname}${u.search}`,
+    ...(http2 && { http2 }),
+  };
 }
 
 export interface Timing {
@@ -73,7 +84,6 @@ export async function runAgainstServer(
   timing: Timing,
   strict: boolean,
 ): Promise<Observation> {
-  const socket: Socket = connect({ host: target.host, port: target.port, noDelay: true });
   const reader = new FrameReader();
   const frames: WireFrame[] = [];
   let tcpClosed = false;
@@ -106,42 +116,56 @@ export async function runAgainstServer(
   const extension = c.deflate
     ? permessageDeflate({ ...c.deflate.offer, clientMaxWindowBits: c.deflate.offer.clientMaxWindowBits ?? false })
     : undefined;
+  let socket: Duplex;
+  let handshake: HandshakeOutcome | undefined;
+  let cleanup = (): void => {};
+  if (target.http2) {
+    const opened = await openExtendedConnect(target, extension, timing.replyTimeout);
+    if (opened.type === 'failed') return failedHandshake(opened.reason);
+    socket = opened.stream;
+    handshake = opened.handshake;
+    cleanup = () => opened.session.destroy();
+    socket.on('data', (chunk: Buffer) => onFrames(reader.push(new Uint8Array(chunk))));
+    socket.resume();
+  } else {
+    socket = connect({ host: target.host, port: target.port, noDelay: true });
+  }
   const offers = extension ? offerExtensions([extension]) : [];
   const url = toWebSocketUrl(
     `ws://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}${target.path}`,
   );
   const request = buildUpgradeRequest(url, { extensions: offers }, (bytes) => crypto.getRandomValues(bytes));
   const head = createResponseHeadParser();
-  let handshake: HandshakeOutcome | undefined;
-  socket.on('data', (chunk: Buffer) => {
-    if (handshake !== undefined) {
-      onFrames(reader.push(new Uint8Array(chunk)));
-      return;
-    }
-    const result = head.push(new Uint8Array(chunk));
-    if (result.type === 'incomplete') return;
-    if (result.type === 'invalid') handshake = { type: 'failed', reason: result.reason };
-    else if (result.startLine.status !== 101)
-      handshake = { type: 'failed', reason: `status ${result.startLine.status} instead of 101` };
-    else {
-      const verdict = validateUpgradeResponse(result.headers, {
-        key: request.key,
-        protocols: [],
-        extensions: offers.map((o) => o.name),
-      });
-      if (!verdict.ok) handshake = { type: 'failed', reason: verdict.reason };
-      else if (!extension || verdict.extensions.length === 0)
-        handshake = extension ? { type: 'declined' } : { type: 'open', deflate: undefined };
-      else {
-        const agreed = acceptExtensions(verdict.extensions, [extension]);
-        handshake = agreed.ok
-          ? { type: 'open', deflate: (agreed.negotiated[0] as PerMessageDeflateAgreement).params }
-          : { type: 'failed', reason: `invalid permessage-deflate response: ${agreed.reason}` };
+  if (!target.http2)
+    socket.on('data', (chunk: Buffer) => {
+      if (handshake !== undefined) {
+        onFrames(reader.push(new Uint8Array(chunk)));
+        return;
       }
-      if (handshake.type === 'open' && result.trailing.length > 0) onFrames(reader.push(result.trailing));
-    }
-    notify();
-  });
+      const result = head.push(new Uint8Array(chunk));
+      if (result.type === 'incomplete') return;
+      if (result.type === 'invalid') handshake = { type: 'failed', reason: result.reason };
+      else if (result.startLine.status !== 101)
+        handshake = { type: 'failed', reason: `status ${result.startLine.status} instead of 101` };
+      else {
+        const verdict = validateUpgradeResponse(result.headers, {
+          key: request.key,
+          protocols: [],
+          extensions: offers.map((o) => o.name),
+        });
+        if (!verdict.ok) handshake = { type: 'failed', reason: verdict.reason };
+        else if (!extension || verdict.extensions.length === 0)
+          handshake = extension ? { type: 'declined' } : { type: 'open', deflate: undefined };
+        else {
+          const agreed = acceptExtensions(verdict.extensions, [extension]);
+          handshake = agreed.ok
+            ? { type: 'open', deflate: (agreed.negotiated[0] as PerMessageDeflateAgreement).params }
+            : { type: 'failed', reason: `invalid permessage-deflate response: ${agreed.reason}` };
+        }
+        if (handshake.type === 'open' && result.trailing.length > 0) onFrames(reader.push(result.trailing));
+      }
+      notify();
+    });
   const onFrames = (got: WireFrame[]) => {
     for (const f of got) {
       frames.push(f);
@@ -167,6 +191,7 @@ export async function runAgainstServer(
 
   const finish = (wire: Wire | undefined, timedOut: boolean): Observation => {
     socket.destroy();
+    cleanup();
     return {
       handshake: handshake ?? {
         type: 'failed',
@@ -182,7 +207,7 @@ export async function runAgainstServer(
     };
   };
 
-  socket.write(request.bytes);
+  if (!target.http2) socket.write(request.bytes);
   await waitFor(() => handshake !== undefined || tcpClosed, timing.replyTimeout);
   if (handshake?.type !== 'open') return finish(undefined, false);
 
@@ -206,6 +231,20 @@ export async function runAgainstServer(
     if (strict) await waitFor(() => tcpClosed, timing.tcpCloseTimeout);
   }
   return finish(wire, !settled);
+}
+
+/** An observation of a connection that never opened. */
+function failedHandshake(reason: string): Observation {
+  return {
+    handshake: { type: 'failed', reason },
+    wire: undefined,
+    frames: [],
+    framingError: undefined,
+    tcpClosed: true,
+    tcpClosedAfterClose: false,
+    timedOut: false,
+    partial: 0,
+  };
 }
 
 const MAX_PAUSES = 16;
