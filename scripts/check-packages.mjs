@@ -2,7 +2,7 @@
 // Checks every publishable package as a consumer would receive it: packs
 // it with pnpm (which rewrites workspace: ranges, as a publish does), then
 // runs publint and @arethetypeswrong/cli on the tarball, and checks the
-// tarball carries the licence and a README.
+// tarball carries the licence, a README and a changelog.
 //
 // `node scripts/check-packages.mjs [package-dir...]`: all packages under
 // packages/ that are not private, or the named ones. Exits 1 on any finding.
@@ -55,7 +55,7 @@ try {
     }
     const path = join(out, tarball);
     const list = run('tar', ['-tzf', path], out);
-    for (const required of ['package/LICENSE', 'package/README.md', 'package/package.json']) {
+    for (const required of ['package/LICENSE', 'package/README.md', 'package/CHANGELOG.md', 'package/package.json']) {
       if (!list.output.split('\n').includes(required))
         failures.push(`${name}: the tarball has no ${required.slice(8)}`);
     }
