@@ -43,8 +43,8 @@ export class TcpReassembler {
   private readonly maxBuffered: number;
   /** Highest offset the receiver acknowledged. */
   private acked = 0;
-  /** The end of a range the capture is known not to hold (cut by the snaplen). */
-  private lost: { readonly start: number; readonly end: number } | null = null;
+  /** Ranges the capture is known not to hold (cut by the snaplen), ahead of the delivery point. */
+  private lost: { readonly start: number; readonly end: number }[] = [];
 
   constructor(options: ReassemblerOptions = {}) {
     this.maxBuffered = options.maxBuffered ?? 4 * 1024 * 1024;
@@ -76,9 +76,10 @@ export class TcpReassembler {
     if (this.base === null) this.base = seq;
     const offset = this.unwrap(seq);
     const out: ReassemblyEvent[] = [];
-    if (wireLength > payload.length) {
-      const start = offset + payload.length;
-      this.lost = { start, end: offset + wireLength };
+    if (wireLength > payload.length && offset + wireLength > this.next) {
+      this.lost.push({ start: offset + payload.length, end: offset + wireLength });
+      // Bounded: only ranges ahead of the delivery point matter.
+      if (this.lost.length > 64) this.lost.shift();
     }
     if (payload.length > 0) this.accept(offset, payload, out);
     this.settle(out);
@@ -103,8 +104,9 @@ export class TcpReassembler {
       this.skipTo((this.held[0] as Held).offset, reason, out);
       this.drain(out);
     }
-    const lost = this.lost;
-    if (lost !== null && lost.end > this.next) this.skipTo(lost.end, "the capture's snaplen cut these bytes off", out);
+    const last = this.lost.reduce((end, r) => Math.max(end, r.end), 0);
+    if (last > this.next) this.skipTo(last, "the capture's snaplen cut these bytes off", out);
+    this.lost = [];
     return out;
   }
 
@@ -170,8 +172,8 @@ export class TcpReassembler {
     for (;;) {
       const first = this.held[0];
       if (first === undefined) return;
-      const lost = this.lost;
-      if (lost !== null && lost.start <= this.next && first.offset <= lost.end) {
+      this.lost = this.lost.filter((r) => r.end > this.next);
+      if (this.lost.some((r) => r.start <= this.next)) {
         this.skipTo(first.offset, "the capture's snaplen cut these bytes off", out);
       } else if (this.acked >= first.offset) {
         this.skipTo(first.offset, 'the receiver acknowledged bytes the capture does not hold', out);

@@ -1,0 +1,280 @@
+/**
+ * Captures the tests write themselves: every supported link type, both
+ * file formats, IPv4 and IPv6, checked against tshark; then the hostile
+ * ones (reordered and duplicated segments, a capture begun mid-connection,
+ * a hole in a TCP stream, a snaplen that cuts payloads, truncated files, a
+ * deflate bomb, random bytes), which must each end with a clear message and
+ * a defined exit status, never a crash.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dissectCapture } from '../src/pcap/capture-dissector.js';
+import { run } from './helpers.js';
+import { decodeJson, frameLine, type JsonRecord, ourFrames, skipReason, tsharkFrames } from './pcap-helpers.js';
+import {
+  type Conversation,
+  clientFrame,
+  deflateMessage,
+  handshake,
+  type LinkType,
+  type Packet,
+  serverFrame,
+  tcpPackets,
+  writeCapture,
+} from './pcap-writer.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rfc6455-pcapfiles-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let unavailable: string | null = null;
+beforeAll(async () => {
+  unavailable = await skipReason();
+});
+
+const PORT = 8080;
+const conv = (ipVersion: 4 | 6, extra: Partial<Conversation> = {}): Conversation => ({
+  ipVersion,
+  clientPort: 50_000,
+  serverPort: PORT,
+  ...extra,
+});
+const big = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 31) % 251);
+
+/** A whole session: handshake, text, binary (16- and 64-bit lengths), fragments, ping/pong, close. */
+function session(deflate = false): { from: 'client' | 'server'; bytes: Uint8Array }[] {
+  const { request, response } = handshake(deflate);
+  const hello = new TextEncoder().encode('hello, compressed world! hello, compressed world!');
+  return [
+    { from: 'client', bytes: request },
+    { from: 'server', bytes: response },
+    { from: 'client', bytes: clientFrame(1, 'hello') },
+    { from: 'client', bytes: clientFrame(2, big.subarray(0, 300)) },
+    { from: 'server', bytes: serverFrame(1, 'hello') },
+    {
+      from: 'client',
+      bytes: Uint8Array.from([
+        ...clientFrame(1, 'frag-', { fin: false }),
+        ...clientFrame(0, 'ment', { fin: false }),
+        ...clientFrame(0, '-ed'),
+      ]),
+    },
+    { from: 'server', bytes: serverFrame(2, big) },
+    ...(deflate ? [{ from: 'client' as const, bytes: clientFrame(1, deflateMessage(hello), { rsv1: true }) }] : []),
+    { from: 'client', bytes: clientFrame(9, 'ping?') },
+    { from: 'server', bytes: serverFrame(10, 'ping?') },
+    { from: 'client', bytes: clientFrame(8, Uint8Array.from([0x03, 0xe8, 0x62, 0x79, 0x65])) },
+    { from: 'server', bytes: serverFrame(8, Uint8Array.from([0x03, 0xe8])) },
+  ];
+}
+
+function save(name: string, bytes: Uint8Array): string {
+  const file = join(dir, name);
+  writeFileSync(file, bytes);
+  return file;
+}
+
+const ips = (packets: readonly Packet[]) => packets.map((p) => p.ip);
+/** Frames per direction, in order, without packet numbers: reordering may move the interleaving of the two directions, never a direction's own order. */
+const withoutPacket = (frames: ReturnType<typeof ourFrames>) => [
+  ...frames.filter((f) => f.masked).map((f) => frameLine({ ...f, packet: 0 })),
+  ...frames.filter((f) => !f.masked).map((f) => frameLine({ ...f, packet: 0 })),
+];
+
+describe('captures written by the test, against tshark', () => {
+  const cases: [LinkType, 'pcap' | 'pcapng', 4 | 6, boolean][] = [
+    ['ethernet', 'pcap', 4, false],
+    ['sll', 'pcapng', 6, true],
+    ['sll2', 'pcap', 4, true],
+    ['null', 'pcapng', 6, false],
+    ['loop', 'pcap', 6, false],
+    ['raw', 'pcapng', 4, true],
+  ];
+  it.each(cases)(
+    '%s link, %s, IPv%d, deflate %s: every frame as tshark reads it',
+    async (link, format, ip, deflate) => {
+      const file = save(
+        `${link}.${format}`,
+        writeCapture(ips(tcpPackets(conv(ip), session(deflate))), { format, link, bigEndian: link === 'loop' }),
+      );
+      const ours = await decodeJson(file);
+      expect(ours.code).toBe(0);
+      const frames = ourFrames(ours.records);
+      expect(frames).toHaveLength(deflate ? 12 : 11);
+      const inflated = ours.records.filter(
+        (r) =>
+          r.type === 'websocket' &&
+          (r.record as JsonRecord).compressed === true &&
+          (r.record as JsonRecord).kind === 'message',
+      );
+      expect(inflated.map((r) => (r.record as JsonRecord).data)).toEqual(
+        deflate ? ['hello, compressed world! hello, compressed world!'] : [],
+      );
+      if (unavailable !== null) return; // the dissection is still checked above; the comparison needs tshark
+      const oracle = await tsharkFrames(file, PORT);
+      const comparable = (f: (typeof frames)[number]) =>
+        frameLine({ ...f, payload: (f.rsv & 4) !== 0 ? null : f.payload });
+      expect(frames.map(comparable)).toEqual(oracle.map(comparable));
+    },
+  );
+});
+
+describe('hostile captures', () => {
+  it('reassembles reordered and duplicated segments into the same frames, and says so', async () => {
+    const packets = tcpPackets(conv(4, { mss: 500 }), session());
+    const inOrder = await decodeJson(
+      save('in-order.pcap', writeCapture(ips(packets), { format: 'pcap', link: 'ethernet' })),
+    );
+    // Swap neighbouring data packets and send some twice.
+    const shuffled = [...packets];
+    for (let i = 3; i + 1 < shuffled.length - 3; i += 3)
+      [shuffled[i], shuffled[i + 1]] = [shuffled[i + 1] as Packet, shuffled[i] as Packet];
+    const messy = shuffled.flatMap((p, i) => (i % 4 === 0 && p.length > 0 ? [p, p] : [p]));
+    const result = await decodeJson(save('messy.pcap', writeCapture(ips(messy), { format: 'pcap', link: 'ethernet' })));
+    expect(result.code).toBe(0);
+    expect(withoutPacket(ourFrames(result.records))).toEqual(withoutPacket(ourFrames(inOrder.records)));
+    const tcp = result.records.filter((r) => r.type === 'tcp').map((r) => r.event);
+    expect(tcp).toContain('out-of-order');
+    expect(tcp).toContain('retransmission');
+    expect(tcp).not.toContain('gap');
+  });
+
+  it('decodes a capture that starts mid-connection with --port, and says it did', async () => {
+    const packets = tcpPackets(conv(4, { syn: false }), session()).filter((_, i) => i >= 2);
+    const file = save('mid.pcap', writeCapture(ips(packets), { format: 'pcap', link: 'ethernet' }));
+    const found = await decodeJson(file, '--port', String(PORT));
+    expect(found.code).toBe(0);
+    expect(found.records.find((r) => r.type === 'connection')).toMatchObject({
+      seen: 'mid-connection',
+      protocol: 'websocket',
+    });
+    expect(found.records.some((r) => r.type === 'notice' && /middle of it/.test(String(r.reason)))).toBe(true);
+    expect(ourFrames(found.records).length).toBe(11);
+    // Without --port nothing says these bytes are WebSocket.
+    const blind = await decodeJson(file);
+    expect(blind.records.filter((r) => r.type === 'connection')).toEqual([]);
+  });
+
+  it('reports a hole the receiver acknowledged as a gap and stops that direction there', async () => {
+    const packets = tcpPackets(conv(4), session());
+    // The third of the server's 70 000-byte frame's segments never reaches the capture.
+    const bigStart = packets.findIndex((p) => p.from === 'server' && p.length === 1400);
+    const dropped = packets[bigStart + 2] as Packet;
+    const file = save(
+      'gap.pcap',
+      writeCapture(ips(packets.filter((p) => p !== dropped)), { format: 'pcap', link: 'ethernet' }),
+    );
+    const result = await decodeJson(file);
+    expect(result.code).toBe(1);
+    const gap = result.records.find((r) => r.type === 'tcp' && r.event === 'gap') as JsonRecord;
+    expect(gap).toMatchObject({ from: 'server', length: 1400 });
+    expect(String(gap.reason)).toMatch(/acknowledged/);
+    const lost = result.records.find((r) => r.type === 'sync-lost') as JsonRecord;
+    expect(lost).toMatchObject({ from: 'server', offset: gap.offset });
+    // The client's direction is still dissected to its end: its ping and close follow the hole.
+    const clientOpcodes = ourFrames(result.records)
+      .filter((f) => f.masked)
+      .map((f) => f.opcode);
+    expect(clientOpcodes).toEqual([1, 2, 1, 0, 0, 9, 8]);
+    const text = await run(['decode', '--pcap', file]);
+    expect(text.stdout).toMatch(/sync lost at stream byte \d+: 1400 bytes missing/);
+  });
+
+  it('says a snaplen cut the payloads, without crashing', async () => {
+    const file = save(
+      'snap.pcapng',
+      writeCapture(ips(tcpPackets(conv(6), session())), { format: 'pcapng', link: 'ethernet', snaplen: 128 }),
+    );
+    const result = await decodeJson(file);
+    expect(result.code).toBe(1);
+    const gaps = result.records.filter((r) => r.type === 'tcp' && r.event === 'gap');
+    expect(gaps.length).toBeGreaterThan(0);
+    expect(gaps.every((g) => /snaplen/.test(String(g.reason)))).toBe(true);
+    expect(result.records.at(-1)?.type).toBe('summary');
+  });
+
+  it('says where a truncated file ends, at any cut', async () => {
+    const whole = writeCapture(ips(tcpPackets(conv(4), session())), { format: 'pcapng', link: 'ethernet' });
+    for (const cut of [3, 20, 50, 100, Math.floor(whole.length / 2), whole.length - 1]) {
+      const result = await run(['decode', '--pcap', save(`cut-${cut}.pcapng`, whole.subarray(0, cut))]);
+      expect(result.code, `cut at ${cut}`).toBe(1);
+      expect(result.stdout + result.stderr).toMatch(/the file (ends inside|is only)/);
+      expect(result.stderr).toBe('');
+    }
+  });
+
+  it('keeps a deflate bomb inside the capture bounded: 1009 at the limit', async () => {
+    const bomb = deflateMessage(new Uint8Array(64 * 1024 * 1024));
+    const writes = [
+      ...session(true).slice(0, 2),
+      { from: 'client' as const, bytes: clientFrame(2, bomb, { rsv1: true }) },
+    ];
+    const file = save(
+      'bomb.pcap',
+      writeCapture(ips(tcpPackets(conv(4), writes)), { format: 'pcap', link: 'ethernet' }),
+    );
+    for (const args of [['--max-message-size', String(1024 * 1024)], []]) {
+      const result = await decodeJson(file, ...args);
+      expect(result.code).toBe(1);
+      const error = result.records.find((r) => r.type === 'websocket' && (r.record as JsonRecord).kind === 'error');
+      expect(error).toBeDefined();
+      expect((error as JsonRecord).record).toMatchObject({ kind: 'error', code: 1009 });
+      expect(result.records.some((r) => r.type === 'websocket' && (r.record as JsonRecord).kind === 'message')).toBe(
+        false,
+      );
+    }
+  });
+
+  it('turns random bytes into a clear message and exit status 1', async () => {
+    const result = await run([
+      'decode',
+      '--pcap',
+      save(
+        'random.bin',
+        Uint8Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256),
+      ),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/not a pcap or pcapng file/);
+    const missing = await run(['decode', '--pcap', join(dir, 'no-such-file')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read/);
+  });
+
+  it('never throws on arbitrary or damaged input: it always ends with a summary or an error record', async () => {
+    const valid = writeCapture(ips(tcpPackets(conv(4, { mss: 300 }), session(true))), {
+      format: 'pcapng',
+      link: 'ethernet',
+    });
+    const validPcap = writeCapture(ips(tcpPackets(conv(6, { mss: 300 }), session())), { format: 'pcap', link: 'sll' });
+    const ends = async (bytes: Uint8Array, chunk: number) => {
+      const chunks: Uint8Array[] = [];
+      for (let at = 0; at < bytes.length; at += chunk) chunks.push(bytes.slice(at, at + chunk));
+      let last: string | undefined;
+      for await (const record of dissectCapture(chunks, { maxMessageSize: 1 << 20, maxRecordLength: 1 << 20 }))
+        last = record.type;
+      return last === 'summary' || last === 'error';
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), fc.integer({ min: 1, max: 700 }), async (bytes, chunk) => {
+        expect(await ends(bytes, chunk)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(valid, validPcap),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 12 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 4096 }),
+        async (base, edits, cut, chunk) => {
+          const bytes = base.slice(0, base.length - (cut % 64));
+          for (const [at, value] of edits) bytes[at % bytes.length] = value;
+          expect(await ends(bytes, chunk)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
