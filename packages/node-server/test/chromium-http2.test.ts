@@ -12,6 +12,7 @@ import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Transport, type WebSocket, WebSocketServer } from '../src/index.js';
 import { selfSignedCertificate } from './self-signed.js';
+import { expected, startWebServer } from './web-server.js';
 
 const ARGS = [
   '--headless',
@@ -167,6 +168,29 @@ describe('Chromium over HTTP/2', () => {
       }
     },
   );
+
+  it('runs the shared web scenarios over HTTP/2, as the HTTP/1.1 Chromium test does', async () => {
+    const server = await startWebServer({ http2: tls });
+    try {
+      const page = await context.newPage();
+      await page.goto(`https://127.0.0.1:${server.port}/`);
+      // A string, so vitest's transform leaves the dynamic import alone.
+      const result = await page.evaluate(
+        `import('/web-scenarios.mjs').then((m) => m.run('wss://127.0.0.1:${server.port}'))`,
+      );
+      await page.close();
+      expect(result).toEqual(expected);
+      expect(server.offers).toEqual(Array(3).fill('permessage-deflate; client_max_window_bits'));
+      expect(server.accepted).toEqual(['permessage-deflate', 'permessage-deflate']);
+      expect(server.closes).toEqual([
+        [4000, 'client bye'],
+        [4001, 'server reason ✓'],
+      ]);
+      expect(server.transports.map((t) => t.type)).toEqual(['http2', 'http2']);
+    } finally {
+      await server.stop();
+    }
+  });
 
   it('falls back to an HTTP/1.1 upgrade when the server does not enable extended CONNECT', async () => {
     const site = await startSite({ enableConnectProtocol: false, deflate: true });

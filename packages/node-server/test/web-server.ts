@@ -1,26 +1,37 @@
 // The server the web-standard clients (Chromium, Deno, undici) talk to: an
 // http server that serves the scenario page, with the WebSocketServer attached.
+// With `http2`, an h2 TLS server with extended CONNECT (RFC 8441) and
+// HTTP/1.1 allowed serves the same page and scenarios over https/wss.
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from '../src/index.js';
+import { type Transport, WebSocketServer } from '../src/index.js';
 
 const scenarios = readFileSync(new URL('./fixtures/web-scenarios.mjs', import.meta.url));
 
-export async function startWebServer() {
-  const http = createServer((req, res) => {
+export async function startWebServer(options: { http2?: { key: string; cert: string } } = {}) {
+  const serve = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): void => {
     if (req.url === '/web-scenarios.mjs') {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(scenarios);
       return;
     }
     res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>ws test</title>');
-  });
+  };
+  const http = options.http2
+    ? createSecureServer({ ...options.http2, allowHTTP1: true, settings: { enableConnectProtocol: true } }, serve)
+    : createServer(serve);
+  // A browser keeps its HTTP/2 connection open: stop() ends them so close() can finish.
+  const sessions = new Set<{ destroy(): void }>();
+  http.on('session', (session: { destroy(): void }) => sessions.add(session));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const port = (http.address() as AddressInfo).port;
   const offers: string[] = [];
   const closes: Array<[number, string]> = [];
   /** The Sec-WebSocket-Extensions value the server accepted, per connection. */
   const accepted: string[] = [];
+  /** How each WebSocket arrived. */
+  const transports: Transport[] = [];
   const wss = new WebSocketServer({
     server: http,
     perMessageDeflate: true,
@@ -32,6 +43,7 @@ export async function startWebServer() {
   });
   wss.on('connection', (ws) => {
     accepted.push(ws.extensions);
+    transports.push(ws.transport);
     ws.on('close', (code, reason) => closes.push([code, reason]));
     ws.on('message', (data) => {
       if (data === 'stream') {
@@ -54,9 +66,12 @@ export async function startWebServer() {
     offers,
     accepted,
     closes,
+    transports,
     async stop() {
       await wss.close({ timeout: 500 });
-      await new Promise((resolve) => http.close(resolve));
+      const closed = new Promise((resolve) => http.close(resolve));
+      for (const session of sessions) session.destroy();
+      await closed;
     },
   };
 }
