@@ -3,7 +3,8 @@
  * pnpm run fuzzing-server --port 9001 [--host H] [--cases N] [--seed S] [--family F,…]
  *   [--skip VARIANT,…] [--strict] [--report-dir DIR] [--case-timeout MS]
  *   [--max-message-size N] [--max-frame-size N] [--client-handshake-timeout MS]
- *   [--flood-bytes N] [--flood-pings N] [--flood-timeout MS] [--close-after-replies]
+ *   [--flood-bytes N] [--flood-pings N] [--flood-timeout MS] [--close-after-replies] [--http2-port P]
+ * --http2-port: also serve the cases over HTTP/2 (h2c, extended CONNECT enabled, RFC 8441) on port P.
  * Serves until SIGINT/SIGTERM; each /updateReports prints that agent's summary
  * (and writes DIR/<agent>.json with --report-dir).
  */
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     'flood-pings': { type: 'string' },
     'flood-timeout': { type: 'string' },
     'close-after-replies': { type: 'boolean', default: false },
+    'http2-port': { type: 'string' },
   },
 });
 const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
@@ -59,9 +61,12 @@ const server = new FuzzingServer({
     timeout: num(values['flood-timeout']),
   },
   closeAfterReplies: values['close-after-replies'],
+  http2Port: num(values['http2-port']),
 });
 const addr = await server.listen();
 console.log(`fuzzing server on ws://${addr.address}:${addr.port}: ${server.caseCount} cases, seed ${server.seed}`);
+const h2 = server.http2Address;
+if (h2 !== undefined) console.log(`  and over HTTP/2 (h2c, RFC 8441) on ws://${h2.address}:${h2.port}`);
 const timer = setInterval(() => {
   for (const agent of server.agents()) {
     const r = server.report(agent);

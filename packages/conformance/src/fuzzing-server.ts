@@ -12,9 +12,16 @@
  * frames (which must be masked). Handshake cases (client-handshake-cases.ts)
  * answer the upgrade itself with a defective response; flood cases
  * (flood-run.ts) drive the socket themselves.
+ *
+ * With `http2Port` it also listens for HTTP/2 without TLS (h2c) and enables
+ * extended CONNECT (RFC 8441): the same paths as `:path` of an extended
+ * CONNECT, answered with `:status` 200, and the same frame and flood cases on
+ * the stream's DATA (END_STREAM and RST_STREAM for TCP's FIN and RST). The
+ * handshake family's defective 101s have no HTTP/2 form: they are n/a there.
  */
 import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
@@ -92,6 +99,11 @@ export interface FuzzingServerOptions {
   readonly flood?: FloodOptions;
   /** The client's own handshake timeout (ms): enables `handshake/stalled-head`. */
   readonly clientHandshakeTimeout?: number;
+  /**
+   * Also listen for h2c (HTTP/2 by prior knowledge) with extended CONNECT
+   * enabled, on this port (0: any free port); default: no HTTP/2 listener.
+   */
+  readonly http2Port?: number;
   /** Where /updateReports writes `<dir>/<agent>.json`; nothing is written without it. */
   readonly reportDir?: string;
   /** How long a client has to echo and close (ms, default 5000), or to fail an invalid case (default 1000). */
@@ -174,6 +186,8 @@ export class FuzzingServer {
   private readonly results = new Map<string, Map<number, CaseVerdict>>();
   private readonly options: FuzzingServerOptions;
   private readonly sockets = new Set<Duplex>();
+  private readonly h2: http2.Http2Server | undefined;
+  private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
 
   constructor(options: FuzzingServerOptions = {}) {
     this.options = options;
@@ -213,13 +227,31 @@ export class FuzzingServer {
         .end('a WebSocket fuzzing server: connect with a WebSocket client\n');
     });
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex) => this.upgrade(req, socket));
+    if (options.http2Port !== undefined) {
+      const h2 = http2.createServer({ settings: { enableConnectProtocol: true } });
+      h2.on('session', (session) => {
+        this.h2Sessions.add(session);
+        session.on('close', () => this.h2Sessions.delete(session));
+        session.on('error', () => session.destroy());
+      });
+      h2.on('stream', (stream, headers) => this.extendedConnect(stream, headers));
+      this.h2 = h2;
+    }
   }
 
   get caseCount(): number {
     return this.plan.length;
   }
 
-  listen(): Promise<AddressInfo> {
+  /** Starts the HTTP/1.1 listener (and the HTTP/2 one with `http2Port`); resolves with the HTTP/1.1 address. */
+  async listen(): Promise<AddressInfo> {
+    const h2 = this.h2;
+    if (h2 !== undefined) {
+      await new Promise<void>((resolve, reject) => {
+        h2.once('error', reject);
+        h2.listen(this.options.http2Port, this.options.host ?? '127.0.0.1', () => resolve());
+      });
+    }
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(this.options.port ?? 9001, this.options.host ?? '127.0.0.1', () =>
@@ -228,8 +260,17 @@ export class FuzzingServer {
     });
   }
 
-  close(): Promise<void> {
+  /** The h2c listener's address once listening; undefined without `http2Port`. */
+  get http2Address(): AddressInfo | undefined {
+    const address = this.h2?.address();
+    return address !== null && typeof address === 'object' ? address : undefined;
+  }
+
+  async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    for (const session of this.h2Sessions) session.destroy();
+    const h2 = this.h2;
+    if (h2?.listening) await new Promise<void>((resolve) => h2.close(() => resolve()));
     this.server.closeAllConnections();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
@@ -304,6 +345,60 @@ export class FuzzingServer {
       negotiation.info.response === undefined ? '' : `Sec-WebSocket-Extensions: ${negotiation.info.response}\r\n`
     }\r\n`;
     socket.write(head);
+    this.serve(socket, url, agent, n, entry, negotiation);
+  }
+
+  /**
+   * RFC 8441: an extended CONNECT on the h2c listener. The stream stands in
+   * for the upgraded socket: :status 200 (no accept key), then the same case.
+   */
+  private extendedConnect(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    this.sockets.add(stream);
+    stream.on('close', () => this.sockets.delete(stream));
+    stream.on('error', () => stream.destroy());
+    const path = headers[':path'];
+    if (
+      headers[':method'] !== 'CONNECT' ||
+      headers[':protocol'] !== 'websocket' ||
+      typeof path !== 'string' ||
+      headers['sec-websocket-version'] !== '13'
+    ) {
+      stream.respond({ ':status': 400, 'sec-websocket-version': '13' }, { endStream: true });
+      return;
+    }
+    const url = new URL(path, 'http://fuzzing-server');
+    const agent = url.searchParams.get('agent') ?? 'unknown';
+    const n = Number(url.searchParams.get('case'));
+    const entry = url.pathname === '/runCase' ? this.plan[n - 1] : undefined;
+    const header = headers['sec-websocket-extensions'];
+    const offered = typeof header === 'string' ? header : undefined;
+    const negotiation = negotiate(offered, entry?.type === 'frames' ? entry.c.deflate?.offer : undefined);
+    stream.respond({
+      ':status': 200,
+      ...(negotiation.info.response === undefined ? {} : { 'sec-websocket-extensions': negotiation.info.response }),
+    });
+    if (entry?.type === 'handshake') {
+      // Its defects are in an HTTP/1.1 head (a 101, its accept key): HTTP/2 has none to get wrong.
+      this.sendAndClose(stream, undefined);
+      const declined: Negotiation = { info: { ...negotiation.info, response: undefined }, params: undefined };
+      this.record(agent, n, entry.c, declined, Date.now(), {
+        status: 'n/a',
+        reason: 'an HTTP/1.1 handshake case; this client came over HTTP/2',
+      });
+      return;
+    }
+    this.serve(stream, url, agent, n, entry, negotiation);
+  }
+
+  /** What a path asks for, on an open WebSocket (an upgraded socket or an HTTP/2 stream). */
+  private serve(
+    socket: Duplex,
+    url: URL,
+    agent: string,
+    n: number,
+    entry: Planned | undefined,
+    negotiation: Negotiation,
+  ): void {
     if (url.pathname === '/getCaseCount') this.sendAndClose(socket, utf8(String(this.plan.length)));
     else if (url.pathname === '/updateReports') {
       this.writeReports(agent);
