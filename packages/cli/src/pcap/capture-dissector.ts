@@ -400,7 +400,11 @@ export class CaptureDissector {
         const side = conn.aIsClient ? 'b' : 'a';
         conn.dirs[side].http?.bodiless.add(conn.requestCount - 1);
       }
-    } else if (head.line.status >= 200) engine = conn.requests.shift()?.engine ?? null;
+    } else if (head.line.status >= 200) {
+      const request = conn.requests.shift();
+      // A POST's answer is a plain "ok", not Engine.IO packets: only GETs are answered with packets.
+      engine = request?.method === 'GET' ? request.engine : null;
+    }
     out.push({
       type: 'http',
       conn: conn.id,
