@@ -8,6 +8,7 @@ import { SessionDissector, StreamDissector } from '../src/dissector.js';
 import { parseHex, toHex } from '../src/hex.js';
 import type { Side } from '../src/records.js';
 import type { TapMessage } from '../src/tap-message.js';
+import { setUpCapturePanel } from './capture.js';
 import { renderRecord } from './render.js';
 
 const $ = <T extends HTMLElement>(id: string): T => {
@@ -206,5 +207,7 @@ $('hex-form').addEventListener('submit', (ev) => {
       }),
     );
 });
+
+setUpCapturePanel($<HTMLInputElement>('capture-file'), $('capture-zone'), $('capture'));
 
 void openInspector().then(connectEcho);
