@@ -228,6 +228,25 @@ describe('RedisTopics on a real redis-server', () => {
     expect(b.seen.violations).toEqual([]);
   });
 
+  it('recovers subscribers that join with since while publications stream in', async () => {
+    const prefix = freshPrefix();
+    const a = await instance(prefix);
+    const b = await instance(prefix, { core: { fetchLimit: 7 } });
+    const first = await a.topics.publish('burst', bytes('m1'));
+    // Publishes in flight while B's subscribers recover from offset 1: history and live traffic overlap.
+    const publishing = Array.from({ length: 150 }, (_, i) => a.topics.publish('burst', bytes(`m${i + 2}`)));
+    for (let s = 0; s < 5; s++) b.topics.subscribe(`s${s}`, 'burst', { epoch: first.epoch, offset: 1 });
+    await Promise.all(publishing);
+    for (let s = 0; s < 5; s++) await b.seen.until(() => b.seen.of(`s${s}`, 'burst').length === 150);
+    for (let s = 0; s < 5; s++) {
+      expect(b.seen.of(`s${s}`, 'burst').map((d) => d.data)).toEqual(
+        Array.from({ length: 150 }, (_, i) => `m${i + 2}`),
+      );
+    }
+    expect(b.seen.subscribed.every((s) => s.recovered)).toBe(true);
+    expect(b.seen.violations).toEqual([]);
+  });
+
   it('trims by count, and answers a since older than the history with recovered: false', async () => {
     const prefix = freshPrefix();
     const a = await instance(prefix, { maxLength: 3 });
