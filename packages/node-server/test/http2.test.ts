@@ -490,6 +490,49 @@ describe('HTTP/2 stream ends', () => {
     expect(await next.next()).toMatchObject({ data: Buffer.from('again') });
   });
 
+  it('ends every WebSocket of a connection that goes away with 1006', async () => {
+    const s = await start();
+    const session = await client(s.authority);
+    await Promise.all([openStream(session), openStream(session), openStream(session)]);
+    await until(() => s.wss.clients.size === 3);
+    session.destroy();
+    await until(() => s.closes.length === 3);
+    expect(s.closes).toEqual([
+      [1006, ''],
+      [1006, ''],
+      [1006, ''],
+    ]);
+    expect(s.wss.clients.size).toBe(0);
+  });
+
+  it('shuts down with 1001 on every stream, leaving the HTTP/2 connection to the application', async () => {
+    const s = await start();
+    s.server.on('request', (_req, res) => res.end('ok'));
+    const session = await client(s.authority);
+    const peers = await Promise.all([openStream(session), openStream(session)]);
+    const closed = s.wss.close({ timeout: 1000 });
+    for (const peer of peers) {
+      expect(closeOf(await peer.next())).toEqual({ code: 1001, reason: 'server shutting down' });
+      peer.close(1001);
+      peer.stream.end();
+    }
+    await closed;
+    // `close` reports the peer's close frame.
+    expect(s.closes).toEqual([
+      [1001, ''],
+      [1001, ''],
+    ]);
+    for (const peer of peers) {
+      await peer.closed;
+      expect(peer.rstCode).toBe(h2.NGHTTP2_NO_ERROR);
+    }
+    // Ordinary requests still work on the same connection.
+    const get = session.request({ ':path': '/' });
+    const [headers] = await once(get, 'response');
+    expect(headers[':status']).toBe(200);
+    get.resume();
+  });
+
   it('treats the client’s END_STREAM without a close frame as TCP’s FIN: 1006, and ends its side', async () => {
     const s = await start();
     const session = await client(s.authority);
