@@ -60,7 +60,11 @@ export interface UpgradeInfo {
   readonly path: string;
   /** The query without `?`, or ''. */
   readonly query: string;
-  /** Header values by lower-case name; repeated fields joined with ', ' (cookies with '; '). */
+  /**
+   * Header values by lower-case name; repeated fields joined with ', ' (cookies
+   * with '; '). Over HTTP/2 the pseudo-header fields are there too (`:path`,
+   * `:authority`, …), and `host` is `:authority` when the request had no Host.
+   */
   readonly headers: Readonly<Record<string, string>>;
   /** Cookies from the `Cookie` header(s). */
   readonly cookies: Readonly<Record<string, string>>;
@@ -644,6 +648,8 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       const previous = headers[key];
       headers[key] = previous === undefined ? value : `${previous}${key === 'cookie' ? '; ' : ', '}${value}`;
     }
+    // HTTP/2 names the host :authority (RFC 9113 §8.3.1); a hook reads `host` on either transport.
+    if (p.transport.type === 'http2' && headers.host === undefined) headers.host = ev.host;
     const scheme = p.secure ? 'wss' : 'ws';
     let url: URL;
     try {

@@ -95,21 +95,31 @@ describe('WebSocket over HTTP/2', () => {
   });
 
   it('hands the upgrade hook the path, query, authority and http2 transport', async () => {
-    const seen: Array<{ url: string; path: string; query: string; transport: string }> = [];
+    const seen: Array<Record<string, string | undefined>> = [];
     const s = await start({
       handleUpgrade: (info) => {
-        seen.push({ url: info.url.href, path: info.path, query: info.query, transport: info.transport.type });
+        seen.push({
+          url: info.url.href,
+          path: info.path,
+          query: info.query,
+          transport: info.transport.type,
+          host: info.headers.host,
+          cookie: info.cookies.session,
+        });
         return true;
       },
     });
     const session = await client(s.authority);
-    await openStream(session, { path: '/chat?room=1' });
+    await openStream(session, { path: '/chat?room=1', headers: { cookie: 'session=abc' } });
+    const authority = s.authority.slice('http://'.length);
     expect(seen).toEqual([
       {
-        url: `ws://${s.authority.slice('http://'.length)}/chat?room=1`,
+        url: `ws://${authority}/chat?room=1`,
         path: '/chat',
         query: 'room=1',
         transport: 'http2',
+        host: authority,
+        cookie: 'abc',
       },
     ]);
   });
