@@ -1,21 +1,25 @@
 /**
  * `rfc6455 connect`: an interactive client in the manner of wscat, on this
  * project's browser-client with its Node dialer. With `--trace` the dialer's
- * byte stream is tapped and both directions are dissected as they pass.
+ * byte stream is tapped and both directions are dissected as they pass. With
+ * `--http2` it dials WebSocket over HTTP/2 (RFC 8441).
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import {
+  type Dialed,
   HandshakeError,
+  type NodeDialOptions,
+  openNodeTransport,
   WebSocket,
   type WebSocketCloseEvent,
   WebSocketErrorEvent,
-  dialNode,
-  type NodeDialOptions,
 } from '@rfc6455/browser-client/node';
 import { CliUsageError, defineCommand, Exit } from '../command.js';
 import { SessionDissector } from '../dissector.js';
 import { arrow, formatPeerRecord } from '../format.js';
+import { traceExtendedConnect } from '../h2-trace.js';
+import type { Side } from '../records.js';
 import { parseHex, toHex } from '../hex.js';
 import { styleFor } from '../style.js';
 import { tapByteStream } from '../tap.js';
@@ -44,6 +48,9 @@ Options:
   --deflate           offer permessage-deflate (the default)
   --no-deflate        offer no extension
   --trace             print every frame in both directions, dissected, with time
+  --http2             WebSocket over HTTP/2 (RFC 8441) when the server enables
+                      it, else HTTP/1.1 (wss: h2 by ALPN; ws: h2c by prior knowledge)
+  --http2-only        HTTP/2 or fail: no fallback to HTTP/1.1
   --insecure          wss: accept any certificate
   --ca <file>         wss: trust this CA certificate (PEM)
   --timeout <ms>      handshake timeout (default 10000)
@@ -70,6 +77,8 @@ Example:
     deflate: { type: 'boolean' },
     'no-deflate': { type: 'boolean' },
     trace: { type: 'boolean' },
+    http2: { type: 'boolean' },
+    'http2-only': { type: 'boolean' },
     insecure: { type: 'boolean' },
     ca: { type: 'string' },
     timeout: { type: 'string' },
@@ -89,6 +98,8 @@ Example:
       throw new CliUsageError('--deflate and --no-deflate contradict each other');
     if (values.raw === true && values.escape === true)
       throw new CliUsageError('--raw and --escape contradict each other');
+    if (values.http2 === true && values['http2-only'] === true)
+      throw new CliUsageError('--http2 and --http2-only: give one (--http2-only allows no fallback)');
     const headers = (values.header ?? []).map(parseHeader);
     const timeout = values.timeout === undefined ? 10_000 : Number(values.timeout);
     if (!Number.isFinite(timeout) || timeout < 0)
@@ -101,6 +112,7 @@ Example:
         ...(values.insecure === true ? { rejectUnauthorized: false } : {}),
         ...(values.ca === undefined ? {} : { ca: readFileSync(values.ca) }),
       },
+      http2: values['http2-only'] === true ? 'require' : values.http2 === true ? 'prefer' : 'never',
     };
     const out = process.stdout;
     const style = styleFor(out);
@@ -120,15 +132,22 @@ Example:
         ...(values.origin === undefined ? {} : { origin: values.origin }),
         perMessageDeflate: values['no-deflate'] !== true,
         handshakeTimeout: timeout,
-        transport: async (target, init) => {
-          const stream = await dialNode(target, init, dial);
-          if (dissector === null) return stream;
-          return tapByteStream(stream, (from, bytes) => {
+        transport: async (target, init): Promise<Dialed> => {
+          const dialed = await openNodeTransport(target, init, dial);
+          if (dissector === null) return dialed;
+          const onBytes = (from: Side, bytes: Uint8Array): void => {
             const time = `+${((performance.now() - started) / 1000).toFixed(3)}s`;
             const records = dissector.push(from, bytes);
             print(style.yellow(`[${time}] ${arrow(from)}: ${bytes.length} bytes`));
             for (const record of records)
               for (const line of formatPeerRecord(record, { style }, peer)) print(`  ${line}`);
+          };
+          if (!('open' in dialed)) return tapByteStream(dialed, onBytes);
+          return traceExtendedConnect(dialed, {
+            dissector,
+            onBytes,
+            peer,
+            print: (line) => print(style.yellow(line)),
           });
         },
       });
@@ -199,6 +218,7 @@ Example:
 
       ws.onopen = () => {
         const extras = [
+          ws.httpVersion === '2' ? `HTTP/2 stream ${ws.streamId ?? '?'}` : dial.http2 !== 'never' ? 'HTTP/1.1' : '',
           ws.protocol ? `protocol: ${peer(ws.protocol)}` : '',
           ws.extensions ? `extensions: ${peer(ws.extensions)}` : '',
         ]

@@ -1,10 +1,13 @@
 /**
  * `rfc6455 serve`: the echo server, on this project's node-server. Text
  * comes back as text, binary as binary; Ctrl-C closes every connection with
- * 1001 (going away) before exiting.
+ * 1001 (going away) before exiting. With --http2 it serves WebSocket over
+ * HTTP/2 too (RFC 8441), on a `node:http2` server that enables extended CONNECT.
  */
 import { readFileSync } from 'node:fs';
-import { WebSocketServer } from '@rfc6455/node-server';
+import * as http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { type Transport, WebSocketServer } from '@rfc6455/node-server';
 import { CliUsageError, defineCommand, Exit, parsePort } from '../command.js';
 import { styleFor } from '../style.js';
 import { escapeControls } from '../terminal-text.js';
@@ -24,13 +27,18 @@ Options:
   --tls            serve wss:// (needs --key and --cert)
   --key <file>     TLS private key (PEM)
   --cert <file>    TLS certificate (PEM)
+  --http2          also serve WebSocket over HTTP/2 (RFC 8441): with --tls,
+                   h2 by ALPN beside HTTP/1.1 on the same port; without it,
+                   h2c (HTTP/2 by prior knowledge) only
   --deflate        accept permessage-deflate when offered (the default)
   --no-deflate     decline permessage-deflate
   --quiet          do not log connections
   -h, --help       show this help
 
-Example:
-  rfc6455 serve --port 9001 & rfc6455 connect ws://127.0.0.1:9001`,
+Examples:
+  rfc6455 serve --port 9001 & rfc6455 connect ws://127.0.0.1:9001
+  rfc6455 serve --tls --key key.pem --cert cert.pem --http2 &
+  rfc6455 connect --http2 --ca cert.pem wss://127.0.0.1:9001`,
   options: {
     port: { type: 'string' },
     host: { type: 'string' },
@@ -39,6 +47,7 @@ Example:
     cert: { type: 'string' },
     deflate: { type: 'boolean' },
     'no-deflate': { type: 'boolean' },
+    http2: { type: 'boolean' },
     quiet: { type: 'boolean' },
   },
   async run(values, positionals) {
@@ -56,21 +65,33 @@ Example:
     const style = styleFor(process.stdout);
     const log = values.quiet === true ? () => {} : (line: string) => process.stdout.write(`${line}\n`);
 
-    const wss = new WebSocketServer({ port, host, ...tls, perMessageDeflate: values['no-deflate'] !== true });
+    const perMessageDeflate = values['no-deflate'] !== true;
+    const h2 = values.http2 === true ? http2Server(tls) : undefined;
+    const wss =
+      h2 === undefined
+        ? new WebSocketServer({ port, host, ...tls, perMessageDeflate })
+        : new WebSocketServer({ server: h2, perMessageDeflate });
+    const over = h2 === undefined ? '' : wantsTls ? ' (HTTP/1.1 and HTTP/2)' : ' (HTTP/2 by prior knowledge, h2c)';
     const listening = new Promise<number>((resolve) => {
-      wss.on('listening', () => {
-        const address = wss.address();
+      const listened = (address: AddressInfo | null): void => {
         const shown =
           address === null ? host : address.address.includes(':') ? `[${address.address}]` : address.address;
         process.stdout.write(
-          `echo server listening on ${wantsTls ? 'wss' : 'ws'}://${shown}:${address?.port ?? port}\n`,
+          `echo server listening on ${wantsTls ? 'wss' : 'ws'}://${shown}:${address?.port ?? port}${over}\n`,
         );
         resolve(Exit.Ok);
-      });
-      wss.on('error', (error: NodeJS.ErrnoException) => {
+      };
+      const failed = (error: NodeJS.ErrnoException): void => {
         process.stderr.write(`${style.red('error:')} ${listenError(error, host, port)}\n`);
         resolve(Exit.Failure);
-      });
+      };
+      if (h2 === undefined) {
+        wss.on('listening', () => listened(wss.address()));
+        wss.on('error', failed);
+      } else {
+        h2.once('error', failed);
+        h2.listen(port, host, () => listened(h2.address() as AddressInfo));
+      }
     });
     // The close reason and the request target are the client's words: escaped on a terminal.
     const peer = process.stdout.isTTY === true ? escapeControls : (text: string) => text;
@@ -81,7 +102,9 @@ Example:
         .filter(Boolean)
         .join(', ');
       log(
-        style.dim(`#${id} open from ${info.remoteAddress} ${peer(info.target)}${extras ? ` (${peer(extras)})` : ''}`),
+        style.dim(
+          `#${id} open from ${info.remoteAddress} ${peer(info.target)}${describeTransport(info.transport)}${extras ? ` (${peer(extras)})` : ''}`,
+        ),
       );
       ws.on('message', (data: string | Buffer) => ws.send(data));
       ws.on('close', (code: number, reason: string) =>
@@ -92,9 +115,41 @@ Example:
     await onShutdownSignal();
     log(style.dim('closing every connection with 1001…'));
     await wss.close({ code: 1001, reason: 'server shutting down', timeout: 2000 });
+    if (h2 !== undefined) await closeHttp2(h2);
     return Exit.Ok;
   },
 });
+
+/** An HTTP/2 server that enables extended CONNECT; with TLS, HTTP/1.1 upgrades are served on the same port. */
+function http2Server(tls: { key?: Buffer; cert?: Buffer }): http2.Http2Server | http2.Http2SecureServer {
+  const settings = { enableConnectProtocol: true };
+  const server =
+    tls.key === undefined
+      ? http2.createServer({ settings })
+      : http2.createSecureServer({ ...tls, allowHTTP1: true, settings });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session: http2.ServerHttp2Session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+    // A client's broken connection is its own end, not the server's.
+    session.on('error', () => session.destroy());
+  });
+  openSessions.set(server, sessions);
+  return server;
+}
+
+const openSessions = new WeakMap<http2.Http2Server | http2.Http2SecureServer, Set<http2.ServerHttp2Session>>();
+
+/** Stops listening; sessions a client keeps open would hold close() back, so each gets GOAWAY. */
+function closeHttp2(server: http2.Http2Server | http2.Http2SecureServer): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const session of openSessions.get(server) ?? []) session.close();
+  return closed;
+}
+
+function describeTransport(transport: Transport): string {
+  return transport.type === 'http2' ? ` over HTTP/2 stream ${transport.streamId}` : '';
+}
 
 function readPem(path: string, flag: string): Buffer {
   try {
