@@ -262,6 +262,42 @@ describe('WebSocket over HTTP/2', () => {
     expect(await other.next()).toMatchObject({ data: Buffer.from('after the reset') });
   });
 
+  it('stops reading a stream whose client does not read the replies, so h2 flow control stalls that client', async () => {
+    const s = await start({ readPauseThreshold: 64 * 1024 });
+    const session = await client(s.authority);
+    const peer = await openStream(session);
+    const other = await openStream(session);
+    peer.stream.pause();
+    const ws = s.connections.find((c) => c.transport.type === 'http2' && c.transport.streamId === peer.stream.id)!;
+    let received = 0;
+    let peak = 0;
+    ws.on('ping', () => {
+      received++;
+      peak = Math.max(peak, ws.bufferedAmount);
+    });
+    const ping = Buffer.alloc(125, 1);
+    const pings = 16_000; // ~2 MiB of pings, ~2 MiB of pongs
+    for (let i = 0; i < pings; i++) peer.frame(Opcode.Ping, ping);
+    // The server stops reading the stream once its replies pile up (so it sends no WINDOW_UPDATE)...
+    const serverStream = (ws as unknown as { socket: import('node:stream').Duplex }).socket;
+    await until(() => serverStream.isPaused(), 10_000, 'the server to stop reading');
+    // ...having read only part of the pings, with its buffer bounded near the threshold, not 2 MiB.
+    expect(received).toBeLessThan(pings);
+    expect(peak).toBeLessThan(512 * 1024);
+    expect(peer.stream.writableLength).toBeGreaterThan(0); // the client's pings wait for window
+    other.text('unaffected');
+    expect(await other.next()).toMatchObject({ data: Buffer.from('unaffected') });
+    // Once the client reads, everything flows: one pong per ping.
+    peer.stream.resume();
+    let pongs = 0;
+    while (pongs < pings) {
+      const message = await peer.next();
+      expect(message.opcode).toBe(Opcode.Pong);
+      pongs++;
+    }
+    expect(ws.readyState).toBe(1);
+  });
+
   it('carries 50 WebSockets on one HTTP/2 connection, each on its own stream', async () => {
     const s = await start();
     const session = await client(s.authority);
