@@ -36,3 +36,4 @@ export {
 } from './envelope.js';
 export { type DecodeEnvelopeOptions, decodeTopicsMessage } from './envelope-decoder.js';
 export { encodePublication, encodeTopicsMessage } from './envelope-encoder.js';
+export { TopicsClientState, type TopicsClientEvent, UNSUBSCRIBED_BY_REQUEST } from './topics-client.js';
