@@ -115,8 +115,10 @@ export interface OracleFrame {
   readonly masked: boolean;
   readonly payloadLength: number;
   readonly maskKey: string | null;
-  /** Unmasked payload in hex (tshark's `websocket.payload` bytes). */
+  /** Unmasked payload in hex (tshark's `websocket.payload` bytes: still compressed for a compressed frame). */
   readonly payload: string | null;
+  /** The text tshark inflated from a compressed text frame; null otherwise. */
+  readonly inflatedText?: string | null;
 }
 
 type Layer = Record<string, unknown>;
@@ -171,6 +173,11 @@ export async function tsharkFrames(file: string, port: number): Promise<OracleFr
             : null,
         // An empty payload has no bytes for tshark to show.
         payload: raw === undefined ? (length === 0 ? '' : null) : String(raw[0]),
+        inflatedText:
+          Number(w['websocket.rsv']) & 4 && w['websocket.opcode'] === '1'
+            ? (((w['websocket.payload'] as Layer | undefined)?.['websocket.payload.text'] as string | undefined) ??
+              null)
+            : null,
       });
     }
   }
