@@ -8,7 +8,9 @@ import {
   createServer,
   type Http2SecureServer,
   type Http2Server,
+  type IncomingHttpHeaders,
   type ServerHttp2Session,
+  type ServerHttp2Stream,
 } from 'node:http2';
 import { type AddressInfo, connect as connectTcp } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -330,6 +332,44 @@ describe('WebSocket over HTTP/2', () => {
     expect(s.wss.broadcast('to everyone')).toBe(2);
     expect(String((await h1message)[0])).toBe('to everyone');
     expect(await h2peer.next()).toMatchObject({ opcode: Opcode.Text, data: Buffer.from('to everyone') });
+  });
+});
+
+describe('handleStream (routed by the application)', () => {
+  it('takes the streams the application routes to it, over TLS as wss:', async () => {
+    const server = createSecureServer({ ...tls, settings: { enableConnectProtocol: true } });
+    const wss = new WebSocketServer({ heartbeatInterval: 0 });
+    const urls: string[] = [];
+    wss.on('connection', (ws, info) => {
+      urls.push(info.url.href);
+      ws.on('message', (data) => ws.send(data));
+    });
+    // Node passes the raw header list as a fourth argument (@types/node declares three).
+    server.on(
+      'stream',
+      (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+        if (headers[':path'] === '/ws') wss.handleStream(stream, headers, rawHeaders);
+        else stream.respond({ ':status': 404 }, { endStream: true });
+      },
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const sessions: ServerHttp2Session[] = [];
+    server.on('session', (x) => sessions.push(x));
+    cleanups.push(async () => {
+      await wss.close({ timeout: 200 });
+      for (const x of sessions) x.destroy();
+      await new Promise((r) => server.close(r));
+    });
+    const port = (server.address() as AddressInfo).port;
+    const session = await client(`https://127.0.0.1:${port}`);
+    const elsewhere = await openStream(session, { path: '/other' });
+    expect(elsewhere.status).toBe(404);
+    const peer = await openStream(session, { path: '/ws' });
+    expect(peer.status).toBe(200);
+    peer.text('routed');
+    expect(await peer.next()).toMatchObject({ data: Buffer.from('routed') });
+    expect(urls).toEqual([`wss://127.0.0.1:${port}/ws`]);
   });
 });
 
