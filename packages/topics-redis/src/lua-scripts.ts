@@ -20,14 +20,13 @@ const EPOCH_AND_TRIM = `
 -- Integers as digits: Lua's own conversion writes 1e+15 from 10^15.
 local function digits(n) return string.format('%.0f', n) end
 
+-- Returns the epoch, and whether this call started it.
 local function ensure_epoch(meta, stream, candidate)
   local epoch = redis.call('HGET', meta, 'e')
-  if not epoch then
-    epoch = candidate
-    redis.call('DEL', stream)
-    redis.call('HSET', meta, 'e', epoch, 'o', 0)
-  end
-  return epoch
+  if epoch then return epoch, false end
+  redis.call('DEL', stream)
+  redis.call('HSET', meta, 'e', candidate, 'o', 0)
+  return candidate, true
 end
 
 -- Entries are in publish order, so the expired ones are a prefix: trim up to the first that is not.
@@ -89,7 +88,8 @@ if max_age > 0 then
   -- An idle stream expires whole; meta keeps the epoch and the offset going.
   redis.call('PEXPIRE', stream, max_age)
 end
-if meta_ttl > 0 then redis.call('PEXPIRE', meta, meta_ttl) end
+-- A topic with publications keeps its epoch (unless told otherwise), even if a read started it with an expiry.
+if meta_ttl > 0 then redis.call('PEXPIRE', meta, meta_ttl) else redis.call('PERSIST', meta) end
 if keyed then redis.call('SET', idem, epoch .. ':' .. digits(offset), 'PX', idem_ttl) end
 redis.call('PUBLISH', channel, epoch .. ':' .. digits(offset) .. ':' .. data)
 return { epoch, offset, 0 }
@@ -98,7 +98,8 @@ return { epoch, offset, 0 }
 
 /**
  * Read history. KEYS: meta, stream. ARGV: after (offset, or '' for position
- * only), limit, epoch candidate, now (ms), max age (ms, 0 = no limit).
+ * only), limit, epoch candidate, now (ms), max age (ms, 0 = no limit), TTL
+ * (ms) of an epoch this read starts, until a publish makes it permanent.
  * Returns { epoch, latest, offset1, data1, offset2, data2, ... }.
  */
 export const READ_SCRIPT: LuaScript = {
@@ -106,9 +107,11 @@ export const READ_SCRIPT: LuaScript = {
   source: `${EPOCH_AND_TRIM}
 local meta, stream = KEYS[1], KEYS[2]
 local after, limit, candidate = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local now, max_age = tonumber(ARGV[4]), tonumber(ARGV[5])
+local now, max_age, idle_ttl = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 
-local epoch = ensure_epoch(meta, stream, candidate)
+local epoch, started = ensure_epoch(meta, stream, candidate)
+-- Reading a topic nobody published on must not leave a key behind for good: any topic name can be read.
+if started then redis.call('PEXPIRE', meta, idle_ttl) end
 local latest = tonumber(redis.call('HGET', meta, 'o'))
 local reply = { epoch, latest }
 if after == '' then return reply end

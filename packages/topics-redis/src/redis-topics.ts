@@ -82,6 +82,13 @@ interface Channel {
 }
 
 const COLON = 0x3a;
+/**
+ * How long the epoch of a topic that was read but never published on is kept
+ * (reads start epochs too, and clients can name any topic). If it expires
+ * under a subscriber, the next publish starts a new epoch and the subscriber
+ * is told `recovered: false`, though nothing was lost.
+ */
+const IDLE_TOPIC_TTL_MS = 86_400_000;
 const latin1 = new TextDecoder('latin1');
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
@@ -248,6 +255,7 @@ export class RedisTopics<S> {
         newEpoch(),
         String(Math.floor(this.clock())),
         String(this.maxAgeMs),
+        String(this.metaTtlMs > 0 ? this.metaTtlMs : IDLE_TOPIC_TTL_MS),
       ],
     );
     const result = parseHistory(reply);

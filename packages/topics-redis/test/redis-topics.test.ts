@@ -288,6 +288,19 @@ describe('RedisTopics on a real redis-server', () => {
     expect(ttl).toBeLessThanOrEqual(1000);
   });
 
+  it('lets the epoch of a topic that was only read expire, and keeps it once published on', async () => {
+    const prefix = freshPrefix();
+    const a = await instance(prefix);
+    const redisAdmin = await admin();
+    const metaTtl = async () => Number(await redisAdmin.sendCommand(['PTTL', `${prefix}{quiet}:meta`]));
+    const read = await a.topics.history('quiet', null, 1);
+    expect(read).toMatchObject({ latest: 0, publications: [] });
+    expect(await metaTtl()).toBeGreaterThan(0);
+    const published = await a.topics.publish('quiet', bytes('q1'));
+    expect(published).toMatchObject({ epoch: read.epoch, offset: 1 });
+    expect(await metaTtl()).toBe(-1);
+  });
+
   it('delivers what a second Node process publishes', async () => {
     const prefix = freshPrefix();
     const b = await instance(prefix);
