@@ -9,13 +9,12 @@
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import {
-  constants as http2Constants,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type IncomingHttpHeaders,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
+import type {
+  Http2ServerRequest,
+  Http2ServerResponse,
+  IncomingHttpHeaders,
+  ServerHttp2Session,
+  ServerHttp2Stream,
 } from 'node:http2';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
@@ -38,6 +37,7 @@ import {
   type AttachableServer,
   abortTransport,
   connectProtocolEnabled,
+  H2_ERROR,
   HTTP1,
   headerPairs,
   isExtendedConnect,
@@ -328,7 +328,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
    */
   handleStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders?: readonly string[]): void {
     if (this.closing) {
-      resetStream(stream, http2Constants.NGHTTP2_REFUSED_STREAM);
+      resetStream(stream, H2_ERROR.REFUSED_STREAM);
       return;
     }
     const session = stream.session as ServerHttp2Session | undefined;

@@ -6,18 +6,23 @@
  * phase runs the same code over either.
  */
 import type { Server as HttpServer } from 'node:http';
-import {
-  constants as http2Constants,
-  type Http2SecureServer,
-  type Http2Server,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-  type ServerHttp2Session,
-  type ServerHttp2Stream,
+import type {
+  Http2SecureServer,
+  Http2Server,
+  IncomingHttpHeaders,
+  OutgoingHttpHeaders,
+  ServerHttp2Session,
+  ServerHttp2Stream,
 } from 'node:http2';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+
+/**
+ * HTTP/2 error codes (RFC 9113 §7), written out so that an HTTP/1.1-only
+ * server never loads node:http2.
+ */
+export const H2_ERROR = Object.freeze({ NO_ERROR: 0, PROTOCOL_ERROR: 1, REFUSED_STREAM: 7, CANCEL: 8 });
 
 /** How a WebSocket reached the server. */
 export type Transport =
@@ -94,7 +99,7 @@ export function respondAndClose(
   if (!stream.headersSent) stream.respond(responseHeaders(status, fields));
   stream.end(body);
   stream.once('finish', () => {
-    if (!stream.closed) stream.close(http2Constants.NGHTTP2_NO_ERROR);
+    if (!stream.closed) stream.close(H2_ERROR.NO_ERROR);
   });
 }
 
@@ -102,7 +107,7 @@ export function respondAndClose(
 export function abortTransport(stream: Duplex): void {
   if ('rstCode' in stream) {
     const h2stream = stream as ServerHttp2Stream;
-    if (!h2stream.closed) h2stream.close(http2Constants.NGHTTP2_CANCEL);
+    if (!h2stream.closed) h2stream.close(H2_ERROR.CANCEL);
     return;
   }
   stream.destroy();
@@ -110,7 +115,7 @@ export function abortTransport(stream: Duplex): void {
 
 /** Refuses an extended CONNECT the connection never allowed (RFC 8441 §3: malformed, a stream error PROTOCOL_ERROR). */
 export function resetMalformed(stream: ServerHttp2Stream): void {
-  resetStream(stream, http2Constants.NGHTTP2_PROTOCOL_ERROR);
+  resetStream(stream, H2_ERROR.PROTOCOL_ERROR);
 }
 
 /**
