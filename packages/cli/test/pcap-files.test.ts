@@ -158,6 +158,19 @@ describe('hostile captures', () => {
     expect(blind.records.filter((r) => r.type === 'connection')).toEqual([]);
   });
 
+  it('tells a new connection on the same ports from the old one by its SYN', async () => {
+    const first = tcpPackets(conv(4, { fin: false }), session());
+    const second = tcpPackets(conv(4, { clientIsn: 12345 }), session());
+    const result = await decodeJson(
+      save('reuse.pcap', writeCapture(ips([...first, ...second]), { format: 'pcap', link: 'ethernet' })),
+    );
+    expect(result.code).toBe(0);
+    expect(result.records.filter((r) => r.type === 'connection').map((r) => r.conn)).toEqual([1, 2]);
+    const frames = ourFrames(result.records);
+    expect(frames).toHaveLength(22);
+    expect(result.records.filter((r) => r.type === 'tcp')).toEqual([]);
+  });
+
   it('reports a hole the receiver acknowledged as a gap and stops that direction there', async () => {
     const packets = tcpPackets(conv(4), session());
     // The third of the server's 70 000-byte frame's segments never reaches the capture.

@@ -37,6 +37,8 @@ export interface Conversation {
   readonly fin?: boolean;
   /** Largest TCP payload per packet. */
   readonly mss?: number;
+  /** The client's initial sequence number (default: just below 2^32, so it wraps). */
+  readonly clientIsn?: number;
 }
 
 const CLIENT_ISN = 0xfffff000; // near the wrap, so sequence numbers wrap inside the tests
@@ -48,7 +50,7 @@ export function tcpPackets(
   writes: readonly { from: 'client' | 'server'; bytes: Uint8Array }[],
 ): Packet[] {
   const mss = conv.mss ?? 1400;
-  const next = { client: CLIENT_ISN, server: SERVER_ISN };
+  const next = { client: conv.clientIsn ?? CLIENT_ISN, server: SERVER_ISN };
   const out: Packet[] = [];
   const push = (from: 'client' | 'server', flags: number, payload: Uint8Array) => {
     const other = from === 'client' ? 'server' : 'client';

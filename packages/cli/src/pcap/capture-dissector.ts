@@ -66,6 +66,8 @@ interface Connection {
   readonly requests: { readonly engine: EngineUrl | null; readonly method: string }[];
   requestCount: number;
   reported: boolean;
+  /** The client's SYN sequence number, to tell a new connection on the same ports. */
+  synSeq: number | null;
 }
 
 interface EngineSession {
@@ -158,6 +160,11 @@ export class CaptureDissector {
     const dst = endpoint(s.dst, s.dstPort);
     const key = src < dst ? `${src} ${dst}` : `${dst} ${src}`;
     let conn = this.connections.get(key);
+    // A new SYN on the same addresses and ports: the old connection is over (its FINs were not captured).
+    if (conn !== undefined && s.syn && !s.ackFlag && conn.synSeq !== null && conn.synSeq !== s.seq) {
+      this.finish(conn, out, 'a new connection reused its ports');
+      conn = undefined;
+    }
     if (conn === undefined) {
       conn = this.open(src, dst, s);
       this.connections.set(key, conn);
@@ -166,10 +173,16 @@ export class CaptureDissector {
     const dir = conn.dirs[side];
     const other = conn.dirs[side === 'a' ? 'b' : 'a'];
     if (s.syn) {
+      if (!s.ackFlag) conn.synSeq = s.seq;
       dir.reassembler.syn(s.seq);
       if (conn.aIsClient === null) conn.aIsClient = s.ackFlag ? side === 'b' : side === 'a';
     }
-    if (conn.mode === 'ignored') return;
+    if (conn.mode === 'ignored') {
+      // Nothing to follow, nothing to keep once it closes.
+      if (s.fin) dir.finAt = 0;
+      if (s.rst || (conn.dirs.a.finAt !== null && conn.dirs.b.finAt !== null)) this.connections.delete(key);
+      return;
+    }
     const events: ReassemblyEvent[] = [];
     events.push(...dir.reassembler.segment(s.syn ? (s.seq + 1) >>> 0 : s.seq, s.payload, s.payloadLength));
     if (s.fin) dir.finAt = dir.reassembler.offsetOf(s.seq) + s.payloadLength;
@@ -201,6 +214,7 @@ export class CaptureDissector {
       requests: [],
       requestCount: 0,
       reported: false,
+      synSeq: s.syn && !s.ackFlag ? s.seq : null,
     };
   }
 
