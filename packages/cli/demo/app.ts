@@ -5,6 +5,7 @@
  */
 import { detectSide } from '../src/detect-side.js';
 import { SessionDissector, StreamDissector } from '../src/dissector.js';
+import { primeForExtendedConnect } from '../src/h2-heads.js';
 import { parseHex, toHex } from '../src/hex.js';
 import type { Side } from '../src/records.js';
 import type { TapMessage } from '../src/tap-message.js';
@@ -50,11 +51,22 @@ function stopDissecting(conn: number, why: string): void {
 
 function onTap(message: TapMessage): void {
   switch (message.type) {
-    case 'open':
-      sessions.set(message.conn, new SessionDissector());
+    case 'open': {
+      const session = new SessionDissector();
+      sessions.set(message.conn, session);
       incomplete.delete(message.conn);
-      note(`connection #${message.conn} opened (TCP from ${message.remote})`);
+      const h2 = message.http2;
+      if (h2 === undefined) {
+        note(`connection #${message.conn} opened (TCP from ${message.remote})`);
+        return;
+      }
+      // RFC 8441: the heads were HEADERS frames, not bytes; the frames that follow are dissected as after a 101.
+      note(`connection #${message.conn} opened over HTTP/2, stream ${h2.streamId} (from ${message.remote})`);
+      note(`client → server: HEADERS ${h2.request.map(([name, value]) => `${name}: ${value}`).join(' · ')}`);
+      note(`server → client: HEADERS :status: ${h2.status}${h2.response.map(([n, v]) => ` · ${n}: ${v}`).join('')}`);
+      primeForExtendedConnect(session, h2.request, h2.response);
       return;
+    }
     case 'end':
       note(`connection #${message.conn}: the ${message.from} ended TCP`);
       return;

@@ -14,6 +14,11 @@
  * part of either endpoint is instrumented, which is what a protocol analyser
  * on the wire would see too.
  *
+ * A connection that opens with the HTTP/2 preface (h2c by prior knowledge)
+ * goes to demo-http2.ts instead, which serves WebSocket over HTTP/2 (RFC
+ * 8441) on /echo only, carrying each stream to the same echo servers; its
+ * taps report the stream's DATA, and its HEADERS in the `open` record.
+ *
  * It runs on people's own machines, so every way in is bounded: upgrades
  * only from the page's own origins, a deadline for every request head, a
  * size limit on it, flow control through the relay (a peer that does not
@@ -28,6 +33,7 @@ import { UsageError } from '@rfc6455/codec';
 import { type ServerOptions, type UpgradeHook, WebSocketServer, WebSocket } from '@rfc6455/node-server';
 import { type OriginCheck, originPolicy } from './origin-policy.js';
 import { TapBacklog } from './tap-backlog.js';
+import { demoHttp2Front } from './demo-http2.js';
 import type { TapMessage } from './tap-message.js';
 
 export type { TapMessage } from './tap-message.js';
@@ -241,6 +247,15 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   };
 
   let nextConn = 1;
+  // Connections opening with the HTTP/2 preface (h2c by prior knowledge): WebSocket over HTTP/2 on /echo.
+  const h2front = demoHttp2Front({
+    echoPort,
+    echoPlainPort,
+    publish,
+    nextConn: () => nextConn++,
+    clock: () => Date.now() - started,
+    maxHeaderSize: limits.maxHeaderSize,
+  });
   const sockets = new Set<net.Socket>();
   const track = (socket: net.Socket): void => {
     sockets.add(socket);
@@ -268,6 +283,10 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       clearTimeout(timer);
       client.off('data', onData);
       client.pause();
+      if (head.subarray(0, eol).toString('latin1') === 'PRI * HTTP/2.0') {
+        h2front.accept(client, head);
+        return;
+      }
       const target = head.subarray(0, eol).toString('latin1').split(' ')[1] ?? '';
       const url = URL.canParse(target, 'http://x') ? new URL(target, 'http://x') : new URL('http://x/');
       const isEcho = url.pathname === '/echo';
@@ -330,6 +349,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     port,
     async close() {
       front.close();
+      h2front.close();
       // Going away (1001) for the echo connections, then for the inspectors,
       // so the inspectors still see the echo connections' close frames.
       const goingAway = { code: 1001, reason: 'demo shutting down', timeout: 2000 };

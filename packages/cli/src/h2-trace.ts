@@ -1,14 +1,13 @@
 /**
  * `connect --trace` over HTTP/2 (RFC 8441): the handshake is an extended
  * CONNECT's header fields, not bytes, so they are printed as they go and
- * come; the stream's DATA is then tapped like a socket. The dissector reads
- * HTTP/1.1 handshakes only: it is first given the equivalent request and 101
- * (the same offers, the extensions the server agreed), unprinted, so the
- * frames that follow are dissected with the agreement the stream really has.
+ * come; the stream's DATA is then tapped like a socket, the dissector first
+ * given the equivalent HTTP/1.1 heads (h2-heads.ts).
  */
 import type { ExtendedConnectDialer, ExtendedConnectStream } from '@rfc6455/browser-client';
-import { computeAcceptKey, HttpHeaders } from '@rfc6455/codec';
+import { HttpHeaders } from '@rfc6455/codec';
 import type { SessionDissector } from './dissector.js';
+import { primeForExtendedConnect } from './h2-heads.js';
 import type { Side } from './records.js';
 import { tapByteStream } from './tap.js';
 
@@ -35,51 +34,12 @@ export function traceExtendedConnect(dialer: ExtendedConnectDialer, options: Htt
         `server → client: HTTP/2 HEADERS on stream ${opened.streamId ?? '?'}, :status ${String(opened.status)}`,
       );
       for (const [name, value] of response) options.print(`  ${options.peer(name)}: ${options.peer(value)}`);
-      if (opened.status >= 200 && opened.status < 300) primeDissector(options.dissector, headers, response);
+      if (opened.status >= 200 && opened.status < 300)
+        primeForExtendedConnect(options.dissector, Object.entries(headers), response);
       return { ...opened, ...tapByteStream(opened, options.onBytes) };
     },
   };
 }
-
-/** Gives the dissector the HTTP/1.1 handshake this stream's heads amount to. */
-function primeDissector(
-  dissector: SessionDissector,
-  request: Readonly<Record<string, string>>,
-  response: HttpHeaders,
-): void {
-  const offers = request['sec-websocket-extensions'];
-  const protocols = request['sec-websocket-protocol'];
-  const requestHead = [
-    `GET ${request[':path'] ?? '/'} HTTP/1.1`,
-    `Host: ${request[':authority'] ?? 'localhost'}`,
-    'Upgrade: websocket',
-    'Connection: Upgrade',
-    `Sec-WebSocket-Key: ${KEY}`,
-    'Sec-WebSocket-Version: 13',
-    ...(protocols === undefined ? [] : [`Sec-WebSocket-Protocol: ${protocols}`]),
-    ...(offers === undefined ? [] : [`Sec-WebSocket-Extensions: ${offers}`]),
-    '',
-    '',
-  ];
-  dissector.push('client', encoder.encode(requestHead.join('\r\n')));
-  const protocol = response.get('sec-websocket-protocol');
-  const agreed = response.get('sec-websocket-extensions');
-  const responseHead = [
-    'HTTP/1.1 101 Switching Protocols',
-    'Upgrade: websocket',
-    'Connection: Upgrade',
-    `Sec-WebSocket-Accept: ${computeAcceptKey(KEY)}`,
-    ...(protocol === undefined ? [] : [`Sec-WebSocket-Protocol: ${protocol}`]),
-    ...(agreed === undefined ? [] : [`Sec-WebSocket-Extensions: ${agreed}`]),
-    '',
-    '',
-  ];
-  dissector.push('server', encoder.encode(responseHead.join('\r\n')));
-}
-
-/** RFC 8441 has no key; the stand-in request needs one (the RFC 6455 §1.3 example's). */
-const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
-const encoder = new TextEncoder();
 
 function pairsOf(headers: ExtendedConnectStream['headers']): Array<readonly [string, string]> {
   const pairs: Array<readonly [string, string]> = [];

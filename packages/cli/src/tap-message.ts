@@ -3,7 +3,22 @@
  * each. It lives apart from the server so the page can import the type.
  */
 export type TapMessage =
-  | { readonly type: 'open'; readonly conn: number; readonly t: number; readonly remote: string }
+  | {
+      readonly type: 'open';
+      readonly conn: number;
+      readonly t: number;
+      readonly remote: string;
+      /**
+       * A WebSocket on an HTTP/2 stream (RFC 8441): its id and the heads that
+       * opened it, which are HEADERS frames, not bytes in the tapped stream.
+       */
+      readonly http2?: {
+        readonly streamId: number;
+        readonly request: ReadonlyArray<readonly [string, string]>;
+        readonly status: number;
+        readonly response: ReadonlyArray<readonly [string, string]>;
+      };
+    }
   | {
       readonly type: 'bytes';
       readonly conn: number;
