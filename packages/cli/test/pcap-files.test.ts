@@ -158,6 +158,41 @@ describe('hostile captures', () => {
     expect(blind.records.filter((r) => r.type === 'connection')).toEqual([]);
   });
 
+  it('flags protocol violations with the close code a strict endpoint sends', async () => {
+    const { request, response } = handshake(false);
+    const broken = (clientPort: number, bad: Uint8Array) =>
+      tcpPackets({ ipVersion: 4, clientPort, serverPort: PORT }, [
+        { from: 'client', bytes: request },
+        { from: 'server', bytes: response },
+        { from: 'client', bytes: clientFrame(1, 'fine') },
+        { from: 'client', bytes: bad },
+      ]);
+    const packets = [
+      // A client frame without a mask (RFC 6455 §5.1): 1002.
+      ...broken(50_001, serverFrame(1, 'unmasked')),
+      // Text that is not UTF-8 (§8.1): 1007.
+      ...broken(50_002, clientFrame(1, Uint8Array.from([0xc3, 0x28]))),
+      // A control frame longer than 125 bytes (§5.5): 1002.
+      ...broken(50_003, clientFrame(9, new Uint8Array(126))),
+      // RSV1 with no extension agreed (§5.2): 1002.
+      ...broken(50_004, clientFrame(1, 'x', { rsv1: true })),
+    ];
+    const result = await decodeJson(
+      save('violations.pcap', writeCapture(ips(packets), { format: 'pcap', link: 'ethernet' })),
+    );
+    expect(result.code).toBe(1);
+    const errors = result.records
+      .filter((r) => r.type === 'websocket' && (r.record as JsonRecord).kind === 'error')
+      .map((r) => [r.conn, (r.record as JsonRecord).code]);
+    expect(errors).toEqual([
+      [1, 1002],
+      [2, 1007],
+      [3, 1002],
+      [4, 1002],
+    ]);
+    expect(result.records.at(-1)).toMatchObject({ type: 'summary', violations: 4 });
+  });
+
   it('tells a new connection on the same ports from the old one by its SYN', async () => {
     const first = tcpPackets(conv(4, { fin: false }), session());
     const second = tcpPackets(conv(4, { clientIsn: 12345 }), session());
