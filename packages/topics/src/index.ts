@@ -37,3 +37,5 @@ export {
 export { type DecodeEnvelopeOptions, decodeTopicsMessage } from './envelope-decoder.js';
 export { encodePublication, encodeTopicsMessage } from './envelope-encoder.js';
 export { TopicsClientState, type TopicsClientEvent, UNSUBSCRIBED_BY_REQUEST } from './topics-client.js';
+export { MemoryTopics, type MemoryTopicsOptions } from './memory-topics.js';
+export type { PublishOptions, PublishResult, TopicsHub, TopicsHubHandlers } from './topics-hub.js';
