@@ -18,17 +18,21 @@ import {
   isValidOffset,
   isValidTopic,
   type Publication,
+  type PublishOptions,
+  type PublishResult,
   type StreamPosition,
   type SubscribedEffect,
   TopicsCore,
   type TopicsCoreOptions,
+  type TopicsHub,
+  type TopicsHubHandlers,
   TopicsUsageError,
 } from '@rfc6455/topics';
 import { assertKeyPrefix, DEFAULT_KEY_PREFIX, type TopicKeys, topicKeys } from './key-layout.js';
 import { PUBLISH_SCRIPT, READ_SCRIPT } from './lua-scripts.js';
 import type { TopicsRedisConnection } from './redis-connection.js';
 
-export interface RedisTopicsOptions<S> {
+export interface RedisTopicsOptions<S> extends TopicsHubHandlers<S> {
   /** The Redis connection; `close()` leaves it open for its owner to close. */
   readonly connection: TopicsRedisConnection;
   /** Prefix of every key and channel, without `{` or `}`. Default `rfc6455:topics:`. */
@@ -47,32 +51,12 @@ export interface RedisTopicsOptions<S> {
   readonly metaTtlMs?: number;
   /** Options of the core: history page size, buffer limits, topic length. */
   readonly core?: TopicsCoreOptions;
-  /** One publication for all the listed subscribers of this process. */
-  readonly onDeliver: (effect: DeliverEffect<S>) => void;
-  /** A subscribe's answer, or `recovered: false` when a live subscription's stream broke. */
-  readonly onSubscribed: (effect: SubscribedEffect<S>) => void;
   /** Redis failures the adapter retries on its own (reads, channel subscribes) and malformed broker messages. */
   readonly onError?: (error: Error) => void;
   /** Delay before retry `attempt` (1, 2, ...) of a failed read or subscribe. Default 50 ms doubling to 2 s. */
   readonly retryDelayMs?: (attempt: number) => number;
   /** The time stamped on entries for age retention, in ms. Default `Date.now`. */
   readonly clock?: () => number;
-}
-
-export interface PublishOptions {
-  /**
-   * Makes the publish safe to retry: within `idempotencyTtlMs`, a publish
-   * with the same key on the same topic returns the first one's offset and
-   * publishes nothing. 1–256 characters.
-   */
-  readonly idempotencyKey?: string;
-}
-
-export interface PublishResult {
-  readonly epoch: string;
-  readonly offset: number;
-  /** True when the idempotency key was seen before and nothing new was published. */
-  readonly duplicate: boolean;
 }
 
 interface Channel {
@@ -137,7 +121,7 @@ function newEpoch(): string {
   return randomBytes(12).toString('base64url');
 }
 
-export class RedisTopics<S> {
+export class RedisTopics<S> implements TopicsHub<S> {
   /** The state machine this adapter drives; read-only use (positions, subscriptions) is fine. */
   readonly core: TopicsCore<S>;
   private readonly connection: TopicsRedisConnection;
