@@ -57,8 +57,8 @@ export interface BrokerUnsubscribeEffect {
  * `after` is null, the stored publications with offsets above `after`,
  * ascending, at most `limit` of them. Answer with `historyResult(id, ...)` or
  * `historyFailed(id)`, exactly once, even if the topic was unsubscribed since.
- * Answers must come in the order the fetches were made (one broker connection
- * does that by itself).
+ * Answers may come in any order: only the newest fetch of a topic or of a
+ * subscriber is used, older answers are dropped.
  */
 export interface FetchEffect {
   readonly type: 'fetch';
