@@ -41,6 +41,24 @@ export async function skipReason(): Promise<string | null> {
   return reason;
 }
 
+/** dumpcap stopped before capturing: no permission to capture on lo, typically. */
+export class CaptureRefused extends Error {
+  override readonly name = 'CaptureRefused';
+}
+
+/**
+ * Starts a capture, or returns why this machine cannot capture (never on
+ * CI: there the refusal is thrown, and the test fails).
+ */
+export async function captureOrSkip(port: number, file: string): Promise<LoopbackCapture | string> {
+  try {
+    return await startCapture(port, file);
+  } catch (error) {
+    if (error instanceof CaptureRefused && !process.env.CI) return error.message;
+    throw error;
+  }
+}
+
 /**
  * Captures `tcp port <port>` on lo into `file`. dumpcap says "Capturing on"
  * before its filter is live, so the capture counts as started only once a
@@ -75,13 +93,20 @@ export async function startCapture(port: number, file: string): Promise<Loopback
       socket.on('close', () => resolve());
     });
   while (!/Capturing on/.test(stderr)) {
-    if (exited) throw new Error(`dumpcap could not capture on lo: ${stderr}`);
+    if (exited) {
+      marker.close();
+      throw new CaptureRefused(`dumpcap could not capture on lo: ${firstLines(stderr)}`);
+    }
     await next();
   }
   // Marker connections until dumpcap reports packets: from then on, the filter is live.
   const seen = () => (counts.length === 0 ? 0 : (counts[counts.length - 1] as number));
   while (seen() === 0) {
-    if (exited) throw new Error(`dumpcap stopped: ${stderr}`);
+    // Without the right to capture, dumpcap says "Capturing on" and then gives up.
+    if (exited) {
+      marker.close();
+      throw new CaptureRefused(`dumpcap could not capture on lo: ${firstLines(stderr)}`);
+    }
     await poke();
     await Promise.race([next(), new Promise((r) => setTimeout(r, 100))]);
   }
@@ -95,6 +120,15 @@ export async function startCapture(port: number, file: string): Promise<Loopback
       marker.close();
     },
   };
+}
+
+/** The gist of dumpcap's complaint (it goes on for a page about permissions). */
+function firstLines(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !/^Capturing on/.test(line))
+    .slice(0, 2)
+    .join(' ');
 }
 
 function stopProcess(child: ChildProcess): Promise<void> {

@@ -15,12 +15,12 @@ import { WebSocketServer } from '@rfc6455/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
+  captureOrSkip,
   decodeJson,
   frameLine,
   type JsonRecord,
   ourFrames,
   skipReason,
-  startCapture,
   tsharkFrames,
 } from './pcap-helpers.js';
 
@@ -82,7 +82,12 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   port = (server.address() as AddressInfo).port;
   server.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
-  const capture = await startCapture(port, file);
+  const capture = await captureOrSkip(port, file);
+  if (typeof capture === 'string') {
+    unavailable = capture;
+    await server.close();
+    return;
+  }
   try {
     await wsTraffic(`ws://127.0.0.1:${port}/plain`, false);
     await wsTraffic(`ws://127.0.0.1:${port}/deflate`, true);

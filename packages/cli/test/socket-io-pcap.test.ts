@@ -16,12 +16,12 @@ import { Server } from 'socket.io';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  captureOrSkip,
   decodeJson,
   frameLine,
   type JsonRecord,
   ourFrames,
   skipReason,
-  startCapture,
   tsharkFrames,
 } from './pcap-helpers.js';
 
@@ -98,7 +98,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   port = (http.address() as AddressInfo).port;
-  const capture = await startCapture(port, file);
+  const capture = await captureOrSkip(port, file);
+  if (typeof capture === 'string') {
+    unavailable = capture;
+    await server.close();
+    return;
+  }
   try {
     // Long-polling only.
     const polling = io(`http://127.0.0.1:${port}`, { transports: ['polling'], forceNew: true });
