@@ -112,6 +112,47 @@ describe('h2c echo server that enables extended CONNECT', () => {
   });
 });
 
+describe('session lifecycle', () => {
+  test('after GOAWAY on an idle session the pool forgets it and the next WebSocket opens a new one', async () => {
+    const server = await startH2Server();
+    const pool = new Http2SessionPool();
+    const transport = nodeTransport({ http2: 'require', http2Pool: pool });
+    try {
+      await run(new WebSocket(`ws://127.0.0.1:${server.port}/`, [], { transport }), ['before']);
+      expect(server.sessions).toBe(1);
+      server.goaway();
+      await waitFor(() => pool.size === 0);
+      const out = await run(new WebSocket(`ws://127.0.0.1:${server.port}/`, [], { transport }), ['after']);
+      expect(out).toMatchObject({ messages: ['after'], wasClean: true });
+      expect(server.sessions).toBe(2);
+    } finally {
+      pool.close();
+      await server.close();
+    }
+  });
+
+  test('a stream the server never answers ends at handshakeTimeout: error (timeout), close 1006', async () => {
+    const server = await startH2Server({ behaviour: 'silent' });
+    const pool = new Http2SessionPool();
+    try {
+      const out = await run(
+        new WebSocket(`ws://127.0.0.1:${server.port}/`, [], {
+          transport: nodeTransport({ http2: 'require', http2Pool: pool }),
+          handshakeTimeout: 300,
+        }),
+      );
+      expect(out).toMatchObject({ opened: false, errorBeforeClose: true, code: 1006, wasClean: false });
+      expect((out.error as HandshakeError).code).toBe('timeout');
+      // The abandoned stream was reset with CANCEL (RFC 8441 §5: RST_STREAM plays TCP's RST).
+      await waitFor(() => server.resets.length === 1);
+      expect(server.resets).toEqual([8]);
+    } finally {
+      pool.close();
+      await server.close();
+    }
+  });
+});
+
 /** Polls a condition on the event loop (for state the pool changes on a timer of its own). */
 async function waitFor(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setImmediate(resolve));
