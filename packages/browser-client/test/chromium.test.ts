@@ -4,7 +4,7 @@
 // WebSocket to a small TCP bridge on 127.0.0.1, which relays them to the
 // real `ws` server. The RFC 6455 session itself (handshake, framing, masking)
 // is this package's, running in the page.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -16,9 +16,9 @@ import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { scenarioNames } from './fixtures/scenarios.mjs';
+import { CHROMIUM, missingPeers } from '../../../scripts/test-peers.js';
 import { startTestServer, type TestServer } from './fixtures/server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
   '--headless',
   '--no-sandbox',
@@ -93,7 +93,7 @@ const BAD_EXTENSIONS = [
   'permessage-deflate, permessage-deflate',
 ];
 
-describe('Chromium', () => {
+describe.skipIf(missingPeers({ chromium: CHROMIUM }) !== null)('Chromium', () => {
   let server: TestServer;
   let page: Awaited<ReturnType<typeof startPageServer>>;
   let context: BrowserContext;
@@ -102,11 +102,6 @@ describe('Chromium', () => {
   let native: { offer: string; extensions: string; bad: Record<string, string> };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} is missing: the browser tests need Debian's chromium (node scripts/ensure-chromium.mjs installs it)`,
-      );
-    }
     server = await startTestServer();
     page = await startPageServer(server.port);
     profile = mkdtempSync(join(tmpdir(), 'browser-client-chromium-'));

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { missingPeers } from '../../../scripts/test-peers.js';
 import { scenarioNames } from './fixtures/scenarios.mjs';
 import { startProjectServer } from './fixtures/project-server.js';
 import { startTestServer, type TestServer } from './fixtures/server.js';
@@ -54,8 +55,12 @@ afterAll(() => Promise.all([server.close(), projectServer.close()]));
 const deno = (url: () => string) => () =>
   run(binary('deno'), ['run', '--allow-net=127.0.0.1', '--allow-read', '--no-prompt', runner, 'deno', url()]);
 const bun = (url: () => string) => () => run(binary('bun'), [runner, 'bun', url()]);
+const runtimesMissing = missingPeers({
+  deno: join(here, '..', 'node_modules', '.bin', 'deno'),
+  bun: join(here, '..', 'node_modules', '.bin', 'bun'),
+});
 
-describe.each([
+describe.skipIf(runtimesMissing !== null).each([
   ['deno', 'ws', deno(() => server.url)],
   ['bun', 'ws', bun(() => server.url)],
   ['deno', "this project's node-server", deno(() => projectServer.url)],

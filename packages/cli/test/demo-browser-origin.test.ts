@@ -8,8 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, test as baseTest, expect } from 'vitest';
+import { CHROMIUM, missingPeers } from '../../../scripts/test-peers.js';
 import { start, stop } from './helpers.js';
+
+/** Every test here drives Debian's Chromium. */
+const test = baseTest.skipIf(missingPeers({ chromium: CHROMIUM }) !== null);
 
 const ARGS = [
   '--headless',
@@ -35,7 +39,7 @@ beforeAll(async () => {
   );
   await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
   profile = mkdtempSync(join(tmpdir(), 'rfc6455-origin-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', args: ARGS });
+  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS });
   page = context.pages()[0] ?? (await context.newPage());
 });
 

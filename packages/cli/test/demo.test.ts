@@ -7,8 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, test as baseTest, expect } from 'vitest';
+import { CHROMIUM, missingPeers } from '../../../scripts/test-peers.js';
 import { start, stop } from './helpers.js';
+
+/** Every test here drives Debian's Chromium. */
+const test = baseTest.skipIf(missingPeers({ chromium: CHROMIUM }) !== null);
 
 const ARGS = [
   '--headless',
@@ -31,7 +35,7 @@ beforeAll(async () => {
   demo = await start(['demo', '--port', '0'], /http:\/\/localhost:(\d+)\//);
   profile = mkdtempSync(join(tmpdir(), 'rfc6455-demo-'));
   context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     args: ARGS,
     viewport: { width: 1440, height: 1000 },
   });

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, missingPeers } from '../../../scripts/test-peers.js';
 import { type Transport, type WebSocket, WebSocketServer } from '../src/index.js';
 import { selfSignedCertificate } from './self-signed.js';
 import { expected, startWebServer } from './web-server.js';
@@ -32,7 +33,7 @@ const tls = selfSignedCertificate();
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'node-server-chromium-h2-'));
   context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     args: ARGS,
     ignoreHTTPSErrors: true,
   });
@@ -126,7 +127,7 @@ const PAGE_SCENARIO = `(async (url) => {
   return out;
 })`;
 
-describe('Chromium over HTTP/2', () => {
+describe.skipIf(missingPeers({ chromium: CHROMIUM }) !== null)('Chromium over HTTP/2', () => {
   it.each([
     { deflate: true, extensions: 'permessage-deflate' },
     { deflate: false, extensions: '' },

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, missingPeers } from '../../../scripts/test-peers.js';
 import { expected, startWebServer } from './web-server.js';
 
 const ARGS = [
@@ -26,7 +27,7 @@ let profile: string;
 beforeAll(async () => {
   server = await startWebServer();
   profile = mkdtempSync(join(tmpdir(), 'node-server-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', args: ARGS });
+  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS });
 }, 60_000);
 
 afterAll(async () => {
@@ -35,7 +36,7 @@ afterAll(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-describe('Chromium', () => {
+describe.skipIf(missingPeers({ chromium: CHROMIUM }) !== null)('Chromium', () => {
   it('runs the scenarios with its native WebSocket; negotiating permessage-deflate', async () => {
     const page = await context.newPage();
     await page.goto(`http://127.0.0.1:${server.port}/`);

@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missingPeers } from '../../../scripts/test-peers.js';
 import { expected, startWebServer } from './web-server.js';
 
 const client = fileURLToPath(new URL('./fixtures/web-client.mjs', import.meta.url));
@@ -49,7 +50,7 @@ describe('web-standard clients in other runtimes', () => {
     expect(server.closes[closesBefore]).toEqual([4000, 'client bye']);
   });
 
-  it("Deno's WebSocket", async () => {
+  it.skipIf(missingPeers({ deno }) !== null)("Deno's WebSocket", async () => {
     const closesBefore = server.closes.length;
     const offersBefore = server.offers.length;
     const result = await runClient(deno, [
