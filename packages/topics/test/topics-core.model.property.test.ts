@@ -27,7 +27,8 @@ type Command =
   | { readonly type: 'retry'; readonly pick: number }
   | { readonly type: 'deliver'; readonly node: number; readonly count: number }
   | { readonly type: 'drop'; readonly node: number }
-  | { readonly type: 'answer'; readonly node: number; readonly count: number }
+  /** Answers `count` reads, each picked among the outstanding ones by `pick` (reads may be answered in any order). */
+  | { readonly type: 'answer'; readonly node: number; readonly count: number; readonly pick?: number }
   | { readonly type: 'fail-fetch'; readonly node: number }
   | { readonly type: 'pubsub-reconnect'; readonly node: number }
   /** `ahead` > 0 forges a `since` that many offsets past what the client has. */
@@ -53,7 +54,12 @@ const lossless = fc.oneof(
   },
   { arbitrary: fc.record({ type: fc.constant('drop' as const), node }), weight: 1 },
   {
-    arbitrary: fc.record({ type: fc.constant('answer' as const), node, count: fc.integer({ min: 1, max: 3 }) }),
+    arbitrary: fc.record({
+      type: fc.constant('answer' as const),
+      node,
+      count: fc.integer({ min: 1, max: 3 }),
+      pick: fc.nat(),
+    }),
     weight: 4,
   },
   { arbitrary: fc.record({ type: fc.constant('fail-fetch' as const), node }), weight: 1 },
@@ -257,7 +263,8 @@ class World {
       case 'answer': {
         const process = this.processes[command.node]!;
         for (let i = 0; i < command.count; i++) {
-          const fetch = process.fetches.shift();
+          if (process.fetches.length === 0) break;
+          const [fetch] = process.fetches.splice((command.pick ?? 0) % process.fetches.length, 1);
           if (fetch === undefined) break;
           process.core.historyResult(fetch.id, this.broker.read(fetch.topic, fetch.after, fetch.limit));
           this.pump(command.node);
