@@ -13,6 +13,7 @@ import {
   WebSocket,
   type WebSocketCloseEvent,
   type WebSocketErrorEvent,
+  WebSocketStream,
 } from '../src/node.js';
 import { type H2TestServer, selfSignedCert, startH2Server, startHttp1Server } from './fixtures/h2-server.js';
 
@@ -78,6 +79,22 @@ describe('h2c echo server that enables extended CONNECT', () => {
     expect(ws.protocol).toBe('chat');
     // permessage-deflate is offered by default and the codec's server agrees it.
     expect(ws.extensions).toContain('permessage-deflate');
+    pool.close();
+  });
+
+  test('WebSocketStream opens on an HTTP/2 stream and says so', async () => {
+    const pool = new Http2SessionPool();
+    const wss = new WebSocketStream(`ws://127.0.0.1:${server.port}/stream`, {
+      transport: nodeTransport({ http2: 'require', http2Pool: pool }),
+    });
+    const { readable, writable, httpVersion } = await wss.opened;
+    expect(httpVersion).toBe('2');
+    const writer = writable.getWriter();
+    await writer.write('streamed');
+    const reader = readable.getReader();
+    expect((await reader.read()).value).toBe('streamed');
+    wss.close({ closeCode: 1000 });
+    expect(await wss.closed).toMatchObject({ closeCode: 1000 });
     pool.close();
   });
 
