@@ -257,7 +257,7 @@ export class RedisTopics<S> implements TopicsHub<S> {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new TopicsUsageError('ERR_INVALID_ARGUMENT', 'this RedisTopics is closed');
+    if (this.closed) throw new TopicsUsageError('ERR_INVALID_STATE', 'this RedisTopics is closed');
   }
 
   private assertTopic(topic: string): void {

@@ -13,7 +13,9 @@ export type TopicsUsageErrorCode =
   /** An offset that is not a safe non-negative integer. */
   | 'ERR_INVALID_OFFSET'
   /** An option or argument outside its allowed range. */
-  | 'ERR_INVALID_ARGUMENT';
+  | 'ERR_INVALID_ARGUMENT'
+  /** A method called in a state that does not allow it (e.g. on a closed hub). */
+  | 'ERR_INVALID_STATE';
 
 /**
  * The brand every copy of this package puts on TopicsUsageError.prototype, so

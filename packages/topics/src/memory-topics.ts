@@ -161,7 +161,7 @@ export class MemoryTopics<S> implements TopicsHub<S> {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new TopicsUsageError('ERR_INVALID_ARGUMENT', 'this MemoryTopics is closed');
+    if (this.closed) throw new TopicsUsageError('ERR_INVALID_STATE', 'this MemoryTopics is closed');
   }
 
   /** Carries out the core's effects; broker requests are answered at once. Not re-entrant. */

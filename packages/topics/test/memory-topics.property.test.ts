@@ -139,4 +139,13 @@ describe('MemoryTopics', () => {
     expect(after.epoch).not.toBe(before.epoch);
     expect(answers).toEqual([true, false]);
   });
+
+  it('refuses use after close with a typed error', () => {
+    const topics = new MemoryTopics<string>({ onDeliver() {}, onSubscribed() {} });
+    topics.close();
+    expect(() => topics.publish('t', new Uint8Array())).toThrow(
+      expect.objectContaining({ name: 'TopicsUsageError', code: 'ERR_INVALID_STATE' }),
+    );
+    expect(() => topics.subscribe('a', 't')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+  });
 });
