@@ -152,14 +152,12 @@ function accepts(): fc.Arbitrary<ClientHandshakeCase> {
         bytes: defective101(req, { accept: null }),
       })),
     ),
-    fc
-      .constantFrom(...wrong)
-      .map(([what, values]) =>
-        variantCase('handshake/accept-wrong', `a 101 whose Sec-WebSocket-Accept is ${what}`, (req) => ({
-          type: 'response',
-          bytes: defective101(req, { accept: values(req.key) }),
-        })),
-      ),
+    fc.constantFrom(...wrong).map(([what, values]) =>
+      variantCase('handshake/accept-wrong', `a 101 whose Sec-WebSocket-Accept is ${what}`, (req) => ({
+        type: 'response',
+        bytes: defective101(req, { accept: values(req.key) }),
+      })),
+    ),
   );
 }
 
