@@ -41,10 +41,11 @@ async function externalImports(entry: string): Promise<string[]> {
   return Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
 }
 
-test('the runtime entries are separate: /node and /bun use node:net and node:tls, /deno none', async () => {
+test('the runtime entries are separate: /node and /bun use node:net, node:tls and node:http2, /deno none', async () => {
   expect(readFileSync(dist('index.js'), 'utf8')).not.toMatch(/node:/);
   expect(await externalImports('deno.js')).toEqual([]);
   for (const entry of ['node.js', 'bun.js']) {
-    expect(new Set(await externalImports(entry))).toEqual(new Set(['node:net', 'node:tls']));
+    // node:http2 for WebSocket over HTTP/2 (RFC 8441), only when a WebSocket asks for it.
+    expect(new Set(await externalImports(entry))).toEqual(new Set(['node:net', 'node:tls', 'node:http2']));
   }
 });
