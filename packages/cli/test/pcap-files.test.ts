@@ -360,7 +360,7 @@ describe('hostile captures', () => {
       fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), fc.integer({ min: 1, max: 700 }), async (bytes, chunk) => {
         expect(await ends(bytes, chunk)).toBe(true);
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
     await fc.assert(
       fc.asyncProperty(
@@ -374,7 +374,7 @@ describe('hostile captures', () => {
           expect(await ends(bytes, chunk)).toBe(true);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 });
