@@ -19,6 +19,7 @@ export {
   type SendData,
   type SendOptions,
   type StreamSource,
+  type SubscribeOptions,
   type WebSocketEvents,
 } from './websocket.js';
 export { CloseCode, UsageError } from '@rfc6455/codec';
@@ -26,3 +27,18 @@ export type { AttachableServer, Transport } from './transport.js';
 export { zlibBackend, zlibBackendAvailable } from './zlib-backend.js';
 export { nodeTextCodec } from './text-codec.js';
 export type { TextAs, TextCodec } from '@rfc6455/codec';
+export {
+  type SubscribeAuthorizer,
+  type TopicsHubFactory,
+  UNSUBSCRIBED_NOT_ALLOWED,
+  UNSUBSCRIBED_TOO_MANY_TOPICS,
+} from './topics.js';
+export {
+  type PublishOptions,
+  type PublishResult,
+  type StreamPosition,
+  TOPICS_SUBPROTOCOL,
+  type TopicsHub,
+  type TopicsHubHandlers,
+  TopicsUsageError,
+} from '@rfc6455/topics';

@@ -27,12 +27,16 @@ import {
   type PerMessageDeflateOptions,
   type TextAs,
   type UpgradeRequestEvent,
+  UsageError,
   pakoBackend,
   permessageDeflate,
 } from '@rfc6455/codec';
-import { MessagePreEncoder, type PreEncodedMessage } from '@rfc6455/codec/frames';
+import { MessagePreEncoder } from '@rfc6455/codec/frames';
 import type { Duplex } from 'node:stream';
+import { type PublishOptions, type PublishResult, TOPICS_SUBPROTOCOL } from '@rfc6455/topics';
+import { fanOut } from './fan-out.js';
 import { nodeTextCodec } from './text-codec.js';
+import { type SubscribeAuthorizer, ServerTopics, type TopicsHubFactory } from './topics.js';
 import {
   type AttachableServer,
   abortTransport,
@@ -173,6 +177,23 @@ export interface ServerOptions<Data = unknown> {
    * `threshold`, `level`, `memLevel`, `backend`).
    */
   readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /**
+   * The hub behind `ws.subscribe()` and `wss.publish()`, made on first use
+   * from the callbacks the server passes: e.g.
+   * `(handlers) => new RedisTopics({ connection, ...handlers })` across
+   * processes. Default: a `MemoryTopics` (one process, 1 000 publications of
+   * history per topic).
+   */
+  readonly topics?: TopicsHubFactory<WebSocket<Data>>;
+  /**
+   * Whether a client speaking `rfc6455.topics.v1` may subscribe to a topic;
+   * a refusal is answered with `unsubscribed` code 4403. Default: any topic.
+   */
+  readonly authorizeSubscribe?: SubscribeAuthorizer<WebSocket<Data>>;
+  /** Most topics a `rfc6455.topics.v1` client may subscribe to; more are answered with `unsubscribed` 4429. Default 1 000. */
+  readonly maxTopicsPerConnection?: number;
+  /** Longest topic in UTF-8 bytes, 1–65 535. Default 1 024. */
+  readonly maxTopicBytes?: number;
 }
 
 export interface CloseOptions {
@@ -228,6 +249,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   private closing: Promise<void> | undefined;
   /** Encodes a broadcast once per kind of connection (plain, or a shared deflate encoding). */
   private readonly preEncoder: MessagePreEncoder;
+  private readonly topics: ServerTopics<Data>;
 
   constructor(options: ServerOptions<Data> = {}) {
     super();
@@ -260,6 +282,16 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     this.preEncoder = new MessagePreEncoder(
       options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {},
     );
+    const maxTopics = options.maxTopicsPerConnection ?? 1_000;
+    if (!Number.isSafeInteger(maxTopics) || maxTopics < 1) {
+      throw new UsageError('ERR_INVALID_ARGUMENT', 'maxTopicsPerConnection must be a positive integer');
+    }
+    this.topics = new ServerTopics<Data>(this.preEncoder, {
+      factory: options.topics,
+      authorize: options.authorizeSubscribe,
+      maxTopicsPerConnection: maxTopics,
+      maxTopicBytes: options.maxTopicBytes,
+    });
     this.settings = {
       closeTimeout: options.closeTimeout ?? 5_000,
       maxBufferedAmount: options.maxBufferedAmount ?? 16 * 1024 * 1024,
@@ -371,23 +403,20 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
    */
   broadcast(data: string | Uint8Array, filter?: (ws: WebSocket<Data>) => boolean): number {
     const message = typeof data === 'string' ? ({ type: 'text', data } as const) : ({ type: 'binary', data } as const);
-    // Encoded lazily, once per encoding: a kind no selected connection has costs nothing.
-    let plain: PreEncodedMessage | undefined;
-    let shared: Map<string, PreEncodedMessage> | undefined;
-    let sent = 0;
-    for (const ws of this.clients) {
-      if (filter !== undefined && !filter(ws)) continue;
-      const endpoint = ws.endpoint;
-      const key = endpoint.sharedEncoding;
-      let encoded = key === '' ? plain : shared?.get(key);
-      if (encoded === undefined) {
-        encoded = this.preEncoder.encode(message, endpoint.extensions);
-        if (key === '') plain = encoded;
-        else (shared ??= new Map()).set(key, encoded);
-      }
-      if (ws.sendPreEncoded(encoded)) sent++;
-    }
-    return sent;
+    return fanOut(this.preEncoder, message, this.clients, filter);
+  }
+
+  /**
+   * Publishes `data` (a string as its UTF-8 bytes) on `topic` through the
+   * topics hub: every subscriber, on this process or (with a shared hub such
+   * as `RedisTopics`) on any other, receives it once as a publication
+   * envelope, encoded once per compression class here. Resolves with its
+   * `{ epoch, offset, duplicate }`. With `idempotencyKey`, a retry of a
+   * publish that failed or timed out publishes at most once. Bytes given are
+   * kept by reference in the hub's history: don't modify them afterwards.
+   */
+  publish(topic: string, data: string | Uint8Array, options?: PublishOptions): Promise<PublishResult> {
+    return this.topics.publish(topic, data, options);
   }
 
   /**
@@ -404,6 +433,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     const reason = options.reason ?? 'server shutting down';
     const timeout = options.timeout ?? 5_000;
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    this.topics.close();
     this.attached?.off('upgrade', this.onUpgrade);
     this.attached?.off('stream', this.onStream);
     this.attached?.off('connect', this.onConnect);
@@ -556,7 +586,17 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     try {
       endpoint.send(
         normalized.accept
-          ? { type: 'accept', protocol: normalized.protocol ?? null, headers: normalized.headers }
+          ? {
+              type: 'accept',
+              // The server speaks the topics subprotocol itself: offered and not decided by the hook, it is chosen.
+              protocol:
+                normalized.protocol !== undefined
+                  ? normalized.protocol
+                  : ev.protocols.includes(TOPICS_SUBPROTOCOL)
+                    ? TOPICS_SUBPROTOCOL
+                    : null,
+              headers: normalized.headers,
+            }
           : { type: 'reject', status: normalized.status ?? 403, headers: normalized.headers, body: normalized.body },
       );
     } catch (error) {
@@ -590,6 +630,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     }
     const ws = new WebSocket<Data>(p.socket, endpoint, this.settings, extensions, normalized.data as Data, p.transport);
     this.clients.add(ws);
+    ws.topicsLink = this.topics;
     ws.onFinish = this.forget;
     this.emit('connection', ws, info);
     // The 101, and frames the client sent right behind its request, are handled now.
@@ -682,6 +723,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
   /** One function for every connection (no closure per connection). */
   private readonly forget = (ws: WebSocket<Data>): void => {
     this.clients.delete(ws);
+    this.topics.disconnect(ws);
   };
 
   private readonly beat = (): void => {

@@ -13,6 +13,8 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type EndpointEvent, type ServerEndpoint, type TextAs, UsageError } from '@rfc6455/codec';
 import type { PreEncodedMessage } from '@rfc6455/codec/frames';
+import { type StreamPosition, TOPICS_SUBPROTOCOL, TopicsUsageError } from '@rfc6455/topics';
+import type { TopicsLink } from './topics.js';
 import { abortTransport, HTTP1, type Transport } from './transport.js';
 
 export const OPEN = 1;
@@ -28,6 +30,12 @@ export interface ConnectionSettings {
   readonly maxBufferedAmount: number;
   readonly onBufferOverflow: OverflowPolicy;
   readonly readPauseThreshold: number;
+}
+
+/** Options of `ws.subscribe()`. */
+export interface SubscribeOptions {
+  /** Continue after this position (the last publication the client holds): what it missed is sent first. */
+  readonly since?: StreamPosition;
 }
 
 /** Data accepted by `send()`. */
@@ -127,6 +135,8 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   /** @internal — a TCP/TLS socket, or an HTTP/2 stream. */ readonly socket: Duplex;
   /** @internal — the codec endpoint this connection runs (the broadcast reads its encoding). */
   readonly endpoint: ServerEndpoint<TextAs>;
+  /** @internal — the server's topics, set by `WebSocketServer` before `connection`. */
+  topicsLink: TopicsLink<WebSocket<Data>> | undefined;
   private readonly settings: ConnectionSettings;
   private state: 1 | 2 | 3 = OPEN;
   private dispatching = false;
@@ -273,6 +283,36 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     this.flushIfIdle();
   }
 
+  /**
+   * Subscribes this connection to `topic` on the server's topics hub. Its
+   * publications arrive as `rfc6455.topics.v1` publication envelopes (binary
+   * messages), after a `subscribed` envelope that answers this call: with
+   * `since`, the publications after it (`recovered: true`), or
+   * `recovered: false` when they are no longer kept. Subscribing again
+   * resubscribes. Throws `TopicsUsageError` for an ill-formed topic or
+   * position; does nothing once the connection is closing.
+   */
+  subscribe(topic: string, options: SubscribeOptions = {}): void {
+    this.requireTopics().subscribe(this, topic, options.since);
+  }
+
+  /** Leaves `topic`; nothing is sent to the client. */
+  unsubscribe(topic: string): void {
+    this.requireTopics().unsubscribe(this, topic);
+  }
+
+  /** The topics this connection is subscribed to. */
+  get topics(): string[] {
+    return this.topicsLink?.topicsOf(this) ?? [];
+  }
+
+  private requireTopics(): TopicsLink<WebSocket<Data>> {
+    if (this.topicsLink === undefined) {
+      throw new TopicsUsageError('ERR_INVALID_STATE', 'this WebSocket does not belong to a WebSocketServer');
+    }
+    return this.topicsLink;
+  }
+
   /** Destroys the socket (resets the HTTP/2 stream with CANCEL) at once, without a closing handshake. */
   terminate(): void {
     if (this.transportEnded) return;
@@ -327,7 +367,10 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
         this.emit('message', textData(ev.data), false);
         return;
       case 'binary':
-        this.emit('message', toBuffer(ev.data), true);
+        // A client that negotiated the topics subprotocol talks to the topics layer, not the application.
+        if (this.protocol === TOPICS_SUBPROTOCOL && this.topicsLink !== undefined)
+          this.topicsLink.receive(this, ev.data);
+        else this.emit('message', toBuffer(ev.data), true);
         return;
       case 'text-part':
         this.emit('message-part', textData(ev.data), false, ev.last);
