@@ -21,7 +21,11 @@ export interface PreEncodedMessage {
   readonly encoding: string;
 }
 
-/** A data message to pre-encode. */
+/**
+ * A data message to pre-encode. Text is a string or its UTF-8 bytes (e.g. a
+ * message being forwarded as it arrived): bytes are validated, not decoded,
+ * and framed as they are.
+ */
 export interface DataMessage {
   readonly type: 'text' | 'binary';
   readonly data: string | Uint8Array;
@@ -47,8 +51,11 @@ export class MessagePreEncoder {
   /**
    * Encodes `message` for endpoints that negotiated `extensions` (an
    * endpoint's `extensions`): compressed when one of them has a shared
-   * encoding, plain otherwise. Binary payloads of 512 bytes or more are
-   * referenced, not copied: do not modify them afterwards.
+   * encoding, plain otherwise. Payload bytes (binary, or text given as
+   * bytes) of 512 or more are referenced, not copied: do not modify them
+   * afterwards. Text bytes that are not UTF-8 throw a {@link UsageError}
+   * (`ERR_INVALID_ARGUMENT`), as an endpoint's `send` does, and nothing is
+   * encoded.
    */
   encode(message: DataMessage, extensions: readonly NegotiatedExtension[] = []): PreEncodedMessage {
     let shared: NegotiatedExtension | undefined;
@@ -71,10 +78,10 @@ export class MessagePreEncoder {
       this.writers.set(encoding, entry);
     }
     const { type, data } = message;
-    if (type === 'text' ? typeof data !== 'string' : !(data instanceof Uint8Array)) {
+    if (type === 'text' ? typeof data !== 'string' && !(data instanceof Uint8Array) : !(data instanceof Uint8Array)) {
       throw new UsageError(
         'ERR_INVALID_ARGUMENT',
-        `a ${type} message needs ${type === 'text' ? 'a string' : 'a Uint8Array'}`,
+        `a ${type} message needs ${type === 'text' ? 'a string or its UTF-8 bytes' : 'a Uint8Array'}`,
       );
     }
     entry.writer.data(type === 'text' ? Opcode.Text : Opcode.Binary, data, true);

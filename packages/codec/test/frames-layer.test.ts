@@ -175,8 +175,79 @@ describe('MessagePreEncoder', () => {
     expect(() => shared.server.send({ type: 'pre-encoded', message: compressed })).toThrow(
       expect.objectContaining({ code: 'ERR_MESSAGE_INTERLEAVED' }),
     );
-    expect(() => encoder.encode({ type: 'text', data: new Uint8Array(1) })).toThrow(
+    expect(() => encoder.encode({ type: 'binary', data: 'not bytes' })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT' }),
+    );
+  });
+
+  it('takes text as UTF-8 bytes: the same frames as its string, and an endpoint reads it', () => {
+    const utf8 = new TextEncoder();
+    const encoder = new MessagePreEncoder({ fragmentSize: 100 });
+    const endpoints = [pair(), pair({ threshold: 0, serverNoContextTakeover: true })];
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.boolean(), (text, compressed) => {
+        const { server, client } = endpoints[compressed ? 1 : 0] as (typeof endpoints)[number];
+        const fromBytes = encoder.encode({ type: 'text', data: utf8.encode(text) }, server.extensions);
+        const fromString = encoder.encode({ type: 'text', data: text }, server.extensions);
+        expect(fromBytes.encoding).toBe(fromString.encoding);
+        // Compressed frames depend on the deflater's state, so only plain ones are compared byte for byte.
+        if (!compressed) expect(equals(concat([...fromBytes.frames]), concat([...fromString.frames]))).toBe(true);
+        server.send({ type: 'pre-encoded', message: fromBytes });
+        expect(deliver(server, client)).toEqual([{ type: 'text', data: text }]);
+      }),
+      {
+        numRuns: 150,
+        examples: [
+          ['', false],
+          ['€', true],
+        ],
+      },
+    );
+  });
+
+  it('rejects text bytes that are not UTF-8 as an endpoint send does, and stays usable', () => {
+    // The oracle: a fatal TextDecoder accepts exactly the well-formed UTF-8 of RFC 3629.
+    const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    const isUtf8 = (bytes: Uint8Array): boolean => {
+      try {
+        strict.decode(bytes);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const encoder = new MessagePreEncoder();
+    const { server, client } = pair();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
+        const message = { type: 'text', data: bytes } as const;
+        if (isUtf8(bytes)) {
+          server.send({ type: 'pre-encoded', message: encoder.encode(message) });
+          expect(deliver(server, client)).toEqual([{ type: 'text', data: strict.decode(bytes) }]);
+          return;
+        }
+        expect(() => encoder.encode(message)).toThrow(
+          expect.objectContaining({ name: 'UsageError', code: 'ERR_INVALID_ARGUMENT' }),
+        );
+        expect(() => server.send(message)).toThrow(
+          expect.objectContaining({ name: 'UsageError', code: 'ERR_INVALID_ARGUMENT' }),
+        );
+        // Nothing was queued for either, and the next message goes through.
+        expect(server.takeOutgoing()).toEqual([]);
+        server.send({ type: 'pre-encoded', message: encoder.encode({ type: 'text', data: 'ok' }) });
+        expect(deliver(server, client)).toEqual([{ type: 'text', data: 'ok' }]);
+      }),
+      {
+        numRuns: 300,
+        examples: [
+          [Uint8Array.of(0xff)],
+          [Uint8Array.of(0xc0, 0x80)],
+          [Uint8Array.of(0xed, 0xa0, 0x80)],
+          [Uint8Array.of(0xe2, 0x82)],
+          [Uint8Array.of(0xf4, 0x90, 0x80, 0x80)],
+          [Uint8Array.of(0x00)],
+        ],
+      },
     );
   });
 });
