@@ -51,7 +51,10 @@ export interface RedisTopicsOptions<S> extends TopicsHubHandlers<S> {
   readonly metaTtlMs?: number;
   /** Options of the core: history page size, buffer limits, topic length. */
   readonly core?: TopicsCoreOptions;
-  /** Redis failures the adapter retries on its own (reads, channel subscribes) and malformed broker messages. */
+  /**
+   * Redis failures the adapter retries on its own (reads, channel subscribes),
+   * malformed broker messages, and errors thrown by `onDeliver`/`onSubscribed`.
+   */
   readonly onError?: (error: Error) => void;
   /** Delay before retry `attempt` (1, 2, ...) of a failed read or subscribe. Default 50 ms doubling to 2 s. */
   readonly retryDelayMs?: (attempt: number) => number;
@@ -278,11 +281,20 @@ export class RedisTopics<S> implements TopicsHub<S> {
         for (const effect of effects) {
           if (this.closed) return;
           switch (effect.type) {
+            // A throwing callback must not cost the effects after it: they are already taken from the core.
             case 'deliver':
-              this.onDeliver(effect);
+              try {
+                this.onDeliver(effect);
+              } catch (error) {
+                this.onError(error instanceof Error ? error : new Error(String(error)));
+              }
               break;
             case 'subscribed':
-              this.onSubscribed(effect);
+              try {
+                this.onSubscribed(effect);
+              } catch (error) {
+                this.onError(error instanceof Error ? error : new Error(String(error)));
+              }
               break;
             case 'broker-subscribe':
               this.subscribeChannel(effect.topic, 1);

@@ -6,7 +6,7 @@
  * either. Its epoch is drawn when it is created: after a process restart every
  * `since` is answered with `recovered: false`, as history is gone.
  */
-import type { DeliverEffect, HistoryResult, SubscribedEffect } from './effects.js';
+import type { DeliverEffect, HistoryResult, SubscribedEffect, TopicsEffect } from './effects.js';
 import { TopicsUsageError } from './errors.js';
 import { assertTopic, DEFAULT_MAX_TOPIC_BYTES, type Publication, type StreamPosition } from './identity.js';
 import { TopicsCore, type TopicsCoreOptions } from './topics-core.js';
@@ -164,34 +164,48 @@ export class MemoryTopics<S> implements TopicsHub<S> {
     if (this.closed) throw new TopicsUsageError('ERR_INVALID_STATE', 'this MemoryTopics is closed');
   }
 
-  /** Carries out the core's effects; broker requests are answered at once. Not re-entrant. */
+  /**
+   * Carries out the core's effects; broker requests are answered at once. Not
+   * re-entrant. A callback that throws does not cost the effects after it (they
+   * are already taken from the core): the first error is thrown once all ran.
+   */
   private pump(): void {
     if (this.pumping || this.closed) return;
     this.pumping = true;
+    let failure: { error: unknown } | undefined;
     try {
       for (let effects = this.core.takeEffects(); effects.length > 0; effects = this.core.takeEffects()) {
         for (const effect of effects) {
           if (this.closed) return;
-          switch (effect.type) {
-            case 'deliver':
-              this.onDeliver(effect);
-              break;
-            case 'subscribed':
-              this.onSubscribed(effect);
-              break;
-            case 'broker-subscribe':
-              this.core.brokerSubscribed(effect.topic);
-              break;
-            case 'fetch':
-              this.core.historyResult(effect.id, this.history(effect.topic, effect.after, effect.limit));
-              break;
-            case 'broker-unsubscribe':
-              break;
+          try {
+            this.carryOut(effect);
+          } catch (error) {
+            failure ??= { error };
           }
         }
       }
     } finally {
       this.pumping = false;
+    }
+    if (failure !== undefined) throw failure.error;
+  }
+
+  private carryOut(effect: TopicsEffect<S>): void {
+    switch (effect.type) {
+      case 'deliver':
+        this.onDeliver(effect);
+        return;
+      case 'subscribed':
+        this.onSubscribed(effect);
+        return;
+      case 'broker-subscribe':
+        this.core.brokerSubscribed(effect.topic);
+        return;
+      case 'fetch':
+        this.core.historyResult(effect.id, this.history(effect.topic, effect.after, effect.limit));
+        return;
+      case 'broker-unsubscribe':
+        return;
     }
   }
 }

@@ -148,4 +148,39 @@ describe('MemoryTopics', () => {
     );
     expect(() => topics.subscribe('a', 't')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
   });
+
+  it('finishes carrying out effects when a callback throws, then throws its error', () => {
+    const seen: string[] = [];
+    const topics = new MemoryTopics<string>({
+      onSubscribed: (e) => seen.push(`subscribed ${e.subscriber}`),
+      onDeliver: (e) => {
+        seen.push(`deliver ${e.publication.offset} to ${e.subscribers.join()}`);
+        if (e.topic === 't' && e.publication.offset === 1) throw new Error('app bug');
+      },
+    });
+    topics.subscribe('a', 't');
+    topics.subscribe('b', 'u');
+    expect(() => topics.publish('t', new Uint8Array([1]))).toThrow('app bug');
+    topics.publish('t', new Uint8Array([2]));
+    topics.publish('u', new Uint8Array([1]));
+    expect(seen).toEqual(['subscribed a', 'subscribed b', 'deliver 1 to a', 'deliver 2 to a', 'deliver 1 to b']);
+  });
+
+  it('does not drop the effects taken with one that throws', () => {
+    const seen: string[] = [];
+    const topics: MemoryTopics<string> = new MemoryTopics<string>({
+      onDeliver() {},
+      onSubscribed(e) {
+        seen.push(e.subscriber);
+        // Subscribes made inside a callback are answered in the next batch, b and c together.
+        if (e.subscriber === 'a') {
+          topics.subscribe('b', 't');
+          topics.subscribe('c', 't');
+        }
+        if (e.subscriber === 'b') throw new Error('app bug');
+      },
+    });
+    expect(() => topics.subscribe('a', 't')).toThrow('app bug');
+    expect(seen).toEqual(['a', 'b', 'c']);
+  });
 });
