@@ -14,7 +14,7 @@ import {
   ServerEndpoint,
   UsageError,
 } from '../src/index.js';
-import { chunking, validStream } from '../src/testing.js';
+import { chunking, invalidInput, validStream } from '../src/testing.js';
 
 /** The server side of the same bootstrap answers: its `response` event is what an HTTP/2 stack would carry. */
 function serverAnswer(
@@ -205,7 +205,7 @@ describe('a client endpoint for an extended CONNECT', () => {
     );
   });
 
-  it('runs the same frame phase as an HTTP/1.1 bootstrap, for any stream and any split', () => {
+  it('runs the same frame phase as an HTTP/1.1 bootstrap, for any stream (valid or not) and any split', () => {
     // Zero masking keys on both sides, so the masked bytes a client writes (pongs, close replies) compare equal.
     const zeros = (bytes: Uint8Array): void => {
       bytes.fill(0);
@@ -227,20 +227,37 @@ describe('a client endpoint for an extended CONNECT', () => {
       client.events().forEach(keep);
       return [seen, client.takeOutgoing().map((b) => Array.from(b))];
     };
+    const bootstraps = (options: { maxMessageSize?: number }) => {
+      const viaHttp2 = ClientEndpoint.forExtendedConnect('wss://h/', { random: zeros, ...options });
+      viaHttp2.receiveResponseHeaders({ status: 200, headers: [] });
+      const http1 = new ClientEndpoint('wss://h/', { random: zeros, ...options });
+      http1.takeOutgoing();
+      http1.receive(
+        new TextEncoder().encode(
+          // The accept value for the all-zero key the client sends with this random source.
+          'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\r\n',
+        ),
+      );
+      return { viaHttp2, http1 };
+    };
+    // Invalid input fails the same way too: the same protocol-error and the same close frame queued.
+    fc.assert(
+      fc.property(invalidInput({ receiver: 'client' }), chunking(), (bad, split) => {
+        const { viaHttp2, http1 } = bootstraps(
+          bad.maxMessageSize === undefined ? {} : { maxMessageSize: bad.maxMessageSize },
+        );
+        const [h2Events, h2Out] = frameEvents(viaHttp2, split(bad.bytes));
+        const [events, out] = frameEvents(http1, [bad.bytes]);
+        expect(events.some((ev) => (ev as { type: string }).type === 'protocol-error')).toBe(true);
+        expect(h2Events).toEqual(events);
+        expect(h2Out).toEqual(out);
+      }),
+      { numRuns: 100 },
+    );
     fc.assert(
       fc.property(validStream({ sender: 'server' }), chunking(), (stream, split) => {
-        const viaHttp2 = ClientEndpoint.forExtendedConnect('wss://h/', { random: zeros });
-        viaHttp2.receiveResponseHeaders({ status: 200, headers: [] });
+        const { viaHttp2, http1 } = bootstraps({});
         const [h2Events, h2Out] = frameEvents(viaHttp2, split(stream.bytes));
-
-        const http1 = new ClientEndpoint('wss://h/', { random: zeros });
-        http1.takeOutgoing();
-        http1.receive(
-          new TextEncoder().encode(
-            // The accept value for the all-zero key the client sends with this random source.
-            'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ICX+Yqv66kxgM0FcWaLWlFLwTAI=\r\n\r\n',
-          ),
-        );
         const [events, out] = frameEvents(http1, [stream.bytes]);
         expect(events.slice(0, stream.expected.length)).toEqual(
           stream.expected.map((ev) =>
