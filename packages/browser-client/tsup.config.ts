@@ -7,6 +7,7 @@ export default defineConfig({
     node: 'src/node.ts',
     deno: 'src/deno.ts',
     bun: 'src/bun.ts',
+    topics: 'src/topics.ts',
     'echo-client': 'src/echo-client.ts',
   },
   format: ['esm', 'cjs'],
