@@ -5,7 +5,9 @@
  * under CI (`CI` set, as on every CI service) a missing peer is an error, so
  * a green CI run never means "skipped".
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** How each peer gets onto a machine. */
 const INSTALL = {
@@ -29,4 +31,67 @@ export function missingPeers(peers: Partial<Record<Peer, string>>): string | nul
   if (process.env.CI) throw new Error(`a CI run never skips a real peer: ${reason}`);
   console.warn(`skipping these tests: ${reason}`);
   return reason;
+}
+
+/**
+ * Headless Chromium's flags for these tests: no GPU, no QUIC, and none of
+ * the background traffic (updates, sync, first-run pages) that a closed
+ * network refuses.
+ */
+export const CHROMIUM_ARGS: readonly string[] = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Per-test launch options, passed through to playwright-core. */
+interface LaunchOptions {
+  ignoreHTTPSErrors?: boolean;
+  viewport?: { width: number; height: number };
+}
+
+/** The part of playwright-core's `chromium` launcher these tests use (playwright-core is each package's own devDependency). */
+interface PersistentLauncher<Context> {
+  launchPersistentContext(
+    userDataDir: string,
+    options: { executablePath: string; args: string[]; headless?: boolean } & LaunchOptions,
+  ): Promise<Context>;
+}
+
+/**
+ * Debian's Chromium with a fresh profile under the temp directory; `close()`
+ * closes it and removes the profile.
+ */
+export async function launchChromium<Context extends { close(): Promise<void> }>(
+  launcher: PersistentLauncher<Context>,
+  name: string,
+  options: LaunchOptions = {},
+): Promise<{ context: Context; close(): Promise<void> }> {
+  const profile = mkdtempSync(join(tmpdir(), `${name}-`));
+  try {
+    const context = await launcher.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      args: [...CHROMIUM_ARGS],
+      headless: true,
+      ...options,
+    });
+    return {
+      context,
+      async close() {
+        try {
+          await context.close();
+        } finally {
+          rmSync(profile, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (error) {
+    rmSync(profile, { recursive: true, force: true });
+    throw error;
+  }
 }

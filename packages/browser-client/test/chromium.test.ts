@@ -4,31 +4,18 @@
 // WebSocket to a small TCP bridge on 127.0.0.1, which relays them to the
 // real `ws` server. The RFC 6455 session itself (handshake, framing, masking)
 // is this package's, running in the page.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { scenarioNames } from './fixtures/scenarios.mjs';
-import { CHROMIUM, missingPeers } from '../../../scripts/test-peers.js';
+import { CHROMIUM, launchChromium, missingPeers } from '../../../scripts/test-peers.js';
 import { startTestServer, type TestServer } from './fixtures/server.js';
-
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** Serves the page, the bundled client and the scenarios, and bridges /bridge?target=host:port to TCP. */
 async function startPageServer(allowedPort: number) {
@@ -96,16 +83,16 @@ const BAD_EXTENSIONS = [
 describe.skipIf(missingPeers({ chromium: CHROMIUM }) !== null)('Chromium', () => {
   let server: TestServer;
   let page: Awaited<ReturnType<typeof startPageServer>>;
+  let browser: Awaited<ReturnType<typeof launchChromium<BrowserContext>>> | undefined;
   let context: BrowserContext;
-  let profile: string;
   let results: Record<string, { ok: boolean; error?: string }>;
   let native: { offer: string; extensions: string; bad: Record<string, string> };
 
   beforeAll(async () => {
     server = await startTestServer();
     page = await startPageServer(server.port);
-    profile = mkdtempSync(join(tmpdir(), 'browser-client-chromium-'));
-    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true });
+    browser = await launchChromium(chromium, 'browser-client-chromium');
+    context = browser.context;
     const tab = context.pages()[0] ?? (await context.newPage());
     await tab.goto(page.url);
     // A string, not a function: vitest rewrites import() inside functions it transforms.
@@ -139,10 +126,9 @@ describe.skipIf(missingPeers({ chromium: CHROMIUM }) !== null)('Chromium', () =>
   }, 120_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await page?.close();
     await server?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   test('the page really tunnelled through the bridge', () => {

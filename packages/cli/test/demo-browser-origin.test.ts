@@ -3,34 +3,20 @@
 // opens `rfc6455 demo`'s /inspect and /echo, and the browser's own Origin
 // header gets it refused, while the demo's page still connects.
 import { createServer, type Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, test as baseTest, expect } from 'vitest';
-import { CHROMIUM, missingPeers } from '../../../scripts/test-peers.js';
+import { CHROMIUM, launchChromium, missingPeers } from '../../../scripts/test-peers.js';
 import { start, stop } from './helpers.js';
 
 /** Every test here drives Debian's Chromium. */
 const test = baseTest.skipIf(missingPeers({ chromium: CHROMIUM }) !== null);
 
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 let demo: Awaited<ReturnType<typeof start>>;
 let other: Server;
+let browser: Awaited<ReturnType<typeof launchChromium<BrowserContext>>> | undefined;
 let context: BrowserContext;
 let page: Page;
-let profile: string;
 
 beforeAll(async () => {
   demo = await start(['demo', '--port', '0'], /http:\/\/localhost:(\d+)\//);
@@ -38,16 +24,15 @@ beforeAll(async () => {
     res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>some other site</title>'),
   );
   await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
-  profile = mkdtempSync(join(tmpdir(), 'rfc6455-origin-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium(chromium, 'rfc6455-origin');
+  context = browser.context;
   page = context.pages()[0] ?? (await context.newPage());
 });
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   if (demo && demo.child.exitCode === null) await stop(demo.child, 'SIGKILL');
   await new Promise<void>((resolve) => (other ? other.close(() => resolve()) : resolve()));
-  rmSync(profile, { recursive: true, force: true });
 });
 
 /** Opens a WebSocket from the page and reports whether it opened (and the first message, if any). */

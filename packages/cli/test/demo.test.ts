@@ -2,52 +2,36 @@
 // playwright-core), served by `rfc6455 demo` as a separate process: the page's
 // native WebSocket talks to node-server's echo through the wire tap, and the
 // codec bundled into the page dissects what the tap saw.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, test as baseTest, expect } from 'vitest';
-import { CHROMIUM, missingPeers } from '../../../scripts/test-peers.js';
+import { CHROMIUM, launchChromium, missingPeers } from '../../../scripts/test-peers.js';
 import { start, stop } from './helpers.js';
 
 /** Every test here drives Debian's Chromium. */
 const test = baseTest.skipIf(missingPeers({ chromium: CHROMIUM }) !== null);
 
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
 let demo: Awaited<ReturnType<typeof start>>;
+let browser: Awaited<ReturnType<typeof launchChromium<BrowserContext>>> | undefined;
 let context: BrowserContext;
 let page: Page;
-let profile: string;
 
 beforeAll(async () => {
   demo = await start(['demo', '--port', '0'], /http:\/\/localhost:(\d+)\//);
-  profile = mkdtempSync(join(tmpdir(), 'rfc6455-demo-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: ARGS,
-    viewport: { width: 1440, height: 1000 },
-  });
+  browser = await launchChromium(chromium, 'rfc6455-demo', { viewport: { width: 1440, height: 1000 } });
+  context = browser.context;
   page = context.pages()[0] ?? (await context.newPage());
   await page.goto(`http://127.0.0.1:${demo.match[1]}/`);
   await page.locator('#status[data-state=open]').waitFor();
 });
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   if (demo && demo.child.exitCode === null) await stop(demo.child, 'SIGKILL');
-  rmSync(profile, { recursive: true, force: true });
 });
 
 const inspector = () => page.locator('#inspector');

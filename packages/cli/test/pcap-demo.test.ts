@@ -1,45 +1,29 @@
-// The demo page's capture panel in headless Chromium: the example capture,
-// picked with the file input, is dissected in the page into the same
-// records `rfc6455 decode --pcap` prints (the text of each non-WebSocket
-// record is the CLI's line for it, and the page shows as many frames,
-// messages and Socket.IO packets).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, test as baseTest, expect } from 'vitest';
+import { CHROMIUM, launchChromium, missingPeers } from '../../../scripts/test-peers.js';
 import { run, start, stop } from './helpers.js';
 
-const EXAMPLE = fileURLToPath(new URL('../../../examples/captures/socketio-upgrade.pcapng', import.meta.url));
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+/** Every test here drives Debian's Chromium. */
+const test = baseTest.skipIf(missingPeers({ chromium: CHROMIUM }) !== null);
 
+const EXAMPLE = fileURLToPath(new URL('../../../examples/captures/socketio-upgrade.pcapng', import.meta.url));
 let demo: Awaited<ReturnType<typeof start>>;
+let browser: Awaited<ReturnType<typeof launchChromium<BrowserContext>>> | undefined;
 let context: BrowserContext;
 let page: Page;
-let profile: string;
 
 beforeAll(async () => {
   demo = await start(['demo', '--port', '0'], /http:\/\/localhost:(\d+)\//);
-  profile = mkdtempSync(join(tmpdir(), 'rfc6455-demo-pcap-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', args: ARGS });
+  browser = await launchChromium(chromium, 'rfc6455-demo-pcap');
+  context = browser.context;
   page = context.pages()[0] ?? (await context.newPage());
   await page.goto(`http://127.0.0.1:${demo.match[1]}/`);
 });
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   if (demo && demo.child.exitCode === null) await stop(demo.child, 'SIGKILL');
-  rmSync(profile, { recursive: true, force: true });
 });
 
 test('a capture picked in the page is dissected there as the CLI dissects it', async () => {

@@ -1,47 +1,23 @@
-// Real Chromium (Debian's, driven by playwright-core) opening wss:// WebSockets
-// from a page served over HTTP/2 by node:http2 with the extended CONNECT
-// setting (RFC 8441): the sockets must arrive as streams of the page's own
-// HTTP/2 connection. Without the setting, Chromium falls back to an HTTP/1.1
-// upgrade on the same port.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createSecureServer, type Http2SecureServer, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, missingPeers } from '../../../scripts/test-peers.js';
+import { CHROMIUM, launchChromium, missingPeers } from '../../../scripts/test-peers.js';
 import { type Transport, type WebSocket, WebSocketServer } from '../src/index.js';
 import { selfSignedCertificate } from './self-signed.js';
 import { expected, startWebServer } from './web-server.js';
 
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
+let browser: Awaited<ReturnType<typeof launchChromium<BrowserContext>>> | undefined;
 let context: BrowserContext;
-let dir: string;
 const tls = selfSignedCertificate();
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'node-server-chromium-h2-'));
-  context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: CHROMIUM,
-    args: ARGS,
-    ignoreHTTPSErrors: true,
-  });
+  browser = await launchChromium(chromium, 'node-server-chromium-h2', { ignoreHTTPSErrors: true });
+  context = browser.context;
 }, 60_000);
 
 afterAll(async () => {
-  await context?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 interface Site {

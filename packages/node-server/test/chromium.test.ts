@@ -1,39 +1,21 @@
-// Chromium's native WebSocket, in real headless Debian chromium driven by
-// playwright-core, runs the same scenarios as Deno and undici against a page
-// served by the server under test.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, missingPeers } from '../../../scripts/test-peers.js';
+import { CHROMIUM, launchChromium, missingPeers } from '../../../scripts/test-peers.js';
 import { expected, startWebServer } from './web-server.js';
 
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 let server: Awaited<ReturnType<typeof startWebServer>>;
+let browser: Awaited<ReturnType<typeof launchChromium<BrowserContext>>> | undefined;
 let context: BrowserContext;
-let profile: string;
 
 beforeAll(async () => {
   server = await startWebServer();
-  profile = mkdtempSync(join(tmpdir(), 'node-server-chromium-'));
-  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium(chromium, 'node-server-chromium');
+  context = browser.context;
 }, 60_000);
 
 afterAll(async () => {
-  await context?.close();
+  await browser?.close();
   await server?.stop();
-  if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
 describe.skipIf(missingPeers({ chromium: CHROMIUM }) !== null)('Chromium', () => {
