@@ -3,12 +3,18 @@
  * comes back as text, binary as binary; Ctrl-C closes every connection with
  * 1001 (going away) before exiting. With --http2 it serves WebSocket over
  * HTTP/2 too (RFC 8441), on a `node:http2` server that enables extended CONNECT.
+ *
+ * It serves no page, so a request that carries an Origin (one a browser
+ * page made) is refused with 403 unless that origin is allowed: otherwise
+ * any site the user visits could use a server on their machine.
  */
 import { readFileSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { type Transport, WebSocketServer } from '@rfc6455/node-server';
+import { UsageError } from '@rfc6455/codec';
 import { CliUsageError, defineCommand, Exit, parsePort } from '../command.js';
+import { parseOrigin } from '../origin-policy.js';
 import { styleFor } from '../style.js';
 import { escapeControls } from '../terminal-text.js';
 import { onShutdownSignal } from '../signals.js';
@@ -21,6 +27,11 @@ export const serveCommand = defineCommand({
 An echo server: every text message comes back as text, every binary message
 as binary. Ctrl-C (SIGINT) or SIGTERM closes every connection with 1001.
 
+Browsers send the page's Origin with every WebSocket handshake; this server
+serves no page, so it refuses (403) every request with an Origin that
+--allow-origin does not name. Clients that send no Origin (wscat,
+rfc6455 connect, most libraries) are not web pages and are let in.
+
 Options:
   --port <n>       port to listen on (default 9001; 0 picks a free one)
   --host <addr>    address to bind (default 127.0.0.1)
@@ -30,6 +41,8 @@ Options:
   --http2          also serve WebSocket over HTTP/2 (RFC 8441): with --tls,
                    h2 by ALPN beside HTTP/1.1 on the same port; without it,
                    h2c (HTTP/2 by prior knowledge) only
+  --allow-origin <o>  let web pages from origin <o> connect (repeatable)
+  --allow-any-origin  let a page from ANY site connect
   --deflate        accept permessage-deflate when offered (the default)
   --no-deflate     decline permessage-deflate
   --quiet          do not log connections
@@ -48,6 +61,8 @@ Examples:
     deflate: { type: 'boolean' },
     'no-deflate': { type: 'boolean' },
     http2: { type: 'boolean' },
+    'allow-origin': { type: 'string', multiple: true },
+    'allow-any-origin': { type: 'boolean' },
     quiet: { type: 'boolean' },
   },
   async run(values, positionals) {
@@ -62,6 +77,17 @@ Examples:
     const tls = wantsTls
       ? { key: readPem(values.key as string, '--key'), cert: readPem(values.cert as string, '--cert') }
       : {};
+    const allowedOrigins = (values['allow-origin'] ?? []).map((text) => {
+      try {
+        return parseOrigin(text);
+      } catch (error) {
+        throw error instanceof UsageError ? new CliUsageError(`--allow-origin: ${error.message}`) : error;
+      }
+    });
+    if (values['allow-any-origin'] === true && allowedOrigins.length > 0)
+      throw new CliUsageError('--allow-any-origin and --allow-origin contradict each other');
+    // node-server refuses an Origin not in the list; no list means no check.
+    const origins = values['allow-any-origin'] === true ? {} : { allowedOrigins };
     const style = styleFor(process.stdout);
     const log = values.quiet === true ? () => {} : (line: string) => process.stdout.write(`${line}\n`);
 
@@ -69,8 +95,8 @@ Examples:
     const h2 = values.http2 === true ? http2Server(tls) : undefined;
     const wss =
       h2 === undefined
-        ? new WebSocketServer({ port, host, ...tls, perMessageDeflate })
-        : new WebSocketServer({ server: h2, perMessageDeflate });
+        ? new WebSocketServer({ port, host, ...tls, perMessageDeflate, ...origins })
+        : new WebSocketServer({ server: h2, perMessageDeflate, ...origins });
     const over = h2 === undefined ? '' : wantsTls ? ' (HTTP/1.1 and HTTP/2)' : ' (HTTP/2 by prior knowledge, h2c)';
     const listening = new Promise<number>((resolve) => {
       const listened = (address: AddressInfo | null): void => {
