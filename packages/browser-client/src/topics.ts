@@ -103,6 +103,19 @@ export class TopicsErrorEvent extends Event {
 
 const OPEN = 1;
 
+/** The class each `TopicsClient` event type is dispatched with. */
+export interface TopicsClientEventMap {
+  publication: TopicPublicationEvent;
+  subscribed: TopicSubscribedEvent;
+  resync: TopicSubscribedEvent;
+  unsubscribed: TopicUnsubscribedEvent;
+  error: TopicsErrorEvent;
+}
+
+type TopicsListener<K extends keyof TopicsClientEventMap> =
+  | ((this: TopicsClient, event: TopicsClientEventMap[K]) => unknown)
+  | { handleEvent(event: TopicsClientEventMap[K]): unknown };
+
 /**
  * Events: `publication`, `subscribed`, `resync`, `unsubscribed`, `error`.
  * Text messages on the socket are left to the application.
@@ -122,6 +135,43 @@ export class TopicsClient extends EventTarget {
     socket.addEventListener('open', this.onOpen);
     socket.addEventListener('message', this.onMessage);
     if (socket.readyState === OPEN) this.onOpen();
+  }
+
+  /** Listeners get the class `TopicsClientEventMap` names for their event type. */
+  override addEventListener<K extends keyof TopicsClientEventMap>(
+    type: K,
+    listener: TopicsListener<K> | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener, options);
+  }
+
+  override removeEventListener<K extends keyof TopicsClientEventMap>(
+    type: K,
+    listener: TopicsListener<K> | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener, options);
   }
 
   /**
