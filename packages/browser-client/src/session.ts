@@ -44,7 +44,7 @@ export interface ClientOptions {
    * fails the connection during the handshake (error, then close 1006).
    */
   readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** Milliseconds from dialing to the 101 response. Default 30 000; 0 disables. */
+  /** Milliseconds from dialing to the handshake response (the 101 over HTTP/1.1, the 2xx over HTTP/2). Default 30 000; 0 disables. */
   readonly handshakeTimeout?: number;
   /**
    * Milliseconds to wait for the server to end the transport after this side sent or answered a close
