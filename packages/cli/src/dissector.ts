@@ -36,6 +36,7 @@ import {
   type UpgradeRequestEvent,
 } from '@rfc6455/codec/http';
 import { streamStart } from './detect-side.js';
+import { plainBytes } from './plain-bytes.js';
 import { deflateElement, judgeSwitchingProtocols, receivingEndpoint } from './receiving-endpoint.js';
 import type {
   DissectRecord,
@@ -135,7 +136,8 @@ export class StreamDissector {
   }
 
   /** Dissects what these bytes complete. The bytes are not modified. */
-  push(bytes: Uint8Array): DissectRecord[] {
+  push(input: Uint8Array): DissectRecord[] {
+    const bytes = plainBytes(input);
     const out: DissectRecord[] = [];
     if (bytes.length === 0 || this.phase === 'stopped') return out;
     if (this.phase === 'body') {

@@ -1,3 +1,5 @@
+import { plainBytes } from '../plain-bytes.js';
+
 /**
  * Bytes arriving in chunks of any size, read back as records of known
  * length. Only the unread bytes are kept, so a reader over a large file holds
@@ -20,7 +22,8 @@ export class ByteQueue {
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    this.chunks.push(chunk);
+    // Records are handed out as views of the chunks: plain ones, whose slice() copies (a Buffer's does not).
+    this.chunks.push(plainBytes(chunk));
     this.size += chunk.length;
   }
 
