@@ -5,7 +5,15 @@
  * `/node`, `/deno` and `/bun` entries add a socket dialer as default transport.
  */
 export { HandshakeError, type HandshakeErrorCode, WebSocketError } from './errors.js';
-export { CloseEvent, MessageEvent, type WebSocketCloseEvent, WebSocketErrorEvent } from './events.js';
+export {
+  CloseEvent,
+  type CloseEventInit,
+  MessageEvent,
+  type MessageEventInit,
+  type WebSocketCloseEvent,
+  WebSocketErrorEvent,
+  type WebSocketMessageData,
+} from './events.js';
 export { createByteStreamPair } from './memory.js';
 export {
   backoffDelay,

@@ -439,6 +439,6 @@ export class Session {
   }
 }
 
-export function toError(value: unknown): Error {
+function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }

@@ -312,7 +312,7 @@ export function toBytes(data: ArrayBuffer | ArrayBufferView): Uint8Array {
 }
 
 /** An ArrayBuffer holding exactly these bytes: the view's own buffer when it spans all of it. */
-export function ownedArrayBuffer(view: Uint8Array): ArrayBuffer {
+function ownedArrayBuffer(view: Uint8Array): ArrayBuffer {
   if (view.byteOffset === 0 && view.byteLength === view.buffer.byteLength && view.buffer instanceof ArrayBuffer) {
     return view.buffer;
   }

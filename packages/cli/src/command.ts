@@ -17,7 +17,7 @@ export interface Command<O extends OptionsConfig> {
   run(values: ParsedValues<O>, positionals: string[]): Promise<number>;
 }
 
-export type ParsedValues<O extends OptionsConfig> = ReturnType<
+type ParsedValues<O extends OptionsConfig> = ReturnType<
   typeof parseArgs<{ options: O; allowPositionals: true; strict: true }>
 >['values'];
 

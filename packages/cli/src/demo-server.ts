@@ -36,8 +36,6 @@ import { TapBacklog } from './tap-backlog.js';
 import { demoHttp2Front } from './demo-http2.js';
 import type { TapMessage } from './tap-message.js';
 
-export type { TapMessage } from './tap-message.js';
-
 export interface DemoOptions {
   readonly port: number;
   readonly host: string;

@@ -11,8 +11,8 @@ import { run } from './helpers.js';
 
 const execFileP = promisify(execFile);
 
-export const DUMPCAP = '/usr/bin/dumpcap';
-export const TSHARK = '/usr/bin/tshark';
+const DUMPCAP = '/usr/bin/dumpcap';
+const TSHARK = '/usr/bin/tshark';
 
 export interface LoopbackCapture {
   /** Stops capturing once every packet sent so far is in the file. */
@@ -23,7 +23,7 @@ export interface LoopbackCapture {
  * Whether this machine can capture on `lo`: a reason to skip when it cannot.
  * On CI the tests never skip: there a missing capture ability is a failure.
  */
-export async function captureUnavailable(): Promise<string | null> {
+async function captureUnavailable(): Promise<string | null> {
   if (!existsSync(DUMPCAP) || !existsSync(TSHARK))
     return `${DUMPCAP} or ${TSHARK} is missing (node scripts/ensure-debian-packages.mjs tshark installs them)`;
   const probe = await execFileP(DUMPCAP, ['-D'], { timeout: 10_000 }).then(
@@ -42,7 +42,7 @@ export async function skipReason(): Promise<string | null> {
 }
 
 /** dumpcap stopped before capturing: no permission to capture on lo, typically. */
-export class CaptureRefused extends Error {
+class CaptureRefused extends Error {
   override readonly name = 'CaptureRefused';
 }
 
@@ -65,7 +65,7 @@ export async function captureOrSkip(port: number, file: string): Promise<Loopbac
  * marker connection to a second port (also in the filter, ignored by the
  * tests) shows up in its packet count.
  */
-export async function startCapture(port: number, file: string): Promise<LoopbackCapture> {
+async function startCapture(port: number, file: string): Promise<LoopbackCapture> {
   const marker = net.createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => marker.listen(0, '127.0.0.1', resolve));
   const markerPort = (marker.address() as net.AddressInfo).port;

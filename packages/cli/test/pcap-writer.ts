@@ -9,7 +9,7 @@ import { computeAcceptKey } from '@rfc6455/codec/http';
 import { encodeFrame } from '@rfc6455/codec/frames';
 
 export type LinkType = 'ethernet' | 'sll' | 'sll2' | 'null' | 'loop' | 'raw';
-export const LINK_TYPE_NUMBER: Record<LinkType, number> = {
+const LINK_TYPE_NUMBER: Record<LinkType, number> = {
   ethernet: 1,
   sll: 113,
   sll2: 276,
@@ -126,7 +126,7 @@ function ipPacket(
 }
 
 /** The IP packet inside the given link layer. */
-export function linkFrame(link: LinkType, ip: Uint8Array): Uint8Array {
+function linkFrame(link: LinkType, ip: Uint8Array): Uint8Array {
   const v6 = (ip[0] as number) >> 4 === 6;
   const etherType = v6 ? 0x86dd : 0x0800;
   let header: Uint8Array;

@@ -626,7 +626,7 @@ function frameError(code: number, reason: string): FrameErrorEvent {
 }
 
 /** Reads a positive number option, or its default when absent. */
-export function positive(value: number | undefined, fallback: number, name: string): number {
+function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (!(value >= 1)) throw new UsageError('ERR_INVALID_ARGUMENT', `${name} must be a positive number, got ${value}`);
   return value;

@@ -308,7 +308,7 @@ function isFieldValueByte(b: number): boolean {
 }
 
 /** Request line: `method SP request-target SP HTTP-version` (RFC 7230 §3.1.1). */
-export const requestLineSyntax: StartLineSyntax<RequestLine> = {
+const requestLineSyntax: StartLineSyntax<RequestLine> = {
   name: 'request line',
   message: 'request',
   parse(buf, start, end) {
@@ -335,7 +335,7 @@ export const requestLineSyntax: StartLineSyntax<RequestLine> = {
  * §3.1.2). A missing `SP reason-phrase` is tolerated: some servers omit it and
  * it carries no meaning.
  */
-export const statusLineSyntax: StartLineSyntax<StatusLine> = {
+const statusLineSyntax: StartLineSyntax<StatusLine> = {
   name: 'status line',
   message: 'response',
   parse(buf, start, end) {

@@ -14,7 +14,6 @@ import {
   parseSubprotocols,
   serializeExtensions,
   serializeSubprotocols,
-  trimOws,
 } from './header-grammar.js';
 import { HttpHeaders, type RequestLine } from './http-head.js';
 import {
@@ -304,19 +303,6 @@ export function toWebSocketUrl(input: string | URL): URL {
 function requestTarget(url: URL): string {
   const query = url.search !== '' ? url.search : url.href.endsWith('?') ? '?' : '';
   return url.pathname + query;
-}
-
-/** Parses an application's extension offer (a header value or elements); throws on a malformed one. */
-export function offerElements(offer: string | readonly ExtensionElement[] | undefined): readonly ExtensionElement[] {
-  if (offer === undefined) return [];
-  if (typeof offer !== 'string') {
-    if (offer.length > 0) serializeExtensions(offer); // throws on a non-token
-    return [...offer];
-  }
-  if (trimOws(offer) === '') return [];
-  const parsed = parseExtensions(offer);
-  if (!parsed.ok) throw new UsageError('ERR_INVALID_ARGUMENT', parsed.reason);
-  return parsed.value;
 }
 
 function refuse400(reason: string): UpgradeRequestVerdict {

@@ -45,7 +45,7 @@ export function repliesOf(events: readonly ExpectedEvent[]): Reply[] {
 }
 
 /** A masking key when the sender is a client; servers send unmasked frames. */
-export function keyArb(receiver: Role): fc.Arbitrary<Uint8Array | null> {
+function keyArb(receiver: Role): fc.Arbitrary<Uint8Array | null> {
   return receiver === 'server' ? fc.uint8Array({ minLength: 4, maxLength: 4 }) : fc.constant(null);
 }
 

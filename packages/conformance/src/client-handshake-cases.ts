@@ -69,7 +69,7 @@ export function acceptFor(key: string): string {
 }
 
 /** The parameters of each permessage-deflate element offered (names lower-cased). */
-export function deflateOffers(header: string | undefined): string[][] {
+function deflateOffers(header: string | undefined): string[][] {
   if (header === undefined) return [];
   return header
     .split(',')
@@ -120,7 +120,7 @@ function variantCase(
   return { family: 'handshake', variant, description, reply };
 }
 
-export function slug(description: string): string {
+function slug(description: string): string {
   return description
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')

@@ -57,7 +57,7 @@ function preferenceText(o: DeflateOffer): string {
 }
 
 /** The offer as it goes on the wire, for descriptions. */
-export function wireOffer(o: DeflateOffer): string {
+function wireOffer(o: DeflateOffer): string {
   return serializeExtensions([deflateOfferElement(o)]);
 }
 

@@ -757,6 +757,6 @@ function utf8(s: string): Uint8Array {
 }
 
 /** Uint8Arrays as hex in JSON reports. */
-export function replacer(_key: string, value: unknown): unknown {
+function replacer(_key: string, value: unknown): unknown {
   return value instanceof Uint8Array ? Buffer.from(value).toString('hex') : value;
 }

@@ -167,7 +167,7 @@ function oversized(): fc.Arbitrary<HandshakeCase> {
 }
 
 /** Every variant, e.g. to run one alone by skipping the others. */
-export const HANDSHAKE_DEFECTS: readonly string[] = fc
+const HANDSHAKE_DEFECTS: readonly string[] = fc
   .sample(invalidUpgradeRequest(), { numRuns: 400, seed: 1 })
   .reduce<string[]>((all, r) => {
     const slug = defectSlug(r.description);

@@ -55,7 +55,7 @@ function versions(board: Scoreboard): string {
 }
 
 /** The command that runs the whole scoreboard. */
-export const FULL_COMMAND = 'npx --yes pnpm@10.34.9 conformance --scoreboard';
+const FULL_COMMAND = 'npx --yes pnpm@10.34.9 conformance --scoreboard';
 
 export function scoreboardMarkdown(board: Scoreboard): string {
   const command = board.command ?? FULL_COMMAND;

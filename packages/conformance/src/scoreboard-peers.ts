@@ -41,12 +41,12 @@ export const CLIENT_PEERS = ['rfc6455', 'undici', 'deno', 'bun', 'chromium'] as 
 export type ClientPeerId = (typeof CLIENT_PEERS)[number];
 
 /** The message size limit the servers that take one are started with (the limits family's size cases use it). */
-export const SERVER_LIMIT = 70_000;
+const SERVER_LIMIT = 70_000;
 /** This project's echo client's own limit (browser-client's echo-client.ts). */
-export const ECHO_CLIENT_LIMIT = 64 * 1024 * 1024;
+const ECHO_CLIENT_LIMIT = 64 * 1024 * 1024;
 
 /** Where an npm package is installed in the workspace (the root or any package's node_modules), or undefined. */
-export function findPackage(name: string): string | undefined {
+function findPackage(name: string): string | undefined {
   const packages = join(WORKSPACE, 'packages');
   const dirs = [WORKSPACE, ...(existsSync(packages) ? readdirSync(packages).map((d) => join(packages, d)) : [])];
   for (const dir of dirs) {
@@ -68,7 +68,7 @@ export function findPackage(name: string): string | undefined {
  * pnpm runs deno's install script only when allowed); until then the binary
  * is in that platform package.
  */
-export function runtimeBinary(name: 'bun' | 'deno'): string | undefined {
+function runtimeBinary(name: 'bun' | 'deno'): string | undefined {
   const dir = findPackage(name);
   if (dir === undefined) return undefined;
   const copied = name === 'bun' ? join(dir, 'bin', 'bun.exe') : join(dir, 'deno');
@@ -171,7 +171,7 @@ async function stop(child: Child): Promise<void> {
   }
 }
 
-export interface RunningServer {
+interface RunningServer {
   readonly url: string;
   readonly pid: number;
   /** Set once the process has exited by itself (a crash, during the run). */

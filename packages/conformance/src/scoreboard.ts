@@ -31,8 +31,8 @@ import {
 import { runServerSuite } from './server-suite.js';
 import type { Timing } from './session.js';
 
-export const DEFAULT_SERVER_RUNS = 40;
-export const DEFAULT_CLIENT_CASES = 30;
+const DEFAULT_SERVER_RUNS = 40;
+const DEFAULT_CLIENT_CASES = 30;
 /** How the scoreboard is invoked, for replay lines. */
 export const SCOREBOARD_COMMAND = 'pnpm conformance --scoreboard';
 
@@ -61,7 +61,7 @@ export interface ScoreboardOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface CellFailure {
+interface CellFailure {
   readonly variant: string;
   readonly description: string;
   readonly reason: string;
@@ -135,7 +135,7 @@ function settingFlags(o: ScoreboardOptions): string[] {
   ];
 }
 
-export function serverReplay(
+function serverReplay(
   o: ScoreboardOptions,
   server: ServerPeerId,
   family: Family,
@@ -155,7 +155,7 @@ export function serverReplay(
   ].join(' ');
 }
 
-export function clientReplay(
+function clientReplay(
   o: ScoreboardOptions,
   client: ClientPeerId,
   family: Family,
@@ -524,7 +524,7 @@ function clientCell(
 }
 
 /** One line per cell for progress output. */
-export function cellLine(c: Cell): string {
+function cellLine(c: Cell): string {
   if (c.status === 'n/a') return `n/a (${c.reason ?? ''})`;
   const failed = Object.entries(c.failedVariants).map(([k, n]) => `${k}×${n}`);
   return `${c.status} ${c.passed}/${c.total}${c.notApplicable > 0 ? ` (+${c.notApplicable} n/a)` : ''}${failed.length > 0 ? ` [${failed.join(', ')}]` : ''}${c.exited !== undefined ? ' (the process exited)' : ''}${c.noCloseEvent !== undefined ? ` (no close event ×${c.noCloseEvent})` : ''}`;

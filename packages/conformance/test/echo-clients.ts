@@ -84,7 +84,7 @@ export async function runCases(
 }
 
 const require = createRequire(import.meta.url);
-export const echoClientPath = join(
+const echoClientPath = join(
   dirname(require.resolve('@rfc6455/browser-client/package.json')),
   'dist',
   'echo-client.js',

@@ -44,7 +44,7 @@ export interface CaptureReaderOptions {
   readonly maxRecordLength?: number;
 }
 
-export const DEFAULT_MAX_RECORD_LENGTH = 16 * 1024 * 1024;
+const DEFAULT_MAX_RECORD_LENGTH = 16 * 1024 * 1024;
 
 const PCAPNG_SHB = 0x0a0d0d0a;
 const PCAPNG_BYTE_ORDER = 0x1a2b3c4d;

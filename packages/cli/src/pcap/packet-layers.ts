@@ -30,18 +30,6 @@ export type PacketLayers =
   /** Claims to be something it cannot be: headers cut or inconsistent. */
   | { readonly type: 'malformed'; readonly reason: string };
 
-/** Link types this reader understands (tcpdump.org/linktypes.html). */
-export const LINK_TYPES: Readonly<Record<number, string>> = {
-  0: 'BSD loopback (NULL)',
-  1: 'Ethernet',
-  101: 'raw IP',
-  108: 'OpenBSD loopback (LOOP)',
-  113: 'Linux cooked (SLL)',
-  228: 'raw IPv4',
-  229: 'raw IPv6',
-  276: 'Linux cooked v2 (SLL2)',
-};
-
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
 
