@@ -28,6 +28,10 @@ export interface ChaosCounts {
   readonly idempotencyViolations: number;
   readonly clientConnectionsCut: number;
   readonly clientConnections: number;
+  /** CPU time of every server process (the killed one up to its last report), µs. */
+  readonly serverCpuMicros: number;
+  /** From the first fault timer to the end of the settle wait, s. */
+  readonly runSeconds: number;
 }
 
 export interface ChaosResult extends JudgeResult {

@@ -44,13 +44,18 @@ function seeded(seed) {
   };
 }
 
-/** A server process: its port once listening, and publishing through IPC. */
-async function startServerProcess(redisUrl, log) {
-  const child = fork(SERVER_SCRIPT, [redisUrl], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+/** A server process (server-process.mjs, or another `script` with its IPC protocol): its port once listening, and publishing through IPC. */
+export async function startServerProcess(redisUrl, log, script = SERVER_SCRIPT) {
+  const child = fork(script, [redisUrl], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   child.stderr?.on('data', (chunk) => log(`server ${child.pid}: ${chunk.toString().trim()}`));
   const pending = new Map();
   let nextId = 0;
+  const usage = { cpuMicros: 0 };
   child.on('message', (message) => {
+    if (message.type === 'cpu') {
+      usage.cpuMicros = message.micros;
+      return;
+    }
     const waiter = pending.get(message.id);
     if (waiter === undefined) return;
     pending.delete(message.id);
@@ -70,6 +75,7 @@ async function startServerProcess(redisUrl, log) {
   return {
     child,
     port: ready.port,
+    usage,
     get alive() {
       return child.exitCode === null && child.signalCode === null;
     },
@@ -89,7 +95,18 @@ async function startServerProcess(redisUrl, log) {
             reject(error);
           },
         });
-        child.send({ type: 'publish', id, topic, data, key });
+        const failed = (error) => {
+          if (error && pending.delete(id)) {
+            clearTimeout(timer);
+            reject(error);
+          }
+        };
+        // A process being killed closes its channel: a send then throws or reports the error.
+        try {
+          child.send({ type: 'publish', id, topic, data, key }, failed);
+        } catch (error) {
+          failed(error);
+        }
       });
     },
     async kill(signal = 'SIGKILL') {
@@ -99,6 +116,42 @@ async function startServerProcess(redisUrl, log) {
       await exited;
     },
   };
+}
+
+/**
+ * The fault timeline, as fractions of `durationMs` from now: a pubsub kill
+ * (0.15), `kill -9` of a server (0.3, `killServer`), its restart (0.45,
+ * `startServer`), a Redis restart (0.6), a pubsub kill and a cut of every
+ * Redis connection (0.75); resolves at the end of `durationMs`.
+ */
+export async function injectFaults({ redis, redisProxy, durationMs, counts, log, killServer, startServer }) {
+  const started = performance.now();
+  const at = async (fraction) => {
+    const wait = started + fraction * durationMs - performance.now();
+    if (wait > 0) await sleep(wait);
+  };
+  await at(0.15);
+  log('fault: CLIENT KILL TYPE pubsub');
+  await redisCommand(redis.port, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+  counts.pubsubKills++;
+  await at(0.3);
+  log('fault: kill -9 server 0');
+  await killServer();
+  counts.serverKills++;
+  await at(0.45);
+  log('restart server 0');
+  await startServer();
+  await at(0.6);
+  log('fault: redis restart');
+  await redis.restart();
+  counts.redisRestarts++;
+  await at(0.75);
+  log('fault: CLIENT KILL TYPE pubsub; every Redis connection cut');
+  await redisCommand(redis.port, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+  counts.pubsubKills++;
+  redisProxy.cutAll();
+  counts.redisCuts++;
+  await at(1);
 }
 
 /**
@@ -135,6 +188,8 @@ export async function runChaos(options = {}) {
     const redisUrl = `redis://127.0.0.1:${redisProxy.port}`;
 
     const servers = [await startServerProcess(redisUrl, log), await startServerProcess(redisUrl, log)];
+    /** Every server process ever started, for the CPU they used. */
+    const everyServer = [...servers];
     cleanups.push(() => Promise.all(servers.map((server) => server.kill('SIGTERM'))));
     const proxies = [];
     for (const server of servers) {
@@ -238,33 +293,19 @@ export async function runChaos(options = {}) {
 
     // ---- faults -----------------------------------------------------------------
     const started = now();
-    const at = async (fraction) => {
-      const wait = started + fraction * durationMs - now();
-      if (wait > 0) await sleep(wait);
-    };
-    await at(0.15);
-    log('fault: CLIENT KILL TYPE pubsub');
-    await redisCommand(redis.port, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
-    counts.pubsubKills++;
-    await at(0.3);
-    log('fault: kill -9 server 0');
-    await servers[0].kill('SIGKILL');
-    counts.serverKills++;
-    await at(0.45);
-    log('restart server 0');
-    servers[0] = await startServerProcess(redisUrl, log);
-    proxies[0].setUpstream(servers[0].port);
-    await at(0.6);
-    log('fault: redis restart');
-    await redis.restart();
-    counts.redisRestarts++;
-    await at(0.75);
-    log('fault: CLIENT KILL TYPE pubsub; every Redis connection cut');
-    await redisCommand(redis.port, ['CLIENT', 'KILL', 'TYPE', 'pubsub']);
-    counts.pubsubKills++;
-    redisProxy.cutAll();
-    counts.redisCuts++;
-    await at(1);
+    await injectFaults({
+      redis,
+      redisProxy,
+      durationMs,
+      counts,
+      log,
+      killServer: () => servers[0].kill('SIGKILL'),
+      startServer: async () => {
+        servers[0] = await startServerProcess(redisUrl, log);
+        everyServer.push(servers[0]);
+        proxies[0].setUpstream(servers[0].port);
+      },
+    });
 
     // ---- settle -----------------------------------------------------------------
     for (const proxy of proxies) proxy.setLifetime(null);
@@ -282,6 +323,7 @@ export async function runChaos(options = {}) {
       );
     while (!caughtUp() && now() < settledBy) await sleep(50);
     const settled = caughtUp();
+    const runSeconds = (now() - started) / 1000;
     const proxyStats = proxies.map((proxy) => proxy.stats());
     return {
       settled,
@@ -289,6 +331,8 @@ export async function runChaos(options = {}) {
         ...counts,
         clientConnectionsCut: proxyStats.reduce((sum, s) => sum + s.cut, 0),
         clientConnections: proxyStats.reduce((sum, s) => sum + s.accepted, 0),
+        serverCpuMicros: everyServer.reduce((sum, server) => sum + server.usage.cpuMicros, 0),
+        runSeconds,
       },
       ...judge({ published, sentAt, clientLogs }),
     };

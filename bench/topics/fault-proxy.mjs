@@ -9,10 +9,14 @@ import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 
 /**
- * @param {{ upstream: number, lifetimeMs?: [number, number] | null, random?: () => number }} options
+ * `upstream` may be a list of ports: connections then go to each in turn
+ * (a client that reconnects reaches the next one, with no sticky session).
+ *
+ * @param {{ upstream: number | number[], lifetimeMs?: [number, number] | null, random?: () => number }} options
  */
 export async function startFaultProxy(options) {
   let upstream = options.upstream;
+  let turn = 0;
   let lifetime = options.lifetimeMs ?? null;
   const random = options.random ?? Math.random;
   /** @type {Set<{ client: import('node:net').Socket, server: import('node:net').Socket, timer: NodeJS.Timeout | undefined }>} */
@@ -22,7 +26,8 @@ export async function startFaultProxy(options) {
 
   const server = createServer((client) => {
     accepted++;
-    const target = connect(upstream, '127.0.0.1');
+    const port = Array.isArray(upstream) ? upstream[turn++ % upstream.length] : upstream;
+    const target = connect(port, '127.0.0.1');
     const pair = { client, server: target, timer: undefined };
     pairs.add(pair);
     const end = () => {
@@ -57,7 +62,7 @@ export async function startFaultProxy(options) {
     port: address.port,
     /** Connections accepted so far, and connections destroyed by their lifetime or `cutAll`. */
     stats: () => ({ accepted, cut, open: pairs.size }),
-    /** New connections go to `port`. */
+    /** New connections go to `port` (or, in turn, to each of a list of ports). */
     setUpstream(port) {
       upstream = port;
     },
