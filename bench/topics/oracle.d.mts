@@ -44,6 +44,8 @@ export interface JudgeTotals {
   readonly initialResyncs: number;
   readonly laterResyncs: number;
   readonly epochChangesSeen: number;
+  /** `recovered: false` answers that stayed in the client's epoch (only trimmed history should cause them). */
+  readonly sameEpochResyncs: number;
   readonly recoveredAnswers: number;
   readonly disconnects: number;
 }
@@ -58,6 +60,7 @@ export interface JudgeResult {
     readonly replayP99: number;
   };
   readonly publications: number;
+  readonly sameEpochResyncs: ReadonlyArray<{ topic: string; epoch: string; from: number; to: number; t: number }>;
 }
 
 export function percentile(values: readonly number[], p: number): number;

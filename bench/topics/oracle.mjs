@@ -42,9 +42,11 @@ export function judge({ published, sentAt, clientLogs }) {
     initialResyncs: 0,
     laterResyncs: 0,
     epochChangesSeen: 0,
+    sameEpochResyncs: 0,
     recoveredAnswers: 0,
     disconnects: 0,
   };
+  const sameEpochResyncs = [];
   const liveLatency = [];
   const replayLatency = [];
   const byPosition = new Map();
@@ -84,6 +86,11 @@ export function judge({ published, sentAt, clientLogs }) {
             notices.push({ epoch: position.epoch, after: position.offset, upTo: Infinity, initial: false });
           }
           const sameEpoch = position !== undefined && position.epoch === event.epoch;
+          if (sameEpoch) {
+            // Continuity refused within one epoch: only trimmed history should cause it.
+            totals.sameEpochResyncs++;
+            sameEpochResyncs.push({ topic, epoch: event.epoch, from: position.offset, to: event.offset, t: event.t });
+          }
           notices.push({
             epoch: event.epoch,
             after: sameEpoch ? position.offset : 0,
@@ -157,6 +164,7 @@ export function judge({ published, sentAt, clientLogs }) {
       replayP99: percentile(replayLatency, 99),
     },
     publications: [...published.values()].reduce((sum, records) => sum + records.length, 0),
+    sameEpochResyncs,
   };
 }
 
@@ -180,8 +188,8 @@ export function reportRows(result) {
     ['silent gaps', totals.silentGaps],
     ['wrong payloads', totals.wrongPayloads],
     [
-      'resyncs: initial / later (epoch changes seen)',
-      `${totals.initialResyncs} / ${totals.laterResyncs} (${totals.epochChangesSeen})`,
+      'resyncs: initial / later (epoch changes / same epoch)',
+      `${totals.initialResyncs} / ${totals.laterResyncs} (${totals.epochChangesSeen} / ${totals.sameEpochResyncs})`,
     ],
     ['lost with notice (recovered: false)', totals.lostWithNotice],
     ['delivered but unconfirmed to the publisher', totals.unconfirmed],
