@@ -22,7 +22,9 @@ const BUN = fileURLToPath(new URL('../../packages/browser-client/node_modules/.b
 export const bunAvailable = () => existsSync(BUN);
 
 function startServer(runtime) {
-  const [command, args] = runtime === 'bun' ? [BUN, [SERVER]] : [process.execPath, [SERVER]];
+  // NODE_ARGS (e.g. --cpu-prof) go to a Node server, as in node-server's benchmark.
+  const nodeArgs = (process.env.NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const [command, args] = runtime === 'bun' ? [BUN, [SERVER]] : [process.execPath, [...nodeArgs, SERVER]];
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const waiting = [];

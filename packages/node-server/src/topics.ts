@@ -67,6 +67,8 @@ interface Membership {
 export class ServerTopics<Data> implements TopicsLink<WebSocket<Data>> {
   private hubValue: TopicsHub<WebSocket<Data>> | undefined;
   private readonly members = new WeakMap<WebSocket<Data>, Membership>();
+  /** Connections waiting to drain before a resubscribe: deliveries look them up only when there are any. */
+  private readonly gapped = new Set<WebSocket<Data>>();
   private closed = false;
 
   constructor(
@@ -121,6 +123,7 @@ export class ServerTopics<Data> implements TopicsLink<WebSocket<Data>> {
 
   /** The connection is gone: it leaves every topic. */
   disconnect(ws: WebSocket<Data>): void {
+    this.gapped.delete(ws);
     if (!this.members.delete(ws) || this.closed) return;
     this.hubValue?.disconnect(ws);
   }
@@ -188,7 +191,9 @@ export class ServerTopics<Data> implements TopicsLink<WebSocket<Data>> {
       { type: 'binary', data: envelope },
       effect.subscribers,
       // A connection with a gap in this topic gets nothing more of it until the gap is filled.
-      (ws) => this.members.get(ws)?.retries?.has(topic) !== true,
+      this.gapped.size === 0
+        ? undefined
+        : (ws) => !this.gapped.has(ws) || this.members.get(ws)?.retries?.has(topic) !== true,
       (ws) => this.retryLater(ws, topic, { epoch, offset: publication.offset - 1 }),
     );
   };
@@ -214,9 +219,11 @@ export class ServerTopics<Data> implements TopicsLink<WebSocket<Data>> {
     if (retries.has(topic)) return; // the first gap is where the resubscribe must start
     retries.set(topic, since);
     if (retries.size > 1) return; // a drain is already awaited
+    this.gapped.add(ws);
     const resume = (): void => {
       ws.off('drain', resume);
       ws.off('close', resume);
+      this.gapped.delete(ws);
       const pending = member.retries;
       member.retries = undefined;
       if (pending === undefined || ws.readyState !== 1 || this.closed) return;
