@@ -2,6 +2,7 @@ export {
   WebSocketServer,
   type AcceptDecision,
   type CloseOptions,
+  type CoreOptions,
   type RejectDecision,
   type ServerOptions,
   type UpgradeDecision,
@@ -24,6 +25,7 @@ export {
 } from './websocket.js';
 export { CloseCode, UsageError } from '@rfc6455/codec';
 export type { AttachableServer, Transport } from './transport.js';
+export type { ByteStream, ByteStreamEvents } from './byte-stream.js';
 export { zlibBackend, zlibBackendAvailable } from './zlib-backend.js';
 export { nodeTextCodec } from './text-codec.js';
 export type { TextAs, TextCodec } from '@rfc6455/codec';

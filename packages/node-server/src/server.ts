@@ -1,13 +1,11 @@
 /**
- * The WebSocket server: takes sockets either from an `http`/`https` server's
+ * The Node listener: takes sockets either from an `http`/`https` server's
  * `upgrade` event (the head already parsed by Node) or from its own `net`/`tls`
  * listener (the head read by the codec), and streams from an `http2` server's
- * extended CONNECTs (RFC 8441), gives each a codec `ServerEndpoint`,
- * runs the authorization hook on its `request` event, answers `accept` or
- * `reject`, and hands the socket to a `WebSocket`. Every protocol rule —
- * validation, negotiation, the bytes behind the head — stays in the endpoint.
+ * extended CONNECTs (RFC 8441), and hands each to the server core
+ * (server-core.ts), which runs the handshake and the connection. Node's
+ * sockets and streams are the core's byte streams as they are.
  */
-import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type {
   Http2ServerRequest,
@@ -17,29 +15,12 @@ import type {
   ServerHttp2Stream,
 } from 'node:http2';
 import { type AddressInfo, createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
-import {
-  type ExtensionElement,
-  type HeaderInit,
-  type MessageMode,
-  ServerEndpoint,
-  type ServerEndpointOptions,
-  type PerMessageDeflateOptions,
-  type TextAs,
-  type UpgradeRequestEvent,
-  UsageError,
-  pakoBackend,
-  permessageDeflate,
-} from '@rfc6455/codec';
-import { MessagePreEncoder } from '@rfc6455/codec/frames';
 import type { Duplex } from 'node:stream';
-import { type PublishOptions, type PublishResult, TOPICS_SUBPROTOCOL } from '@rfc6455/topics';
-import { fanOut } from './fan-out.js';
-import { nodeTextCodec } from './text-codec.js';
-import { type SubscribeAuthorizer, ServerTopics, type TopicsHubFactory } from './topics.js';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { pakoBackend, ServerEndpoint } from '@rfc6455/codec';
+import { type CoreOptions, ServerCore } from './server-core.js';
 import {
   type AttachableServer,
-  abortTransport,
   connectProtocolEnabled,
   H2_ERROR,
   HTTP1,
@@ -48,69 +29,21 @@ import {
   isHttp2Server,
   resetMalformed,
   resetStream,
-  respondAndClose,
-  responseHeaders,
-  type Transport,
 } from './transport.js';
-import { type ConnectionSettings, type OverflowPolicy, WebSocket } from './websocket.js';
 import { zlibBackend, zlibBackendAvailable } from './zlib-backend.js';
 
-/** What the authorization hook sees about an upgrade request. */
-export interface UpgradeInfo {
-  /** The full URL, e.g. `ws://example.com/chat?room=1` (`wss:` over TLS). */
-  readonly url: URL;
-  /** The request target as sent, e.g. `/chat?room=1`. */
-  readonly target: string;
-  readonly path: string;
-  /** The query without `?`, or ''. */
-  readonly query: string;
-  /**
-   * Header values by lower-case name; repeated fields joined with ', ' (cookies
-   * with '; '). Over HTTP/2 the pseudo-header fields are there too (`:path`,
-   * `:authority`, …), and `host` is `:authority` when the request had no Host.
-   */
-  readonly headers: Readonly<Record<string, string>>;
-  /** Cookies from the `Cookie` header(s). */
-  readonly cookies: Readonly<Record<string, string>>;
-  /** The `Origin` header, or null (non-browser clients usually send none). */
-  readonly origin: string | null;
-  /** Offered subprotocols, in the client's order of preference. */
-  readonly protocols: readonly string[];
-  /** Offered extensions, in order (the server accepts permessage-deflate when `perMessageDeflate` is on). */
-  readonly extensions: readonly ExtensionElement[];
-  readonly remoteAddress: string | undefined;
-  readonly secure: boolean;
-  /** Node's request object when attached to an `http`/`https` server (HTTP/1.1 upgrades only). */
-  readonly request: IncomingMessage | undefined;
-  /** `{ type: 'http1' }`, or `{ type: 'http2', streamId, session }` for an extended CONNECT (RFC 8441). */
-  readonly transport: Transport;
-}
+export type {
+  AcceptDecision,
+  CloseOptions,
+  CoreOptions,
+  RejectDecision,
+  UpgradeDecision,
+  UpgradeHook,
+  UpgradeInfo,
+  WebSocketServerEvents,
+} from './server-core.js';
 
-/** Accept the upgrade, optionally choosing a subprotocol, adding response headers and attaching data. */
-export interface AcceptDecision<Data> {
-  readonly accept: true;
-  /** One of `info.protocols`, or null/undefined for none. */
-  readonly protocol?: string | null;
-  readonly headers?: HeaderInit;
-  /** Available as `ws.data`. */
-  readonly data?: Data;
-}
-
-/** Refuse the upgrade with an HTTP error response (status 300–599; default 403). */
-export interface RejectDecision {
-  readonly accept: false;
-  readonly status?: number;
-  readonly headers?: HeaderInit;
-  readonly body?: string | Uint8Array;
-}
-
-/** `true`/`undefined` accept without a subprotocol, `false` rejects with 403. */
-// biome-ignore lint/suspicious/noConfusingVoidType: a hook that returns nothing accepts, so `void` is one of the answers.
-export type UpgradeDecision<Data> = AcceptDecision<Data> | RejectDecision | boolean | undefined | void;
-
-export type UpgradeHook<Data> = (info: UpgradeInfo) => UpgradeDecision<Data> | Promise<UpgradeDecision<Data>>;
-
-export interface ServerOptions<Data = unknown> {
+export interface ServerOptions<Data = unknown> extends CoreOptions<Data> {
   /**
    * Attach to this server instead of listening: an `http`/`https` server's
    * `upgrade` event; an `http2` server's extended CONNECT streams (RFC 8441:
@@ -127,184 +60,23 @@ export interface ServerOptions<Data = unknown> {
   readonly cert?: TlsOptions['cert'];
   /** Further TLS options for the standalone server. */
   readonly tls?: TlsOptions;
-  /** Authorization: sees URL, headers, cookies, Origin and offers; accepts or rejects. Throwing rejects with 500. */
-  readonly handleUpgrade?: UpgradeHook<Data>;
-  /** Alias of `handleUpgrade`. */
-  readonly verify?: UpgradeHook<Data>;
-  /** Origins allowed to connect (exact match, e.g. `https://example.com`). Requests without Origin pass. Others get 403. */
-  readonly allowedOrigins?: readonly string[];
-  /** Largest message accepted (default 16 MiB); larger ones close with 1009. */
-  readonly maxMessageSize?: number;
-  /** Largest frame accepted (default `maxMessageSize`). */
-  readonly maxFramePayload?: number;
-  /** `'parts'` emits `message-part` events as frames arrive instead of whole messages. */
-  readonly messageMode?: MessageMode;
-  /**
-   * `'string'` (default): text messages arrive as strings. `'bytes'`: as
-   * Buffers of validated UTF-8 with `isBinary` false (as ws delivers them),
-   * never decoded: a proxy or broker passes them on with
-   * `send(data, { binary: isBinary })` without decoding and re-encoding.
-   */
-  readonly textAs?: TextAs;
-  /** Split sent messages into frames of at most this many bytes. */
-  readonly fragmentSize?: number;
-  /** Time from the connection (standalone) or the `upgrade` event (attached) to the decision. Default 10 000 ms. */
-  readonly handshakeTimeout?: number;
-  /** Time the peer has to answer a close frame and close TCP before the socket is destroyed. Default 5 000 ms. */
-  readonly closeTimeout?: number;
-  /** Ping every connection this often; a connection with no traffic since the last ping is terminated. Default 30 000 ms; 0 disables. */
-  readonly heartbeatInterval?: number;
-  /** Most bytes a connection may have waiting to be written. Default 16 MiB. */
-  readonly maxBufferedAmount?: number;
-  /** Over `maxBufferedAmount`: `'close'` (default) sends 1008 and destroys after `closeTimeout`; `'drop'` skips the message. */
-  readonly onBufferOverflow?: OverflowPolicy;
-  /** Stop reading from a socket while its write buffer is over this many bytes; resume on 'drain'. Default 1 MiB. */
-  readonly readPauseThreshold?: number;
-  /** Largest request head in bytes (standalone listener; Node's parser applies its own `maxHeaderSize` when attached). Default 16 KiB; over it → 431. */
-  readonly maxHeadSize?: number;
-  /** Most request header lines. Default 100; over it → 431. */
-  readonly maxHeaderCount?: number;
-  /** Longest request line in bytes. Default 8 KiB; over it → 400. */
-  readonly maxStartLineLength?: number;
-  /** Most bytes a client may send after its request head before the decision. Default 64 KiB; over it → 400. */
-  readonly maxEarlyDataSize?: number;
-  /**
-   * permessage-deflate (RFC 7692): `false` (default) declines every offer;
-   * `true` accepts a client's offer with the codec's defaults (context kept on
-   * both sides, window 15, level 6, messages from 1 KiB) on Node's zlib;
-   * an object sets the codec's options (`serverNoContextTakeover`,
-   * `clientNoContextTakeover`, `serverMaxWindowBits`, `clientMaxWindowBits`,
-   * `threshold`, `level`, `memLevel`, `backend`).
-   */
-  readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /**
-   * The hub behind `ws.subscribe()` and `wss.publish()`, made on first use
-   * from the callbacks the server passes: e.g.
-   * `(handlers) => new RedisTopics({ connection, ...handlers })` across
-   * processes. Default: a `MemoryTopics` (one process, 1 000 publications of
-   * history per topic).
-   */
-  readonly topics?: TopicsHubFactory<WebSocket<Data>>;
-  /**
-   * Whether a client speaking `rfc6455.topics.v1` may subscribe to a topic;
-   * a refusal is answered with `unsubscribed` code 4403. Default: any topic.
-   */
-  readonly authorizeSubscribe?: SubscribeAuthorizer<WebSocket<Data>>;
-  /** Most topics a `rfc6455.topics.v1` client may subscribe to; more are answered with `unsubscribed` 4429. Default 1 000. */
-  readonly maxTopicsPerConnection?: number;
-  /** Longest topic in UTF-8 bytes, 1–65 535. Default 1 024. */
-  readonly maxTopicBytes?: number;
 }
 
-export interface CloseOptions {
-  /** Close code sent to every connection. Default 1001 (going away). */
-  readonly code?: number;
-  readonly reason?: string;
-  /** How long to wait for the closing handshakes before destroying what is left. Default 5 000 ms. */
-  readonly timeout?: number;
-}
-
-interface Pending {
-  readonly socket: Duplex;
-  readonly endpoint: ServerEndpoint;
-  readonly request: IncomingMessage | undefined;
-  readonly secure: boolean;
-  readonly transport: Transport;
-  /** HTTP/2: the request named version 13 (a refusal otherwise says which version this server speaks). */
-  readonly versionOk: boolean;
-  timer: NodeJS.Timeout | undefined;
-  done: boolean;
-  onData: (chunk: Buffer) => void;
-  onClose: () => void;
-}
-
-const NO_PENDING_DATA = (): void => {};
-
-/** The events a `WebSocketServer` emits and their arguments. */
-export interface WebSocketServerEvents<Data = unknown> {
-  connection: [ws: WebSocket<Data>, info: UpgradeInfo];
-  listening: [];
-  error: [error: Error];
-  close: [];
-}
+const IGNORE = (): void => {};
 
 /**
- * Events: `connection` (ws, info), `listening`, `error` (listener errors of
- * the standalone server, or a throwing upgrade hook when a listener exists),
- * `close` (after `close()` finished).
+ * A WebSocket server on Node: standalone (`port`, with TLS given `key` and
+ * `cert`), attached to an `http`/`https`/`http2` server (`server`), or fed
+ * by the application (`handleUpgrade`, `handleStream`).
  */
-export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServerEvents<Data>> {
-  /** Open connections. */
-  readonly clients = new Set<WebSocket<Data>>();
-  private readonly pending = new Set<Pending>();
+export class WebSocketServer<Data = unknown> extends ServerCore<Data> {
   private readonly attached: AttachableServer | undefined;
   private readonly own: NetServer | undefined;
-  private readonly hook: UpgradeHook<Data> | undefined;
-  private readonly allowedOrigins: ReadonlySet<string> | undefined;
-  private readonly endpointOptions: ServerEndpointOptions<TextAs>;
-  private readonly settings: ConnectionSettings;
-  private readonly handshakeTimeout: number;
   private readonly secure: boolean;
-  private readonly heartbeat: NodeJS.Timeout | undefined;
-  private closing: Promise<void> | undefined;
-  /** Encodes a broadcast once per kind of connection (plain, or a shared deflate encoding). */
-  private readonly preEncoder: MessagePreEncoder;
-  private readonly topics: ServerTopics<Data>;
 
   constructor(options: ServerOptions<Data> = {}) {
-    super();
-    this.hook = options.handleUpgrade ?? options.verify;
-    this.allowedOrigins = options.allowedOrigins ? new Set(options.allowedOrigins) : undefined;
-    const pmd = options.perMessageDeflate ?? false;
-    this.endpointOptions = {
-      // Node's SIMD UTF-8 validation and native string decoding, instead of the codec's portable ones.
-      text: nodeTextCodec,
-      ...(options.textAs !== undefined && { textAs: options.textAs }),
-      ...(options.maxMessageSize !== undefined && { maxMessageSize: options.maxMessageSize }),
-      ...(options.maxFramePayload !== undefined && { maxFramePayload: options.maxFramePayload }),
-      ...(options.messageMode !== undefined && { messageMode: options.messageMode }),
-      ...(options.fragmentSize !== undefined && { fragmentSize: options.fragmentSize }),
-      ...(options.maxHeadSize !== undefined && { maxHeadSize: options.maxHeadSize }),
-      ...(options.maxHeaderCount !== undefined && { maxHeaderCount: options.maxHeaderCount }),
-      ...(options.maxStartLineLength !== undefined && { maxStartLineLength: options.maxStartLineLength }),
-      ...(options.maxEarlyDataSize !== undefined && { maxEarlyDataSize: options.maxEarlyDataSize }),
-      // Node's native zlib when its internals are reachable (about 2× pako; see README), else pako.
-      ...(pmd !== false && {
-        extensions: [
-          permessageDeflate({
-            ...(pmd === true ? {} : pmd),
-            backend: (pmd === true ? undefined : pmd.backend) ?? defaultBackend(),
-          }),
-        ],
-      }),
-    };
-    new ServerEndpoint(this.endpointOptions); // validates the options now rather than per connection
-    this.preEncoder = new MessagePreEncoder(
-      options.fragmentSize !== undefined ? { fragmentSize: options.fragmentSize } : {},
-    );
-    const maxTopics = options.maxTopicsPerConnection ?? 1_000;
-    if (!Number.isSafeInteger(maxTopics) || maxTopics < 1) {
-      throw new UsageError('ERR_INVALID_ARGUMENT', 'maxTopicsPerConnection must be a positive integer');
-    }
-    this.topics = new ServerTopics<Data>(this.preEncoder, {
-      factory: options.topics,
-      authorize: options.authorizeSubscribe,
-      maxTopicsPerConnection: maxTopics,
-      maxTopicBytes: options.maxTopicBytes,
-    });
-    this.settings = {
-      closeTimeout: options.closeTimeout ?? 5_000,
-      maxBufferedAmount: options.maxBufferedAmount ?? 16 * 1024 * 1024,
-      onBufferOverflow: options.onBufferOverflow ?? 'close',
-      readPauseThreshold: options.readPauseThreshold ?? 1024 * 1024,
-    };
-    this.handshakeTimeout = options.handshakeTimeout ?? 10_000;
-    const interval = options.heartbeatInterval ?? 30_000;
-    if (interval > 0) {
-      this.heartbeat = setInterval(this.beat, interval);
-      this.heartbeat.unref();
-    }
-
+    // Node's native zlib when its internals are reachable (about 2× pako; see README), else pako.
+    super(options, zlibBackendAvailable ? zlibBackend : pakoBackend);
     if (options.server !== undefined) {
       const server = options.server;
       this.attached = server;
@@ -332,9 +104,9 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
         })
       : createNetServer();
     server.on(this.secure ? 'secureConnection' : 'connection', this.onRawConnection);
-    server.on('error', (error) => this.emit('error', error));
+    server.on('error', (error: Error) => this.emit('error', error));
     server.on('listening', () => this.emit('listening'));
-    if (this.secure) server.on('tlsClientError', NO_PENDING_DATA);
+    if (this.secure) server.on('tlsClientError', IGNORE);
     server.listen(options.port, options.host);
     this.own = server;
   }
@@ -388,84 +160,19 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     );
   }
 
-  /**
-   * Sends one message to many connections, encoded once per kind of
-   * connection: server frames are not masked, so the same bytes go to every
-   * socket. Connections that negotiated permessage-deflate without server
-   * context takeover get one compressed encoding per window size; every
-   * other connection (no deflate, or a deflater that keeps context, whose
-   * output depends on that connection's history) gets the plain frame, which
-   * RFC 7692 allows at any time (RSV1 is per message). Each connection's
-   * backpressure policy applies (a connection over `maxBufferedAmount` is
-   * closed with 1008 or skipped). Binary payloads over the codec's copy
-   * threshold are written by reference: don't modify them afterwards. Returns
-   * how many connections the message was written to.
-   */
-  broadcast(data: string | Uint8Array, filter?: (ws: WebSocket<Data>) => boolean): number {
-    const message = typeof data === 'string' ? ({ type: 'text', data } as const) : ({ type: 'binary', data } as const);
-    return fanOut(this.preEncoder, message, this.clients, filter);
-  }
-
-  /**
-   * Publishes `data` (a string as its UTF-8 bytes) on `topic` through the
-   * topics hub: every subscriber, on this process or (with a shared hub such
-   * as `RedisTopics`) on any other, receives it once as a publication
-   * envelope, encoded once per compression class here. Resolves with its
-   * `{ epoch, offset, duplicate }`. With `idempotencyKey`, a retry of a
-   * publish that failed or timed out publishes at most once. Bytes given are
-   * kept by reference in the hub's history: don't modify them afterwards.
-   */
-  publish(topic: string, data: string | Uint8Array, options?: PublishOptions): Promise<PublishResult> {
-    return this.topics.publish(topic, data, options);
-  }
-
-  /**
-   * Graceful shutdown: stops accepting, sends `code` (1001) to every
-   * connection, waits up to `timeout` for them to close, destroys the rest.
-   */
-  close(options: CloseOptions = {}): Promise<void> {
-    this.closing ??= this.shutdown(options);
-    return this.closing;
-  }
-
-  private async shutdown(options: CloseOptions): Promise<void> {
-    const code = options.code ?? 1001;
-    const reason = options.reason ?? 'server shutting down';
-    const timeout = options.timeout ?? 5_000;
-    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
-    this.topics.close();
+  protected stopAccepting(): Promise<void> {
     this.attached?.off('upgrade', this.onUpgrade);
     this.attached?.off('stream', this.onStream);
     this.attached?.off('connect', this.onConnect);
-    const listenerClosed = this.own
-      ? new Promise<void>((resolve) => this.own?.close(() => resolve()))
-      : Promise.resolve();
-    for (const p of this.pending) this.abort(p);
-    const all = [...this.clients].map((ws) =>
-      ws.readyState === WebSocket.CLOSED
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => ws.once('close', () => resolve())),
-    );
-    for (const ws of this.clients) ws.close(code, reason);
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeout);
-    });
-    await Promise.race([Promise.all(all), expired]);
-    clearTimeout(timer);
-    for (const ws of this.clients) ws.terminate();
-    await Promise.all(all);
-    await listenerClosed;
-    this.emit('close');
+    return this.own ? new Promise<void>((resolve) => this.own?.close(() => resolve())) : Promise.resolve();
   }
-
-  // ---- handshakes ------------------------------------------------------------
 
   private readonly onRawConnection = (socket: Socket): void => {
     if (this.closing) {
       socket.destroy();
       return;
     }
+    socket.setNoDelay(true);
     this.begin(socket, new ServerEndpoint(this.endpointOptions), undefined, this.secure, HTTP1, true);
   };
 
@@ -484,6 +191,7 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
       },
       this.endpointOptions,
     );
+    socket.setNoDelay(true);
     this.begin(socket, endpoint, request, this.secure || 'encrypted' in socket, HTTP1, true);
   };
 
@@ -520,264 +228,4 @@ export class WebSocketServer<Data = unknown> extends EventEmitter<WebSocketServe
     if ((this.attached?.listenerCount('connect') ?? 0) > 1) return;
     (response as Duplex).destroy();
   };
-
-  private begin(
-    socket: Duplex,
-    endpoint: ServerEndpoint,
-    request: IncomingMessage | undefined,
-    secure: boolean,
-    transport: Transport,
-    versionOk: boolean,
-  ): void {
-    if (transport.type === 'http1') (socket as Socket).setNoDelay(true);
-    const p: Pending = {
-      socket,
-      endpoint,
-      request,
-      secure,
-      transport,
-      versionOk,
-      timer: undefined,
-      done: false,
-      onData: (chunk) => {
-        endpoint.receive(chunk);
-        this.step(p);
-      },
-      onClose: () => this.settle(p),
-    };
-    p.timer = setTimeout(() => this.abort(p), this.handshakeTimeout);
-    this.pending.add(p);
-    socket.on('data', p.onData);
-    socket.on('error', NO_PENDING_DATA);
-    socket.on('close', p.onClose);
-    this.step(p);
-  }
-
-  private step(p: Pending): void {
-    for (let ev = p.endpoint.nextEvent(); ev !== undefined && !p.done; ev = p.endpoint.nextEvent()) {
-      if (ev.type === 'request') {
-        void this.decide(p, ev);
-      } else if (ev.type === 'protocol-error' || ev.type === 'closed') {
-        // A bad request (its 400/426/431 is queued), too much early data, or the client hung up.
-        this.refuse(p);
-      }
-    }
-  }
-
-  private async decide(p: Pending, ev: UpgradeRequestEvent): Promise<void> {
-    const info = this.info(p, ev);
-    let decision: UpgradeDecision<Data>;
-    if (this.allowedOrigins !== undefined && ev.origin !== null && !this.allowedOrigins.has(ev.origin)) {
-      decision = { accept: false, status: 403, body: 'origin not allowed\n' };
-    } else if (this.hook === undefined) {
-      decision = true;
-    } else {
-      try {
-        decision = await this.hook(info);
-      } catch (error) {
-        this.reportError(error);
-        decision = { accept: false, status: 500, body: 'internal error\n' };
-      }
-    }
-    if (p.done) return; // timed out, closed by the peer or by shutdown meanwhile
-    if (this.closing) decision = { accept: false, status: 503, body: 'server shutting down\n' };
-    const endpoint = p.endpoint;
-    const normalized = normalize(decision);
-    try {
-      endpoint.send(
-        normalized.accept
-          ? {
-              type: 'accept',
-              // The server speaks the topics subprotocol itself: offered and not decided by the hook, it is chosen.
-              protocol:
-                normalized.protocol !== undefined
-                  ? normalized.protocol
-                  : ev.protocols.includes(TOPICS_SUBPROTOCOL)
-                    ? TOPICS_SUBPROTOCOL
-                    : null,
-              headers: normalized.headers,
-            }
-          : { type: 'reject', status: normalized.status ?? 403, headers: normalized.headers, body: normalized.body },
-      );
-    } catch (error) {
-      // The decision itself was invalid (a subprotocol not offered, a bad header): an application bug, answered with 500.
-      this.reportError(error);
-      endpoint.send({ type: 'reject', status: 500, body: 'internal error\n' });
-    }
-    if (!normalized.accept || endpoint.state !== 'open') {
-      this.refuse(p);
-      return;
-    }
-    this.settle(p, true);
-    // HTTP/1.1: the 101 is in takeOutgoing() and `open` comes first. HTTP/2: a
-    // `response` (:status 200 and its fields) comes first, for the stream's HEADERS.
-    let extensions = '';
-    for (let ev = endpoint.nextEvent(); ev !== undefined; ev = endpoint.nextEvent()) {
-      if (ev.type === 'open') {
-        extensions = ev.extensions;
-        break;
-      }
-      if (ev.type === 'response') {
-        try {
-          (p.socket as ServerHttp2Stream).respond(responseHeaders(ev.status, ev.headers));
-        } catch (error) {
-          // Node refuses fields HTTP/2 forbids (e.g. Connection) that the hook added: an application bug.
-          this.reportError(error);
-          abortTransport(p.socket);
-          return;
-        }
-      }
-    }
-    const ws = new WebSocket<Data>(p.socket, endpoint, this.settings, extensions, normalized.data as Data, p.transport);
-    this.clients.add(ws);
-    ws.topicsLink = this.topics;
-    ws.onFinish = this.forget;
-    this.emit('connection', ws, info);
-    // The 101, and frames the client sent right behind its request, are handled now.
-    ws.start();
-  }
-
-  /** The handshake ended without a WebSocket: write the endpoint's answer (if any) and close. */
-  private refuse(p: Pending): void {
-    this.settle(p);
-    if (p.transport.type === 'http1') {
-      endWithin(p.socket as Socket, p.endpoint.takeOutgoing(), this.settings.closeTimeout);
-      return;
-    }
-    const stream = p.socket as ServerHttp2Stream;
-    for (let ev = p.endpoint.nextEvent(); ev !== undefined; ev = p.endpoint.nextEvent()) {
-      if (ev.type !== 'response') continue;
-      // RFC 6455 §4.4: a refusal of another version names the one this server speaks.
-      const fields = p.versionOk ? ev.headers : [...ev.headers, ['sec-websocket-version', '13'] as const];
-      respondAndClose(stream, ev.status, fields, ev.body);
-      return;
-    }
-    // No answer to give (the client went away first).
-    abortTransport(stream);
-  }
-
-  private reportError(error: unknown): void {
-    if (this.listenerCount('error') > 0) this.emit('error', asError(error));
-  }
-
-  /**
-   * The handshake is over (decided, failed or abandoned): drop its listeners
-   * and timer. A socket handed to a `WebSocket` gets that object's error
-   * listener instead of a no-op one (one listener, not an array of two).
-   */
-  private settle(p: Pending, handedOver = false): void {
-    if (p.done) return;
-    p.done = true;
-    clearTimeout(p.timer);
-    p.timer = undefined;
-    this.pending.delete(p);
-    p.socket.off('data', p.onData);
-    p.socket.off('close', p.onClose);
-    p.socket.off('error', NO_PENDING_DATA);
-    if (!handedOver) p.socket.on('error', NO_PENDING_DATA); // re-added last: stays for the socket's life
-  }
-
-  private abort(p: Pending): void {
-    this.settle(p);
-    abortTransport(p.socket);
-  }
-
-  private info(p: Pending, ev: UpgradeRequestEvent): UpgradeInfo {
-    const headers: Record<string, string> = {};
-    for (const [name, value] of ev.headers.entries()) {
-      const key = name.toLowerCase();
-      const previous = headers[key];
-      headers[key] = previous === undefined ? value : `${previous}${key === 'cookie' ? '; ' : ', '}${value}`;
-    }
-    // HTTP/2 names the host :authority (RFC 9113 §8.3.1); a hook reads `host` on either transport.
-    if (p.transport.type === 'http2' && headers.host === undefined) headers.host = ev.host;
-    const scheme = p.secure ? 'wss' : 'ws';
-    let url: URL;
-    try {
-      url = new URL(ev.target.startsWith('/') ? `${scheme}://${ev.host}${ev.target}` : ev.target);
-    } catch {
-      url = new URL(`${scheme}://localhost${ev.path}${ev.query ? `?${ev.query}` : ''}`);
-    }
-    const socket = p.socket;
-    const transport = p.transport;
-    return {
-      url,
-      target: ev.target,
-      path: ev.path,
-      query: ev.query,
-      headers,
-      cookies: parseCookies(headers.cookie),
-      origin: ev.origin,
-      protocols: ev.protocols,
-      extensions: ev.extensions,
-      // A getter: reading it makes Node cache the peer's address object on the socket for its lifetime.
-      get remoteAddress() {
-        return transport.type === 'http1' ? (socket as Socket).remoteAddress : transport.session.socket?.remoteAddress;
-      },
-      secure: p.secure,
-      request: p.request,
-      transport,
-    };
-  }
-
-  /** One function for every connection (no closure per connection). */
-  private readonly forget = (ws: WebSocket<Data>): void => {
-    this.clients.delete(ws);
-    this.topics.disconnect(ws);
-  };
-
-  private readonly beat = (): void => {
-    for (const ws of this.clients) {
-      if (!ws.isAlive) {
-        ws.terminate();
-        continue;
-      }
-      ws.isAlive = false;
-      ws.ping();
-    }
-  };
-}
-
-/** Node's native zlib when its internals are reachable (about 2× pako; see README), else pako. */
-function defaultBackend() {
-  return zlibBackendAvailable ? zlibBackend : pakoBackend;
-}
-
-function normalize<Data>(decision: UpgradeDecision<Data>): AcceptDecision<Data> | RejectDecision {
-  if (decision === undefined || decision === true) return { accept: true };
-  if (decision === false) return { accept: false, status: 403 };
-  return decision as AcceptDecision<Data> | RejectDecision;
-}
-
-/** Writes a final response, half-closes, and destroys if the peer doesn't close within `ms`. */
-function endWithin(socket: Socket, bytes: readonly Uint8Array[], ms: number): void {
-  if (socket.destroyed) return;
-  for (const b of bytes) socket.write(b);
-  socket.end();
-  const timer = setTimeout(() => socket.destroy(), ms);
-  socket.once('close', () => clearTimeout(timer));
-}
-
-function parseCookies(header: string | undefined): Record<string, string> {
-  const cookies: Record<string, string> = {};
-  if (header === undefined) return cookies;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
-    let value = part.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
-    try {
-      value = decodeURIComponent(value);
-    } catch {
-      // keep the raw value
-    }
-    if (name !== '' && !(name in cookies)) cookies[name] = value;
-  }
-  return cookies;
-}
-
-/** What a hook threw, as an Error for the `error` event (a hook may throw anything). */
-function asError(thrown: unknown): Error {
-  return thrown instanceof Error ? thrown : new Error(String(thrown));
 }

@@ -16,7 +16,7 @@ import type {
 } from 'node:http2';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { ByteStream } from './byte-stream.js';
 
 /**
  * HTTP/2 error codes (RFC 9113 §7), written out so that an HTTP/1.1-only
@@ -104,7 +104,7 @@ export function respondAndClose(
 }
 
 /** Ends a transport abortively: TCP is destroyed, an HTTP/2 stream is reset with CANCEL (RFC 8441 §5: RST_STREAM plays TCP's RST). */
-export function abortTransport(stream: Duplex): void {
+export function abortTransport(stream: ByteStream): void {
   if ('rstCode' in stream) {
     const h2stream = stream as ServerHttp2Stream;
     if (!h2stream.closed) h2stream.close(H2_ERROR.CANCEL);

@@ -9,11 +9,10 @@
  * backpressure policy.
  */
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { type EndpointEvent, type ServerEndpoint, type TextAs, UsageError } from '@rfc6455/codec';
 import type { PreEncodedMessage } from '@rfc6455/codec/frames';
 import { type StreamPosition, TOPICS_SUBPROTOCOL, TopicsUsageError } from '@rfc6455/topics';
+import type { ByteStream } from './byte-stream.js';
 import type { TopicsLink } from './topics.js';
 import { abortTransport, HTTP1, type Transport } from './transport.js';
 
@@ -132,7 +131,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
    * `session`.
    */
   readonly transport: Transport;
-  /** @internal — a TCP/TLS socket, or an HTTP/2 stream. */ readonly socket: Duplex;
+  /** @internal — a TCP/TLS socket, an HTTP/2 stream, or a Bun/Deno connection. */ readonly socket: ByteStream;
   /** @internal — the codec endpoint this connection runs (the broadcast reads its encoding). */
   readonly endpoint: ServerEndpoint<TextAs>;
   /** @internal — the server's topics, set by `WebSocketServer` before `connection`. */
@@ -144,13 +143,13 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   private streaming = false;
   /** Sends made while a stream is being sent; created on first use (most connections never stream). */
   private deferred: Array<() => void> | undefined;
-  private closeTimer: NodeJS.Timeout | undefined;
+  private closeTimer: ReturnType<typeof setTimeout> | undefined;
   private closeEmitted = false;
   private transportEnded = false;
 
   /** @internal — created by `WebSocketServer` once its endpoint accepted the request. */
   constructor(
-    socket: Duplex,
+    socket: ByteStream,
     endpoint: ServerEndpoint<TextAs>,
     settings: ConnectionSettings,
     extensions: string,
@@ -190,7 +189,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
 
   get remoteAddress(): string | undefined {
     const transport = this.transport;
-    return transport.type === 'http1' ? (this.socket as Socket).remoteAddress : transport.session.socket?.remoteAddress;
+    return transport.type === 'http1' ? this.socket.remoteAddress : transport.session.socket?.remoteAddress;
   }
 
   /**
@@ -340,7 +339,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   // ---- hot loop ------------------------------------------------------------
 
   /** @internal */
-  onData(chunk: Buffer): void {
+  onData(chunk: Uint8Array): void {
     this.isAlive = true;
     this.endpoint.receive(chunk);
     this.dispatchAll();
@@ -589,8 +588,8 @@ function frameBytes(payload: number): number {
 }
 
 const OWNER = Symbol('rfc6455.websocket');
-type OwnedSocket = Duplex & { [OWNER]: WebSocket<unknown> };
-function socketData(this: OwnedSocket, chunk: Buffer): void {
+type OwnedSocket = ByteStream & { [OWNER]: WebSocket<unknown> };
+function socketData(this: OwnedSocket, chunk: Uint8Array): void {
   this[OWNER].onData(chunk);
 }
 function socketDrain(this: OwnedSocket): void {
