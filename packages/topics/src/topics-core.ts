@@ -17,9 +17,12 @@
  * are merged by offset; the subscriber goes live only when the merged run
  * reaches the process's position with no gap. If it cannot (history trimmed,
  * epoch changed, `since` unknown), the reply says `recovered: false` and the
- * subscriber restarts from the process's position. Nothing is ever skipped
- * silently: every jump in a subscriber's offsets follows a `subscribed` effect
- * with `recovered: false`.
+ * subscriber restarts from the process's position, or from the end of what its
+ * read saw when the process is behind that. A read that saw another epoch than
+ * the process holds is not answered until a topic read made after it says
+ * which epoch is current, so one loss is announced once. Nothing is ever
+ * skipped silently: every jump in a subscriber's offsets follows a `subscribed`
+ * effect with `recovered: false`.
  */
 import type { FetchEffect, HistoryResult, TopicsEffect } from './effects.js';
 import { TopicsUsageError } from './errors.js';
@@ -64,6 +67,8 @@ interface TopicFetch {
   readonly after: number | null;
   /** The input clock when the fetch was made: publications that arrived before it are covered by its read. */
   readonly issuedAt: number;
+  /** How many reads had been answered when it was made: it reads the broker as it was after all of them. */
+  readonly answersBefore: number;
 }
 
 interface LiveSubscriber {
@@ -82,8 +87,17 @@ interface RecoveringSubscriber {
   /** Live publications past `last + 1`, waiting for history to fill the gap before them. */
   readonly ahead: Map<number, Publication>;
   fetchId: number | undefined;
+  /** What the subscriber's last history read saw of the topic. */
+  read: SubscriberRead | undefined;
   /** The process's fetch this subscriber waits for, when its epoch and the process's disagree. */
   awaitingTopicFetch: number | undefined;
+}
+
+interface SubscriberRead {
+  readonly epoch: string;
+  readonly latest: number;
+  /** When the answer came, on the answer clock (see `answers`). */
+  readonly at: number;
 }
 
 type SubscriberState = LiveSubscriber | RecoveringSubscriber;
@@ -126,6 +140,8 @@ export class TopicsCore<S> {
   private nextFetchId = 1;
   /** Counts broker publications, to tell which arrived before a fetch was made. */
   private arrivals = 0;
+  /** Counts history answers, to tell which topic fetches were made after a subscriber's read came back. */
+  private answers = 0;
 
   constructor(options: TopicsCoreOptions = {}) {
     this.fetchLimit = positiveInteger('fetchLimit', options.fetchLimit, 100);
@@ -184,6 +200,7 @@ export class TopicsCore<S> {
       publications: [],
       ahead: new Map(),
       fetchId: undefined,
+      read: undefined,
       awaitingTopicFetch: undefined,
     };
     // Replacing the entry drops any earlier state, so a late answer to its fetch is ignored.
@@ -279,6 +296,7 @@ export class TopicsCore<S> {
     const owner = this.fetches.get(id);
     if (owner === undefined) return;
     this.fetches.delete(id);
+    this.answers++;
     const state = this.topics.get(owner.topic);
     if (state === undefined) return;
     // An answer that is not one is a failed read, not a reason to throw.
@@ -311,7 +329,7 @@ export class TopicsCore<S> {
     if (!state.brokerActive) return;
     const id = this.nextFetchId++;
     const after = state.epoch === undefined ? null : state.position;
-    state.fetch = { id, after, issuedAt: this.arrivals };
+    state.fetch = { id, after, issuedAt: this.arrivals, answersBefore: this.answers };
     state.resyncEpoch = undefined;
     this.fetches.set(id, { kind: 'topic', topic: state.name, after });
     this.effects.push(this.fetchEffect(id, state.name, after));
@@ -452,6 +470,8 @@ export class TopicsCore<S> {
     const sub = state.subscribers.get(subscriber);
     if (sub?.phase !== 'recovering' || sub.fetchId !== id) return;
     sub.fetchId = undefined;
+    sub.read = { epoch: result.epoch, latest: result.latest, at: this.answers };
+    sub.awaitingTopicFetch = undefined;
     // A `since` past the end of its epoch's history, or in another epoch, cannot be continued.
     if (!sub.recoverable || result.epoch !== sub.epoch || result.latest < after) {
       this.fail(state, subscriber, sub);
@@ -496,16 +516,24 @@ export class TopicsCore<S> {
    */
   private tryJoin(state: TopicState<S>, subscriber: S, sub: RecoveringSubscriber, answered?: number): void {
     if (sub.fetchId !== undefined || state.epoch === undefined) return;
-    if (sub.recoverable && sub.epoch !== state.epoch) {
-      if (sub.awaitingTopicFetch !== undefined && answered !== undefined && answered >= sub.awaitingTopicFetch) {
-        this.fail(state, subscriber, sub);
-        return;
+    const disagree =
+      (sub.recoverable && sub.epoch !== state.epoch) || (sub.read !== undefined && sub.read.epoch !== state.epoch);
+    if (disagree) {
+      const settled =
+        sub.awaitingTopicFetch !== undefined && answered !== undefined && answered >= sub.awaitingTopicFetch;
+      if (!settled) {
+        // The subscriber's read and the process disagree on the epoch, e.g. the process has yet to learn of a broker
+        // restart. Answering now would name an epoch about to be left, and a second `recovered: false` would follow:
+        // wait for a topic read made after the subscriber's, which tells which epoch is current.
+        if (state.fetch === undefined || state.fetch.answersBefore < (sub.read?.at ?? 0)) this.fetchForTopic(state);
+        sub.awaitingTopicFetch = state.fetch?.id;
+        if (sub.awaitingTopicFetch !== undefined) return;
       }
-      // The subscriber's history and the process disagree on the epoch: ask the broker which is current.
-      if (state.fetch === undefined) this.fetchForTopic(state);
-      sub.awaitingTopicFetch = state.fetch?.id;
-      if (sub.awaitingTopicFetch === undefined) this.fail(state, subscriber, sub);
-      return;
+      if (sub.recoverable && sub.epoch !== state.epoch) {
+        sub.recoverable = false;
+        sub.publications.length = 0;
+        sub.ahead.clear();
+      }
     }
     if (sub.recoverable && sub.last < state.position) {
       // The buffer and the history read together did not reach the position: read again.
@@ -514,7 +542,12 @@ export class TopicsCore<S> {
     }
     const recovered = sub.recoverable;
     const epoch = recovered ? sub.epoch : state.epoch;
-    const offset = recovered ? sub.last : state.position;
+    let offset = recovered ? sub.last : state.position;
+    if (!recovered && sub.read?.epoch === state.epoch && sub.read.latest > offset) {
+      // The process is behind what the subscriber's read saw, maybe behind a trim it has yet to meet: starting the
+      // subscriber there would tell it of that loss a second time. It waits at the read's end for the process to catch up.
+      offset = sub.read.latest;
+    }
     state.subscribers.set(subscriber, { phase: 'live', epoch, last: offset });
     this.effects.push({
       type: 'subscribed',
