@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // One file per runtime's listener; the server core is shared by all three.
+  entry: { index: 'src/index.ts', deno: 'src/deno.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
