@@ -5,7 +5,12 @@
  * messages or of parts as they arrive, text as strings or as bytes.
  *
  * A fragmented message is copied into one buffer that grows by doubling, so
- * its memory follows its bytes, never its number of fragments.
+ * its memory follows its bytes, never its number of fragments. Text wanted
+ * as a string is the exception: a message that arrives in several pieces is
+ * decoded piece by piece (each byte decoded once, validated by the decode
+ * itself, never copied into a message buffer) and the strings joined at the
+ * end. Pieces shorter than {@link MIN_TEXT_PART} are gathered before they
+ * are decoded, so the strings held stay few whatever the reads.
  *
  * UTF-8 is checked as the bytes arrive, so an invalid byte fails the message
  * in the chunk that brings it; a message that arrives in one piece is checked
@@ -17,12 +22,18 @@ import type { FrameErrorEvent, FrameEvent, TextAs, TextEvent, TextPartEvent } fr
 import type { FrameDecoder } from './frame-decoder.js';
 import { maskInto, unmaskInPlace } from './mask.js';
 import { Opcode, opcodeName } from './opcode.js';
-import { PartDecoder, PLAIN_TEXT, type TextRules, type Utf8Validator } from './utf8.js';
+import { PartDecoder, PLAIN_TEXT, type TextRules, unfinishedTail, type Utf8Validator } from './utf8.js';
 
 export type MessageMode = 'whole' | 'parts';
 
 const EMPTY = new Uint8Array(0);
 const MIN_CAPACITY = 1024;
+/**
+ * Text pieces at least this long are decoded as they come; shorter ones wait
+ * in a small buffer until this many bytes are there, so a message trickled
+ * in tiny reads holds one string per this many bytes at most.
+ */
+const MIN_TEXT_PART = 512;
 
 export class MessageAssembler<T extends TextAs = 'string'> {
   /** Opcode of the message being received (text or binary), 0 between messages. */
@@ -34,6 +45,11 @@ export class MessageAssembler<T extends TextAs = 'string'> {
   private readonly asBytes: boolean;
   /** Decoder of text parts; made on first use (parts mode only). */
   private partText: PartDecoder | undefined;
+  /** The current text message decoded so far (whole mode, strings wanted); undefined otherwise. */
+  private textSoFar: string | undefined;
+  /** Validated bytes not decoded yet: short pieces, and the start of a character the next piece ends. */
+  private pending: Uint8Array = EMPTY;
+  private pendingLen = 0;
 
   constructor(
     readonly maxMessageSize: number,
@@ -107,7 +123,13 @@ export class MessageAssembler<T extends TextAs = 'string'> {
     const size = this.size + dec.payloadLength;
     if (size > this.maxMessageSize) return tooBig(size, this.maxMessageSize);
     this.size = size;
-    if (this.mode === 'whole') this.ensureCapacity(size, dec.fin);
+    if (this.mode === 'whole') {
+      if (this.kind === Opcode.Text && !this.asBytes) {
+        if (dec.opcode !== Opcode.Continuation) this.textSoFar = '';
+      } else {
+        this.ensureCapacity(size, dec.fin);
+      }
+    }
     return undefined;
   }
 
@@ -120,6 +142,7 @@ export class MessageAssembler<T extends TextAs = 'string'> {
   }
 
   private appendWhole(dec: FrameDecoder): FrameEvent<T> | undefined {
+    if (this.textSoFar !== undefined) return this.appendText(dec);
     const piece = dec.piece;
     const at = this.len;
     if (piece.length > 0) {
@@ -130,6 +153,79 @@ export class MessageAssembler<T extends TextAs = 'string'> {
     }
     if (!(dec.isEnd && dec.fin)) return undefined;
     return this.finishWhole();
+  }
+
+  /**
+   * A piece of a text message wanted as a string: unmasked in place (pieces
+   * are the decoder's to change), its bytes checked as they come as
+   * {@link Utf8Validator} would (the same piece fails), and decoded. The
+   * bytes that finish a character begun in the previous piece, and those
+   * that begin one the next piece finishes, go through the validator byte
+   * by byte; the run between them starts and ends on character boundaries,
+   * so `decodeChecked` validates and decodes it in one step.
+   */
+  private appendText(dec: FrameDecoder): FrameEvent<T> | undefined {
+    const piece = dec.piece;
+    const n = piece.length;
+    if (n > 0) {
+      if (dec.masked) unmaskInPlace(piece, dec.maskKey, dec.pieceOffset);
+      const v = this.validator;
+      let i = 0;
+      for (; i < n && v.incomplete; i++) if (!v.feed(piece, i, i + 1, false)) return invalidUtf8();
+      if (i > 0) this.hold(piece, 0, i);
+      if (n - i < MIN_TEXT_PART) {
+        if (!v.feed(piece, i, n, false)) return invalidUtf8();
+        this.hold(piece, i, n);
+        if (this.pendingLen >= MIN_TEXT_PART) this.decodePending();
+      } else {
+        // The validator is at a character boundary here: what is pending is whole characters.
+        this.decodePending();
+        const cut = unfinishedTail(piece, i, n);
+        if (cut > i) {
+          const text = this.text.decodeChecked(i === 0 && cut === n ? piece : piece.subarray(i, cut));
+          if (text === undefined) return invalidUtf8();
+          this.textSoFar += text;
+        }
+        if (cut < n) {
+          if (!v.feed(piece, cut, n, false)) return invalidUtf8();
+          this.hold(piece, cut, n);
+        }
+      }
+    }
+    if (!(dec.isEnd && dec.fin)) return undefined;
+    this.kind = 0;
+    if (this.validator.incomplete) return truncatedUtf8();
+    this.decodePending();
+    const text = this.textSoFar as string;
+    this.textSoFar = undefined;
+    this.pending = EMPTY;
+    return this.textEvent(text);
+  }
+
+  /** Keeps `bytes[from..to)` (validated) to decode with what follows. */
+  private hold(bytes: Uint8Array, from: number, to: number): void {
+    if (to === from) return;
+    const len = this.pendingLen;
+    const needed = len + to - from;
+    if (needed > this.pending.length) {
+      const next = new Uint8Array(Math.max(needed, 2 * MIN_TEXT_PART + 8));
+      next.set(this.pending.subarray(0, len));
+      this.pending = next;
+    }
+    this.pending.set(bytes.subarray(from, to), len);
+    this.pendingLen = needed;
+  }
+
+  /** Decodes the whole characters pending; the start of an unfinished one stays. */
+  private decodePending(): void {
+    const len = this.pendingLen;
+    if (len === 0) return;
+    const bytes = this.pending;
+    const cut = this.validator.incomplete ? unfinishedTail(bytes, 0, len) : len;
+    if (cut === 0) return;
+    this.textSoFar += this.text.decodeValid(bytes.subarray(0, cut));
+    bytes.copyWithin(0, cut, len);
+    this.pendingLen = len - cut;
   }
 
   private finishWhole(): FrameEvent<T> {
@@ -166,6 +262,8 @@ export class MessageAssembler<T extends TextAs = 'string'> {
     this.kind = op;
     this.size = 0;
     this.len = 0;
+    this.textSoFar = undefined;
+    this.pendingLen = 0;
     this.validator.reset();
     this.partText?.reset();
     return undefined;
