@@ -216,7 +216,7 @@ describe('hostile captures', () => {
       (r) => r.type === 'websocket' && /^http-/.test(String((r.record as JsonRecord).kind)),
     );
     expect(handshakeRecords.map((r) => (r.record as JsonRecord).kind)).toEqual(['http-request', 'http-response']);
-    expect((handshakeRecords[1]?.record as JsonRecord).acceptMatches).toBe(true);
+    expect((handshakeRecords[1]!.record as JsonRecord).acceptMatches).toBe(true);
     if (unavailable === null)
       expect(ourFrames(result.records).map(frameLine)).toEqual((await tsharkFrames(file, PORT)).map(frameLine));
   });

@@ -135,13 +135,7 @@ function settingFlags(o: ScoreboardOptions): string[] {
   ];
 }
 
-function serverReplay(
-  o: ScoreboardOptions,
-  server: ServerPeerId,
-  family: Family,
-  seed: number,
-  path: string,
-): string {
+function serverReplay(o: ScoreboardOptions, server: ServerPeerId, family: Family, seed: number, path: string): string {
   const runs = o.runs !== undefined ? [`--runs ${o.runs}`] : [];
   return [
     SCOREBOARD_COMMAND,
@@ -155,13 +149,7 @@ function serverReplay(
   ].join(' ');
 }
 
-function clientReplay(
-  o: ScoreboardOptions,
-  client: ClientPeerId,
-  family: Family,
-  seed: number,
-  n: number,
-): string {
+function clientReplay(o: ScoreboardOptions, client: ClientPeerId, family: Family, seed: number, n: number): string {
   return [
     SCOREBOARD_COMMAND,
     '--servers none',

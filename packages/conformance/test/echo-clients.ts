@@ -84,11 +84,7 @@ export async function runCases(
 }
 
 const require = createRequire(import.meta.url);
-const echoClientPath = join(
-  dirname(require.resolve('@rfc6455/browser-client/package.json')),
-  'dist',
-  'echo-client.js',
-);
+const echoClientPath = join(dirname(require.resolve('@rfc6455/browser-client/package.json')), 'dist', 'echo-client.js');
 
 /** The built echo client on the given cases; resolves with its exit code and output. */
 export function runEchoClient(
