@@ -34,7 +34,9 @@ export class BunStream extends RuntimeStream {
 
   /** Bun's `data` handler: a fresh buffer per call. */
   received(chunk: Uint8Array): void {
-    if (!this.destroyed) this.emit('data', chunk);
+    if (this.destroyed) return;
+    this.bytesRead += chunk.byteLength;
+    this.emit('data', chunk);
   }
 
   /** Bun's `drain` handler: the kernel takes bytes again. */
@@ -64,6 +66,7 @@ export class BunStream extends RuntimeStream {
       const bytes = queue.length === 1 ? (queue[0] as Uint8Array) : concat(queue, this.writableLength);
       const n = this.socket.write(bytes);
       if (n < 0) return; // closed: Bun's close handler follows
+      this.bytesWritten += n;
       if (n < bytes.byteLength) {
         this.queue = [bytes.subarray(n)];
         this.writableLength = bytes.byteLength - n;

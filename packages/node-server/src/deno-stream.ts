@@ -45,6 +45,7 @@ export class DenoStream extends RuntimeStream {
           this.peerEnded();
           return;
         }
+        this.bytesRead += n;
         let chunk: Uint8Array;
         if (n >= HAND_OVER) {
           chunk = this.buffer.subarray(0, n);
@@ -77,6 +78,7 @@ export class DenoStream extends RuntimeStream {
         while (bytes.byteLength > 0) {
           const n = await this.conn.write(bytes);
           if (this.destroyed) return;
+          this.bytesWritten += n;
           bytes = bytes.subarray(n);
         }
         this.writableLength -= total;

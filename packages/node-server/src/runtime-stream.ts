@@ -18,6 +18,9 @@ export abstract class RuntimeStream extends EventEmitter<ByteStreamEvents> imple
   destroyed = false;
   readonly allowHalfOpen = false;
   remoteAddress: string | undefined;
+  /** Bytes received and bytes handed to the kernel, as Node's socket counts them. */
+  bytesRead = 0;
+  bytesWritten = 0;
   /** Bytes waiting for the transport, oldest first. */
   protected queue: Uint8Array[] = [];
   protected paused = false;
