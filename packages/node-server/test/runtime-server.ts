@@ -11,6 +11,7 @@ export const BUN = fileURLToPath(new URL('../node_modules/.bin/bun', import.meta
 const fixtures = {
   echo: fileURLToPath(new URL('./fixtures/runtime-echo-server.mjs', import.meta.url)),
   scenarios: fileURLToPath(new URL('./fixtures/runtime-scenario-server.mjs', import.meta.url)),
+  web: fileURLToPath(new URL('./fixtures/runtime-web-server.mjs', import.meta.url)),
 };
 
 export type Runtime = 'deno' | 'bun';
@@ -46,11 +47,7 @@ export async function startScenarioServers(runtime: Runtime): Promise<ScenarioSe
 }
 
 /** Starts a fixture; resolves with its first stdout line and a stop function (kills it by PID). */
-function spawnFixture(
-  runtime: Runtime,
-  fixture: string,
-  json: string,
-): Promise<{ line: string; stop: () => Promise<void> }> {
+function spawnFixture(runtime: Runtime, fixture: string, json: string): Promise<Fixture> {
   const child: ChildProcess =
     runtime === 'deno'
       ? spawn(DENO, ['run', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', '--no-prompt', fixture, json], {
@@ -64,19 +61,60 @@ function spawnFixture(
       err += chunk.toString();
     });
     child.once('exit', (code) => reject(new Error(`${runtime} exited with ${code} before listening:\n${err}`)));
+    const later: string[] = [];
+    const waiting = new Set<() => void>();
+    let first: string | undefined;
     child.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      resolve({
-        line: out.slice(0, nl),
-        stop: () =>
-          new Promise<void>((done) => {
-            if (child.exitCode !== null || child.signalCode !== null) return done();
-            child.once('exit', () => done());
-            child.kill('SIGTERM');
-          }),
-      });
+      for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        if (first !== undefined) {
+          later.push(line);
+          for (const wake of waiting) wake();
+          continue;
+        }
+        first = line;
+        resolve({
+          line,
+          later,
+          until: (count) =>
+            new Promise<void>((done) => {
+              const check = (): void => {
+                if (later.length < count) return;
+                waiting.delete(check);
+                done();
+              };
+              waiting.add(check);
+              check();
+            }),
+          stop: () =>
+            new Promise<void>((done) => {
+              if (child.exitCode !== null || child.signalCode !== null) return done();
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
     });
   });
+}
+
+/** A running fixture: its first stdout line, the lines after it, and how to stop it. */
+export interface Fixture {
+  readonly line: string;
+  /** Lines printed after the first, as they arrive. */
+  readonly later: readonly string[];
+  /** Resolves once `later` holds at least `count` lines. */
+  until(count: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Runs the web-scenario server (fixtures/runtime-web-server.mjs) on `runtime`: its port, and its events as lines. */
+export async function startWebScenarioServer(
+  runtime: Runtime,
+): Promise<Fixture & { readonly runtime: string; readonly port: number }> {
+  const fixture = await spawnFixture(runtime, fixtures.web, '{}');
+  const { runtime: version, port } = JSON.parse(fixture.line) as { runtime: string; port: number };
+  return Object.assign(fixture, { runtime: version, port });
 }
