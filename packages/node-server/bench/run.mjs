@@ -1,9 +1,10 @@
 // Echo load generator on raw sockets with pre-built masked frames, against
 // this package's server, a ws server (with bufferutil) and, when their binaries
-// are installed, Bun's and Deno's built-in servers, each in a child process.
+// are installed, Bun's and Deno's built-in servers and this package's Bun and
+// Deno listeners (rfc6455-bun, rfc6455-deno), each in a child process.
 //   pnpm run bench:server   (DURATION ms per case, default 3000; ROUNDS, default 3;
 //                            IDLE idle connections, default 5000; H2_STREAMS, default 2000;
-//                            SERVERS=rfc6455,rfc6455-h2,ws,bun,deno;
+//                            SERVERS=rfc6455,rfc6455-h2,ws,bun,rfc6455-bun,deno,rfc6455-deno;
 //                            CASES=0,2 to pick cases; NODE_ARGS='--cpu-prof' for the Node servers)
 // Rounds are interleaved (every server runs a case before any runs it again,
 // in alternating order) and each figure is the median over rounds.
@@ -60,6 +61,28 @@ const launchers = {
   bun: (mode) => {
     const bun = findBin('bun');
     return bun && [bun, [here('./bun-server.mjs'), mode]];
+  },
+  // This package's listeners on Bun.listen and Deno.listen (dist/bun.js, dist/deno.js).
+  'rfc6455-bun': (mode) => {
+    const bun = findBin('bun');
+    return bun && [bun, [here('./runtime-server.mjs'), mode]];
+  },
+  'rfc6455-deno': (mode) => {
+    const deno = findBin('deno');
+    return (
+      deno && [
+        deno,
+        [
+          'run',
+          '--allow-net=127.0.0.1',
+          '--allow-read',
+          '--allow-env',
+          '--v8-flags=--expose-gc',
+          here('./runtime-server.mjs'),
+          mode,
+        ],
+      ]
+    );
   },
   deno: (mode) => {
     const deno = findBin('deno');
@@ -484,7 +507,9 @@ const allCases = [
   { name: `${H2_STREAMS} idle h2 streams, ${H2_PER_SESSION} per conn`, memory: 'h2' },
 ];
 const cases = process.env.CASES ? process.env.CASES.split(',').map((i) => allCases[Number(i)]) : allCases;
-const kinds = (process.env.SERVERS ?? 'rfc6455,rfc6455-pako,rfc6455-h2,ws,bun,deno').split(',');
+const kinds = (process.env.SERVERS ?? 'rfc6455,rfc6455-pako,rfc6455-h2,ws,bun,rfc6455-bun,deno,rfc6455-deno').split(
+  ',',
+);
 // The h2 server runs the h2 cases only, and they run on it only.
 const runsOn = (kind, c) => (kind === 'rfc6455-h2') === (c.h2 === true || c.memory === 'h2');
 const loadCases = cases.filter((c) => !c.memory);
