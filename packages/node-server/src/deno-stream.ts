@@ -16,16 +16,18 @@ export interface DenoConn {
   readonly remoteAddr: { readonly hostname?: string };
 }
 
-/** Bytes read at once; a short read is copied out, so the buffer is reused. */
-const READ_SIZE = 64 * 1024;
-/** A read at least this long keeps its buffer (no copy) and a new one is made. */
-const HAND_OVER = 16 * 1024;
+/**
+ * The read buffer's size adapts: an idle connection holds a small one while
+ * its read is pending (which is always), a busy one grows it by doubling.
+ */
+const MIN_READ = 4 * 1024;
+const MAX_READ = 64 * 1024;
 
 export class DenoStream extends RuntimeStream {
   private readonly conn: DenoConn;
   private reading = false;
   private writing = false;
-  private buffer = new Uint8Array(READ_SIZE);
+  private buffer = new Uint8Array(MIN_READ);
 
   constructor(conn: DenoConn) {
     super();
@@ -46,20 +48,30 @@ export class DenoStream extends RuntimeStream {
           return;
         }
         this.bytesRead += n;
-        let chunk: Uint8Array;
-        if (n >= HAND_OVER) {
-          chunk = this.buffer.subarray(0, n);
-          this.buffer = new Uint8Array(READ_SIZE);
-        } else {
-          chunk = this.buffer.slice(0, n);
-        }
-        this.emit('data', chunk);
+        this.emit('data', this.take(n));
       }
     } catch (error) {
       this.fail(error);
     } finally {
       this.reading = false;
     }
+  }
+
+  /**
+   * The bytes of a read, in memory nobody else will write: a read that
+   * filled at least half the buffer keeps it (a new one is made, twice as
+   * large if it was full); a shorter one is copied out and the buffer kept,
+   * halved when mostly unused.
+   */
+  private take(n: number): Uint8Array {
+    const buffer = this.buffer;
+    const size = buffer.byteLength;
+    if (n * 2 >= size) {
+      this.buffer = new Uint8Array(n === size ? Math.min(size * 2, MAX_READ) : size);
+      return buffer.subarray(0, n);
+    }
+    if (size > MIN_READ && n * 4 < size) this.buffer = new Uint8Array(size / 2);
+    return buffer.slice(0, n);
   }
 
   protected transmit(): void {
