@@ -53,7 +53,7 @@ interface BunNamespace {
 
 /**
  * A WebSocket server on Bun. Requests that are not WebSocket upgrades get
- * the codec's answer (426 Upgrade Required for a plain GET, 400 otherwise):
+ * the codec's answer (400 with a reason; 426 for another WebSocket version):
  * HTTP is out of scope here; run `Bun.serve` on another port for it.
  */
 export class WebSocketServer<Data = unknown> extends ServerCore<Data> {

@@ -39,7 +39,7 @@ interface DenoNamespace {
 
 /**
  * A WebSocket server on Deno. Requests that are not WebSocket upgrades get
- * the codec's answer (426 Upgrade Required for a plain GET, 400 otherwise):
+ * the codec's answer (400 with a reason; 426 for another WebSocket version):
  * HTTP is out of scope here; run `Deno.serve` on another port for it.
  */
 export class WebSocketServer<Data = unknown> extends ServerCore<Data> {
