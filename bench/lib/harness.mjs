@@ -34,7 +34,7 @@ const cpuMs = () => {
 const now = clock === 'cpu' ? cpuMs : () => performance.now();
 
 /** Runs passes of `c` until `ms` of timed work has accumulated; returns operations per second. */
-export function sample(c, ms) {
+function sample(c, ms) {
   let ops = 0;
   let spent = 0;
   while (spent < ms) {
