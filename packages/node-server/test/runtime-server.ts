@@ -20,6 +20,12 @@ export interface RuntimeServer {
   readonly runtime: string;
   readonly port: number;
   readonly url: string;
+  /** Writes a line to the fixture's stdin. */
+  tell(line: string): void;
+  /** Lines printed after the first, as they arrive. */
+  readonly later: readonly string[];
+  /** Resolves once `later` holds at least `count` lines. */
+  until(count: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -35,9 +41,9 @@ export async function startRuntimeServer(
   runtime: Runtime,
   options: Record<string, unknown> = {},
 ): Promise<RuntimeServer> {
-  const { line, stop } = await spawnFixture(runtime, fixtures.echo, JSON.stringify(options));
-  const { runtime: version, port } = JSON.parse(line) as { runtime: string; port: number };
-  return { runtime: version, port, url: `ws://127.0.0.1:${port}`, stop };
+  const fixture = await spawnFixture(runtime, fixtures.echo, JSON.stringify(options));
+  const { runtime: version, port } = JSON.parse(fixture.line) as { runtime: string; port: number };
+  return { ...fixture, runtime: version, port, url: `ws://127.0.0.1:${port}` };
 }
 
 /** Runs the client scenarios' three servers on `runtime`. */
@@ -78,6 +84,7 @@ function spawnFixture(runtime: Runtime, fixture: string, json: string): Promise<
         resolve({
           line,
           later,
+          tell: (text) => child.stdin?.write(`${text}\n`),
           until: (count) =>
             new Promise<void>((done) => {
               const check = (): void => {
@@ -107,6 +114,8 @@ export interface Fixture {
   readonly later: readonly string[];
   /** Resolves once `later` holds at least `count` lines. */
   until(count: number): Promise<void>;
+  /** Writes a line to the fixture's stdin. */
+  tell(line: string): void;
   stop(): Promise<void>;
 }
 
