@@ -1,9 +1,9 @@
 /**
  * What carries a WebSocket: a TCP (or TLS) connection after an HTTP/1.1
  * upgrade, or one stream of an HTTP/2 connection after an extended CONNECT
- * (RFC 8441). Both are Node Duplexes; this file holds the few places where
- * they differ (how to answer the handshake, how to abort), so the frame
- * phase runs the same code over either.
+ * (RFC 8441). Both are Node Duplexes (and so the core's `ByteStream`s); this
+ * file holds the few places where they differ (how to answer the handshake,
+ * how to abort), so the frame phase runs the same code over either.
  */
 import type { Server as HttpServer } from 'node:http';
 import type {
@@ -15,7 +15,6 @@ import type {
   ServerHttp2Stream,
 } from 'node:http2';
 import type { Server as HttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
 import type { ByteStream } from './byte-stream.js';
 
 /**
@@ -40,9 +39,6 @@ export const HTTP1: Transport = Object.freeze({ type: 'http1' });
 
 /** A server a `WebSocketServer` can attach to. */
 export type AttachableServer = HttpServer | HttpsServer | Http2Server | Http2SecureServer;
-
-/** The byte stream under a WebSocket. */
-export type TransportStream = Socket | ServerHttp2Stream;
 
 /** An `http2` server (cleartext or TLS), as opposed to an `http`/`https` one. */
 export function isHttp2Server(server: AttachableServer): server is Http2Server | Http2SecureServer {
