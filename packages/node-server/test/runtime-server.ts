@@ -58,8 +58,9 @@ function spawnFixture(runtime: Runtime, fixture: string, json: string): Promise<
     runtime === 'deno'
       ? spawn(DENO, ['run', '--allow-net=127.0.0.1', '--allow-read', '--allow-env', '--no-prompt', fixture, json], {
           env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+          detached: true,
         })
-      : spawn(BUN, [fixture, json], { env: { ...process.env, NO_COLOR: '1' } });
+      : spawn(BUN, [fixture, json], { env: { ...process.env, NO_COLOR: '1' }, detached: true });
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -99,7 +100,13 @@ function spawnFixture(runtime: Runtime, fixture: string, json: string): Promise<
             new Promise<void>((done) => {
               if (child.exitCode !== null || child.signalCode !== null) return done();
               child.once('exit', () => done());
-              child.kill('SIGTERM');
+              // node_modules/.bin/{deno,bun} are shell scripts that run the binary as their
+              // child: signal the process group (spawned detached) so the server goes too.
+              try {
+                process.kill(-(child.pid as number), 'SIGTERM');
+              } catch {
+                child.kill('SIGTERM');
+              }
             }),
         });
       }
