@@ -22,6 +22,7 @@ export type {
   UpgradeInfo,
   WebSocketServerEvents,
 } from './server-core.js';
+export { type Clock, systemClock, type TimerHandle } from './clock.js';
 export { CloseCode, UsageError } from '@rfc6455/codec';
 export type { TextAs, TextCodec } from '@rfc6455/codec';
 export {

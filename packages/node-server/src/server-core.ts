@@ -4,10 +4,11 @@
  * close and heartbeat timers, backpressure settings, encode-once broadcast,
  * topics and graceful shutdown. It runs each connection on a `ByteStream`
  * (a Node socket or HTTP/2 stream as it is, or a Bun/Deno connection behind
- * a small adapter) and knows no listener: server.ts (Node), bun.ts and
- * deno.ts accept connections and hand them to `begin()`. Every protocol
- * rule — validation, negotiation, the bytes behind the head — stays in the
- * codec's endpoint.
+ * a small adapter), keeps time with a `Clock` (the platform's timers unless
+ * the `clock` option gives another) and knows no listener: server.ts (Node),
+ * bun.ts and deno.ts accept connections and hand them to `begin()`. Every
+ * protocol rule — validation, negotiation, the bytes behind the head — stays
+ * in the codec's endpoint.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
@@ -28,6 +29,7 @@ import {
 import { MessagePreEncoder } from '@rfc6455/codec/frames';
 import { type PublishOptions, type PublishResult, TOPICS_SUBPROTOCOL } from '@rfc6455/topics';
 import type { ByteStream } from './byte-stream.js';
+import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { fanOut } from './fan-out.js';
 import { nodeTextCodec } from './text-codec.js';
 import { type SubscribeAuthorizer, ServerTopics, type TopicsHubFactory } from './topics.js';
@@ -158,6 +160,13 @@ export interface CoreOptions<Data = unknown> {
   readonly maxTopicsPerConnection?: number;
   /** Longest topic in UTF-8 bytes, 1–65 535. Default 1 024. */
   readonly maxTopicBytes?: number;
+  /**
+   * The timers behind `handshakeTimeout`, `closeTimeout`,
+   * `heartbeatInterval` and `close({ timeout })`. Default `systemClock`
+   * (the platform's, unref'd); a test or a simulation passes its own to move
+   * time by hand.
+   */
+  readonly clock?: Clock;
 }
 
 export interface CloseOptions {
@@ -176,7 +185,7 @@ interface Pending {
   readonly transport: Transport;
   /** HTTP/2: the request named version 13 (a refusal otherwise says which version this server speaks). */
   readonly versionOk: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: TimerHandle | undefined;
   done: boolean;
   onData: (chunk: Uint8Array) => void;
   onClose: () => void;
@@ -209,7 +218,8 @@ export abstract class ServerCore<Data = unknown> extends EventEmitter<WebSocketS
   protected readonly endpointOptions: ServerEndpointOptions<TextAs>;
   private readonly settings: ConnectionSettings;
   protected readonly handshakeTimeout: number;
-  private readonly heartbeat: ReturnType<typeof setInterval> | undefined;
+  private readonly clock: Clock;
+  private readonly heartbeat: TimerHandle | undefined;
   /** Set once `close()` was called: listeners refuse new connections. */
   protected closing: Promise<void> | undefined;
   /** Encodes a broadcast once per kind of connection (plain, or a shared deflate encoding). */
@@ -257,7 +267,9 @@ export abstract class ServerCore<Data = unknown> extends EventEmitter<WebSocketS
       maxTopicsPerConnection: maxTopics,
       maxTopicBytes: options.maxTopicBytes,
     });
+    this.clock = options.clock ?? systemClock;
     this.settings = {
+      clock: this.clock,
       closeTimeout: options.closeTimeout ?? 5_000,
       maxBufferedAmount: options.maxBufferedAmount ?? 16 * 1024 * 1024,
       onBufferOverflow: options.onBufferOverflow ?? 'close',
@@ -265,11 +277,7 @@ export abstract class ServerCore<Data = unknown> extends EventEmitter<WebSocketS
     };
     this.handshakeTimeout = options.handshakeTimeout ?? 10_000;
     const interval = options.heartbeatInterval ?? 30_000;
-    if (interval > 0) {
-      this.heartbeat = setInterval(this.beat, interval);
-      // The heartbeat never keeps a process alive (a timer without unref is a number: nothing to do).
-      (this.heartbeat as { unref?: () => void }).unref?.();
-    }
+    if (interval > 0) this.heartbeat = this.clock.setInterval(this.beat, interval);
   }
 
   /**
@@ -322,7 +330,7 @@ export abstract class ServerCore<Data = unknown> extends EventEmitter<WebSocketS
     const code = options.code ?? 1001;
     const reason = options.reason ?? 'server shutting down';
     const timeout = options.timeout ?? 5_000;
-    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    if (this.heartbeat !== undefined) this.clock.clearInterval(this.heartbeat);
     this.topics.close();
     const listenerClosed = this.stopAccepting();
     for (const p of this.pending) this.abort(p);
@@ -332,12 +340,12 @@ export abstract class ServerCore<Data = unknown> extends EventEmitter<WebSocketS
         : new Promise<void>((resolve) => ws.once('close', () => resolve())),
     );
     for (const ws of this.clients) ws.close(code, reason);
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: TimerHandle | undefined;
     const expired = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeout);
+      timer = this.clock.setTimeout(resolve, timeout);
     });
     await Promise.race([Promise.all(all), expired]);
-    clearTimeout(timer);
+    if (timer !== undefined) this.clock.clearTimeout(timer);
     for (const ws of this.clients) ws.terminate();
     await Promise.all(all);
     await listenerClosed;
@@ -374,7 +382,7 @@ export abstract class ServerCore<Data = unknown> extends EventEmitter<WebSocketS
       },
       onClose: () => this.settle(p),
     };
-    p.timer = setTimeout(() => this.abort(p), this.handshakeTimeout);
+    p.timer = this.clock.setTimeout(() => this.abort(p), this.handshakeTimeout);
     this.pending.add(p);
     socket.on('data', p.onData);
     socket.on('error', NO_PENDING_DATA);
@@ -470,7 +478,7 @@ export abstract class ServerCore<Data = unknown> extends EventEmitter<WebSocketS
   private refuse(p: Pending): void {
     this.settle(p);
     if (p.transport.type === 'http1') {
-      endWithin(p.socket, p.endpoint.takeOutgoing(), this.settings.closeTimeout);
+      endWithin(p.socket, p.endpoint.takeOutgoing(), this.settings.closeTimeout, this.clock);
       return;
     }
     const stream = p.socket as unknown as ServerHttp2Stream;
@@ -497,7 +505,7 @@ export abstract class ServerCore<Data = unknown> extends EventEmitter<WebSocketS
   private settle(p: Pending, handedOver = false): void {
     if (p.done) return;
     p.done = true;
-    clearTimeout(p.timer);
+    if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
     p.timer = undefined;
     this.pending.delete(p);
     p.socket.off('data', p.onData);
@@ -574,12 +582,12 @@ function normalize<Data>(decision: UpgradeDecision<Data>): AcceptDecision<Data> 
 }
 
 /** Writes a final response, half-closes, and destroys if the peer doesn't close within `ms`. */
-function endWithin(socket: ByteStream, bytes: readonly Uint8Array[], ms: number): void {
+function endWithin(socket: ByteStream, bytes: readonly Uint8Array[], ms: number, clock: Clock): void {
   if (socket.destroyed) return;
   for (const b of bytes) socket.write(b);
   socket.end();
-  const timer = setTimeout(() => socket.destroy(), ms);
-  socket.once('close', () => clearTimeout(timer));
+  const timer = clock.setTimeout(() => socket.destroy(), ms);
+  socket.once('close', () => clock.clearTimeout(timer));
 }
 
 function parseCookies(header: string | undefined): Record<string, string> {

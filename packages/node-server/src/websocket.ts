@@ -13,6 +13,7 @@ import { type EndpointEvent, type ServerEndpoint, type TextAs, UsageError } from
 import type { PreEncodedMessage } from '@rfc6455/codec/frames';
 import { type StreamPosition, TOPICS_SUBPROTOCOL, TopicsUsageError } from '@rfc6455/topics';
 import type { ByteStream } from './byte-stream.js';
+import type { Clock, TimerHandle } from './clock.js';
 import type { TopicsLink } from './topics.js';
 import { abortTransport, HTTP1, type Transport } from './transport.js';
 
@@ -25,6 +26,8 @@ export type OverflowPolicy = 'close' | 'drop';
 
 /** Settings shared by every connection of a server (see `ServerOptions`). */
 export interface ConnectionSettings {
+  /** The server's clock (`CoreOptions.clock`), for the close timer. */
+  readonly clock: Clock;
   readonly closeTimeout: number;
   readonly maxBufferedAmount: number;
   readonly onBufferOverflow: OverflowPolicy;
@@ -143,7 +146,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
   private streaming = false;
   /** Sends made while a stream is being sent; created on first use (most connections never stream). */
   private deferred: Array<() => void> | undefined;
-  private closeTimer: ReturnType<typeof setTimeout> | undefined;
+  private closeTimer: TimerHandle | undefined;
   private closeEmitted = false;
   private transportEnded = false;
 
@@ -540,7 +543,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
 
   private armCloseTimer(): void {
     if (this.closeTimer !== undefined || this.transportEnded) return;
-    this.closeTimer = setTimeout(() => {
+    this.closeTimer = this.settings.clock.setTimeout(() => {
       this.closeTimer = undefined;
       abortTransport(this.socket);
     }, this.settings.closeTimeout);
@@ -548,7 +551,7 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
 
   private clearCloseTimer(): void {
     if (this.closeTimer === undefined) return;
-    clearTimeout(this.closeTimer);
+    this.settings.clock.clearTimeout(this.closeTimer);
     this.closeTimer = undefined;
   }
 
