@@ -73,6 +73,24 @@ export interface Deflater {
   reset(): void;
 }
 
+/**
+ * A compressor whose work runs off the calling thread (a native thread pool,
+ * a worker): a connection's compression then costs its event loop nothing but
+ * the hand-off, and a server uses more than one core. The codec uses one only
+ * when the endpoint can take output later (its `onOutgoing` option is set).
+ */
+export interface AsyncDeflater {
+  /**
+   * Compresses `bytes` and ends with a sync flush, as {@link Deflater.compress}
+   * does, and calls `done` with the output (the caller's to keep) or with an
+   * Error. Calls complete in the order they were made, never before
+   * `compress` returns. `bytes` must stay unchanged until then.
+   */
+  compress(bytes: Uint8Array, done: (result: Uint8Array | Error) => void): void;
+  /** Forgets the window once the calls made so far are done. */
+  reset(): void;
+}
+
 export interface DeflaterOptions {
   /** LZ77 window, 9–15 (zlib cannot produce a raw stream with 8). */
   readonly windowBits: number;
@@ -87,6 +105,13 @@ export interface CompressionBackend {
   /** An inflater for a peer whose window is at most 2^windowBits bytes (8–15). */
   createInflater(windowBits: number): Inflater;
   createDeflater(options: DeflaterOptions): Deflater;
+  /**
+   * Optional: a compressor that works off the calling thread. An endpoint
+   * with an `onOutgoing` callback compresses its messages through it; every
+   * other user (an endpoint without one, the broadcast pre-encoder) keeps
+   * the synchronous `createDeflater`.
+   */
+  createAsyncDeflater?(options: DeflaterOptions): AsyncDeflater;
 }
 
 // Shared output scratch for deflate: compression is synchronous, so one

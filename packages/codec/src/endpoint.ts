@@ -62,7 +62,7 @@ import { unmaskInPlace } from './mask.js';
 import { MessageAssembler, type MessageMode } from './message-assembler.js';
 import { MessageWriter } from './message-writer.js';
 import { MAX_CONTROL_PAYLOAD, Opcode } from './opcode.js';
-import { OutgoingQueue } from './outgoing.js';
+import { OutgoingQueue, type Pending } from './outgoing.js';
 import { MaskKeyPool, type RandomSource } from './random.js';
 import type { Role } from './role.js';
 import type { HandshakeFailure } from './upgrade-response.js';
@@ -134,6 +134,17 @@ export interface FrameOptions<T extends TextAs = 'string'> {
    * codec's own validator and `TextDecoder`.
    */
   readonly text?: TextCodec;
+  /**
+   * Makes the endpoint able to produce output later, outside any call of
+   * yours: with a compression backend that has `createAsyncDeflater` (e.g.
+   * a native thread pool), messages are compressed off the calling thread
+   * and this is called, from the backend's callback, once their frames are
+   * queued: call `takeOutgoing()` (and `nextEvent()`) again. Meanwhile
+   * `outputPending` is true, later sends wait behind the message, and the
+   * transport must not be closed. Without it everything happens inside
+   * `send()`.
+   */
+  readonly onOutgoing?: () => void;
 }
 
 const FIN = 0x80;
@@ -186,6 +197,16 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
     const keys = role === 'client' ? MaskKeyPool.for(options.random) : undefined;
     this.writer = new MessageWriter(this.out, keys, positive(options.fragmentSize, Infinity, 'fragmentSize'), text);
     this.autoPong = options.autoPong ?? true;
+    const onOutgoing = options.onOutgoing;
+    if (onOutgoing !== undefined) {
+      if (typeof onOutgoing !== 'function')
+        throw new UsageError('ERR_INVALID_ARGUMENT', 'onOutgoing must be a function');
+      this.writer.onReady = onOutgoing;
+      this.writer.onFailed = (slot, error) => {
+        this.encodingFailed(slot, error);
+        onOutgoing();
+      };
+    }
   }
 
   /** `connecting` until the handshake completes, `open`, `closing` once this side sent close, then `closed`. */
@@ -221,9 +242,18 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
     return '';
   }
 
-  /** Bytes queued for writing and not yet taken. */
+  /** Bytes queued for writing and not yet taken (a message being compressed off the thread counts as its size). */
   get bufferedAmount(): number {
     return this.out.bufferedAmount;
+  }
+
+  /**
+   * True while output is being produced off the calling thread (see
+   * `onOutgoing`): `takeOutgoing()` will have more, so the transport must
+   * stay open even when `shouldCloseTransport` is true.
+   */
+  get outputPending(): boolean {
+    return this.out.pending;
   }
 
   /**
@@ -398,7 +428,10 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
       let rsv = 0;
       for (const ext of agreed) rsv |= ext.rsv;
       this.decoder.allowedRsv = rsv;
-      const limits = { maxMessageSize: this.assembler.maxMessageSize };
+      const limits = {
+        maxMessageSize: this.assembler.maxMessageSize,
+        deferredEncoding: this.writer.onReady !== undefined,
+      };
       this.sessions = agreed.map((ext) => ext.createSession(this.role, limits));
       this.writer.sessions = this.sessions;
     }
@@ -607,6 +640,23 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
     this.move('fail');
     this.decoder.discard();
     return frameError(code, reason);
+  }
+
+  /**
+   * A message's compression failed off the thread (the backend's error, not
+   * the peer's): nothing queued after it may follow it, so the connection
+   * ends there with 1011, reported as a `protocol-error` of code 1011.
+   */
+  private encodingFailed(slot: Pending, error: Error): void {
+    const reason = truncateReason(`compression failed: ${error.message}`);
+    // Data is only sent while open, so any close frame (ours, an echo, a
+    // failure's) was queued after this message and goes with the rest: this one replaces it.
+    const close = new OutgoingQueue();
+    this.writer.frameTo(close, FIN | Opcode.Close, closeBody(CloseCode.InternalError, reason));
+    this.out.truncate(slot, close.take());
+    if (this.s !== 'open' && this.s !== 'closing') return; // the application was already told the connection closed
+    this.move('fail');
+    (this.queued ??= []).push(frameError(CloseCode.InternalError, reason));
   }
 
   /** After the transport ended: the one final `closed` event. */

@@ -43,12 +43,24 @@ export interface MessageEncoder {
   readonly rsv: number;
   /** Encoded bytes for `chunk`; `last` on the final chunk. The result belongs to the caller. */
   encode(chunk: Uint8Array, last: boolean): Uint8Array;
+  /**
+   * Present on an encoder whose work completes later (off the calling
+   * thread): used instead of `encode`, it calls `done` with the encoded bytes
+   * (the caller's) or an Error, in call order and never before it returns.
+   * Only sessions made with `deferredEncoding` hand out such encoders.
+   */
+  encodeLater?(chunk: Uint8Array, last: boolean, done: (result: Uint8Array | Error) => void): void;
 }
 
 /** Limits a session must respect when decoding. */
 export interface SessionLimits {
   /** Largest decoded message, in bytes. */
   readonly maxMessageSize: number;
+  /**
+   * The connection can send output that is ready later (its endpoint has an
+   * `onOutgoing` callback), so encoders with `encodeLater` may be used.
+   */
+  readonly deferredEncoding?: boolean;
 }
 
 /** The per-connection side of a negotiated extension. */

@@ -31,7 +31,8 @@ export class FrameEncoder {
   private readonly key: Uint8Array;
 
   constructor(
-    private readonly out: OutgoingQueue,
+    /** Where frames go: the connection's queue (a message writer points it elsewhere for a moment to fill a held slot). */
+    protected out: OutgoingQueue,
     /** Present on the client role, which must mask every frame. */
     private readonly keys: MaskKeyPool | undefined,
   ) {

@@ -83,6 +83,7 @@ export {
   InflateStatus,
   pakoBackend,
   type CompressionBackend,
+  type AsyncDeflater,
   type Deflater,
   type DeflaterOptions,
   type Inflater,

@@ -8,7 +8,7 @@
 import { UsageError } from './errors.js';
 import type { ExtensionSession, MessageEncoder } from './extension.js';
 import { FrameEncoder } from './frame-encoder.js';
-import type { OutgoingQueue } from './outgoing.js';
+import { OutgoingQueue, type Pending } from './outgoing.js';
 import type { MaskKeyPool } from './random.js';
 import { Opcode } from './opcode.js';
 import { PLAIN_TEXT, type TextRules, type Utf8Validator } from './utf8.js';
@@ -26,6 +26,10 @@ export class MessageWriter extends FrameEncoder {
   private outflow: MessageEncoder | undefined;
   /** UTF-8 state of a text message streamed out as bytes; made on first use. */
   private textState: Utf8Validator | undefined;
+  /** Told when a held slot got its frames (an encoding that completed later). */
+  onReady: (() => void) | undefined = undefined;
+  /** Told when an encoding that completes later failed; the slot is still held. */
+  onFailed: ((slot: Pending, error: Error) => void) | undefined = undefined;
 
   constructor(
     out: OutgoingQueue,
@@ -121,9 +125,49 @@ export class MessageWriter extends FrameEncoder {
     this.outflow = fin ? undefined : enc;
     if (enc === undefined) return false;
     const bytes = typeof data === 'string' ? encoder.encode(data) : data;
-    const encoded = enc.encode(bytes, fin);
-    this.fragments(first ? opcode | enc.rsv : Opcode.Continuation, encoded, fin, true);
+    const op = first ? opcode | enc.rsv : Opcode.Continuation;
+    if (enc.encodeLater !== undefined) {
+      this.encodeLater(enc, op, bytes, fin);
+      return true;
+    }
+    this.fragments(op, enc.encode(bytes, fin), fin, true);
     return true;
+  }
+
+  /** Queues one frame into `queue` instead of the connection's queue. */
+  frameTo(queue: OutgoingQueue, byte0: number, payload: Uint8Array): void {
+    const own = this.out;
+    this.out = queue;
+    try {
+      this.frame(byte0, payload, false);
+    } finally {
+      this.out = own;
+    }
+  }
+
+  /**
+   * Holds the message's place in the queue while its encoding runs
+   * elsewhere; the frames are made when it is done, so a client's mask keys
+   * and the fragmentation are those of the sync path.
+   */
+  private encodeLater(enc: MessageEncoder, op: number, bytes: Uint8Array, fin: boolean): void {
+    const queue = this.out;
+    const slot = queue.hold(bytes.length);
+    (enc.encodeLater as NonNullable<MessageEncoder['encodeLater']>)(bytes, fin, (result) => {
+      if (result instanceof Error) {
+        this.onFailed?.(slot, result);
+        return;
+      }
+      const frames = new OutgoingQueue();
+      this.out = frames;
+      try {
+        this.fragments(op, result, fin, true);
+      } finally {
+        this.out = queue;
+      }
+      queue.fill(slot, frames.take());
+      this.onReady?.();
+    });
   }
 
   private fragments(op: number, bytes: Uint8Array, fin: boolean, owned: boolean): void {

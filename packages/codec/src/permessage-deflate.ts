@@ -27,10 +27,15 @@
  * - The decompressed size counts against `maxMessageSize` as output is
  *   produced, in steps of at most 32 KiB, so a bomb fails with 1009 after at
  *   most one step past the limit.
+ * - A backend with `createAsyncDeflater` compresses off the calling thread
+ *   for an endpoint that takes deferred output (`onOutgoing`); decompression
+ *   stays synchronous, because the step-by-step size check above needs it
+ *   and it costs a fraction of compression.
  */
 import { CloseCode } from './close-codes.js';
 import type { Role } from './role.js';
 import {
+  type AsyncDeflater,
   type CompressionBackend,
   type Deflater,
   type Inflater,
@@ -349,7 +354,7 @@ function agreement(
       sharedEncoding: `${PERMESSAGE_DEFLATE}; server_max_window_bits=${params.serverMaxWindowBits}`,
     }),
     // The size limit is the connection's: it counts the decoded bytes this session hands over.
-    createSession: (role) => new DeflateSession(role, params, tuning),
+    createSession: (role, limits) => new DeflateSession(role, params, tuning, limits.deferredEncoding === true),
   };
 }
 
@@ -406,10 +411,10 @@ function pool<K, T>(pools: WeakMap<CompressionBackend, Map<K, T[]>>, backend: Co
 class DeflateSession implements ExtensionSession {
   readonly rsv = RSV1;
   private readonly decoder: DeflateMessageDecoder;
-  private readonly encoder: DeflateMessageEncoder;
+  private readonly encoder: MessageEncoder;
   private readonly threshold: number;
 
-  constructor(role: Role, params: PerMessageDeflateParams, tuning: Tuning) {
+  constructor(role: Role, params: PerMessageDeflateParams, tuning: Tuning, deferred: boolean) {
     const server = role === 'server';
     // Our inflater follows the peer's window, floored at 9 (see the 8-bit policy above).
     const peerBits = Math.max(9, server ? params.clientMaxWindowBits : params.serverMaxWindowBits);
@@ -417,7 +422,11 @@ class DeflateSession implements ExtensionSession {
     this.decoder = new DeflateMessageDecoder(tuning.backend, peerBits, peerResets);
     const ourBits = server ? params.serverMaxWindowBits : params.clientMaxWindowBits;
     const weReset = server ? params.serverNoContextTakeover : params.clientNoContextTakeover;
-    this.encoder = new DeflateMessageEncoder(tuning, Math.max(9, ourBits), weReset);
+    const bits = Math.max(9, ourBits);
+    this.encoder =
+      deferred && tuning.backend.createAsyncDeflater !== undefined
+        ? new DeferredDeflateMessageEncoder(tuning, bits, weReset)
+        : new DeflateMessageEncoder(tuning, bits, weReset);
     this.threshold = tuning.threshold;
   }
 
@@ -534,13 +543,7 @@ class DeflateMessageEncoder implements MessageEncoder {
         });
       this.deflater = d;
     }
-    const out = d.compress(chunk);
-    let n = out.length;
-    // §7.2.1: the message ends without the sync flush's empty stored block marker.
-    if (last && n >= 4 && out[n - 4] === 0 && out[n - 3] === 0 && out[n - 2] === 0xff && out[n - 1] === 0xff) n -= 4;
-    // An empty message is the single byte 0x00 (§7.2.3.6); a deflater that
-    // just flushed emits nothing for empty input, so supply the empty block.
-    const bytes = last && n === 0 ? new Uint8Array(1) : out.slice(0, n);
+    const bytes = messageBytes(d.compress(chunk), last, true);
     if (last && this.reusable) {
       d.reset();
       this.deflater = undefined;
@@ -550,3 +553,50 @@ class DeflateMessageEncoder implements MessageEncoder {
     return bytes;
   }
 }
+
+/**
+ * A deflater's output as a message's payload (a copy unless `owned` is
+ * false): §7.2.1, the message ends without the sync flush's empty stored
+ * block marker; §7.2.3.6, an empty message is the single byte 0x00 (a
+ * deflater that just flushed emits nothing for empty input).
+ */
+function messageBytes(out: Uint8Array, last: boolean, copy: boolean): Uint8Array {
+  let n = out.length;
+  if (last && n >= 4 && out[n - 4] === 0 && out[n - 3] === 0 && out[n - 2] === 0xff && out[n - 1] === 0xff) n -= 4;
+  if (last && n === 0) return new Uint8Array(1);
+  return copy ? out.slice(0, n) : out.subarray(0, n);
+}
+
+/**
+ * Compression off the calling thread, through the backend's async deflater:
+ * one per connection for its life (calls queue in it, so it is never lent to
+ * another connection mid-message), reset after each message when this side
+ * keeps no context.
+ */
+class DeferredDeflateMessageEncoder implements MessageEncoder {
+  readonly rsv = RSV1;
+  private deflater: AsyncDeflater | undefined;
+
+  constructor(
+    private readonly tuning: Tuning,
+    private readonly bits: number,
+    private readonly resets: boolean,
+  ) {}
+
+  encode(): Uint8Array {
+    // The session hands this encoder out only to a connection that takes deferred output.
+    throw new UsageError('ERR_INVALID_STATE', 'this encoder only encodes later');
+  }
+
+  encodeLater(chunk: Uint8Array, last: boolean, done: (result: Uint8Array | Error) => void): void {
+    const d = (this.deflater ??= (this.tuning.backend.createAsyncDeflater as CreateAsync)({
+      windowBits: this.bits,
+      level: this.tuning.level,
+      memLevel: this.tuning.memLevel,
+    }));
+    d.compress(chunk, (out) => done(out instanceof Error ? out : messageBytes(out, last, false)));
+    if (last && this.resets) d.reset();
+  }
+}
+
+type CreateAsync = NonNullable<CompressionBackend['createAsyncDeflater']>;
