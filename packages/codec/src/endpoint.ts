@@ -142,9 +142,9 @@ export interface FrameOptions<T extends TextAs = 'string'> {
    * queued: call `takeOutgoing()` (and `nextEvent()`) again. Meanwhile
    * `outputPending` is true, later sends wait behind the message, and the
    * transport must not be closed. Without it everything happens inside
-   * `send()`.
+   * `send()`. It is given the endpoint, so one function can serve many.
    */
-  readonly onOutgoing?: () => void;
+  readonly onOutgoing?: (endpoint: Endpoint<T>) => void;
 }
 
 const FIN = 0x80;
@@ -201,10 +201,10 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
     if (onOutgoing !== undefined) {
       if (typeof onOutgoing !== 'function')
         throw new UsageError('ERR_INVALID_ARGUMENT', 'onOutgoing must be a function');
-      this.writer.onReady = onOutgoing;
+      this.writer.onReady = () => onOutgoing(this);
       this.writer.onFailed = (slot, error) => {
         this.encodingFailed(slot, error);
-        onOutgoing();
+        onOutgoing(this);
       };
     }
   }
