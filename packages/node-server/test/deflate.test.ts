@@ -24,7 +24,7 @@ import {
   zlibBackend,
   zlibBackendAvailable,
 } from '../src/index.js';
-import { parkIdleEngines } from '../src/zlib-backend.js';
+import { parkIdleEngines } from '../src/zlib-parking.js';
 import { rawClient, startServer, until } from './helpers.js';
 
 const servers: Array<Pick<WebSocketServer, 'close'>> = [];
