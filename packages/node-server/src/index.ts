@@ -28,6 +28,7 @@ export type { AttachableServer, Transport } from './transport.js';
 export type { ByteStream, ByteStreamEvents } from './byte-stream.js';
 export { type Clock, systemClock, type TimerHandle } from './clock.js';
 export { zlibBackend, zlibBackendAvailable } from './zlib-backend.js';
+export { zlibThreadPoolBackend } from './zlib-thread-pool.js';
 export { nodeTextCodec } from './text-codec.js';
 export type { TextAs, TextCodec } from '@rfc6455/codec';
 export {

@@ -15,6 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import {
   type CompressionBackend,
+  type Endpoint,
   type ExtensionElement,
   type HeaderInit,
   type MessageMode,
@@ -245,6 +246,8 @@ export abstract class ServerCore<Data = unknown> extends EventEmitter<WebSocketS
       ...(options.maxStartLineLength !== undefined && { maxStartLineLength: options.maxStartLineLength }),
       ...(options.maxEarlyDataSize !== undefined && { maxEarlyDataSize: options.maxEarlyDataSize }),
       ...(pmd !== false && {
+        // A backend that compresses off the event loop hands frames over later, through this.
+        onOutgoing: this.outgoing,
         extensions: [
           permessageDeflate({
             ...(pmd === true ? {} : pmd),
@@ -467,6 +470,7 @@ export abstract class ServerCore<Data = unknown> extends EventEmitter<WebSocketS
     }
     const ws = new WebSocket<Data>(p.socket, endpoint, this.settings, extensions, normalized.data as Data, p.transport);
     this.clients.add(ws);
+    if (this.endpointOptions.onOutgoing !== undefined) this.byEndpoint.set(endpoint, ws);
     ws.topicsLink = this.topics;
     ws.onFinish = this.forget;
     this.emit('connection', ws, info);
@@ -556,6 +560,14 @@ export abstract class ServerCore<Data = unknown> extends EventEmitter<WebSocketS
       transport,
     };
   }
+
+  /** The connections whose endpoints may produce output later (a deferred compressor), by endpoint. */
+  private readonly byEndpoint = new WeakMap<ServerEndpoint<TextAs>, WebSocket<Data>>();
+
+  /** Output of an endpoint's deferred compression is ready: one function for every connection. */
+  private readonly outgoing = (endpoint: Endpoint<TextAs>): void => {
+    this.byEndpoint.get(endpoint as ServerEndpoint<TextAs>)?.onOutgoing();
+  };
 
   /** One function for every connection (no closure per connection). */
   private readonly forget = (ws: WebSocket<Data>): void => {

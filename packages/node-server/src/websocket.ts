@@ -412,16 +412,31 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
       this.endpoint.takeOutgoing();
       return;
     }
-    const out = this.endpoint.takeOutgoing();
+    const endpoint = this.endpoint;
+    const out = endpoint.takeOutgoing();
     if (out.length > 0) this.writeAll(out);
-    if (this.endpoint.shouldCloseTransport) {
+    // Frames still being compressed come before the end: the endpoint says when they are ready.
+    if (endpoint.shouldCloseTransport && !endpoint.outputPending) {
       this.endTransport();
       return;
     }
-    if (!this.readPaused && this.socket.writableLength > this.settings.readPauseThreshold) {
+    // Messages being compressed count: a peer sending faster than they compress is held back too.
+    if (!this.readPaused && this.bufferedAmount > this.settings.readPauseThreshold) {
       this.readPaused = true;
       this.socket.pause();
     }
+  }
+
+  /**
+   * @internal — frames compressed off the event loop are ready (or the
+   * compression failed: its event is dispatched, then the close written).
+   */
+  onOutgoing(): void {
+    if (this.dispatching) return; // written when the dispatch ends
+    this.dispatchAll();
+    // Reading paused for bytes that were still being compressed resumes here when no drain is coming.
+    if (this.readPaused && !this.socket.writableNeedDrain && this.bufferedAmount <= this.settings.readPauseThreshold)
+      this.onDrain();
   }
 
   private writeAll(out: readonly Uint8Array[]): void {
