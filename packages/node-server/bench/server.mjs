@@ -1,6 +1,6 @@
 // Echo server for the load generator, in its own process so its CPU and memory
 // can be measured apart from the load generator's.
-// argv: 'rfc6455' | 'rfc6455-pako' | 'rfc6455-h2' | 'ws', then optionally 'deflate' (permessage-deflate
+// argv: 'rfc6455' | 'rfc6455-sync' | 'rfc6455-pako' | 'rfc6455-h2' | 'ws', then optionally 'deflate' (permessage-deflate
 // accepted: window 15, level 6, threshold 1 KiB, context takeover, on both servers).
 // 'rfc6455-h2' is this package attached to a cleartext node:http2 server with
 // the extended CONNECT setting (RFC 8441): WebSockets arrive as HTTP/2 streams.
@@ -27,9 +27,10 @@ if (kind === 'ws') {
   await new Promise((r) => wss.on('listening', r));
   port = wss.address().port;
 } else {
-  const { WebSocketServer, zlibBackend } = await import('../dist/index.js');
+  const { WebSocketServer, zlibBackend, zlibThreadPoolBackend } = await import('../dist/index.js');
   const { pakoBackend } = await import('@rfc6455/codec');
-  const backend = kind === 'rfc6455-pako' ? pakoBackend : zlibBackend;
+  const backend =
+    kind === 'rfc6455-pako' ? pakoBackend : kind === 'rfc6455-sync' ? zlibBackend : zlibThreadPoolBackend;
   const perMessageDeflate = deflate && { threshold: 1024, level: 6, memLevel: 8, serverMaxWindowBits: 15, backend };
   const common = { maxMessageSize: 64 * 1024 * 1024, heartbeatInterval: 0, perMessageDeflate };
   if (kind === 'rfc6455-h2') {

@@ -30,7 +30,8 @@ import {
   resetMalformed,
   resetStream,
 } from './transport.js';
-import { zlibBackend, zlibBackendAvailable } from './zlib-backend.js';
+import { zlibBackendAvailable } from './zlib-backend.js';
+import { zlibThreadPoolBackend } from './zlib-thread-pool.js';
 
 export type {
   AcceptDecision,
@@ -75,8 +76,9 @@ export class WebSocketServer<Data = unknown> extends ServerCore<Data> {
   private readonly secure: boolean;
 
   constructor(options: ServerOptions<Data> = {}) {
-    // Node's native zlib when its internals are reachable (about 2× pako; see README), else pako.
-    super(options, zlibBackendAvailable ? zlibBackend : pakoBackend);
+    // Node's native zlib when its internals are reachable (about 2× pako; see README), compressing on
+    // libuv's thread pool so zlib runs beside the event loop, as ws does; else pako.
+    super(options, zlibBackendAvailable ? zlibThreadPoolBackend : pakoBackend);
     if (options.server !== undefined) {
       const server = options.server;
       this.attached = server;

@@ -38,8 +38,8 @@ class ThreadPoolDeflater implements AsyncDeflater, Parkable {
 
   constructor(private readonly options: DeflaterOptions) {
     this.history = new History(1 << options.windowBits);
-    // zlib's deflate state (see ZlibDeflater) and the stream's 64 KiB output chunk.
-    this.cost = (4 << options.windowBits) + (4 << (options.memLevel + 7)) + 64 * 1024;
+    // zlib's deflate state (see ZlibDeflater) and the stream's 16 KiB output chunk.
+    this.cost = (4 << options.windowBits) + (4 << (options.memLevel + 7)) + 16 * 1024;
   }
 
   compress(bytes: Uint8Array, done: Done): void {
@@ -91,7 +91,6 @@ class ThreadPoolDeflater implements AsyncDeflater, Parkable {
       level: this.options.level,
       memLevel: this.options.memLevel,
       flush: constants.Z_SYNC_FLUSH,
-      chunkSize: 64 * 1024,
       ...(dictionary !== undefined && { dictionary }),
     });
     stream.on('data', this.collect);
