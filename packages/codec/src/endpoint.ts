@@ -135,6 +135,19 @@ export interface FrameOptions<T extends TextAs = 'string'> {
    */
   readonly text?: TextCodec;
   /**
+   * A platform accelerator for large messages: makes the buffer a message
+   * whose size a frame header announced is assembled in, e.g. Node's
+   * `Buffer.allocUnsafeSlow`, which skips the zero-filling every
+   * `new Uint8Array(size)` costs. Every byte of it is written before the
+   * message is handed out, and the codec asks for exactly the message's
+   * size (a buffer that grows with fragments of unknown count is always
+   * made zeroed, so no unwritten memory can be reached through `.buffer`).
+   * It must return a buffer of its own of exactly `size` bytes, never a view
+   * into a shared pool (the message's `.buffer` would expose the pool).
+   * Default: `new Uint8Array(size)`.
+   */
+  readonly allocate?: (size: number) => Uint8Array;
+  /**
    * Makes the endpoint able to produce output later, outside any call of
    * yours: with a compression backend that has `createAsyncDeflater` (e.g.
    * a native thread pool), messages are compressed off the calling thread
@@ -193,7 +206,10 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
     if (textAs !== undefined && textAs !== 'string' && textAs !== 'bytes') {
       throw new UsageError('ERR_INVALID_ARGUMENT', `textAs must be 'string' or 'bytes', got ${String(textAs)}`);
     }
-    this.assembler = new MessageAssembler<T>(maxMessageSize, options.messageMode ?? 'whole', textAs, text);
+    const allocate = options.allocate;
+    if (allocate !== undefined && typeof allocate !== 'function')
+      throw new UsageError('ERR_INVALID_ARGUMENT', 'allocate must be a function');
+    this.assembler = new MessageAssembler<T>(maxMessageSize, options.messageMode ?? 'whole', textAs, text, allocate);
     const keys = role === 'client' ? MaskKeyPool.for(options.random) : undefined;
     this.writer = new MessageWriter(this.out, keys, positive(options.fragmentSize, Infinity, 'fragmentSize'), text);
     this.autoPong = options.autoPong ?? true;

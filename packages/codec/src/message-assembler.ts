@@ -18,6 +18,7 @@
  * `textAs` nor the accelerator.
  */
 import { CloseCode } from './close-codes.js';
+import { UsageError } from './errors.js';
 import type { FrameErrorEvent, FrameEvent, TextAs, TextEvent, TextPartEvent } from './events.js';
 import type { FrameDecoder } from './frame-decoder.js';
 import { maskInto, unmaskInPlace } from './mask.js';
@@ -56,6 +57,8 @@ export class MessageAssembler<T extends TextAs = 'string'> {
     private readonly mode: MessageMode,
     textAs?: T,
     private readonly text: TextRules = PLAIN_TEXT,
+    /** Makes a buffer of exactly a message's size that is written whole before it is read (an accelerator). */
+    private readonly allocate: (size: number) => Uint8Array = zeroed,
   ) {
     this.asBytes = textAs === 'bytes';
     this.validator = text.validator();
@@ -135,7 +138,17 @@ export class MessageAssembler<T extends TextAs = 'string'> {
 
   private ensureCapacity(needed: number, exact: boolean): void {
     if (needed <= this.buf.length) return;
-    const grown = exact ? needed : Math.min(Math.max(needed, this.buf.length * 2, MIN_CAPACITY), this.maxMessageSize);
+    // The message's exact size from a final frame's header: every byte of it
+    // will be written, so a platform allocator may skip zero-filling it.
+    if (exact) {
+      const next = this.allocate(needed);
+      if (!(next instanceof Uint8Array) || next.length !== needed)
+        throw new UsageError('ERR_INVALID_ARGUMENT', `allocate(${needed}) must return a Uint8Array of ${needed} bytes`);
+      if (this.len > 0) next.set(this.buf.subarray(0, this.len));
+      this.buf = next;
+      return;
+    }
+    const grown = Math.min(Math.max(needed, this.buf.length * 2, MIN_CAPACITY), this.maxMessageSize);
     const next = new Uint8Array(Math.max(grown, needed));
     if (this.len > 0) next.set(this.buf.subarray(0, this.len));
     this.buf = next;
@@ -322,6 +335,10 @@ export class MessageAssembler<T extends TextAs = 'string'> {
     if (kind === Opcode.Binary) return { type: 'binary-part', data: piece, last };
     return this.textPart(piece, last, false);
   }
+}
+
+function zeroed(size: number): Uint8Array {
+  return new Uint8Array(size);
 }
 
 function protocolError(code: number, reason: string): FrameErrorEvent {
