@@ -30,6 +30,7 @@ import { type PublishOptions, type PublishResult, TOPICS_SUBPROTOCOL } from '@rf
 import type { ByteStream } from './byte-stream.js';
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { fanOut } from './fan-out.js';
+import { allocateMessage } from './message-allocator.js';
 import { nodeTextCodec } from './text-codec.js';
 import { type SubscribeAuthorizer, ServerTopics, type TopicsHubFactory } from './topics.js';
 import { abortTransport, respondAndClose, responseHeaders, type Transport } from './transport.js';
@@ -182,6 +183,8 @@ export abstract class ServerCore<Data = unknown> extends EventEmitter<WebSocketS
     this.endpointOptions = {
       // Node's SIMD UTF-8 validation and native string decoding, instead of the codec's portable ones.
       text: nodeTextCodec,
+      // And buffers for large messages that skip zero-filling (every byte is written before it is read).
+      allocate: allocateMessage,
       ...(options.textAs !== undefined && { textAs: options.textAs }),
       ...(options.maxMessageSize !== undefined && { maxMessageSize: options.maxMessageSize }),
       ...(options.maxFramePayload !== undefined && { maxFramePayload: options.maxFramePayload }),
