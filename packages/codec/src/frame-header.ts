@@ -5,6 +5,7 @@
  * (dissectors, fuzzers, proxies) use these functions directly.
  */
 import { CloseCode } from './close-codes.js';
+import { POOLED_MAX, pooledBytes } from './byte-pool.js';
 import { UsageError } from './errors.js';
 import { copyOf, maskInto, maskIntoScratch, scratch } from './mask.js';
 import { MAX_CONTROL_PAYLOAD, opcodeName } from './opcode.js';
@@ -174,25 +175,43 @@ export interface FrameInit {
  * Writes a header for a payload of `payloadLength` bytes, with the shortest
  * length encoding. Does not check the frame against the protocol: tools use
  * it to build invalid frames on purpose. With the payload written after it
- * as it is, this frames a large unmasked payload without copying it.
+ * as it is, this frames an unmasked payload without copying it (what ws's
+ * `Sender.frame` does: a header, and the payload by reference).
+ *
+ * The header is carved out of a shared ArrayBuffer, as {@link encodeFrame}'s
+ * small frames are: `result.buffer` is not the header alone, and must not be
+ * transferred.
  */
 export function encodeFrameHeader(frame: FrameInit, payloadLength: number): Uint8Array<ArrayBuffer> {
   checkKey(frame.maskKey);
-  const out = new Uint8Array(encodedFrameLength(payloadLength, frame.maskKey !== undefined) - payloadLength);
+  const out = pooledBytes(encodedFrameLength(payloadLength, frame.maskKey !== undefined) - payloadLength);
   writeHeader(out, 0, frame, payloadLength);
   return out;
 }
 
 /**
- * Encodes one whole frame into a buffer of its own (masked when `maskKey` is
- * given). Each call allocates that buffer; to encode many small frames, write
- * them into a buffer of yours with {@link encodeFrameInto}.
+ * Encodes one whole frame into a new array (masked when `maskKey` is given).
+ *
+ * Frames up to 4 KiB are carved out of a shared 64 KiB ArrayBuffer, as Node
+ * pools small Buffers, because an array of its own over 64 bytes costs V8
+ * about half a microsecond: the result may be a view into memory shared with
+ * other results, so `result.buffer` is not the frame alone. Use the result
+ * through its own offset and length (as every API taking a Uint8Array does),
+ * and never transfer its buffer, which would detach other frames with it.
+ * Results never share bytes: writing into one changes no other.
  */
 export function encodeFrame(frame: FrameInit, payload: Uint8Array): Uint8Array<ArrayBuffer> {
   const key = frame.maskKey;
   checkKey(key);
   const n = payload.length;
   const size = frameLength(n, key !== undefined);
+  if (size <= POOLED_MAX) {
+    const out = pooledBytes(size);
+    const at = writeHeader(out, 0, frame, n);
+    if (key === undefined) copyInto(payload, out, at);
+    else maskInto(payload, out, at, key, 0);
+    return out;
+  }
   if (key !== undefined && n > LARGE_MASKED) {
     // Assembled and masked in scratch memory, then copied once into a buffer
     // that is not zeroed first.
@@ -229,13 +248,8 @@ export function encodeFrameInto(frame: FrameInit, payload: Uint8Array, target: U
   }
   checkKey(key);
   const at = writeHeader(target, offset, frame, n);
-  if (key === undefined) {
-    // Past a few bytes, set() costs less than a loop.
-    if (n > 8) target.set(payload, at);
-    else for (let i = 0; i < n; i++) target[at + i] = payload[i] as number;
-  } else {
-    maskInto(payload, target, at, key, 0);
-  }
+  if (key === undefined) copyInto(payload, target, at);
+  else maskInto(payload, target, at, key, 0);
   return end;
 }
 
@@ -253,6 +267,13 @@ function frameLength(n: number, masked: boolean): number {
 
 // Masked frames over this size are assembled in scratch memory by encodeFrame.
 const LARGE_MASKED = 16 * 1024;
+
+/** `dst.set(src, at)`, by a loop for a few bytes, where the call costs more than the copy. */
+function copyInto(src: Uint8Array, dst: Uint8Array, at: number): void {
+  const n = src.length;
+  if (n > 8) dst.set(src, at);
+  else for (let i = 0; i < n; i++) dst[at + i] = src[i] as number;
+}
 
 function checkKey(key: Uint8Array | undefined): void {
   if (key !== undefined && key.length !== 4) throw new UsageError('ERR_INVALID_ARGUMENT', 'a masking key has 4 bytes');
