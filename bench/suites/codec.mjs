@@ -264,9 +264,10 @@ function keySource() {
 
 /**
  * One frame per call, its bytes taken (ready to write) after every call.
- * `encodeFrame` allocates the frame; `encodeFrameInto` writes it into the
- * caller's buffer (a 64 KiB slab, replaced when full, as ws's Buffer pool
- * is) and the caller takes a view of it.
+ * `encodeFrame` returns the frame (up to 4 KiB a view into the codec's
+ * shared pool); `encodeFrameInto` writes it into the caller's buffer (a
+ * 64 KiB slab, replaced when full, as ws's Buffer pool is), from which the
+ * caller writes it (`+view`: takes a view of it first).
  */
 function thisFrameEncoder(api, payload, masked, ops) {
   const key = new Uint8Array(4);
@@ -328,7 +329,16 @@ function thisFrameEncoder(api, payload, masked, ops) {
   };
 }
 
-/** ws's static Sender.frame() with the options its Sender#send() passes for a Buffer: a list of buffers to write. */
+/**
+ * ws's static Sender.frame() with the options its Sender#send() passes for a
+ * Buffer (readOnly: true): a list of buffers to write. Unmasked, that is
+ * [header, payload]: a 2–10-byte header from Buffer.allocUnsafe (a slice of
+ * Node's unzeroed 8 KiB pool) and the payload itself, not copied. Masked,
+ * it is [frame]: one allocUnsafe buffer holding the header and the masked
+ * copy of the payload (bufferutil masks from 48 bytes). So unmasked, only
+ * encodeFrameHeader does what Sender.frame does; encodeFrame and
+ * encodeFrameInto also copy the payload behind the header.
+ */
 function wsFrameEncoder(payload, masked, ops) {
   const data = Buffer.from(payload);
   const options = { fin: true, opcode: 2, mask: masked, maskBuffer: Buffer.alloc(4), readOnly: true, rsv1: false };
@@ -345,6 +355,31 @@ function wsFrameEncoder(payload, masked, ops) {
   };
 }
 
+/**
+ * What copying the payload alone costs a frame encoder that writes one
+ * contiguous frame, as encodeFrameInto does into the same 64 KiB slab: the
+ * set() of the payload behind a 2-byte gap, and the fresh slab memory it
+ * fills. ws's unmasked Sender.frame copies nothing.
+ */
+function payloadCopyAlone(payload, ops) {
+  const SLAB = 64 * 1024;
+  let slab = new Uint8Array(SLAB);
+  let pos = 0;
+  return {
+    pass: () => {
+      for (let i = 0; i < ops; i++) {
+        if (SLAB - pos < payload.length + 14) {
+          slab = new Uint8Array(SLAB);
+          pos = 0;
+        }
+        slab.set(payload, pos + 2);
+        pos += payload.length + 2;
+      }
+      return ops;
+    },
+  };
+}
+
 async function frameEncoderCase({ api, size, masked }) {
   const payload = payloadBytes(size, false, prng(size));
   const ops = 4096;
@@ -353,10 +388,13 @@ async function frameEncoderCase({ api, size, masked }) {
   a.pass();
   b.pass();
   if (a.bytes() !== b.bytes()) throw new Error(`frame sizes differ: ${a.bytes()} vs ${b.bytes()}`);
-  return compare([
+  const contenders = [
     { name: 'this', pass: thisFrameEncoder(api, payload, masked, ops).pass },
     { name: 'ws', pass: wsFrameEncoder(payload, masked, ops).pass },
-  ]);
+  ];
+  if (api === 'encodeFrameInto' && !masked)
+    contenders.push({ name: 'payload copy alone', ...payloadCopyAlone(payload, ops) });
+  return compare(contenders);
 }
 
 // --- masking alone ----------------------------------------------------------
@@ -457,7 +495,7 @@ export function cases() {
   for (const masked of [false, true]) {
     for (const size of [16, 125, KiB]) {
       list.push({
-        group: 'encode binary',
+        group: 'encode binary, taken per send',
         name: `encode binary ${sizeName(size)} ${masked ? 'masked (client)' : 'unmasked (server)'}`,
         unit: 'frames/s',
         size,
@@ -522,6 +560,8 @@ export const notes = [
   'Binary is the like-for-like comparison. Text: "this" validates UTF-8 AND decodes to a JS string; ws validates and hands out bytes, "ws+toString" adds Buffer#toString() in the listener.',
   'Encode: send() plus taking the buffers for writing after every send, or once per 16 sends as an adapter does for the replies one read produced (this), vs Sender#send() into a socket stub that counts bytes (ws, which writes every frame as it is sent). Client keys come from crypto randomness in both.',
   'GB/s counts payload bytes (1 GB = 1e9 bytes).',
-  "Frame encoder: the public /frames encoder, one frame per call with its bytes taken each time (encodeFrame allocates it; encodeFrameInto writes into a 64 KiB buffer of the caller, who takes a view), vs ws's static Sender.frame() with the options Sender#send() passes for a Buffer. Keys for masked frames come from a crypto-filled pool in both.",
+  "Frame encoder: the public /frames encoder, one frame per call with its bytes taken each time (encodeFrame returns it, small frames from the codec's shared pool; encodeFrameInto writes into a 64 KiB buffer of the caller, replaced when full, and +view also takes a view of it), vs ws's static Sender.frame() with the options Sender#send() passes for a Buffer. Keys for masked frames come from a crypto-filled pool in both.",
+  'Frame encoder, unmasked: Sender.frame returns a pooled header and the payload by reference (no copy), as encodeFrameHeader does; encodeFrame and encodeFrameInto write one contiguous frame, so they also copy the payload. "payload copy alone" is that copy and the slab memory it fills, without any header.',
+  'Frame encoder, masked: Sender.frame returns one buffer with the header and the masked payload, as encodeFrame and encodeFrameInto do.',
   'Mask only: maskInto/unmaskInPlace vs the mask/unmask functions ws itself uses, on payloads at odd offsets; copying into a destination of different alignment.',
 ];
