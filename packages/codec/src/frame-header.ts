@@ -279,37 +279,47 @@ function checkKey(key: Uint8Array | undefined): void {
   if (key !== undefined && key.length !== 4) throw new UsageError('ERR_INVALID_ARGUMENT', 'a masking key has 4 bytes');
 }
 
-/** Writes the header at `out[p]`; returns where the payload goes. */
+/**
+ * Writes the header at `out[p]`; returns where the payload goes. The rare
+ * 64-bit length is written out of line: with it inline, V8 inlined less of
+ * the encoders' small-frame path (small masked frames were 10–30% slower).
+ */
 function writeHeader(out: Uint8Array, p: number, frame: FrameInit, n: number): number {
   const key = frame.maskKey;
   const maskBit = key === undefined ? 0 : 0x80;
-  out[p++] = (frame.fin === false ? 0 : 0x80) | ((frame.rsv ?? 0) & 0x70) | (frame.opcode & 0x0f);
+  out[p] = (frame.fin === false ? 0 : 0x80) | ((frame.rsv ?? 0) & 0x70) | (frame.opcode & 0x0f);
   if (n < 126) {
-    out[p++] = n | maskBit;
+    out[p + 1] = n | maskBit;
+    p += 2;
   } else if (n < 0x1_0000) {
-    out[p++] = 126 | maskBit;
-    out[p++] = n >>> 8;
-    out[p++] = n & 0xff;
-  } else {
-    out[p++] = 127 | maskBit;
-    const high = Math.floor(n / TWO_POW_32);
-    out[p++] = 0;
-    out[p++] = 0;
-    out[p++] = (high >>> 8) & 0xff;
-    out[p++] = high & 0xff;
-    out[p++] = (n >>> 24) & 0xff;
-    out[p++] = (n >>> 16) & 0xff;
-    out[p++] = (n >>> 8) & 0xff;
-    out[p++] = n & 0xff;
-  }
-  if (key !== undefined) {
-    out[p] = key[0] as number;
-    out[p + 1] = key[1] as number;
-    out[p + 2] = key[2] as number;
-    out[p + 3] = key[3] as number;
+    out[p + 1] = 126 | maskBit;
+    out[p + 2] = n >>> 8;
+    out[p + 3] = n & 0xff;
     p += 4;
+  } else {
+    p = writeLength64(out, p, n, maskBit);
   }
-  return p;
+  if (key === undefined) return p;
+  out[p] = key[0] as number;
+  out[p + 1] = key[1] as number;
+  out[p + 2] = key[2] as number;
+  out[p + 3] = key[3] as number;
+  return p + 4;
+}
+
+/** The second byte and a 64-bit length after the first byte at `out[p]`; returns where the key or payload goes. */
+function writeLength64(out: Uint8Array, p: number, n: number, maskBit: number): number {
+  const high = Math.floor(n / TWO_POW_32);
+  out[p + 1] = 127 | maskBit;
+  out[p + 2] = 0;
+  out[p + 3] = 0;
+  out[p + 4] = (high >>> 8) & 0xff;
+  out[p + 5] = high & 0xff;
+  out[p + 6] = (n >>> 24) & 0xff;
+  out[p + 7] = (n >>> 16) & 0xff;
+  out[p + 8] = (n >>> 8) & 0xff;
+  out[p + 9] = n & 0xff;
+  return p + 10;
 }
 
 function rsvNames(bits: number): string {
