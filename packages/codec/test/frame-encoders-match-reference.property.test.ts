@@ -5,12 +5,20 @@
  * encodeFrameHeader's header, and encodeFrameInto's frame in the caller's
  * buffer, for any header fields, mask and payload length — each length
  * encoding, small frames from the shared pool and larger ones on their own,
- * masked frames assembled in scratch memory.
+ * masked frames assembled in scratch memory — and parseFrameHeader reads
+ * every length the reference writes.
  */
 import fc from 'fast-check';
 import { equals } from 'uint8arrays/equals';
 import { describe, expect, it } from 'vitest';
-import { encodedFrameLength, encodeFrame, encodeFrameHeader, encodeFrameInto, type FrameInit } from '../src/frames.js';
+import {
+  encodedFrameLength,
+  encodeFrame,
+  encodeFrameHeader,
+  encodeFrameInto,
+  type FrameInit,
+  parseFrameHeader,
+} from '../src/frames.js';
 import { encodeFrame as referenceFrame, type FrameSpec } from '../src/testing.js';
 
 const RUNS = Number(process.env.FC_RUNS ?? 300);
@@ -86,6 +94,35 @@ describe('the frame encoders against an independent reference encoding', () => {
         expect(equals(encodeFrameHeader(c.init, n), expected.subarray(0, expected.length - n))).toBe(true);
       }),
       { numRuns: RUNS },
+    );
+  });
+
+  it('encodeFrameHeader writes any length up to 2^53 - 1, and parseFrameHeader reads it back', () => {
+    const huge = fc.oneof(fc.integer({ min: 0, max: 0x1_0000_0000 }), fc.maxSafeNat());
+    fc.assert(
+      fc.property(huge, fc.boolean(), (n, masked) => {
+        const init = { opcode: 2, ...(masked && { maskKey: Uint8Array.of(9, 8, 7, 6) }) };
+        // The reference header alone: no payload, the length declared.
+        const spec = { fin: true, rsv: 0, opcode: 2, payload: new Uint8Array(0), maskKey: init.maskKey ?? null };
+        const expected = referenceFrame({ ...spec, declaredLength: n });
+        expect(equals(encodeFrameHeader(init, n), expected)).toBe(true);
+        const parsed = parseFrameHeader(expected);
+        if (parsed.type !== 'header') throw new Error(parsed.type);
+        expect(parsed.header.payloadLength).toBe(n);
+      }),
+      {
+        numRuns: RUNS,
+        examples: [
+          // Found: the header was 9 bytes, the frame's length (which rounds near 2^53) minus the payload's.
+          [Number.MAX_SAFE_INTEGER, false],
+          // Found: the two most significant length bytes were always written as 0.
+          [2 ** 48, false],
+          [Number.MAX_SAFE_INTEGER, true],
+          [65_536, false],
+          [2 ** 32, true],
+          [2 ** 32 - 1, false],
+        ],
+      },
     );
   });
 
