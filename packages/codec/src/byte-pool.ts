@@ -13,14 +13,14 @@
  * so arrays never alias one another.
  */
 
-const POOL_SIZE = 64 * 1024;
+const POOL_SIZE = 0x1_0000; // 64 KiB
 
 /**
  * Arrays up to this size come from the pool; larger ones get a buffer of
  * their own. A pool is replaced once a request does not fit in what is left,
  * so at most this much of each pool goes unused.
  */
-export const POOLED_MAX = 4 * 1024;
+export const POOLED_MAX = 0x1000; // 4 KiB
 
 // Made on first use: a process that never asks for pooled bytes holds none.
 let pool = new ArrayBuffer(0);
@@ -34,7 +34,6 @@ export function pooledBytes(n: number): Uint8Array<ArrayBuffer> {
     pool = new ArrayBuffer(POOL_SIZE);
     poolPos = 0;
   }
-  const at = poolPos;
-  poolPos = at + n;
-  return new Uint8Array(pool, at, n);
+  poolPos += n;
+  return new Uint8Array(pool, poolPos - n, n);
 }

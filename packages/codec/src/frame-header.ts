@@ -65,13 +65,11 @@ export function readPayloadLength(h: Uint8Array, p: number): number {
   const q = p + 2;
   if (len7 === 126) return ((h[q] as number) << 8) | (h[q + 1] as number);
   if (len7 !== 127) return len7;
-  const high =
-    (h[q] as number) * 0x100_0000 + (((h[q + 1] as number) << 16) | ((h[q + 2] as number) << 8) | (h[q + 3] as number));
-  const low =
-    (h[q + 4] as number) * 0x100_0000 +
-    (((h[q + 5] as number) << 16) | ((h[q + 6] as number) << 8) | (h[q + 7] as number));
-  if (high >= 0x8000_0000) return -1;
-  return high * 0x1_0000_0000 + low;
+  if ((h[q] as number) > 0x7f) return -1;
+  // Exact below 2^53, where every step is.
+  let n = 0;
+  for (let i = q; i < q + 8; i++) n = n * 256 + (h[i] as number);
+  return n;
 }
 
 /**
@@ -205,13 +203,6 @@ export function encodeFrame(frame: FrameInit, payload: Uint8Array): Uint8Array<A
   checkKey(key);
   const n = payload.length;
   const size = n + headerLength(n, key !== undefined);
-  if (size <= POOLED_MAX) {
-    const out = pooledBytes(size);
-    const at = writeHeader(out, 0, frame, n);
-    if (key === undefined) copyInto(payload, out, at);
-    else maskInto(payload, out, at, key, 0);
-    return out;
-  }
   if (key !== undefined && n > LARGE_MASKED) {
     // Assembled and masked in scratch memory, then copied once into a buffer
     // that is not zeroed first.
@@ -221,9 +212,9 @@ export function encodeFrame(frame: FrameInit, payload: Uint8Array): Uint8Array<A
       return copyOf(mem.subarray(0, size));
     }
   }
-  const out = new Uint8Array(size);
+  const out = size <= POOLED_MAX ? pooledBytes(size) : new Uint8Array(size);
   const at = writeHeader(out, 0, frame, n);
-  if (key === undefined) out.set(payload, at);
+  if (key === undefined) copyInto(payload, out, at);
   else maskInto(payload, out, at, key, 0);
   return out;
 }
@@ -268,7 +259,7 @@ function headerLength(n: number, masked: boolean): number {
 }
 
 // Masked frames over this size are assembled in scratch memory by encodeFrame.
-const LARGE_MASKED = 16 * 1024;
+const LARGE_MASKED = 0x4000; // 16 KiB
 
 /** `dst.set(src, at)`, by a loop for a few bytes, where the call costs more than the copy. */
 function copyInto(src: Uint8Array, dst: Uint8Array, at: number): void {
@@ -314,9 +305,5 @@ function writeHeader(out: Uint8Array, p: number, frame: FrameInit, n: number): n
 }
 
 function rsvNames(bits: number): string {
-  const names: string[] = [];
-  if (bits & 0x40) names.push('RSV1');
-  if (bits & 0x20) names.push('RSV2');
-  if (bits & 0x10) names.push('RSV3');
-  return names.join(' and ');
+  return ['RSV1', 'RSV2', 'RSV3'].filter((_, i) => bits & (0x40 >> i)).join(' and ');
 }
