@@ -5,7 +5,10 @@
 //   pnpm run bench:server   (DURATION ms per case, default 3000; ROUNDS, default 3;
 //                            IDLE idle connections, default 5000; H2_STREAMS, default 2000;
 //                            SERVERS=rfc6455,rfc6455-h2,ws,bun,rfc6455-bun,deno,rfc6455-deno;
-//                            CASES=0,2 to pick cases; NODE_ARGS='--cpu-prof' for the Node servers)
+//                            CASES=0,2 to pick cases; NODE_ARGS='--cpu-prof' for the Node servers,
+//                            BUN_ARGS and DENO_ARGS likewise for this package's Bun and Deno listeners;
+//                            rfc6455-bun@DIR or rfc6455-deno@DIR runs the listener built in DIR instead
+//                            of ../dist, e.g. to compare a change with a build of the code before it)
 // Rounds are interleaved (every server runs a case before any runs it again,
 // in alternating order) and each figure is the median over rounds.
 // Compressed cases (permessage-deflate, context takeover, window 15, level 6,
@@ -41,7 +44,10 @@ const DEFLATE_CONNS = Number(process.env.DEFLATE_CONNS ?? 2000);
 const H2_STREAMS = Number(process.env.H2_STREAMS ?? 2000);
 const H2_PER_SESSION = 100;
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const NODE_ARGS = (process.env.NODE_ARGS ?? '').split(' ').filter(Boolean);
+const args = (name) => (process.env[name] ?? '').split(' ').filter(Boolean);
+const NODE_ARGS = args('NODE_ARGS');
+const BUN_ARGS = args('BUN_ARGS');
+const DENO_ARGS = args('DENO_ARGS');
 
 /** A binary from this package's, a sibling package's or the root's node_modules/.bin. */
 function findBin(name) {
@@ -65,7 +71,7 @@ const launchers = {
   // This package's listeners on Bun.listen and Deno.listen (dist/bun.js, dist/deno.js).
   'rfc6455-bun': (mode) => {
     const bun = findBin('bun');
-    return bun && [bun, [here('./runtime-server.mjs'), mode]];
+    return bun && [bun, [...BUN_ARGS, here('./runtime-server.mjs'), mode]];
   },
   'rfc6455-deno': (mode) => {
     const deno = findBin('deno');
@@ -78,6 +84,7 @@ const launchers = {
           '--allow-read',
           '--allow-env',
           '--v8-flags=--expose-gc',
+          ...DENO_ARGS,
           here('./runtime-server.mjs'),
           mode,
         ],
@@ -95,15 +102,22 @@ const launchers = {
 
 /** Starts a server in a child process; `mode` is 'plain' or 'deflate' (permessage-deflate accepted). */
 function startServer(kind, mode = 'plain') {
-  const launch = launchers[kind]?.(mode);
+  const [base, dist] = kind.split('@');
+  const launch = launchers[base]?.(mode);
   if (!launch) return undefined;
   const child = spawn(launch[0], launch[1], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+    env: { ...process.env, DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1', ...(dist && { BENCH_DIST: dist }) },
   });
   const lines = createInterface({ input: child.stdout });
   const waiting = [];
-  lines.on('line', (line) => waiting.shift()?.(JSON.parse(line)));
+  // What is not the protocol's JSON (a runtime's --trace-gc prints to stdout, with no line break
+  // before the JSON that follows) passes through to stderr.
+  lines.on('line', (line) => {
+    const json = line.indexOf('{"');
+    if (json !== 0) process.stderr.write(`${kind}: ${json < 0 ? line : line.slice(0, json)}\n`);
+    if (json >= 0) waiting.shift()?.(JSON.parse(line.slice(json)));
+  });
   const next = () => new Promise((resolve) => waiting.push(resolve));
   return next().then(({ port }) => ({
     kind,
@@ -116,9 +130,13 @@ function startServer(kind, mode = 'plain') {
       return p;
     },
     async stop() {
+      // Closing stdin makes it exit by itself (a profiler then writes its file); kill only one that does not.
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
       child.stdin.end();
-      await new Promise((r) => setTimeout(r, 300));
-      child.kill();
+      const timer = setTimeout(() => child.kill(), 5000);
+      await exited;
+      clearTimeout(timer);
     },
   }));
 }
@@ -524,10 +542,11 @@ for (const mode of ['plain', 'deflate']) {
     if (!loadCases.some((c) => (c.deflate ? 'deflate' : 'plain') === mode && runsOn(kind, c))) continue;
     const server = await startServer(kind, mode);
     if (server) servers.push(server);
-    else if (launchers[kind]) console.log(`${kind} (${mode}): not available, skipped`);
+    else if (launchers[kind.split('@')[0]]) console.log(`${kind} (${mode}): not available, skipped`);
   }
 }
-// JIT warm-up, not recorded.
+// JIT warm-up, not recorded (WARMUP=i warms the plain servers on case i instead: a profile then shows that case alone).
+const warmup = process.env.WARMUP === undefined ? undefined : allCases[Number(process.env.WARMUP)];
 for (const server of servers)
   await echo(
     server.port,
@@ -535,7 +554,7 @@ for (const server of servers)
       ? { ...allCases[4], conns: 10 }
       : server.kind === 'rfc6455-h2'
         ? allCases[7]
-        : allCases[1],
+        : (warmup ?? allCases[1]),
   );
 
 const samples = new Map(); // `${kind}|${case}` → [{ perSecond, mib, cpuPerMsg }]

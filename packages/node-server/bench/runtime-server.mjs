@@ -5,10 +5,15 @@
 //   deno run --allow-net=127.0.0.1 --allow-read --allow-env --v8-flags=--expose-gc runtime-server.mjs [deflate]
 import process from 'node:process';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 
 const deno = globalThis.Deno;
 const deflate = (deno ? deno.args : process.argv.slice(2))[0] === 'deflate';
-const { WebSocketServer } = await import(new URL(`../dist/${deno ? 'deno' : 'bun'}.js`, import.meta.url).href);
+// BENCH_DIST: another build's directory (run.mjs's rfc6455-bun@DIR), to compare builds side by side.
+const dist = process.env.BENCH_DIST
+  ? pathToFileURL(`${process.env.BENCH_DIST}/`)
+  : new URL('../dist/', import.meta.url);
+const { WebSocketServer } = await import(new URL(`${deno ? 'deno' : 'bun'}.js`, dist).href);
 const wss = new WebSocketServer({
   hostname: '127.0.0.1',
   port: 0,
