@@ -19,15 +19,21 @@ export interface DenoConn {
 /**
  * The read buffer's size adapts: an idle connection holds a small one while
  * its read is pending (which is always), a busy one grows it by doubling.
+ * It shrinks only after this many short reads in a row: a message that
+ * just overflows the buffer arrives as one full read and a short one, and
+ * shrinking on that short read would make the next message do the same.
  */
 const MIN_READ = 4 * 1024;
 const MAX_READ = 64 * 1024;
+const SHORT_READS = 16;
 
 export class DenoStream extends RuntimeStream {
   private readonly conn: DenoConn;
   private reading = false;
   private writing = false;
   private buffer = new Uint8Array(MIN_READ);
+  /** Reads in a row that used under a quarter of the buffer. */
+  private shortReads = 0;
 
   constructor(conn: DenoConn) {
     super();
@@ -58,20 +64,27 @@ export class DenoStream extends RuntimeStream {
   }
 
   /**
-   * The bytes of a read, in memory nobody else will write: a read that
-   * filled at least half the buffer keeps it (a new one is made, twice as
-   * large if it was full); a shorter one is copied out and the buffer kept,
-   * halved when mostly unused.
+   * The bytes of a read, in memory nobody else will write. A read that
+   * filled the buffer keeps it (the next read gets a new one, twice as large
+   * up to the limit: more is likely waiting); a shorter one is copied out —
+   * the copy, made by the typed-array constructor, is not zeroed first and
+   * is no larger than the read — and the buffer is read into again.
    */
   private take(n: number): Uint8Array {
     const buffer = this.buffer;
     const size = buffer.byteLength;
-    if (n * 2 >= size) {
-      this.buffer = new Uint8Array(n === size ? Math.min(size * 2, MAX_READ) : size);
-      return buffer.subarray(0, n);
+    if (n === size) {
+      this.shortReads = 0;
+      this.buffer = new Uint8Array(Math.min(size * 2, MAX_READ));
+      return buffer;
     }
-    if (size > MIN_READ && n * 4 < size) this.buffer = new Uint8Array(size / 2);
-    return buffer.slice(0, n);
+    if (size > MIN_READ && n * 4 < size) {
+      if (++this.shortReads === SHORT_READS) {
+        this.shortReads = 0;
+        this.buffer = new Uint8Array(size / 2);
+      }
+    } else this.shortReads = 0;
+    return new Uint8Array(buffer.subarray(0, n));
   }
 
   protected transmit(): void {
