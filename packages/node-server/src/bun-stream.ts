@@ -3,12 +3,22 @@
  * listener's handlers; the listener forwards them here. A write goes to the
  * kernel at once and what it could not take waits for Bun's `drain`.
  */
-import { concat, RuntimeStream } from './runtime-stream.js';
+import { JOIN_SIZE, RuntimeStream } from './runtime-stream.js';
+
+/**
+ * Where writes are joined, shared by every socket: Bun's `write` is done
+ * with its argument when it returns (what the kernel did not take is copied
+ * out before the next use).
+ */
+let scratch: Uint8Array | undefined;
 
 /** The part of Bun's `Socket` used here (no dependency on Bun's type declarations). */
 export interface BunSocket {
-  /** Bytes the kernel took (possibly fewer than given; the rest is not kept), or -1 when closed. */
-  write(bytes: Uint8Array): number;
+  /**
+   * Bytes the kernel took of `bytes` (or of its `length` bytes from
+   * `offset`): possibly fewer than given, the rest not kept; -1 when closed.
+   */
+  write(bytes: Uint8Array, offset?: number, length?: number): number;
   /** Half-closes (FIN) while reading goes on. */
   shutdown(halfClose?: boolean): void;
   /** Closes once what the kernel holds is sent. */
@@ -61,19 +71,25 @@ export class BunStream extends RuntimeStream {
 
   protected transmit(): void {
     if (this.destroyed) return;
-    const queue = this.queue;
-    if (queue.length > 0) {
-      const bytes = queue.length === 1 ? (queue[0] as Uint8Array) : concat(queue, this.writableLength);
-      const n = this.socket.write(bytes);
-      if (n < 0) return; // closed: Bun's close handler follows
-      this.bytesWritten += n;
-      if (n < bytes.byteLength) {
-        this.queue = [bytes.subarray(n)];
-        this.writableLength = bytes.byteLength - n;
-        return;
+    for (;;) {
+      let n: number;
+      let length: number;
+      if (this.joins) {
+        scratch ??= new Uint8Array(JOIN_SIZE);
+        length = this.join(scratch);
+        n = this.socket.write(scratch, 0, length);
+        // What the kernel did not take waits in memory of its own: the scratch is shared.
+        if (n >= 0 && n < length) this.putBack(scratch.slice(n, length));
+      } else {
+        const bytes = this.shift();
+        if (bytes === undefined) break;
+        length = bytes.byteLength;
+        n = this.socket.write(bytes);
+        if (n >= 0 && n < length) this.putBack(bytes.subarray(n));
       }
-      this.queue = [];
-      this.writableLength = 0;
+      if (n < 0) return; // closed: Bun's close handler follows
+      this.wrote(n);
+      if (n < length) return; // the rest waits for Bun's drain
     }
     this.flushed();
   }
@@ -84,7 +100,7 @@ export class BunStream extends RuntimeStream {
 
   protected closeTransport(): void {
     // What was written is in the kernel: a graceful close sends it; bytes still queued here are dropped (Node's destroy).
-    if (this.queue.length > 0) this.socket.terminate();
+    if (this.queued) this.socket.terminate();
     else this.socket.end();
   }
 
