@@ -62,6 +62,7 @@ const nodeServer = (kind, mode) => [process.execPath, ['--expose-gc', ...NODE_AR
 const launchers = {
   rfc6455: (mode) => nodeServer('rfc6455', mode),
   'rfc6455-pako': (mode) => nodeServer('rfc6455-pako', mode),
+  'rfc6455-sync': (mode) => nodeServer('rfc6455-sync', mode),
   'rfc6455-h2': (mode) => mode === 'plain' && nodeServer('rfc6455-h2', mode),
   ws: (mode) => nodeServer('ws', mode),
   bun: (mode) => {
@@ -479,7 +480,9 @@ async function openMany(port, n, deflate, message, h2 = false) {
  * has grown to its working size). With `message`, each connection first sends
  * that frame and reads the echo, and the figures are taken after the
  * connections have been idle for 2.5 s (this package parks deflaters idle for
- * 1–2 s; the other servers' memory does not change with time).
+ * 1–2 s; the other servers' memory does not change with time). Then every
+ * connection is closed and, 2.5 s later, the RSS still held over the start
+ * and the share of the 2·`n` growth given back are taken.
  */
 async function memory(kind, mode, n, message, h2 = false) {
   const server = await startServer(kind, mode);
@@ -500,11 +503,17 @@ async function memory(kind, mode, n, message, h2 = false) {
     await server.stats();
     const after2 = await server.stats();
     destroyAll([...first, ...second]);
+    // Every connection gone (and idle engines past their parking time): how much of the growth the process gave back.
+    await new Promise((r) => setTimeout(r, 2500));
+    await server.stats();
+    const closed = await server.stats();
     return {
       heapPerConn: (after.heap - before.heap) / n,
       externalPerConn: after.external === undefined ? undefined : (after.external - before.external) / n,
       rssPerConn: (after.rss - before.rss) / n,
       rssMarginal: (after2.rss - after.rss) / n,
+      rssHeldAfterClose: closed.rss - before.rss,
+      rssReturned: (after2.rss - closed.rss) / (after2.rss - before.rss),
     };
   } finally {
     await server.stop();
@@ -531,8 +540,8 @@ const kinds = (process.env.SERVERS ?? 'rfc6455,rfc6455-pako,rfc6455-h2,ws,bun,rf
 // The h2 server runs the h2 cases only, and they run on it only.
 const runsOn = (kind, c) => (kind === 'rfc6455-h2') === (c.h2 === true || c.memory === 'h2');
 const loadCases = cases.filter((c) => !c.memory);
-// rfc6455-pako differs from rfc6455 only when compressing.
-const wanted = (kind, mode) => kind !== 'rfc6455-pako' || mode === 'deflate';
+// rfc6455-pako and rfc6455-sync (zlib on the event loop) differ from rfc6455 only when compressing.
+const wanted = (kind, mode) => (kind !== 'rfc6455-pako' && kind !== 'rfc6455-sync') || mode === 'deflate';
 
 const servers = [];
 for (const mode of ['plain', 'deflate']) {
@@ -644,6 +653,8 @@ for (const c of cases.filter((x) => x.memory)) {
       'ext KiB/conn': kb(m.externalPerConn),
       'rss KiB/conn': kb(m.rssPerConn),
       'rss KiB/conn, n→2n': kb(m.rssMarginal),
+      'rss MiB held once all closed': (m.rssHeldAfterClose / 1024 / 1024).toFixed(1),
+      'growth returned': `${Math.round(100 * m.rssReturned)} %`,
     });
   }
 }
