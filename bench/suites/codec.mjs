@@ -98,9 +98,11 @@ const mixText = (h, s) =>
 
 // --- decoders ---------------------------------------------------------------
 
-function thisDecoder(stream, masked, onMessage) {
+const NODE_ALLOC = { allocate: (n) => Buffer.allocUnsafeSlow(n) };
+
+function thisDecoder(stream, masked, onMessage, options = {}) {
   const { bufs, refill } = receiveBuffers(stream.chunks, (n) => new Uint8Array(n));
-  const limits = { maxMessageSize: 64 * MiB };
+  const limits = { maxMessageSize: 64 * MiB, ...options };
   const pair = openPair(codec, { server: limits, client: limits });
   const conn = masked ? pair.server : pair.client;
   const pass = () => {
@@ -168,6 +170,8 @@ async function decodeCase({ size, masked, text }) {
     ['ws', (cb) => wsDecoder(stream, masked, cb)],
   ];
   if (text) makers.push(['ws+toString', (cb) => wsDecoder(stream, masked, cb), true]);
+  // node-server lends the codec an allocator that skips zero-filling a message's buffer (its `allocate` option).
+  if (large && !text) makers.push(['this, node-server allocator', (cb) => thisDecoder(stream, masked, cb, NODE_ALLOC)]);
   const contenders = makers.map(([name, make, str]) => {
     verify(name, make, stream, text, str);
     return { name, ...make(str ? toStr : count) };
