@@ -13,13 +13,16 @@ const deflate = (deno ? deno.args : process.argv.slice(2))[0] === 'deflate';
 const dist = process.env.BENCH_DIST
   ? pathToFileURL(`${process.env.BENCH_DIST}/`)
   : new URL('../dist/', import.meta.url);
-const { WebSocketServer } = await import(new URL(`${deno ? 'deno' : 'bun'}.js`, dist).href);
+const listener = await import(new URL(`${deno ? 'deno' : 'bun'}.js`, dist).href);
+const { WebSocketServer } = listener;
+// BENCH_DEFLATE=pool: compress on the runtime's zlib thread pool (zlibThreadPoolBackend) instead of the default.
+const backend = process.env.BENCH_DEFLATE === 'pool' ? { backend: listener.zlibThreadPoolBackend } : {};
 const wss = new WebSocketServer({
   hostname: '127.0.0.1',
   port: 0,
   maxMessageSize: 64 * 1024 * 1024,
   heartbeatInterval: 0,
-  perMessageDeflate: deflate && { threshold: 1024, level: 6, memLevel: 8, serverMaxWindowBits: 15 },
+  perMessageDeflate: deflate && { threshold: 1024, level: 6, memLevel: 8, serverMaxWindowBits: 15, ...backend },
 });
 wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
 createInterface({ input: process.stdin })

@@ -48,6 +48,7 @@ export class WebSocketServer<Data = unknown> extends ServerCore<Data> {
 
   constructor(options: DenoServerOptions<Data> = {}) {
     // Deno's node:zlib is native zlib with the internals the zlib backend steps (checked at load), else pako.
+    // On the event loop: Deno's async zlib streams (zlibThreadPoolBackend) measured 0.8x of this (bench:server).
     super(options, zlibBackendAvailable ? zlibBackend : pakoBackend);
     const deno = (globalThis as { Deno?: DenoNamespace }).Deno;
     if (deno === undefined) throw new Error('this is the Deno entry point: use @rfc6455/node-server on Node');

@@ -23,6 +23,8 @@ export type {
   WebSocketServerEvents,
 } from './server-core.js';
 export { type Clock, systemClock, type TimerHandle } from './clock.js';
+export { zlibBackend, zlibBackendAvailable } from './zlib-backend.js';
+export { zlibThreadPoolBackend } from './zlib-thread-pool.js';
 export { CloseCode, UsageError } from '@rfc6455/codec';
 export type { TextAs, TextCodec } from '@rfc6455/codec';
 export {
