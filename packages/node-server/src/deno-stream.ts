@@ -1,8 +1,8 @@
 /**
  * A `Deno.Conn` (TCP or TLS) as a byte stream. Reads run in a loop that
- * stops while paused; writes go out one at a time, everything queued
- * meanwhile joined into the next one, so a burst of small frames costs one
- * `write` call rather than one each.
+ * stops while paused; writes go out one at a time, what was queued
+ * meanwhile joined (up to JOIN_SIZE) into the next one, so a burst of small
+ * frames costs one `write` call rather than one each.
  */
 import { JOIN_SIZE, RuntimeStream } from './runtime-stream.js';
 
