@@ -29,8 +29,7 @@ if (kind === 'ws') {
 } else {
   const { WebSocketServer, zlibBackend, zlibThreadPoolBackend } = await import('../dist/index.js');
   const { pakoBackend } = await import('@rfc6455/codec');
-  const backend =
-    kind === 'rfc6455-pako' ? pakoBackend : kind === 'rfc6455-sync' ? zlibBackend : zlibThreadPoolBackend;
+  const backend = kind === 'rfc6455-pako' ? pakoBackend : kind === 'rfc6455-sync' ? zlibBackend : zlibThreadPoolBackend;
   const perMessageDeflate = deflate && { threshold: 1024, level: 6, memLevel: 8, serverMaxWindowBits: 15, backend };
   const common = { maxMessageSize: 64 * 1024 * 1024, heartbeatInterval: 0, perMessageDeflate };
   if (kind === 'rfc6455-h2') {
