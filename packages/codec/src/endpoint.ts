@@ -273,6 +273,15 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
   }
 
   /**
+   * Of `bufferedAmount`, the bytes that cannot be taken yet: a message being
+   * compressed off the thread (at its uncompressed size) and whatever was
+   * queued behind it. They wait on this side's compressor, not on the peer.
+   */
+  get outputPendingAmount(): number {
+    return this.out.pendingAmount;
+  }
+
+  /**
    * Feeds bytes read from the transport. The endpoint takes ownership of
    * `chunk`: it may unmask it in place and hand out views into it. Never
    * throws for anything the peer sent.

@@ -48,6 +48,11 @@ export class OutgoingQueue {
     return this.queued + (this.pos - this.segStart) + this.laterBytes;
   }
 
+  /** Of `bufferedAmount`, what waits from the first unfilled slot on (slots at their estimate): not writable yet. */
+  get pendingAmount(): number {
+    return this.laterBytes;
+  }
+
   /** True while a slot waits for its bytes: more output will come without a further call. */
   get pending(): boolean {
     return this.later !== undefined;

@@ -498,6 +498,11 @@ export class WebSocket<Data = unknown> extends EventEmitter<WebSocketEvents> {
     if (this.endpoint.bufferedAmount > 0 && !this.transportEnded) this.writeAll(this.endpoint.takeOutgoing());
     const waiting = this.bufferedAmount;
     if (waiting === 0 || waiting + size <= max) return true;
+    // Bytes behind a compression still running on the thread pool wait on this server, not on the peer:
+    // while nothing else waits, a prompt reader's message is not refused for them, up to a cap's worth
+    // of such bytes (a loop of sends to a reader that never reads is still stopped).
+    const pending = this.endpoint.outputPendingAmount;
+    if (waiting === pending && pending <= max) return true;
     if (this.settings.onBufferOverflow === 'close') this.close(1008, 'send buffer overflow (slow reader)');
     return false;
   }
