@@ -137,7 +137,7 @@ export interface FrameOptions<T extends TextAs = 'string'> {
   /**
    * A platform accelerator for large messages: makes the buffer a message
    * whose size a frame header announced is assembled in, e.g. Node's
-   * `Buffer.allocUnsafeSlow`, which skips the zero-filling every
+   * unpooled `allocUnsafeSlow`, which skips the zero-filling every
    * `new Uint8Array(size)` costs. Every byte of it is written before the
    * message is handed out, and the codec asks for exactly the message's
    * size (a buffer that grows with fragments of unknown count is always
