@@ -127,7 +127,11 @@ export class OutgoingQueue {
     this.closeSegment();
     const at = later.indexOf(slot);
     if (at < 0) return;
-    for (const item of later.splice(at)) this.laterBytes -= sizeOf(item);
+    for (const item of later.splice(at)) {
+      this.laterBytes -= sizeOf(item);
+      // A dropped slot may still be filled by its late callback: settled now, it is ignored then.
+      if (item instanceof Pending) item.frames ??= [];
+    }
     if (later.length === 0) this.later = undefined;
     for (const f of frames) this.add(f);
   }
