@@ -136,10 +136,15 @@ export class MessageWriter extends FrameEncoder {
 
   /** Queues one frame into `queue` instead of the connection's queue. */
   frameTo(queue: OutgoingQueue, byte0: number, payload: Uint8Array): void {
+    this.writeInto(queue, () => this.frame(byte0, payload, false));
+  }
+
+  /** Runs `write` with frames going to `queue`, then points back at the connection's queue. */
+  private writeInto(queue: OutgoingQueue, write: () => void): void {
     const own = this.out;
     this.out = queue;
     try {
-      this.frame(byte0, payload, false);
+      write();
     } finally {
       this.out = own;
     }
@@ -159,12 +164,7 @@ export class MessageWriter extends FrameEncoder {
         return;
       }
       const frames = new OutgoingQueue();
-      this.out = frames;
-      try {
-        this.fragments(op, result, fin, true);
-      } finally {
-        this.out = queue;
-      }
+      this.writeInto(frames, () => this.fragments(op, result, fin, true));
       queue.fill(slot, frames.take());
       this.onReady?.();
     });
