@@ -111,6 +111,29 @@ describe('compression on the thread pool, read by the ws client', () => {
     for (const c of clients) c.close();
   });
 
+  it('reading paused for messages still being compressed resumes when they are written', async () => {
+    // A small read-pause threshold: a few echoes compressing at once pause reading, and the compressed
+    // replies are too small to fill the socket, so no drain event would ever resume it.
+    const s = await server({ readPauseThreshold: 32 * 1024 });
+    let paused = 0;
+    s.wss.on('connection', (ws: WebSocket) => {
+      const socket = (ws as unknown as { socket: import('node:net').Socket }).socket;
+      const pause = socket.pause.bind(socket);
+      socket.pause = () => {
+        paused++;
+        return pause();
+      };
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
+    const c = await open(s.url);
+    await pipelined(
+      c,
+      Array.from({ length: 40 }, (_, i) => doc(i, 30_000)),
+    );
+    expect(paused).toBeGreaterThan(0);
+    c.close();
+  });
+
   it('a close sent right behind messages still being compressed leaves after them', async () => {
     const { wss, url } = await server();
     const messages = mixed(25);
