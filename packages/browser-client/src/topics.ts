@@ -20,6 +20,7 @@ import {
   TopicsClientState,
   type TopicsMessage,
 } from '@rfc6455/topics';
+import { TypedEventTarget } from './typed-event-target.js';
 
 export { type StreamPosition, TOPICS_SUBPROTOCOL, TopicsUsageError } from '@rfc6455/topics';
 
@@ -112,15 +113,11 @@ export interface TopicsClientEventMap {
   error: TopicsErrorEvent;
 }
 
-type TopicsListener<K extends keyof TopicsClientEventMap> =
-  | ((this: TopicsClient, event: TopicsClientEventMap[K]) => unknown)
-  | { handleEvent(event: TopicsClientEventMap[K]): unknown };
-
 /**
  * Events: `publication`, `subscribed`, `resync`, `unsubscribed`, `error`.
  * Text messages on the socket are left to the application.
  */
-export class TopicsClient extends EventTarget {
+export class TopicsClient extends TypedEventTarget<TopicsClientEventMap, TopicsClient, 'functions and objects'> {
   private readonly state = new TopicsClientState();
   private readonly decodeOptions: { maxTopicBytes?: number };
   private attached = true;
@@ -135,43 +132,6 @@ export class TopicsClient extends EventTarget {
     socket.addEventListener('open', this.onOpen);
     socket.addEventListener('message', this.onMessage);
     if (socket.readyState === OPEN) this.onOpen();
-  }
-
-  /** Listeners get the class `TopicsClientEventMap` names for their event type. */
-  override addEventListener<K extends keyof TopicsClientEventMap>(
-    type: K,
-    listener: TopicsListener<K> | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    super.addEventListener(type, listener, options);
-  }
-
-  override removeEventListener<K extends keyof TopicsClientEventMap>(
-    type: K,
-    listener: TopicsListener<K> | null,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  override removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  override removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
-  ): void {
-    super.removeEventListener(type, listener, options);
   }
 
   /**

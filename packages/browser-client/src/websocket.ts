@@ -8,6 +8,7 @@
 import { isToken } from '@rfc6455/codec';
 import { CloseEvent, MessageEvent, WebSocketErrorEvent, type WebSocketEventMap } from './events.js';
 import { type ClientOptions, type CloseInfo, type OpenInfo, Session } from './session.js';
+import { TypedEventTarget, type TypedListener } from './typed-event-target.js';
 
 export type BinaryType = 'blob' | 'arraybuffer';
 export type WebSocketData = string | ArrayBuffer | ArrayBufferView | Blob;
@@ -16,12 +17,13 @@ export interface WebSocketOptions extends ClientOptions {}
 
 /** An `on…` property: the listener for one event type, called with the WebSocket as `this`. */
 type Handler<K extends keyof WebSocketEventMap> = ((this: WebSocket, ev: WebSocketEventMap[K]) => unknown) | null;
-type Listener<K extends keyof WebSocketEventMap> = (this: WebSocket, ev: WebSocketEventMap[K]) => unknown;
+type Listener<K extends keyof WebSocketEventMap> = TypedListener<WebSocket, WebSocketEventMap[K]>;
 type HandlerSlots = { [K in keyof WebSocketEventMap]: { handler: Listener<K>; listener: EventListener } | undefined };
 
 const encoder = new TextEncoder();
 
-export class WebSocket extends EventTarget {
+// Typed listener functions only, as the DOM declares its WebSocket's.
+export class WebSocket extends TypedEventTarget<WebSocketEventMap, WebSocket> {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;
@@ -131,47 +133,6 @@ export class WebSocket extends EventTarget {
   }
   set onclose(fn: Handler<'close'>) {
     this.setHandler('close', fn);
-  }
-
-  /**
-   * As EventTarget's, typed like the DOM's WebSocket: for `open`, `message`,
-   * `error` and `close` the listener gets the class WebSocketEventMap names.
-   */
-  override addEventListener<K extends keyof WebSocketEventMap>(
-    type: K,
-    listener: Listener<K> | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    super.addEventListener(type, listener, options);
-  }
-
-  /** As EventTarget's, with the same typing as addEventListener. */
-  override removeEventListener<K extends keyof WebSocketEventMap>(
-    type: K,
-    listener: Listener<K> | null,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  override removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
-  ): void;
-  override removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | null,
-    options?: boolean | EventListenerOptions,
-  ): void {
-    super.removeEventListener(type, listener, options);
   }
 
   send(data: WebSocketData): void {

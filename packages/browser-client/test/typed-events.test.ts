@@ -51,3 +51,45 @@ ws.onopen = (e) => e.data;
 `;
   expect(typeCheck([{ label: 'typed events', code }])).toEqual([]);
 });
+
+test('TopicsClient events are typed by their type name, for listener functions and objects', () => {
+  const code = `
+import {
+  TopicsClient,
+  type TopicPublicationEvent,
+  type TopicSubscribedEvent,
+  type TopicUnsubscribedEvent,
+  type TopicsErrorEvent,
+} from '@rfc6455/browser-client/topics';
+
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+const exactly = <A, B>(_value: Equals<A, B>): void => {};
+
+declare const topics: TopicsClient;
+topics.addEventListener('publication', (e) => {
+  exactly<typeof e, TopicPublicationEvent>(true);
+  exactly<[typeof e.topic, typeof e.offset, typeof e.data], [string, number, Uint8Array]>(true);
+});
+topics.addEventListener('subscribed', (e) => exactly<typeof e, TopicSubscribedEvent>(true));
+topics.addEventListener('resync', (e) => exactly<typeof e, TopicSubscribedEvent>(true));
+topics.addEventListener('unsubscribed', (e) => exactly<typeof e, TopicUnsubscribedEvent>(true));
+topics.addEventListener('error', (e) => exactly<typeof e, TopicsErrorEvent>(true));
+topics.addEventListener('publication', function () {
+  exactly<typeof this, TopicsClient>(true);
+});
+// Unlike WebSocket's, the typed overloads take listener objects too.
+topics.addEventListener('publication', { handleEvent: (e) => exactly<typeof e, TopicPublicationEvent>(true) });
+topics.removeEventListener('resync', (e) => exactly<typeof e, TopicSubscribedEvent>(true));
+topics.removeEventListener('error', { handleEvent: (e) => exactly<typeof e, TopicsErrorEvent>(true) });
+
+// Other event types take plain Events as on EventTarget.
+topics.addEventListener('custom', (e) => exactly<typeof e, Event>(true));
+topics.removeEventListener('custom', { handleEvent: (e) => exactly<typeof e, Event>(true) });
+
+// @ts-expect-error a publication carries no close code
+topics.addEventListener('publication', (e) => e.code);
+// @ts-expect-error an unsubscribed listener does not take publications
+topics.addEventListener('unsubscribed', (e: TopicPublicationEvent) => e.data);
+`;
+  expect(typeCheck([{ label: 'typed topics events', code }])).toEqual([]);
+});
