@@ -3,8 +3,8 @@
  * proof that the server read the client's handshake as a WebSocket one.
  */
 
-import { fromString } from 'uint8arrays/from-string';
-import { toString as bytesToString } from 'uint8arrays/to-string';
+import { encodeBase64 } from './base64.js';
+import { encodeLatin1 } from './latin1.js';
 import { sha1 } from './sha1.js';
 
 /** The fixed GUID appended to the key before hashing (RFC 6455 §1.3). */
@@ -12,7 +12,7 @@ export const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
 /** `base64(SHA-1(key + GUID))`, the value a server sends as `Sec-WebSocket-Accept`. */
 export function computeAcceptKey(key: string): string {
-  return bytesToString(sha1(fromString(key + WEBSOCKET_GUID, 'latin1')), 'base64pad');
+  return encodeBase64(sha1(encodeLatin1(key + WEBSOCKET_GUID)));
 }
 
 /**
@@ -36,5 +36,5 @@ function isBase64Char(c: number): boolean {
 export function generateClientKey(random: (bytes: Uint8Array) => void): string {
   const nonce = new Uint8Array(16);
   random(nonce);
-  return bytesToString(nonce, 'base64pad');
+  return encodeBase64(nonce);
 }

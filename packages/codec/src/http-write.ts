@@ -6,9 +6,9 @@
  */
 
 import { concat } from 'uint8arrays/concat';
-import { fromString } from 'uint8arrays/from-string';
 import { UsageError } from './errors.js';
 import { isFieldValue, isToken } from './header-grammar.js';
+import { encodeLatin1 } from './latin1.js';
 
 /**
  * Header fields supplied by the application: ordered pairs (repeat a name for
@@ -84,7 +84,7 @@ export function serializeMessage(
   let text = `${startLine}\r\n`;
   for (const [name, value] of fields) text += `${name}: ${value}\r\n`;
   text += '\r\n';
-  const head = fromString(text, 'latin1');
+  const head = encodeLatin1(text);
   return body === undefined || body.length === 0 ? head : concat([head, body]);
 }
 

@@ -4,7 +4,6 @@
  * 101. Pure functions, so a tool that saw a handshake elsewhere (a capture, a
  * proxy) can check a response against the key it observed.
  */
-import { fromString } from 'uint8arrays/from-string';
 import { computeAcceptKey } from './accept-key.js';
 import { UsageError } from './errors.js';
 import {
@@ -18,6 +17,8 @@ import {
 } from './header-grammar.js';
 import type { HttpHeaders } from './http-head.js';
 import { type HeaderField, type HeaderInit, normalizeHeaders, reasonPhrase, serializeMessage } from './http-write.js';
+
+const utf8 = new TextEncoder();
 
 /** Why an opening handshake failed; stable strings for programs, the event's `reason` for people. */
 export const HandshakeFailure = {
@@ -220,7 +221,7 @@ export function errorResponse(options: ErrorResponseOptions): Uint8Array<ArrayBu
  * with the reason as a plain-text body; a 426 names the version spoken.
  */
 export function refusalResponse(status: 400 | 426 | 431, reason: string): Uint8Array<ArrayBuffer> {
-  const body = fromString(`${reason}\n`, 'utf8');
+  const body = utf8.encode(`${reason}\n`);
   const fields: HeaderField[] = [];
   if (status === 426) {
     // RFC 7231 §6.5.15: a 426 names the protocol to upgrade to; RFC 6455 §4.4
@@ -235,7 +236,7 @@ export function refusalResponse(status: 400 | 426 | 431, reason: string): Uint8A
 
 function encodeBody(body: string | Uint8Array | undefined): Uint8Array {
   if (body === undefined) return new Uint8Array(0);
-  if (typeof body === 'string') return fromString(body, 'utf8');
+  if (typeof body === 'string') return utf8.encode(body);
   if (body instanceof Uint8Array) return body;
   throw new UsageError('ERR_INVALID_ARGUMENT', 'reject body must be a string or a Uint8Array');
 }
