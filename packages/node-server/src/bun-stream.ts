@@ -21,9 +21,9 @@ export interface BunSocket {
   write(bytes: Uint8Array, offset?: number, length?: number): number;
   /** Half-closes (FIN) while reading goes on. */
   shutdown(halfClose?: boolean): void;
-  /** Closes once what the kernel holds is sent. */
+  /** Closes at once; the kernel still sends what it holds, then FIN. */
   end(): void;
-  /** Closes at once. */
+  /** Closes at once with a reset: what the kernel holds is lost. */
   terminate(): void;
   pause(): void;
   resume(): void;
@@ -99,9 +99,9 @@ export class BunStream extends RuntimeStream {
   }
 
   protected closeTransport(): void {
-    // What was written is in the kernel: a graceful close sends it; bytes still queued here are dropped (Node's destroy).
-    if (this.queued) this.socket.terminate();
-    else this.socket.end();
+    // destroy() has dropped the queue; what the kernel took still goes out, then FIN, as with Node's
+    // destroy() and Deno's close(). terminate() would reset the connection and lose those bytes too.
+    this.socket.end();
   }
 
   protected pauseTransport(): void {
