@@ -29,7 +29,8 @@ import {
   LENGTH_MSB_REASON,
   readPayloadLength,
 } from './frame-header.js';
-import { copyOf, maskIntoScratch, SCRATCH_LIMIT, scratch, unmaskInPlace } from './mask.js';
+import { maskIntoScratch, SCRATCH_LIMIT, scratch, unmaskInPlace } from './mask.js';
+import { copyOf } from './byte-copy.js';
 
 export const Pull = {
   /** No complete header or payload byte is available; feed more input. */

@@ -2,7 +2,8 @@
  * Frame encoder (RFC 6455 §5.2): minimal length encoding, masking with a fresh
  * key per frame on the client role.
  */
-import { copyOf, maskInto, maskIntoScratch, scratch } from './mask.js';
+import { maskInto, maskIntoScratch, scratch } from './mask.js';
+import { copyOf } from './byte-copy.js';
 import { PRIVATE_THRESHOLD, type OutgoingQueue } from './outgoing.js';
 import type { MaskKeyPool } from './random.js';
 

@@ -7,7 +7,8 @@
 import { CloseCode } from './close-codes.js';
 import { POOLED_MAX, pooledBytes } from './byte-pool.js';
 import { UsageError } from './errors.js';
-import { copyOf, maskInto, maskIntoScratch, scratch } from './mask.js';
+import { maskInto, maskIntoScratch, scratch } from './mask.js';
+import { copyOf } from './byte-copy.js';
 import { MAX_CONTROL_PAYLOAD, opcodeName } from './opcode.js';
 
 /** How a payload length was written: in the 7-bit field, or in 16 or 64 extra bits. */
@@ -143,7 +144,7 @@ export function parseFrameHeader(bytes: Uint8Array, offset = 0, rules: FrameHead
     rsv: b0 & 0x70,
     opcode: b0 & 0x0f,
     masked,
-    maskKey: masked ? bytes.slice(keyAt, keyAt + 4) : null,
+    maskKey: masked ? copyOf(bytes, keyAt, keyAt + 4) : null,
     payloadLength: Math.max(payloadLength, 0),
     lengthEncoding: len7 === 126 ? 16 : len7 === 127 ? 64 : 7,
     headerLength,

@@ -7,6 +7,7 @@
 
 import { concat } from 'uint8arrays/concat';
 import type { HttpHeaders } from './http-head.js';
+import { copyOf } from './byte-copy.js';
 
 /** How the body's end is delimited (RFC 7230 §3.3.3). */
 export type BodyFraming =
@@ -118,7 +119,7 @@ export class BodyReader {
     const room = this.maxSize - this.size;
     const take = Math.min(room, bytes.length);
     if (take > 0) {
-      this.parts.push(bytes.slice(0, take));
+      this.parts.push(copyOf(bytes, 0, take));
       this.size += take;
     }
     const expectsMore = this.framing.kind === 'length' && this.framing.length > this.size;

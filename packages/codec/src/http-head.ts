@@ -12,6 +12,7 @@
 
 import { UsageError } from './errors.js';
 import { isTokenChar } from './header-grammar.js';
+import { copyOf } from './byte-copy.js';
 
 /** Header fields in received order, looked up by case-insensitive name. */
 export class HttpHeaders implements Iterable<readonly [string, string]> {
@@ -252,7 +253,7 @@ export class HttpHeadParser<T> {
   private attachTrailing(chunk: Uint8Array, take: number, headEnd: number): void {
     if (this.result.type !== 'complete') return;
     const firstTrailing = take - (this.length - headEnd);
-    this.result = { ...this.result, trailing: chunk.slice(firstTrailing) };
+    this.result = { ...this.result, trailing: copyOf(chunk, firstTrailing) };
   }
 
   private finish(result: HeadParseResult<T>): HeadParseResult<T> {

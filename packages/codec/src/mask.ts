@@ -17,7 +17,7 @@
  * The same memory serves as scratch space: a frame whose bytes must end up
  * in a buffer of their own (a masked frame to send, a payload that arrived
  * in several chunks) is assembled and masked there, then leaves in one copy
- * with {@link copyOf}, which engines fill without zeroing first. Writing into
+ * with `copyOf` (byte-copy.ts), which engines fill without zeroing first. Writing into
  * a fresh zeroed buffer instead costs a pass of its own: zeroing a buffer
  * costs about what copying into it does.
  */
@@ -123,7 +123,7 @@ function maskBytes(
 
 /**
  * Shared memory of at least `n` bytes for assembling bytes that then leave
- * with {@link copyOf}; null past {@link SCRATCH_LIMIT}. Its contents last
+ * with `copyOf`; null past {@link SCRATCH_LIMIT}. Its contents last
  * until the next call into this module.
  */
 export function scratch(n: number): Uint8Array<ArrayBuffer> | null {
@@ -150,15 +150,6 @@ export function maskIntoScratch(src: Uint8Array, mem: Uint8Array, at: number, ke
   }
   mem.set(src, at);
   s.xor(at, at + n, keyLE(key, offset));
-}
-
-/**
- * A new buffer holding a copy of `bytes`. The typed-array constructor copies
- * into memory it does not zero first (V8 allocates it uninitialised), where
- * `new Uint8Array(n)` followed by `set()` writes every byte twice.
- */
-export function copyOf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(bytes);
 }
 
 /** The key rotated so that its byte for payload index `offset` comes first, packed little-endian. */

@@ -24,6 +24,7 @@ import type { FrameDecoder } from './frame-decoder.js';
 import { maskInto, unmaskInPlace } from './mask.js';
 import { Opcode, opcodeName } from './opcode.js';
 import { PartDecoder, PLAIN_TEXT, type TextRules, unfinishedTail, type Utf8Validator } from './utf8.js';
+import { copyOf } from './byte-copy.js';
 
 export type MessageMode = 'whole' | 'parts';
 
@@ -312,7 +313,7 @@ export class MessageAssembler<T extends TextAs = 'string'> {
     }
     if (n === 0 && !last) return undefined;
     if (last) this.kind = 0;
-    if (kind === Opcode.Binary) return { type: 'binary-part', data: bytes.slice(), last };
+    if (kind === Opcode.Binary) return { type: 'binary-part', data: copyOf(bytes), last };
     return this.textPart(bytes, last, true);
   }
 
@@ -321,7 +322,7 @@ export class MessageAssembler<T extends TextAs = 'string'> {
     const v = this.validator;
     if (!v.feed(bytes, 0, bytes.length, false)) return invalidUtf8();
     if (last && v.incomplete) return truncatedUtf8();
-    if (this.asBytes) return this.textPartEvent(copy ? bytes.slice() : bytes, last);
+    if (this.asBytes) return this.textPartEvent(copy ? copyOf(bytes) : bytes, last);
     return this.textPartEvent((this.partText ??= new PartDecoder(this.text.decodeValid)).push(bytes), last);
   }
 

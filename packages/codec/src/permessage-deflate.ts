@@ -52,6 +52,7 @@ import type {
   NegotiatedExtension,
 } from './extension.js';
 import type { ExtensionElement, ExtensionParam } from './header-grammar.js';
+import { copyOf } from './byte-copy.js';
 
 export const PERMESSAGE_DEFLATE = 'permessage-deflate';
 const RSV1 = 0x40;
@@ -564,7 +565,7 @@ function messageBytes(out: Uint8Array, last: boolean, copy: boolean): Uint8Array
   let n = out.length;
   if (last && n >= 4 && out[n - 4] === 0 && out[n - 3] === 0 && out[n - 2] === 0xff && out[n - 1] === 0xff) n -= 4;
   if (last && n === 0) return new Uint8Array(1);
-  return copy ? out.slice(0, n) : out.subarray(0, n);
+  return copy ? copyOf(out, 0, n) : out.subarray(0, n);
 }
 
 /**

@@ -33,6 +33,7 @@ import {
   refusalResponse,
   switchingProtocolsResponse,
 } from './upgrade-response.js';
+import { copyOf } from './byte-copy.js';
 
 /** Limits on a message head, the same for a request and a response. */
 export interface HeadOptions {
@@ -90,7 +91,7 @@ export class ServerEndpoint<T extends TextAs = 'string'> extends Endpoint<T> {
   ): ServerEndpoint<T> {
     const endpoint = new ServerEndpoint<T>(options);
     const trailing =
-      request.trailing === undefined || request.trailing.length === 0 ? NO_BYTES : request.trailing.slice();
+      request.trailing === undefined || request.trailing.length === 0 ? NO_BYTES : copyOf(request.trailing);
     endpoint.verdict(validateParsedRequest(request, endpoint.config.limits.maxHeaderCount), trailing);
     return endpoint;
   }

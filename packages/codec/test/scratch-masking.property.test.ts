@@ -7,7 +7,8 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { equals } from 'uint8arrays/equals';
-import { copyOf, maskIntoScratch, SCRATCH_LIMIT, scratch, useSimd } from '../src/mask.js';
+import { copyOf } from '../src/byte-copy.js';
+import { maskIntoScratch, SCRATCH_LIMIT, scratch, useSimd } from '../src/mask.js';
 
 function reference(src: Uint8Array, key: Uint8Array, offset: number): Uint8Array {
   return src.map((b, i) => b ^ (key[(offset + i) % 4] as number));
