@@ -389,7 +389,7 @@ export abstract class Endpoint<T extends TextAs = 'string'> {
         this.writer.data(Opcode.Text, command.data, command.fin ?? true);
         return;
       case 'binary':
-        this.writer.data(Opcode.Binary, command.data, command.fin ?? true);
+        this.writer.data(Opcode.Binary, command.data, command.fin ?? true, command.transfer === true);
         return;
       case 'pre-encoded':
         this.sendPreEncoded(command);

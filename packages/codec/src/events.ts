@@ -232,6 +232,15 @@ export type FrameCommand =
       readonly data: Uint8Array;
       /** False to stream: more parts of this message follow. Default true. */
       readonly fin?: boolean;
+      /**
+       * True hands `data` over to the endpoint: on the client role a payload
+       * of 512 bytes or more is then masked where it lies and queued by
+       * reference, instead of masked into a copy. Its contents are
+       * unspecified afterwards, and it must stay unchanged until the bytes
+       * are written. The bytes on the wire are the same either way. Default
+       * false.
+       */
+      readonly transfer?: boolean;
     }
   | { readonly type: 'ping'; readonly data?: Uint8Array | string }
   | { readonly type: 'pong'; readonly data?: Uint8Array | string }

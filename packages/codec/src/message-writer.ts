@@ -45,8 +45,8 @@ export class MessageWriter extends FrameEncoder {
     return this.sending !== 0;
   }
 
-  /** Queues a data message or a chunk of a streamed one. */
-  data(opcode: number, data: string | Uint8Array, fin: boolean): void {
+  /** Queues a data message or a chunk of a streamed one; `transfer`: the bytes are the writer's to mask in place. */
+  data(opcode: number, data: string | Uint8Array, fin: boolean, transfer = false): void {
     const first = this.sending === 0;
     if (!first && this.sending !== opcode) {
       throw new UsageError(
@@ -71,7 +71,7 @@ export class MessageWriter extends FrameEncoder {
       this.fragments(op, encoder.encode(payload), fin, true);
       return;
     }
-    this.fragments(op, payload, fin, payload !== data);
+    this.fragments(op, payload, fin, transfer || payload !== data);
   }
 
   /**
