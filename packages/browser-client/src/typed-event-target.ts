@@ -13,7 +13,7 @@ export type TypedListener<Target, E> = (this: Target, ev: E) => unknown;
  * the DOM declares them, so a listener object falls back to plain Events.
  * `functions and objects`: a listener object's `handleEvent` is typed too.
  */
-export type TypedListenerKinds = 'functions' | 'functions and objects';
+type TypedListenerKinds = 'functions' | 'functions and objects';
 
 type TypedListenerOf<Target, E, Kinds extends TypedListenerKinds> =
   | TypedListener<Target, E>
