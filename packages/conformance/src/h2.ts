@@ -6,8 +6,8 @@
  * checks are the codec's client bootstrap; the frames stay the suite's own.
  */
 import * as http2 from 'node:http2';
-import * as net from 'node:net';
 import { ClientEndpoint, type Extension, type PerMessageDeflateAgreement } from '@rfc6455/codec';
+import { dial } from './dial.js';
 import type { HandshakeOutcome, Target } from './session.js';
 
 export type H2Open =
@@ -24,7 +24,7 @@ export type H2Open =
  * (declined when the server does not agree it). Never rejects: every way a
  * server can fail ends up as `failed` with the reason.
  */
-export function openExtendedConnect(
+export async function openExtendedConnect(
   target: Target,
   extension: Extension | undefined,
   timeout: number,
@@ -34,9 +34,9 @@ export function openExtendedConnect(
   const endpoint = ClientEndpoint.forExtendedConnect(`ws://${authority}${target.path || '/'}`, {
     extensions: extension === undefined ? [] : [extension],
   });
-  const session = http2.connect(`http://${authority}`, {
-    createConnection: () => net.connect({ host: target.host, port: target.port, noDelay: true }),
-  });
+  const dialed = await dial(target, timeout);
+  if (dialed.type === 'failed') return dialed;
+  const session = http2.connect(`http://${authority}`, { createConnection: () => dialed.socket });
   return new Promise((resolve) => {
     let settled = false;
     const done = (result: H2Open): void => {

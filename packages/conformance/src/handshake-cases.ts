@@ -19,9 +19,9 @@
  *   and ignores the rest, so a count alone is not a test).
  */
 import { createHash } from 'node:crypto';
-import { connect } from 'node:net';
 import { invalidUpgradeRequest, upgradeRequest } from '@rfc6455/codec/testing';
 import fc from 'fast-check';
+import { dial } from './dial.js';
 import type { Verdict } from './judge.js';
 import type { Target } from './session.js';
 import { closeCodeOf, FrameReader, Op } from './wire.js';
@@ -219,7 +219,7 @@ const tokens = (v: string | undefined) =>
     .map((t) => t.trim().toLowerCase())
     .filter((t) => t !== '');
 
-/** Runs one handshake case over TCP and judges it; never rejects. */
+/** Runs one handshake case on a connection of its own (dial.ts) and judges it; never rejects. */
 export async function runHandshakeCase(
   target: Target,
   c: HandshakeCase,
@@ -227,7 +227,9 @@ export async function runHandshakeCase(
   timeout: number,
   strict = false,
 ): Promise<Verdict> {
-  const socket = connect({ host: target.host, port: target.port, noDelay: true });
+  const dialed = await dial(target, timeout);
+  if (dialed.type === 'failed') return { status: 'fail', reason: dialed.reason };
+  const socket = dialed.socket;
   let buffered = new Uint8Array(0);
   let response: ResponseHead | string | undefined;
   let after = new Uint8Array(0);

@@ -1,12 +1,12 @@
 /**
- * A plain opening handshake over `node:net`, without the codec: enough to get
- * a connection for cases that drive the socket themselves (floods, which
- * stop reading). No extension or subprotocol is offered. Over HTTP/2 the
- * connection is an extended CONNECT stream (h2.ts).
+ * A plain opening handshake, without the codec, on a connection from dial.ts:
+ * enough to get a connection for cases that drive the socket themselves
+ * (floods, which stop reading). No extension or subprotocol is offered. Over
+ * HTTP/2 the connection is an extended CONNECT stream (h2.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { dial } from './dial.js';
 import { openExtendedConnect } from './h2.js';
 import type { Target } from './session.js';
 
@@ -27,7 +27,9 @@ export async function openRaw(target: Target, timeout: number): Promise<RawOpen>
   }
   const key = randomBytes(16).toString('base64');
   const host = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
-  const socket = connect({ host: target.host, port: target.port, noDelay: true });
+  const dialed = await dial(target, timeout);
+  if (dialed.type === 'failed') return dialed;
+  const socket = dialed.socket;
   return new Promise((resolve) => {
     let head = Buffer.alloc(0);
     let settled = false;

@@ -5,7 +5,6 @@
  * (RFC 8441) the connection is an extended CONNECT stream instead (h2.ts),
  * its END_STREAM and RST_STREAM standing for TCP's FIN and RST.
  */
-import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   acceptExtensions,
@@ -21,6 +20,7 @@ import {
   validateUpgradeResponse,
 } from '@rfc6455/codec/http';
 import type { Case, Wire } from './case.js';
+import { dial } from './dial.js';
 import { openExtendedConnect } from './h2.js';
 import { closeBody, closeCodeOf, concat, FrameReader, Op, type WireFrame } from './wire.js';
 
@@ -128,7 +128,9 @@ export async function runAgainstServer(
     socket.on('data', (chunk: Buffer) => onFrames(reader.push(new Uint8Array(chunk))));
     socket.resume();
   } else {
-    socket = connect({ host: target.host, port: target.port, noDelay: true });
+    const dialed = await dial(target, timing.replyTimeout);
+    if (dialed.type === 'failed') return failedHandshake(dialed.reason);
+    socket = dialed.socket;
   }
   const offers = extension ? offerExtensions([extension]) : [];
   const url = toWebSocketUrl(
