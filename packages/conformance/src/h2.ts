@@ -1,6 +1,7 @@
 /**
  * The suite's connections over HTTP/2 (RFC 8441): an h2c session by prior
- * knowledge, the server's SETTINGS checked for SETTINGS_ENABLE_CONNECT_PROTOCOL,
+ * knowledge for ws://, h2 over TLS for wss:// (the server must select h2 by
+ * ALPN, dial.ts), the server's SETTINGS checked for SETTINGS_ENABLE_CONNECT_PROTOCOL,
  * and one extended CONNECT stream whose DATA then carries the case's frames
  * exactly as a TCP connection would. The request's fields and the response's
  * checks are the codec's client bootstrap; the frames stay the suite's own.
@@ -20,7 +21,7 @@ export type H2Open =
   | { readonly type: 'failed'; readonly reason: string };
 
 /**
- * Opens one WebSocket stream on a fresh h2c session. `extension` is offered
+ * Opens one WebSocket stream on a fresh HTTP/2 session. `extension` is offered
  * (declined when the server does not agree it). Never rejects: every way a
  * server can fail ends up as `failed` with the reason.
  */
@@ -31,12 +32,17 @@ export async function openExtendedConnect(
 ): Promise<H2Open> {
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
   const authority = `${host}:${target.port}`;
-  const endpoint = ClientEndpoint.forExtendedConnect(`ws://${authority}${target.path || '/'}`, {
-    extensions: extension === undefined ? [] : [extension],
-  });
-  const dialed = await dial(target, timeout);
+  const endpoint = ClientEndpoint.forExtendedConnect(
+    `${target.secure ? 'wss' : 'ws'}://${authority}${target.path || '/'}`,
+    {
+      extensions: extension === undefined ? [] : [extension],
+    },
+  );
+  const dialed = await dial(target, timeout, 'h2');
   if (dialed.type === 'failed') return dialed;
-  const session = http2.connect(`http://${authority}`, { createConnection: () => dialed.socket });
+  const session = http2.connect(`${target.secure ? 'https' : 'http'}://${authority}`, {
+    createConnection: () => dialed.socket,
+  });
   return new Promise((resolve) => {
     let settled = false;
     const done = (result: H2Open): void => {

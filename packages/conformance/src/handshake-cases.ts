@@ -219,7 +219,7 @@ const tokens = (v: string | undefined) =>
     .map((t) => t.trim().toLowerCase())
     .filter((t) => t !== '');
 
-/** Runs one handshake case on a connection of its own (dial.ts) and judges it; never rejects. */
+/** Runs one handshake case on a connection of its own (TCP, or TLS for a wss:// target) and judges it; never rejects. */
 export async function runHandshakeCase(
   target: Target,
   c: HandshakeCase,
@@ -227,7 +227,7 @@ export async function runHandshakeCase(
   timeout: number,
   strict = false,
 ): Promise<Verdict> {
-  const dialed = await dial(target, timeout);
+  const dialed = await dial(target, timeout, 'http/1.1');
   if (dialed.type === 'failed') return { status: 'fail', reason: dialed.reason };
   const socket = dialed.socket;
   let buffered = new Uint8Array(0);

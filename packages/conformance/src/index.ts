@@ -37,7 +37,14 @@ export {
   type VariantFailure,
 } from './report.js';
 export { runServerSuite, type ServerSuiteOptions } from './server-suite.js';
-export { parseTarget, runAgainstServer, type Observation, type Target, type Timing } from './session.js';
+export {
+  parseTarget,
+  runAgainstServer,
+  type Observation,
+  type Target,
+  type TargetOptions,
+  type Timing,
+} from './session.js';
 export {
   CLIENT_FAMILIES,
   DEFAULT_CLIENT_FAMILIES,

@@ -27,7 +27,7 @@ export async function openRaw(target: Target, timeout: number): Promise<RawOpen>
   }
   const key = randomBytes(16).toString('base64');
   const host = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
-  const dialed = await dial(target, timeout);
+  const dialed = await dial(target, timeout, 'http/1.1');
   if (dialed.type === 'failed') return dialed;
   const socket = dialed.socket;
   return new Promise((resolve) => {

@@ -48,12 +48,16 @@ export interface ServerReport {
   readonly url: string;
   readonly seed: number;
   readonly strict: boolean;
+  /** For a `wss://` URL: true when the server's certificate was not verified (`insecure`). */
+  readonly insecure?: boolean;
   readonly families: readonly FamilyResult[];
   readonly ok: boolean;
 }
 
 export function formatServerReport(r: ServerReport): string {
-  const lines = [`conformance of ${r.url} (seed ${r.seed}${r.strict ? ', strict' : ''})`];
+  const lines = [
+    `conformance of ${r.url} (seed ${r.seed}${r.strict ? ', strict' : ''}${r.insecure ? ', TLS certificate NOT verified: --insecure' : ''})`,
+  ];
   for (const f of r.families) {
     const head =
       f.status === 'not applicable'

@@ -17,8 +17,16 @@ import { parseTarget, runAgainstServer, type Target, type Timing } from './sessi
 import { hex, splitBounded } from './wire.js';
 
 export interface ServerSuiteOptions {
-  /** A ws:// URL of an echo server: text back as text, binary as binary. */
+  /** A ws:// or wss:// URL of an echo server: text back as text, binary as binary. */
   readonly url: string;
+  /**
+   * PEM certificates to trust besides Node's bundled CAs when verifying a
+   * `wss://` server (the CLI's `--ca FILE`). The replay line does not carry
+   * it: put `--ca FILE` in `command`.
+   */
+  readonly ca?: string;
+  /** Do not verify a `wss://` server's certificate (`--insecure`); the report says so. */
+  readonly insecure?: boolean;
   /** Cases per family (default 100). */
   readonly runs?: number;
   /** Seed; default random. Each family runs with this seed. */
@@ -43,8 +51,9 @@ export interface ServerSuiteOptions {
   readonly timing?: Partial<Timing>;
   /**
    * Run each case on an HTTP/2 stream (RFC 8441): an extended CONNECT on an
-   * h2c session to the `ws://` URL's host and port, which must enable
-   * SETTINGS_ENABLE_CONNECT_PROTOCOL. The handshake family (HTTP/1.1
+   * h2c session to a `ws://` URL's host and port, or on an h2 session over
+   * TLS to a `wss://` one (the server must select h2 by ALPN), which must
+   * enable SETTINGS_ENABLE_CONNECT_PROTOCOL. The handshake family (HTTP/1.1
    * requests) does not apply; every other family runs as over TCP.
    */
   readonly http2?: boolean;
@@ -216,7 +225,7 @@ function describeCase(c: Case, bytes: Uint8Array | undefined, split: unknown, de
 }
 
 export async function runServerSuite(options: ServerSuiteOptions): Promise<ServerReport> {
-  const target = parseTarget(options.url, options.http2 ?? false);
+  const target = parseTarget(options.url, { http2: options.http2, ca: options.ca, insecure: options.insecure });
   const timing: Timing = { ...defaultTiming, ...options.timing };
   const seed = options.seed ?? (Date.now() ^ (Math.random() * 0x1_0000_0000)) >>> 0;
   const runs = options.runs ?? 100;
@@ -398,7 +407,14 @@ export async function runServerSuite(options: ServerSuiteOptions): Promise<Serve
     results.push(result);
     options.onFamily?.(result);
   }
-  return { url: options.url, seed, strict, families: results, ok: results.every((r) => r.status !== 'failed') };
+  return {
+    url: options.url,
+    seed,
+    strict,
+    ...(target.secure && { insecure: target.insecure === true }),
+    families: results,
+    ok: results.every((r) => r.status !== 'failed'),
+  };
 }
 
 /** One flood over a connection of its own: our handshake (raw-client.ts), then flood-run.ts. */
@@ -439,6 +455,7 @@ function replayFlags(
     ...(options.flood?.pings !== undefined && family === 'limits' ? [`--flood-pings ${options.flood.pings}`] : []),
     ...(options.deflate && family !== 'handshake' ? ['--deflate'] : []),
     ...(options.http2 ? ['--http2'] : []),
+    ...(options.insecure ? ['--insecure'] : []),
     ...(skip.size > 0 ? [`--skip ${[...skip].join(',')}`] : []),
   ];
 }

@@ -5,10 +5,12 @@
  * (RFC 8441) the connection is an extended CONNECT stream instead (h2.ts),
  * its END_STREAM and RST_STREAM standing for TCP's FIN and RST.
  */
+import { X509Certificate } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import {
   acceptExtensions,
   offerExtensions,
+  UsageError,
   type PerMessageDeflateAgreement,
   type PerMessageDeflateParams,
   permessageDeflate,
@@ -29,19 +31,69 @@ export interface Target {
   readonly port: number;
   /** Path and query of the request target. */
   readonly path: string;
-  /** Open each connection as an extended CONNECT stream on an h2c session (RFC 8441) instead of an HTTP/1.1 upgrade. */
+  /** Open each connection as an extended CONNECT stream on an HTTP/2 session (RFC 8441) instead of an HTTP/1.1 upgrade: h2c, or h2 by ALPN when `secure`. */
   readonly http2?: boolean;
+  /** A `wss://` target: every connection is TLS, SNI the host name unless it is an IP address. */
+  readonly secure?: boolean;
+  /** PEM certificates to trust besides Node's bundled CAs (`secure` only). */
+  readonly ca?: string;
+  /** Do not verify the server's certificate (`secure` only). */
+  readonly insecure?: boolean;
 }
 
-export function parseTarget(url: string, http2 = false): Target {
+/** How to reach a URL's server, besides the URL. */
+export interface TargetOptions {
+  /** See {@link Target.http2}. */
+  readonly http2?: boolean;
+  /** PEM certificates to trust besides Node's bundled CAs; `wss://` only. */
+  readonly ca?: string;
+  /** Skip certificate verification; `wss://` only. */
+  readonly insecure?: boolean;
+}
+
+/**
+ * A `ws://` or `wss://` URL as a target (default ports 80 and 443). Throws a
+ * `UsageError`: `ERR_INVALID_URL` for another scheme, `ERR_INVALID_ARGUMENT`
+ * for TLS options with a `ws://` URL (they would silently do nothing).
+ */
+export function parseTarget(url: string, options: TargetOptions = {}): Target {
   const u = new URL(url);
-  if (u.protocol !== 'ws:') throw new Error(`only ws:// URLs are supported, got ${u.protocol}`);
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:')
+    throw new UsageError('ERR_INVALID_URL', `only ws:// and wss:// URLs are supported, got ${u.protocol}`);
+  const secure = u.protocol === 'wss:';
+  const { http2, ca, insecure } = options;
+  if (!secure && (ca !== undefined || insecure === true))
+    throw new UsageError('ERR_INVALID_ARGUMENT', `ca and insecure apply to wss:// URLs only, got ${u.protocol}`);
+  if (ca !== undefined) checkCertificates(ca);
   return {
     host: u.hostname.replace(/^\[|\]$/g, ''),
-    port: Number(u.port || 80),
+    port: Number(u.port || (secure ? 443 : 80)),
     path: `${u.pathname}${u.search}`,
     ...(http2 && { http2 }),
+    ...(secure && { secure }),
+    ...(ca !== undefined && { ca }),
+    ...(insecure && { insecure }),
   };
+}
+
+/**
+ * Node's TLS quietly ignores `ca` text it cannot read, which would show up
+ * later as every case failing verification; a bad `ca` is the caller's
+ * mistake, said at once.
+ */
+function checkCertificates(pem: string): void {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new UsageError('ERR_INVALID_ARGUMENT', 'ca holds no PEM certificate');
+  for (const block of blocks) {
+    try {
+      new X509Certificate(block);
+    } catch (e) {
+      throw new UsageError(
+        'ERR_INVALID_ARGUMENT',
+        `ca holds a certificate that cannot be read: ${(e as Error).message}`,
+      );
+    }
+  }
 }
 
 export interface Timing {
@@ -128,13 +180,13 @@ export async function runAgainstServer(
     socket.on('data', (chunk: Buffer) => onFrames(reader.push(new Uint8Array(chunk))));
     socket.resume();
   } else {
-    const dialed = await dial(target, timing.replyTimeout);
+    const dialed = await dial(target, timing.replyTimeout, 'http/1.1');
     if (dialed.type === 'failed') return failedHandshake(dialed.reason);
     socket = dialed.socket;
   }
   const offers = extension ? offerExtensions([extension]) : [];
   const url = toWebSocketUrl(
-    `ws://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}${target.path}`,
+    `${target.secure ? 'wss' : 'ws'}://${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}${target.path}`,
   );
   const request = buildUpgradeRequest(url, { extensions: offers }, (bytes) => crypto.getRandomValues(bytes));
   const head = createResponseHeadParser();
