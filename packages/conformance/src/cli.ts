@@ -3,13 +3,16 @@
  * pnpm run conformance --url ws://127.0.0.1:9001 [--runs N] [--seed S] [--path P]
  *   [--family F[,F]] [--skip VARIANT[,…]] [--max-message-size N] [--max-frame-size N] [--deflate] [--strict]
  *   [--flood-bytes N] [--flood-pings N] [--flood-stall MS] [--flood-timeout MS] [--max-delay MS] [--json report.json]
- *   [--census] [--http2]
- * --http2: each case on an HTTP/2 stream (RFC 8441, h2c to the URL's host and port).
+ *   [--census] [--http2] [--ca FILE] [--insecure]
+ * --url wss://…: every connection over TLS (ALPN http/1.1, or h2 with --http2), the certificate verified;
+ *   --ca FILE trusts the PEM certificates in FILE besides Node's bundled CAs, --insecure skips verification
+ *   (the report's first line says so).
+ * --http2: each case on an HTTP/2 stream (RFC 8441): h2c to a ws:// URL's host and port, h2 over TLS to a wss:// one.
  * Exit code: 0 when no family failed, 1 otherwise, 2 for bad arguments.
  *
  * pnpm run conformance --scoreboard […]: the cross-runtime scoreboard (scoreboard-cli.ts).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FAMILIES, type Family } from './case.js';
 import { formatServerReport } from './report.js';
@@ -54,11 +57,19 @@ async function main(): Promise<number> {
       strict: { type: 'boolean', default: false },
       census: { type: 'boolean', default: false },
       http2: { type: 'boolean', default: false },
+      ca: { type: 'string' },
+      insecure: { type: 'boolean' },
       json: { type: 'string' },
     },
   });
   const report = await runServerSuite({
     url: values.url,
+    ...(values.ca !== undefined && {
+      ca: readFileSync(values.ca, 'utf8'),
+      // The replay line needs the file as much as the flags runServerSuite knows of.
+      command: `pnpm run conformance --ca ${/[\s'"]/.test(values.ca) ? JSON.stringify(values.ca) : values.ca}`,
+    }),
+    insecure: values.insecure,
     runs: int(values.runs, '--runs'),
     seed: values.seed === undefined ? undefined : Number(values.seed),
     path: values.path,

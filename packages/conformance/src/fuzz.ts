@@ -7,12 +7,12 @@
  *   pnpm fuzz --url ws://… [--minutes M] [--runs N]  the conformance suite against a server, a fresh seed each round
  *
  * Other flags after --url go to the suite (--deflate, --strict, --max-message-size, --max-frame-size,
- * --flood-bytes, --flood-pings, --family, --skip).
+ * --flood-bytes, --flood-pings, --family, --skip, and for a wss:// URL --ca FILE and --insecure).
  * Stops at the first failing round and exits 1; its output has the seed and replay line.
  * The last line is a summary; --json FILE writes every round's report (per-family counts).
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FAMILIES, type Family } from './case.js';
 import { formatServerReport, type ServerReport } from './report.js';
@@ -32,9 +32,12 @@ const { values } = parseArgs({
     'flood-pings': { type: 'string' },
     family: { type: 'string' },
     skip: { type: 'string' },
+    ca: { type: 'string' },
+    insecure: { type: 'boolean' },
     json: { type: 'string' },
   },
 });
+const ca = values.ca === undefined ? undefined : readFileSync(values.ca, 'utf8');
 const minutes = values.minutes === undefined ? undefined : Number(values.minutes);
 const runs = Number(values.runs ?? (values.url ? 1000 : 20_000));
 // With neither budget given, one round.
@@ -61,7 +64,9 @@ for (let round = 0; more(round) && !failed; round++) {
       },
       families: values.family?.split(',').filter((f): f is Family => (FAMILIES as readonly string[]).includes(f)),
       skip: values.skip?.split(','),
-      command: 'pnpm run conformance',
+      ...(ca !== undefined && { ca }),
+      insecure: values.insecure,
+      command: `pnpm run conformance${values.ca === undefined ? '' : ` --ca ${/[\s'"]/.test(values.ca) ? JSON.stringify(values.ca) : values.ca}`}`,
     });
     console.log(`round ${round + 1}\n${formatServerReport(report)}\n`);
     reports.push(report);

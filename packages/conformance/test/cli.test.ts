@@ -1,15 +1,17 @@
 /**
  * The commands as users run them (built `dist/`): `pnpm fuzz` with a short
- * budget against a server, and the `--json` reports of `pnpm fuzz` and `pnpm run conformance`.
+ * budget against a server, the `--json` reports of `pnpm fuzz` and `pnpm run
+ * conformance`, and `pnpm run conformance` against a wss:// server.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from '@rfc6455/node-server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FAMILIES } from '../src/index.js';
+import { selfSignedCertificate } from './certificate.js';
 
 const dist = join(import.meta.dirname, '..', 'dist');
 const dir = mkdtempSync(join(tmpdir(), 'conformance-cli-'));
@@ -116,4 +118,54 @@ it('pnpm run conformance --json writes the report with per-family counts', async
   ]);
   // Without a limit the limits family runs its floods only, and says so.
   expect(report.families[3]).toMatchObject({ note: 'floods only: no --max-message-size given' });
+});
+
+it('pnpm run conformance --url wss://… verifies with --ca FILE, says --insecure, and fails without either', async () => {
+  const certificate = selfSignedCertificate();
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(ca, certificate.cert);
+  const tls = new WebSocketServer({ port: 0, host: '127.0.0.1', ...certificate, maxMessageSize: 70_000 });
+  tls.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  await new Promise<void>((resolve) => tls.on('listening', () => resolve()));
+  const wssUrl = `wss://127.0.0.1:${(tls.address() as AddressInfo).port}`;
+  const common = ['--url', wssUrl, '--runs', '5', '--family', 'framing,limits', '--flood-bytes', '1000000'];
+  try {
+    const verified = await run('cli.js', [...common, '--ca', ca, '--max-message-size', '70000']);
+    expect(verified.code, verified.out.slice(-3000)).toBe(0);
+    expect(verified.out).toMatch(new RegExp(`conformance of ${wssUrl} \\(seed \\d+\\)\n`));
+    expect(verified.out).toContain('2 families passed, 0 failed, 0 not applicable');
+
+    const insecure = await run('cli.js', [...common, '--insecure', '--max-message-size', '70000']);
+    expect(insecure.code, insecure.out.slice(-3000)).toBe(0);
+    expect(insecure.out).toMatch(
+      new RegExp(`conformance of ${wssUrl} \\(seed \\d+, TLS certificate NOT verified: --insecure\\)\n`),
+    );
+
+    const unverified = await run('cli.js', common);
+    expect(unverified.code).toBe(1);
+    expect(unverified.out).toContain(
+      "why:     handshake: TLS: the server's certificate did not verify: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT); trust its CA with --ca FILE, or skip verification with --insecure",
+    );
+
+    // A failure found with --ca (a limit above the server's) replays with --ca too.
+    const wrongLimit = await run('cli.js', [
+      ...common,
+      '--family',
+      'limits',
+      '--ca',
+      ca,
+      '--max-message-size',
+      '80000',
+    ]);
+    expect(wrongLimit.code, wrongLimit.out.slice(-3000)).toBe(1);
+    expect(wrongLimit.out).toContain(
+      `replay:  pnpm run conformance --ca ${ca} --url ${wssUrl} --family limits --seed=`,
+    );
+
+    const plain = await run('cli.js', ['--url', url, '--insecure']);
+    expect(plain.code).toBe(2);
+    expect(plain.out).toContain('ca and insecure apply to wss:// URLs only');
+  } finally {
+    await tls.close({ timeout: 1000 });
+  }
 });
