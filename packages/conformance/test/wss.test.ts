@@ -7,7 +7,9 @@
  * must fail the cases with a reason that names it.
  */
 import * as http2 from 'node:http2';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { UsageError } from '@rfc6455/codec';
 import { WebSocketServer } from '@rfc6455/node-server';
@@ -231,6 +233,37 @@ it('fails --http2 cases against a TLS server that selects no ALPN protocol', asy
       /the server selected no ALPN protocol instead of h2, which HTTP\/2 over TLS needs \(RFC 9113 §3\.2\)/,
     );
   } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+it("strict mode's 'TCP closed after the close frame' means the TLS connection: kept open after the closing handshake, it fails", async () => {
+  // node-server on an https server, each upgraded socket's end() made a no-op: its closing handshake
+  // completes but TLS stays open until node-server's close timer destroys the socket.
+  const server = https.createServer(certificate);
+  server.on('upgrade', (_request, socket: Duplex) => {
+    socket.end = () => socket;
+  });
+  const wss = new WebSocketServer({ server, closeTimeout: 1000, heartbeatInterval: 0 });
+  wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `wss://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const options = {
+      url,
+      ca: certificate.cert,
+      runs: 3,
+      families: ['close'] as Family[],
+      timing: { tcpCloseTimeout: 300 },
+    };
+    const lenient = await runServerSuite(options);
+    expect(lenient.ok, formatServerReport(lenient)).toBe(true);
+    const strict = await runServerSuite({ ...options, strict: true, seed: lenient.seed });
+    expect(strict.ok).toBe(false);
+    expect(strict.families[0]?.failure?.reason).toBe('strict: TCP not closed after the closing handshake');
+  } finally {
+    await wss.close({ timeout: 1000 });
+    server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 });
