@@ -21,6 +21,15 @@ const LIMIT = 70_000;
 const RUNS = Number(process.env.CONFORMANCE_RUNS ?? 25);
 const certificate = selfSignedCertificate();
 
+/** The limits family's variants but those that send a message of exactly the limit, which must be echoed. */
+const NOT_AT_LIMIT = [
+  'limits/message-over',
+  'limits/many-fragments-over',
+  'limits/over-declared',
+  'limits/ping-flood',
+  'limits/slow-reader',
+];
+
 /** What the server side of each TLS connection saw: the client's SNI and ALPN offer, or the protocol chosen. */
 interface Seen {
   readonly servername: string | false;
@@ -120,6 +129,7 @@ describe('over HTTP/1.1', () => {
       ca: certificate.cert,
       runs: 3,
       families: ['framing'],
+      maxMessageSize: LIMIT,
     });
     expect(report.ok, formatServerReport(report)).toBe(true);
     expect(server.seen.slice(before).map((s) => s.servername)).toEqual(['localhost', 'localhost', 'localhost']);
@@ -158,6 +168,17 @@ describe('over HTTP/1.1', () => {
     expect(text.split('\n')[0]).toMatch(
       /^conformance of wss:\/\/127\.0\.0\.1:\d+ \(seed \d+, TLS certificate NOT verified: --insecure\)$/,
     );
+    // A failure found without verification replays without it: told a limit above the server's, every
+    // message at that limit fails (the variants that would pass are skipped).
+    const failed = await runServerSuite({
+      url: `wss://127.0.0.1:${server.port}`,
+      insecure: true,
+      runs: 3,
+      families: ['limits'],
+      maxMessageSize: LIMIT + 10_000,
+      skip: NOT_AT_LIMIT,
+    });
+    expect(failed.families[0]?.failure?.reproduce).toMatch(/ --insecure( |$)/);
   });
 
   it('fails --http2 cases with the ALPN reason: the server refuses h2', async () => {
@@ -244,16 +265,19 @@ it("strict mode's 'TCP closed after the close frame' means the TLS connection: k
   server.on('upgrade', (_request, socket: Duplex) => {
     socket.end = () => socket;
   });
-  const wss = new WebSocketServer({ server, closeTimeout: 1000, heartbeatInterval: 0 });
+  const wss = new WebSocketServer({ server, maxMessageSize: 1000, closeTimeout: 1000, heartbeatInterval: 0 });
   wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `wss://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
+    // Only cases that end in a closing handshake, where strict checks TCP: messages of exactly the limit.
     const options = {
       url,
       ca: certificate.cert,
       runs: 3,
-      families: ['close'] as Family[],
+      families: ['limits'] as Family[],
+      maxMessageSize: 1000,
+      skip: NOT_AT_LIMIT,
       timing: { tcpCloseTimeout: 300 },
     };
     const lenient = await runServerSuite(options);
