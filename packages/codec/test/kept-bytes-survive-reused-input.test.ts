@@ -4,7 +4,8 @@
  * Uint8Array subclass whose `slice()` returns a view into the same memory, as
  * Node's Buffer does. Each case hands the codec Buffers, scribbles over them
  * right after the call, then checks what the codec kept against the original
- * bytes.
+ * bytes. (The bytes behind a request given to fromParsedRequest are checked
+ * the same way in server-endpoint-handshake.test.ts.)
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -17,7 +18,6 @@ import {
   Opcode,
   pakoBackend,
   permessageDeflate,
-  ServerEndpoint,
 } from '../src/index.js';
 import { openPair } from './helpers.js';
 
@@ -88,33 +88,6 @@ describe('bytes the codec keeps survive a caller reusing its buffer', () => {
     expect(result.type).toBe('complete');
     if (result.type !== 'complete') return;
     expect([...(result.trailing ?? [])]).toEqual(behind);
-  });
-
-  it('an endpoint started from a parsed request keeps its own copy of the frames behind it', () => {
-    const key = new Uint8Array([1, 2, 3, 4]);
-    const trailing = buffer(encodeFrame({ opcode: Opcode.Text, maskKey: key }, new TextEncoder().encode('hello')));
-    const server = ServerEndpoint.fromParsedRequest({
-      method: 'GET',
-      target: '/',
-      httpVersion: '1.1',
-      headers: [
-        'Host',
-        'h',
-        'Upgrade',
-        'websocket',
-        'Connection',
-        'Upgrade',
-        'Sec-WebSocket-Key',
-        'dGhlIHNhbXBsZSBub25jZQ==',
-        'Sec-WebSocket-Version',
-        '13',
-      ],
-      trailing,
-    });
-    scribble(trailing);
-    expect(server.nextEvent()).toMatchObject({ type: 'request' });
-    server.send({ type: 'accept' });
-    expect(server.events().map((e) => (e.type === 'text' ? e.data : e.type))).toEqual(['open', 'hello']);
   });
 
   it('a compressed message survives a backend that returns its output as a view of reused memory', () => {
