@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { WebSocketServer } from '@rfc6455/node-server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FAMILIES } from '../src/index.js';
-import { selfSignedCertificate } from './certificate.js';
+import { selfSignedCertificate } from '../../../scripts/test-certificate.js';
 
 const dist = join(import.meta.dirname, '..', 'dist');
 const dir = mkdtempSync(join(tmpdir(), 'conformance-cli-'));

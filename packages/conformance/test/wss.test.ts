@@ -15,7 +15,7 @@ import { UsageError } from '@rfc6455/codec';
 import { WebSocketServer } from '@rfc6455/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Family, formatServerReport, parseTarget, runServerSuite } from '../src/index.js';
-import { selfSignedCertificate } from './certificate.js';
+import { selfSignedCertificate } from '../../../scripts/test-certificate.js';
 
 const LIMIT = 70_000;
 const RUNS = Number(process.env.CONFORMANCE_RUNS ?? 25);

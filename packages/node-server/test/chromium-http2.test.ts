@@ -4,7 +4,7 @@ import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, launchChromium, missingPeers } from '../../../scripts/test-peers.js';
 import { type Transport, type WebSocket, WebSocketServer } from '../src/index.js';
-import { selfSignedCertificate } from './self-signed.js';
+import { selfSignedCertificate } from '../../../scripts/test-certificate.js';
 import { expected, startWebServer } from './web-server.js';
 
 let browser: Awaited<ReturnType<typeof launchChromium<BrowserContext>>> | undefined;

@@ -18,7 +18,7 @@ import WebSocketClient from 'ws';
 import { type ServerOptions, type WebSocket, WebSocketServer } from '../src/index.js';
 import { closeOf, connectH2, DEFLATE_OFFER, Opcode, openStream } from './h2-peer.js';
 import { until } from './helpers.js';
-import { selfSignedCertificate } from './self-signed.js';
+import { selfSignedCertificate } from '../../../scripts/test-certificate.js';
 
 interface Started {
   server: Http2Server | Http2SecureServer;

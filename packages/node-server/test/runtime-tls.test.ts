@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocketClient from 'ws';
 import { missingPeers } from '../../../scripts/test-peers.js';
 import { BUN, DENO, type Runtime, type RuntimeServer, startRuntimeServer } from './runtime-server.js';
-import { selfSignedCertificate } from './self-signed.js';
+import { selfSignedCertificate } from '../../../scripts/test-certificate.js';
 
 const missing = missingPeers({ deno: DENO, bun: BUN });
 const started: RuntimeServer[] = [];
