@@ -9,6 +9,7 @@ import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { type Transport as ServerTransport, WebSocketServer } from '@rfc6455/node-server';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { selfSignedCertificate } from '../../../scripts/test-certificate.js';
 import {
   type HandshakeError,
   Http2SessionPool,
@@ -17,7 +18,6 @@ import {
   type WebSocketCloseEvent,
   type WebSocketErrorEvent,
 } from '../src/node.js';
-import { selfSignedCert } from './fixtures/h2-server.js';
 
 interface Served {
   readonly url: string;
@@ -25,7 +25,7 @@ interface Served {
   close(): Promise<void>;
 }
 
-async function serve(cert: { key: Buffer; cert: Buffer }, enableConnectProtocol: boolean): Promise<Served> {
+async function serve(cert: { key: string; cert: string }, enableConnectProtocol: boolean): Promise<Served> {
   const server = http2.createSecureServer({ ...cert, allowHTTP1: true, settings: { enableConnectProtocol } });
   const wss = new WebSocketServer({
     server,
@@ -89,11 +89,11 @@ function run(ws: WebSocket, send: (string | Uint8Array)[], closeAfter = send.len
 }
 
 describe("against node-server's HTTP/2 server", () => {
-  let cert: { key: Buffer; cert: Buffer };
+  let cert: { key: string; cert: string };
   let h2: Served;
   let without: Served;
   beforeAll(async () => {
-    cert = selfSignedCert();
+    cert = selfSignedCertificate();
     h2 = await serve(cert, true);
     without = await serve(cert, false);
   });

@@ -6,6 +6,7 @@
  * error event, then close 1006 with wasClean false — never a hang.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { selfSignedCertificate } from '../../../scripts/test-certificate.js';
 import {
   HandshakeError,
   Http2SessionPool,
@@ -15,7 +16,7 @@ import {
   type WebSocketErrorEvent,
   WebSocketStream,
 } from '../src/node.js';
-import { type H2TestServer, selfSignedCert, startH2Server, startHttp1Server } from './fixtures/h2-server.js';
+import { type H2TestServer, startH2Server, startHttp1Server } from './fixtures/h2-server.js';
 
 interface Outcome {
   readonly opened: boolean;
@@ -231,9 +232,9 @@ describe('refusals over HTTP/2 end as a browser reports them', () => {
 describe('servers without RFC 8441', () => {
   let tlsServer: H2TestServer;
   let http1: H2TestServer;
-  let cert: Buffer;
+  let cert: string;
   beforeAll(async () => {
-    const pair = selfSignedCert();
+    const pair = selfSignedCertificate();
     cert = pair.cert;
     tlsServer = await startH2Server({ enableConnectProtocol: false, tls: pair });
     http1 = await startHttp1Server();
