@@ -1,24 +1,15 @@
 // `rfc6455 serve --http2` and `rfc6455 connect --http2` as processes: each
 // against the other, and each against an independent peer (a plain
 // node:http2 client written here; the HTTP/1.1-only `ws` server).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientEndpoint } from '@rfc6455/codec';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { WebSocketServer } from 'ws';
+import { selfSignedCertificate } from '../../../scripts/test-certificate.js';
 import { run, start, stop } from './helpers.js';
-
-const openssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 /** One text message over an extended CONNECT stream on an h2c session, the client being the codec driven here. */
 async function h2Echo(port: number, text: string): Promise<{ echoed: string; status: unknown }> {
@@ -96,7 +87,7 @@ describe('rfc6455 connect --http2 against servers without RFC 8441', () => {
   });
 });
 
-describe.skipIf(!openssl)('rfc6455 serve --tls --http2', () => {
+describe('rfc6455 serve --tls --http2', () => {
   let dir: string;
   let cert: string;
   let key: string;
@@ -104,29 +95,9 @@ describe.skipIf(!openssl)('rfc6455 serve --tls --http2', () => {
     dir = mkdtempSync(join(tmpdir(), 'rfc6455-h2-'));
     key = join(dir, 'key.pem');
     cert = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const pem = selfSignedCertificate();
+    writeFileSync(key, pem.key);
+    writeFileSync(cert, pem.cert);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
