@@ -2,9 +2,9 @@
  * The TLS tests' certificate: a throwaway self-signed one (P-256 key,
  * ECDSA with SHA-256, valid from an hour ago for a day, CN and
  * subjectAltName `localhost` and 127.0.0.1), made with node:crypto alone.
- * Its DER is written here from RFC 5280 §4.1 so no test depends on an
- * `openssl` binary: a test that skips where openssl is missing proves
- * nothing, and the project installs no openssl.
+ * Its DER is written here from RFC 5280 §4.1 so no test depends on a
+ * command-line certificate tool the project never installs: a test that
+ * skips where such a tool is missing proves nothing.
  *
  * Being self-signed it is also its own CA: a client given `cert` as its
  * trust anchor verifies it, one without fails with
