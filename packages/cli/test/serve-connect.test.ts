@@ -64,23 +64,28 @@ describe('rfc6455 serve', () => {
 
   test('--tls serves wss:// (and connect --insecure talks to it)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rfc6455-tls-'));
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    const pem = selfSignedCertificate();
-    writeFileSync(key, pem.key);
-    writeFileSync(cert, pem.cert);
-    const server = await start(
-      ['serve', '--port', '0', '--tls', '--key', key, '--cert', cert, '--quiet'],
-      /listening on wss:\/\/127\.0\.0\.1:(\d+)/,
-    );
-    const { text, ws } = await wsEcho(`wss://127.0.0.1:${server.match[1]}/`, { rejectUnauthorized: false });
-    expect(text).toBe('hello');
-    ws.close();
-    const r = await run(['connect', `wss://127.0.0.1:${server.match[1]}/`, '--insecure'], { input: 'over tls\n' });
-    expect(r.stdout).toContain('< over tls');
-    expect(r.code).toBe(0);
-    await stop(server.child);
-    rmSync(dir, { recursive: true, force: true });
+    // A failed expectation must not leave the server running or the key on disk.
+    let server: Awaited<ReturnType<typeof start>> | undefined;
+    try {
+      const key = join(dir, 'key.pem');
+      const cert = join(dir, 'cert.pem');
+      const pem = selfSignedCertificate();
+      writeFileSync(key, pem.key);
+      writeFileSync(cert, pem.cert);
+      server = await start(
+        ['serve', '--port', '0', '--tls', '--key', key, '--cert', cert, '--quiet'],
+        /listening on wss:\/\/127\.0\.0\.1:(\d+)/,
+      );
+      const { text, ws } = await wsEcho(`wss://127.0.0.1:${server.match[1]}/`, { rejectUnauthorized: false });
+      expect(text).toBe('hello');
+      ws.close();
+      const r = await run(['connect', `wss://127.0.0.1:${server.match[1]}/`, '--insecure'], { input: 'over tls\n' });
+      expect(r.stdout).toContain('< over tls');
+      expect(r.code).toBe(0);
+    } finally {
+      if (server !== undefined) await stop(server.child);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
