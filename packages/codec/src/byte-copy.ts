@@ -1,8 +1,9 @@
 /**
  * Copies of bytes the codec keeps. `slice()` is not one: a subclass may
- * override it to return a view (Node's byte buffers do), so bytes "copied" with it
- * would still change when their owner reuses the memory. The typed-array
- * constructor always copies, and always returns a plain Uint8Array.
+ * override it to return a view (Node's byte buffers do), so bytes "copied"
+ * with it would still change when their owner reuses the memory. The
+ * typed-array constructor always copies, and always returns a plain
+ * Uint8Array.
  */
 
 /**

@@ -6,8 +6,8 @@
  *
  * One exception: the payload of a binary frame that is a whole message by
  * itself (FIN set, not inside a fragmented message) of at most
- * {@link SCRATCH_LIMIT} bytes (128 KiB when masked) is waited for (its header rules are checked
- * first) and handed out as one piece. When it straddles chunks its bytes
+ * {@link SCRATCH_LIMIT} bytes (128 KiB when masked) is waited for (its
+ * header rules are checked first) and handed out as one piece. When it straddles chunks its bytes
  * must be copied into one buffer anyway, and the decoder does it without a
  * zeroed buffer: into the first chunk's own memory when the bytes before
  * the payload there were never handed out (the frame's header at least; all

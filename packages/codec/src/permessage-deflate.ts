@@ -557,9 +557,10 @@ class DeflateMessageEncoder implements MessageEncoder {
 
 /**
  * A deflater's output as a message's payload (a copy when `copy`, for
- * output that lives in the backend's scratch memory): §7.2.1, the message ends without the sync flush's empty stored
- * block marker; §7.2.3.6, an empty message is the single byte 0x00 (a
- * deflater that just flushed emits nothing for empty input).
+ * output that lives in the backend's scratch memory): §7.2.1, the message
+ * ends without the sync flush's empty stored block marker; §7.2.3.6, an
+ * empty message is the single byte 0x00 (a deflater that just flushed emits
+ * nothing for empty input).
  */
 function messageBytes(out: Uint8Array, last: boolean, copy: boolean): Uint8Array {
   let n = out.length;
